@@ -1,0 +1,86 @@
+"""Gap areas: populated cells beyond the target walking time, merged into ranked polygons."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..standards import Category
+
+GAP_COLUMNS = ["category", "gap_id", "rank", "district", "population", "cells", "area_km2",
+               "mean_min", "unreachable_population", "nearest_facility", "nearest_name",
+               "nearest_min"]
+
+
+def gap_areas(cells: gpd.GeoDataFrame, category: Category,
+              facility_names: dict[str, str]) -> gpd.GeoDataFrame:
+    """Merge the cells that miss the target into gap polygons, largest population first.
+
+    Parameters
+    ----------
+    cells : GeoDataFrame
+        Cell polygons with ``district``, ``pop_<key>``, ``t_<key>``, ``nearest_<key>``.
+    category : Category
+        The category; its ``target_min`` decides who is in a gap.
+    facility_names : dict
+        Facility id to name, for the popups.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per gap (touching cells form one gap): its cohort ``population``, number
+        of ``cells``, ``area_km2``, population-weighted ``mean_min`` of those who can reach
+        a facility (NaN when nobody can), ``unreachable_population``, majority
+        ``district``, and the closest facility to the gap (``nearest_*``).
+    """
+    key = category.key
+    t = cells[f"t_{key}"].to_numpy(dtype=float)
+    pop = cells[f"pop_{key}"].to_numpy(dtype=float)
+    missed = (np.isnan(t) | (t > category.target_min)) & (pop > 0)
+    if not missed.any():
+        return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry",
+                                crs=cells.crs)
+    sub = cells[missed]
+    polygons = shapely.get_parts(shapely.union_all(sub.geometry.to_numpy()))
+    # Each cell belongs to the merged polygon that contains its centre.
+    tree = shapely.STRtree(polygons)
+    cell_idx, poly_idx = tree.query(sub.geometry.centroid.to_numpy(), predicate="within")
+    part = np.full(len(sub), -1)
+    part[cell_idx] = poly_idx
+
+    frame = pd.DataFrame({
+        "part": part,
+        "district": sub["district"].to_numpy(),
+        "pop": pop[missed],
+        "t": t[missed],
+        "nearest": sub[f"nearest_{key}"].to_numpy(dtype=object),
+    })
+    frame["reach_pop"] = np.where(np.isnan(frame["t"]), 0.0, frame["pop"])
+    frame["t_pop"] = np.nan_to_num(frame["t"]) * frame["reach_pop"]
+    grouped = frame.groupby("part")
+    summary = grouped.agg(population=("pop", "sum"), cells=("pop", "size"),
+                          reach_pop=("reach_pop", "sum"), t_pop=("t_pop", "sum"))
+    summary["mean_min"] = np.where(summary["reach_pop"] > 0,
+                                   summary["t_pop"] / summary["reach_pop"].where(
+                                       summary["reach_pop"] > 0, 1), np.nan)
+    summary["unreachable_population"] = summary["population"] - summary["reach_pop"]
+    by_district = frame.groupby(["part", "district"])["pop"].sum().reset_index()
+    by_district = by_district.sort_values(["part", "pop"], ascending=[True, False])
+    summary["district"] = by_district.drop_duplicates("part").set_index("part")["district"]
+    closest = frame.dropna(subset=["t"]).sort_values("t").drop_duplicates("part")
+    closest = closest.set_index("part")
+    summary["nearest_facility"] = closest["nearest"]
+    summary["nearest_min"] = closest["t"]
+    summary["nearest_name"] = summary["nearest_facility"].map(facility_names)
+
+    geoms = polygons[summary.index.to_numpy()]
+    out = gpd.GeoDataFrame(summary.reset_index(drop=True), geometry=geoms, crs=cells.crs)
+    out["area_km2"] = out.geometry.area / 1e6
+    out = out.sort_values(["population", "area_km2"], ascending=False, kind="stable")
+    out = out.reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out["category"] = key
+    out["gap_id"] = [f"{key}-gap-{r:03d}" for r in out["rank"]]
+    return out[[*GAP_COLUMNS, "geometry"]]

@@ -1,0 +1,117 @@
+"""The street network as a symmetric scipy CSR graph, with snapped points spliced in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ..model import WalkingNetwork
+from .snapping import Snap
+
+
+@dataclass(frozen=True)
+class RoutingGraph:
+    """A routable graph: street nodes, then one node per snapped point.
+
+    Each snapped point splits its edge at the foot of its perpendicular (so two points on
+    one edge reach each other along it) and hangs from that split node by a pendant edge
+    as long as its snap leg. Walking from a point therefore costs the leg plus the network
+    distance, and no route passes through another point's pendant.
+
+    Attributes
+    ----------
+    csr : scipy.sparse.csr_array
+        Symmetric adjacency matrix, weights in metres.
+    n_street_nodes : int
+        Nodes ``0..n_street_nodes-1`` are the network's junctions.
+    point_nodes : tuple of ndarray
+        For each point set passed to :func:`build_routing_graph`, the graph node of each
+        point (its pendant end), -1 for unsnapped points.
+    """
+
+    csr: sp.csr_array
+    n_street_nodes: int
+    point_nodes: tuple[np.ndarray, ...]
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of graph nodes, street and point nodes together."""
+        return self.csr.shape[0]
+
+    def components(self) -> np.ndarray:
+        """Connected-piece label of every graph node."""
+        _, labels = connected_components(self.csr, directed=False)
+        return labels
+
+
+def build_routing_graph(network: WalkingNetwork, snaps: Sequence[Snap]) -> RoutingGraph:
+    """Build the routing graph with every point set in ``snaps`` spliced in.
+
+    Parameters
+    ----------
+    network : WalkingNetwork
+        Street network; edge weights are ``length_m``.
+    snaps : sequence of Snap
+        Point sets (cells, facilities of each category), each snapped to ``network``.
+
+    Returns
+    -------
+    RoutingGraph
+    """
+    u = network.edges["u"].to_numpy(dtype=np.int64)
+    v = network.edges["v"].to_numpy(dtype=np.int64)
+    w = network.edges["length_m"].to_numpy(dtype=float)
+    n_street = network.n_nodes
+
+    edge = np.concatenate([s.edge for s in snaps]) if snaps else np.empty(0, np.int64)
+    offset = np.concatenate([s.offset_m for s in snaps]) if snaps else np.empty(0)
+    leg = np.concatenate([s.leg_m for s in snaps]) if snaps else np.empty(0)
+    snapped = np.flatnonzero(edge >= 0)
+    k = len(snapped)
+
+    # Split nodes (on the street) are numbered n_street.., pendant nodes n_street+k..
+    order = snapped[np.lexsort((offset[snapped], edge[snapped]))]
+    e, off = edge[order], offset[order]
+    split = n_street + np.arange(k)
+    pendant = split + k
+    first = np.r_[True, e[1:] != e[:-1]] if k else np.empty(0, bool)
+    last = np.r_[e[1:] != e[:-1], True] if k else np.empty(0, bool)
+    prev_node = np.where(first, u[e], np.r_[-1, split[:-1]])
+    prev_off = np.where(first, 0.0, np.r_[0.0, off[:-1]])
+
+    untouched = np.ones(len(u), bool)
+    untouched[e] = False
+    a = np.concatenate([u[untouched], prev_node, split[last], split])
+    b = np.concatenate([v[untouched], split, v[e[last]], pendant])
+    weight = np.concatenate([
+        w[untouched],
+        off - prev_off,
+        w[e[last]] - off[last],
+        leg[order],
+    ])
+    csr = _symmetric_csr(a, b, np.maximum(weight, 0.0), n_street + 2 * k)
+
+    node_of = np.full(len(edge), -1, dtype=np.int64)
+    node_of[order] = pendant
+    bounds = np.cumsum([0] + [len(s) for s in snaps])
+    point_nodes = tuple(node_of[bounds[i] : bounds[i + 1]] for i in range(len(snaps)))
+    return RoutingGraph(csr=csr, n_street_nodes=n_street, point_nodes=point_nodes)
+
+
+def _symmetric_csr(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> sp.csr_array:
+    """Undirected CSR graph keeping the shortest of parallel edges and dropping self-loops."""
+    keep = a != b
+    i = np.concatenate([a[keep], b[keep]])
+    j = np.concatenate([b[keep], a[keep]])
+    x = np.concatenate([w[keep], w[keep]])
+    # scipy sums duplicate entries; parallel streets must give the shorter one instead.
+    order = np.lexsort((x, j, i))
+    i, j, x = i[order], j[order], x[order]
+    unique = np.ones(len(i), bool)  # np.r_[True, ...] would be 1 long with no edges
+    unique[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+    # Explicit zero weights (a point exactly on a node) are kept as edges by csgraph.
+    return sp.csr_array((x[unique], (i[unique], j[unique])), shape=(n, n))

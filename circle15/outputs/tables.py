@@ -1,0 +1,63 @@
+"""Tables for planners: ``districts.csv`` and the ``results.gpkg`` layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..result import CoverageResult
+from .atomic import atomic_path
+
+#: Decimals kept in written tables: people to 0.01, minutes to 0.01, shares to 0.0001.
+_POPULATION_DECIMALS = 2
+_MINUTE_DECIMALS = 2
+_SHARE_DECIMALS = 4
+
+
+def districts_frame(result: CoverageResult) -> pd.DataFrame:
+    """The district table as written: rounded, with bilingual category names."""
+    table = result.districts.copy()
+    names = {k: c for k, c in result.categories.items()}
+    table.insert(2, "category_zh", table["category"].map(lambda k: names[k].name_zh))
+    for col in table.columns:
+        if col.startswith("pop") or col.endswith("population"):
+            table[col] = table[col].round(_POPULATION_DECIMALS)
+        elif col.endswith("_min"):
+            table[col] = table[col].round(_MINUTE_DECIMALS)
+    table["coverage"] = table["coverage"].round(_SHARE_DECIMALS)
+    return table
+
+
+def write_districts_csv(result: CoverageResult, path: Path) -> Path:
+    """Write ``districts.csv`` (UTF-8 with BOM so that Excel shows the Chinese names)."""
+    with atomic_path(path) as tmp:
+        districts_frame(result).to_csv(tmp, index=False, encoding="utf-8-sig",
+                                       lineterminator="\n")
+    return path
+
+
+def write_geopackage(result: CoverageResult, path: Path) -> Path:
+    """Write ``results.gpkg`` with layers ``cells``, ``districts``, ``gaps``, ``facilities``."""
+    zones = result.zones.merge(
+        districts_frame(result).pivot_table(
+            index="district", columns="category", values="coverage", aggfunc="first"
+        ).add_prefix("coverage_").reset_index(),
+        on="district", how="left",
+    )
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "cells": result.cells,
+        "districts": gpd.GeoDataFrame(zones, geometry="geometry", crs=result.zones.crs),
+        "gaps": result.gaps,
+        "facilities": result.facilities,
+    }
+    with atomic_path(path) as tmp:
+        for name, frame in layers.items():
+            frame = frame.copy()
+            for col in frame.columns:
+                if frame[col].dtype == bool:
+                    frame[col] = frame[col].astype(np.int8)
+            frame.to_file(tmp, layer=name, driver="GPKG")
+    return path

@@ -1,0 +1,97 @@
+"""Read a walking network stored as an osmnx-style GeoPackage (``nodes`` + ``edges`` layers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from ..errors import InputError
+from ..model import WalkingNetwork
+from ._files import read_vector, require_columns
+
+#: Ways nobody may walk on, as matched against the ``highway`` tag.
+NOT_WALKABLE = ("motorway", "motorway_link")
+
+
+def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
+                 edges_layer: str = "edges") -> WalkingNetwork:
+    """Read a walking network in the layout ``osmnx.save_graph_geopackage`` writes.
+
+    Parameters
+    ----------
+    path : Path
+        GeoPackage with a node layer (``osmid``, Point) and an edge layer (``u``, ``v``,
+        optional ``length`` in metres, LineString).
+    crs : pyproj.CRS
+        Projected study CRS.
+
+    Returns
+    -------
+    WalkingNetwork
+        Edges oriented from ``u`` to ``v``, with ``length_m``; motorways dropped; one-way
+        tags ignored (pedestrians walk both ways).
+    """
+    what = "network"
+    nodes = read_vector(path, nodes_layer, what).to_crs(crs)
+    edges = read_vector(path, edges_layer, what).to_crs(crs)
+    require_columns(nodes, ["osmid"], path, f"{what} layer {nodes_layer!r} of")
+    require_columns(edges, ["u", "v"], path, f"{what} layer {edges_layer!r} of")
+    if nodes["osmid"].duplicated().any():
+        raise InputError(f"network {path}: node ids (osmid) are not unique")
+
+    if "highway" in edges.columns:
+        tag = edges["highway"].astype(str)
+        edges = edges[~tag.str.contains("|".join(NOT_WALKABLE), regex=True)]
+    if len(edges) == 0:
+        raise InputError(f"network {path}: layer {edges_layer!r} has no walkable street segments")
+
+    position = pd.Series(np.arange(len(nodes)), index=nodes["osmid"].to_numpy())
+    u = position.reindex(edges["u"].to_numpy()).to_numpy()
+    v = position.reindex(edges["v"].to_numpy()).to_numpy()
+    missing = np.isnan(u) | np.isnan(v)
+    if missing.any():
+        bad = edges.iloc[int(np.flatnonzero(missing)[0])]
+        raise InputError(
+            f"network {path}: {int(missing.sum())} edges end at nodes missing from layer "
+            f"{nodes_layer!r} (first: u={bad['u']}, v={bad['v']})"
+        )
+    u, v = u.astype(np.int64), v.astype(np.int64)
+
+    node_xy = shapely.get_coordinates(nodes.geometry.to_numpy())
+    geometry = _oriented_lines(edges.geometry.to_numpy(), node_xy[u], node_xy[v])
+    if "length" in edges.columns:
+        length = pd.to_numeric(edges["length"], errors="coerce").to_numpy(dtype=float)
+        length = np.where(np.isfinite(length), length, shapely.length(geometry))
+    else:
+        length = shapely.length(geometry)
+    if (length < 0).any():
+        raise InputError(f"network {path}: some edges have a negative length")
+
+    keep = [c for c in ("highway", "bridge", "name") if c in edges.columns]
+    edge_frame = gpd.GeoDataFrame(
+        {"u": u, "v": v, "length_m": length, **{c: edges[c].to_numpy() for c in keep}},
+        geometry=geometry, crs=crs,
+    )
+    node_frame = gpd.GeoDataFrame({"node_id": nodes["osmid"].to_numpy()},
+                                  geometry=nodes.geometry.to_numpy(), crs=crs)
+    return WalkingNetwork(nodes=node_frame, edges=edge_frame)
+
+
+def _oriented_lines(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Lines drawn from their ``u`` node to their ``v`` node (straight where missing)."""
+    lines = lines.copy()
+    empty = shapely.is_missing(lines) | shapely.is_empty(lines)
+    if empty.any():
+        lines[empty] = shapely.linestrings(
+            np.stack([start[empty], end[empty]], axis=1))
+    first = shapely.get_point(lines, 0)
+    d_u = shapely.distance(first, shapely.points(start))
+    d_v = shapely.distance(first, shapely.points(end))
+    flip = d_v < d_u
+    lines[flip] = shapely.reverse(lines[flip])
+    return lines

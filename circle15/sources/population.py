@@ -1,0 +1,98 @@
+"""Read a population grid: cells with a total and counts by age band."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from ..errors import InputError
+from ..model import OPEN_AGE, AgeBand, Districts, PopulationGrid
+from ._files import read_vector
+
+_BAND = re.compile(r"^age_(\d+)(?:_(\d+|plus))?$")
+
+
+def age_bands(columns: list[str]) -> tuple[AgeBand, ...]:
+    """Age bands named like ``age_0``, ``age_1_4`` or ``age_60_plus``, youngest first."""
+    bands = []
+    for col in columns:
+        m = _BAND.match(str(col))
+        if m:
+            lo = int(m.group(1))
+            hi = lo if m.group(2) is None else (OPEN_AGE if m.group(2) == "plus"
+                                                  else int(m.group(2)))
+            bands.append(AgeBand(str(col), lo, hi))
+    bands.sort(key=lambda b: b.age_min)
+    return tuple(bands)
+
+
+def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | None = None,
+                    cell_id_field: str = "cell_id") -> PopulationGrid:
+    """Read a population grid and give each cell its sub-district.
+
+    Cells whose centre lies outside the study area are dropped: population is counted
+    inside the area only. Each cell belongs to the sub-district containing its centre.
+
+    Raises
+    ------
+    InputError
+        When counts are missing, negative or not numbers, or age bands overlap.
+    """
+    what = "population grid"
+    raw = read_vector(path, layer, what)
+    bands = age_bands(list(raw.columns))
+    for a, b in itertools.pairwise(bands):
+        if b.age_min <= a.age_max:
+            raise InputError(f"{what} {path}: age bands {a.column} and {b.column} overlap")
+    counts = {}
+    for col in [b.column for b in bands] + (["pop_total"] if "pop_total" in raw.columns else []):
+        values = pd.to_numeric(raw[col], errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{what} {path}: cell {i + 1} ({cell_id_field}="
+                f"{raw[cell_id_field].iloc[i] if cell_id_field in raw else '?'}): {col} is "
+                f"{raw[col].iloc[i]!r}; counts must be numbers >= 0"
+            )
+        counts[col] = values.to_numpy(dtype=float)
+    if "pop_total" not in counts:
+        if not bands:
+            raise InputError(f"{what} {path}: needs a pop_total column or age_* columns")
+        counts["pop_total"] = np.sum([counts[b.column] for b in bands], axis=0)
+
+    ids = (raw[cell_id_field].astype(str) if cell_id_field in raw.columns
+           else pd.Series([f"C{i:06d}" for i in range(len(raw))]))
+    if ids.duplicated().any():
+        raise InputError(f"{what} {path}: cell id {ids[ids.duplicated()].iloc[0]!r} repeats")
+    cells = gpd.GeoDataFrame({"cell_id": ids.to_numpy(), **counts},
+                             geometry=raw.to_crs(crs).geometry.to_numpy(), crs=crs)
+    centre = cells.geometry.centroid
+    inside = centre.within(districts.area).to_numpy()
+    cells = cells[inside & (cells["pop_total"].to_numpy() > 0)].reset_index(drop=True)
+    cells.insert(1, "district", _district_of(cells.geometry.centroid, districts))
+    return PopulationGrid(cells=cells, bands=bands, source=str(path))
+
+
+def _district_of(points: gpd.GeoSeries, districts: Districts) -> np.ndarray:
+    """Name of the sub-district containing each point (nearest one for slivers)."""
+    zones = districts.zones
+    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=points.to_numpy(), crs=zones.crs),
+                    zones[["district", "geometry"]], how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    names = hit["district"].to_numpy(dtype=object)
+    lost = pd.isna(names)
+    if lost.any():
+        # Centres on a shared border or in a gap between zones go to the nearest zone.
+        near = gpd.sjoin_nearest(
+            gpd.GeoDataFrame(geometry=points.to_numpy()[lost], crs=zones.crs),
+            zones[["district", "geometry"]], how="left")
+        near = near[~near.index.duplicated(keep="first")]
+        names[lost] = near["district"].to_numpy()
+    return names

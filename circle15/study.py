@@ -1,0 +1,206 @@
+"""A study: its inputs loaded once, and the coverage run over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from .analysis import district_table, gap_areas, tier_labels
+from .analysis.gaps import GAP_COLUMNS
+from .config import LoadedConfig, load_config
+from .engine import NearestFacility, build_routing_graph, nearest_facility
+from .engine.snapping import EdgeIndex, Snap
+from .model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
+from .progress import QUIET, Progress
+from .result import CoverageResult
+from .sources import read_districts, read_facilities, read_network, read_population, study_crs
+from .sources.boundaries import read_outline
+from .standards import Category
+
+
+@dataclass
+class Study:
+    """Everything a coverage run needs, read and projected to one metric CRS.
+
+    Build one with :meth:`from_config` (or :meth:`demo`) and call :meth:`run`.
+    """
+
+    config: LoadedConfig
+    crs: CRS
+    districts: Districts
+    network: WalkingNetwork
+    population: PopulationGrid
+    facilities: dict[str, FacilityLayer]
+    progress: Progress = field(default=QUIET, repr=False)
+
+    @property
+    def categories(self) -> dict[str, Category]:
+        """Categories analysed, in report order."""
+        return self.config.categories
+
+    @classmethod
+    def from_config(cls, path: str | Path, progress: Progress = QUIET) -> Study:
+        """Read every input named in a study TOML file.
+
+        Raises
+        ------
+        Circle15Error
+            When the file or any input is invalid; the message names what to fix.
+        """
+        loaded = load_config(path)
+        c = loaded.config
+        with progress.step("reading boundaries"):
+            outline = read_outline(c.boundary.outline)
+            crs = study_crs(outline, c.study.crs)
+            districts = read_districts(c.study.name, outline, crs, c.boundary.districts,
+                                       c.boundary.district_field, c.boundary.name_en_field)
+        with progress.step("reading walking network"):
+            network = read_network(c.network.path, crs, c.network.nodes_layer,
+                                   c.network.edges_layer)
+        with progress.step("reading population grid"):
+            population = read_population(c.population.path, crs, districts,
+                                         layer=c.population.layer,
+                                         cell_id_field=c.population.cell_id_field)
+        with progress.step("reading facilities"):
+            facilities = {
+                key: read_facilities(
+                    s.path, key, crs, layer=s.layer, id_field=s.id_field,
+                    name_field=s.name_field, capacity_field=s.capacity_field,
+                    lon_field=s.lon_field, lat_field=s.lat_field, source_crs=s.crs)
+                for key, s in c.facilities.items()
+            }
+        progress.say(
+            f"network {network.n_nodes:,} nodes, {network.n_edges:,} edges; "
+            f"{len(population.cells):,} populated cells; "
+            f"{sum(len(f) for f in facilities.values()):,} facilities in "
+            f"{len(facilities)} categories"
+        )
+        return cls(loaded, crs, districts, network, population, facilities, progress)
+
+    @classmethod
+    def demo(cls, progress: Progress = QUIET) -> Study:
+        """The embedded Zhenhai demo (synthetic network, population and facilities)."""
+        from .demo.locate import demo_config_path
+
+        return cls.from_config(demo_config_path(progress), progress)
+
+    def run(self) -> CoverageResult:
+        """Walking time from every cell to the nearest facility of each category.
+
+        Returns
+        -------
+        CoverageResult
+        """
+        p = self.progress
+        max_snap = self.config.max_snap_m
+        with p.step("snapping cells and facilities to streets"):
+            index = EdgeIndex(self.network)
+            cell_snap = index.snap(self.population.cells.geometry.centroid.to_numpy(), max_snap)
+            fac_snaps = {k: index.snap(f.facilities.geometry.to_numpy(), max_snap)
+                         for k, f in self.facilities.items()}
+        with p.step("building routing graph"):
+            graph = build_routing_graph(self.network, [cell_snap, *fac_snaps.values()])
+            cell_nodes = graph.point_nodes[0]
+            fac_nodes = dict(zip(fac_snaps, graph.point_nodes[1:], strict=True))
+        nearest: dict[str, NearestFacility] = {}
+        with p.step(f"walking times for {len(self.categories)} categories"):
+            for key in self.categories:
+                nearest[key] = nearest_facility(graph, cell_nodes, fac_nodes[key])
+        with p.step("coverage, districts and gaps"):
+            cells = self._cells(cell_snap, nearest)
+            table = district_table(cells, self.categories, list(self.districts.zones["district"]))
+            facilities = self._facility_frame(fac_snaps)
+            names = dict(zip(facilities["facility_id"], facilities["name"], strict=False))
+            gaps = [gap_areas(cells, cat, names) for cat in self.categories.values()]
+            gaps = [g for g in gaps if len(g)]
+            gap_frame = (gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs=self.crs)
+                         if gaps else gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"],
+                                                       geometry="geometry", crs=self.crs))
+            diagnostics = self._diagnostics(graph, cell_nodes, fac_nodes, cell_snap, fac_snaps,
+                                            cells, nearest)
+        s = self.config.config.study
+        return CoverageResult(
+            name=s.name, title=s.title or s.name, categories=self.categories, cells=cells,
+            districts=table, gaps=gap_frame, facilities=facilities, zones=self.districts.zones,
+            area=self.districts.area, synthetic=s.synthetic, notice=s.notice,
+            diagnostics=diagnostics,
+            parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),
+                        "categories": {k: _category_parameters(c)
+                                       for k, c in self.categories.items()}},
+        )
+
+    def _cells(self, snap: Snap, nearest: dict[str, NearestFacility]) -> gpd.GeoDataFrame:
+        grid = self.population.cells
+        cols: dict[str, object] = {
+            "cell_id": grid["cell_id"].to_numpy(),
+            "district": grid["district"].to_numpy(),
+            "pop_total": grid["pop_total"].to_numpy(dtype=float),
+            "snapped": snap.snapped,
+            "snap_m": snap.leg_m,
+        }
+        for key, cat in self.categories.items():
+            ids = self.facilities[key].facilities["facility_id"].to_numpy(dtype=object)
+            found = nearest[key]
+            minutes = found.minutes(cat.metres_per_minute)
+            cols[f"pop_{key}"] = self.population.cohort(cat.age_min, cat.age_max)
+            cols[f"t_{key}"] = minutes
+            cols[f"nearest_{key}"] = np.where(found.reachable, ids[np.maximum(found.facility, 0)],
+                                              None)
+            cols[f"tier_{key}"] = tier_labels(minutes, cat.tiers_min)
+        return gpd.GeoDataFrame(cols, geometry=grid.geometry.to_numpy(), crs=self.crs)
+
+    def _facility_frame(self, snaps: dict[str, Snap]) -> gpd.GeoDataFrame:
+        frames = []
+        for key, layer in self.facilities.items():
+            f = layer.facilities
+            frames.append(gpd.GeoDataFrame({
+                "category": key,
+                "facility_id": f["facility_id"].to_numpy(),
+                "name": f["name"].to_numpy(),
+                "capacity": f["capacity"].to_numpy(dtype=float),
+                "snapped": snaps[key].snapped,
+                "snap_m": snaps[key].leg_m,
+                "provenance": f["provenance"].to_numpy(),
+            }, geometry=f.geometry.to_numpy(), crs=self.crs))
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
+
+    def _diagnostics(self, graph, cell_nodes, fac_nodes, cell_snap, fac_snaps, cells,
+                     nearest) -> dict:
+        labels = graph.components()
+        street = labels[: graph.n_street_nodes]
+        pieces, sizes = np.unique(street, return_counts=True)
+        pop = cells["pop_total"].to_numpy(dtype=float)
+        snapped = cell_snap.snapped
+        main_piece = pieces[np.argmax(sizes)]
+        off_main = snapped & (labels[np.maximum(cell_nodes, 0)] != main_piece)
+        out = {
+            "network_nodes": int(self.network.n_nodes),
+            "network_edges": int(self.network.n_edges),
+            "network_pieces": len(pieces),
+            "largest_piece_share_of_nodes": round(float(sizes.max() / sizes.sum()), 4),
+            "cells": len(cells),
+            "population": float(pop.sum()),
+            "unsnapped_cells": int((~snapped).sum()),
+            "unsnapped_population": float(pop[~snapped].sum()),
+            "population_off_main_network": float(pop[off_main].sum()),
+            "facilities": {k: len(f) for k, f in self.facilities.items()},
+            "unsnapped_facilities": {
+                k: [str(i) for i in self.facilities[k].facilities["facility_id"].to_numpy()[
+                    ~s.snapped]] for k, s in fac_snaps.items()},
+            "unreachable_population": {
+                k: float(cells[f"pop_{k}"].to_numpy()[~nearest[k].reachable].sum())
+                for k in self.categories},
+        }
+        return out
+
+
+def _category_parameters(cat: Category) -> dict:
+    return {"name_zh": cat.name_zh, "name_en": cat.name_en, "ages": cat.cohort_label,
+            "tiers_min": list(cat.tiers_min), "target_min": cat.target_min,
+            "speed_kmh": cat.speed_kmh, "sources": cat.sources,
+            "unverified": list(cat.unverified)}
