@@ -1,0 +1,32 @@
+"""Shared fixtures: the demo run is computed once per test session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Run ``circle15 run`` (the demo) once, as a user would, into a temporary folder."""
+    out = tmp_path_factory.mktemp("demo") / "zhenhai"
+    proc = subprocess.run(
+        [sys.executable, "-m", "circle15.cli", "run", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path_factory.getbasetemp(), timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real Zhenhai reference data beside the project; tests skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present (reference data for validation only)")
+    return SHARED_DATA
