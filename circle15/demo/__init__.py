@@ -1,0 +1,1 @@
+"""Seeded builder of the embedded "zhenhai" demo: real outline and census, synthetic rest."""
