@@ -31,11 +31,22 @@ class RoutingGraph:
     point_nodes : tuple of ndarray
         For each point set passed to :func:`build_routing_graph`, the graph node of each
         point (its pendant end), -1 for unsnapped points.
+    edge_u, edge_v, edge_length : ndarray
+        The street edges' end nodes and weights.
+    split_edge, split_offset, split_node : ndarray
+        Every split node on the streets, sorted by (edge, offset from ``u``): where points
+        not in the graph (a what-if site, a candidate) attach, see :meth:`attach`.
     """
 
     csr: sp.csr_array
     n_street_nodes: int
     point_nodes: tuple[np.ndarray, ...]
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length: np.ndarray
+    split_edge: np.ndarray
+    split_offset: np.ndarray
+    split_node: np.ndarray
 
     @property
     def n_nodes(self) -> int:
@@ -46,6 +57,55 @@ class RoutingGraph:
         """Connected-piece label of every graph node."""
         _, labels = connected_components(self.csr, directed=False)
         return labels
+
+    def attach(self, snap: Snap) -> Attachment:
+        """Where points that are not in the graph would join it, without rebuilding it.
+
+        A point on street edge ``e`` at offset ``o`` lies between the two graph nodes that
+        bracket ``o`` on ``e`` (split nodes of other points, or the edge's end nodes); its
+        walking distance to any node ``x`` is ``leg + min(d_a + dist(a, x), d_b + dist(b,
+        x))``. This is exact, so what-if sites need no new graph.
+        """
+        ok = snap.snapped
+        e = np.where(ok, snap.edge, 0)
+        o = np.where(ok, snap.offset_m, 0.0)
+        # Position among the split nodes, ordered by (edge, offset): a composite key keeps
+        # the search vectorised (offsets are below the longest edge plus one metre).
+        scale = float(self.edge_length.max(initial=0.0)) + 1.0
+        keys = self.split_edge * scale + self.split_offset
+        lo = np.searchsorted(self.split_edge, e, side="left")
+        hi = np.searchsorted(self.split_edge, e, side="right")
+        pos = np.clip(np.searchsorted(keys, e * scale + o, side="right"), lo, hi)
+        has_prev, has_next = pos > lo, pos < hi
+        prev_i, next_i = np.maximum(pos - 1, 0), np.minimum(pos, max(len(keys) - 1, 0))
+        node_a = np.where(has_prev, self.split_node[prev_i] if len(keys) else 0, self.edge_u[e])
+        off_a = np.where(has_prev, self.split_offset[prev_i] if len(keys) else 0.0, 0.0)
+        node_b = np.where(has_next, self.split_node[next_i] if len(keys) else 0, self.edge_v[e])
+        off_b = np.where(has_next, self.split_offset[next_i] if len(keys) else 0.0,
+                         self.edge_length[e])
+        node_a = np.where(ok, node_a, -1)
+        node_b = np.where(ok, node_b, -1)
+        return Attachment(node_a=node_a, dist_a=np.where(ok, o - off_a, np.inf),
+                          node_b=node_b, dist_b=np.where(ok, off_b - o, np.inf),
+                          leg=np.where(ok, snap.leg_m, np.inf))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """How points outside the graph join it: through node ``a`` or node ``b``.
+
+    Distances in metres; ``node_a``/``node_b`` are -1 (and distances inf) for unsnapped
+    points.
+    """
+
+    node_a: np.ndarray
+    dist_a: np.ndarray
+    node_b: np.ndarray
+    dist_b: np.ndarray
+    leg: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.node_a)
 
 
 def build_routing_graph(network: WalkingNetwork, snaps: Sequence[Snap]) -> RoutingGraph:
@@ -99,7 +159,9 @@ def build_routing_graph(network: WalkingNetwork, snaps: Sequence[Snap]) -> Routi
     node_of[order] = pendant
     bounds = np.cumsum([0] + [len(s) for s in snaps])
     point_nodes = tuple(node_of[bounds[i] : bounds[i + 1]] for i in range(len(snaps)))
-    return RoutingGraph(csr=csr, n_street_nodes=n_street, point_nodes=point_nodes)
+    return RoutingGraph(csr=csr, n_street_nodes=n_street, point_nodes=point_nodes,
+                        edge_u=u, edge_v=v, edge_length=w, split_edge=e,
+                        split_offset=off, split_node=split)
 
 
 def _symmetric_csr(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> sp.csr_array:
