@@ -58,9 +58,32 @@ def _run(args: argparse.Namespace) -> int:
         cat = result.categories[row["category"]]
         print(f"  {cat.label:<32} {row['coverage']:7.1%} of {row['population']:>10,.0f} "
               f"({cat.cohort_label}) within {row['target_min']:g} min")
+    for line in _warnings(result.diagnostics):
+        print(f"WARNING: {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0
+
+
+def _warnings(diagnostics: dict) -> list[str]:
+    """Plain-language warnings a planner should read next to the coverage figures."""
+    out = []
+    if diagnostics.get("unsnapped_cells"):
+        out.append(
+            f"{diagnostics['unsnapped_cells']:,} populated cells "
+            f"({diagnostics['unsnapped_population']:,.0f} residents) are farther than the snap "
+            "limit from every street; they count as unreachable (see analysis.max_snap_m)")
+    if diagnostics.get("population_off_main_network"):
+        out.append(
+            f"the walking network has {diagnostics['network_pieces']:,} separate pieces; "
+            f"{diagnostics['population_off_main_network']:,.0f} residents live on pieces other "
+            "than the largest")
+    for key, ids in diagnostics.get("unsnapped_facilities", {}).items():
+        if ids:
+            shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+            out.append(f"{len(ids)} {key} facilities are too far from any street and were "
+                       f"left out: {shown}")
+    return out
 
 
 def _demo(args: argparse.Namespace) -> int:
