@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
-from .errors import Circle15Error
+from .errors import Circle15Error, ConfigError
 
 EXIT_BAD_INPUT = 2
 
@@ -27,13 +27,96 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?", type=Path,
                      help="study TOML file; omit it to run the embedded Zhenhai demo")
     run.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
+    run.add_argument("--scenario", type=Path,
+                     help="scenario TOML (facilities to add/move/remove): write the outputs "
+                          "with it applied, and scenario_gain.csv (default folder: "
+                          "out/<study>_<scenario>)")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    sites = sub.add_parser("sites", help="choose new sites for a category that bring the most "
+                                         "residents within the target time")
+    sites.add_argument("config", nargs="?", type=Path,
+                       help="study TOML file; omit it to use the embedded Zhenhai demo")
+    sites.add_argument("--category", required=True, help="category key, e.g. childcare")
+    sites.add_argument("--add", type=int, required=True, metavar="P", help="new sites to choose")
+    sites.add_argument("--candidates", type=Path,
+                       help="candidate sites (CSV/XLSX with lon/lat, or points/parcels in "
+                            "GeoJSON/GPKG/SHP); default: street points inside the gap areas")
+    sites.add_argument("--capacity", type=float,
+                       help="capacity of each new site (when the candidates have none): each "
+                            "serves at most this many people")
+    sites.add_argument("--exact", action=argparse.BooleanOptionalAction, default=None,
+                       help="also solve exactly and report greedy's gap (default: when small)")
+    sites.add_argument("--out", type=Path,
+                       help="output folder (default: out/<study name>/sites_<category>)")
+    sites.add_argument("--quiet", action="store_true", help="no progress messages")
+    sites.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    compare = sub.add_parser(
+        "compare", help="compare a study's index and coverage with a reference index table")
+    compare.add_argument("config", nargs="?", type=Path,
+                         help="study TOML file; omit it to use the embedded Zhenhai demo")
+    compare.add_argument("--reference", type=Path,
+                         help="reference table (CSV/XLSX): unit, indicator, value "
+                              "(default: [compare] reference in the study file)")
+    compare.add_argument("--sheet", help="sheet of an XLSX reference (default: the first)")
+    compare.add_argument("--tolerance", type=float,
+                         help="flag differences larger than this for every indicator "
+                              "(default: per indicator, see the README)")
+    compare.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
+    compare.add_argument("--quiet", action="store_true", help="no progress messages")
+    compare.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
     demo = sub.add_parser("demo", help="rebuild the synthetic Zhenhai demo data from its seed")
     demo.add_argument("--out", type=Path, required=True, help="folder to write the demo into")
     demo.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    fetch = sub.add_parser(
+        "fetch", help="download a district's walking network and facilities from "
+                      "OpenStreetMap into a study folder")
+    where = fetch.add_mutually_exclusive_group(required=True)
+    where.add_argument("--adcode", help="Chinese county/city adcode, e.g. 330211 (offline)")
+    where.add_argument("--name", dest="admin_name",
+                       help="Chinese county/city name, e.g. 宁波市镇海区 (offline)")
+    where.add_argument("--polygon", type=Path, help="file with the study-area polygon")
+    where.add_argument("--bbox", help="west,south,east,north in WGS84 degrees")
+    where.add_argument("--place", help="place name geocoded by Nominatim, e.g. 'Kallio, "
+                                       "Helsinki'")
+    fetch.add_argument("--out", type=Path, required=True, help="study folder to write")
+    fetch.add_argument("--study-name", help="study name (default: from the area)")
+    fetch.add_argument("--buffer-m", type=float, default=1500.0,
+                       help="take streets and facilities this far beyond the area (1500)")
+    fetch.add_argument("--categories", help="comma-separated categories (default: all six)")
+    fetch.add_argument("--population", type=Path,
+                       help="population grid, raster or census table to name in the config")
+    fetch.add_argument("--cache", type=Path, help="osmnx HTTP cache folder "
+                                                  "(default ~/.cache/circle15/osmnx)")
+    fetch.add_argument("--overpass-url", help="Overpass API endpoint (default: osmnx's)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress messages")
+    fetch.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from .fetch import Area, fetch_study, parse_bbox
+    from .progress import Progress
+
+    area = Area(adcode=args.adcode, admin_name=args.admin_name, polygon=args.polygon,
+                bbox=parse_bbox(args.bbox) if args.bbox else None, place=args.place)
+    categories = ([c.strip() for c in args.categories.split(",") if c.strip()]
+                  if args.categories else None)
+    toml = fetch_study(args.out, area, name=args.study_name, buffer_m=args.buffer_m,
+                       categories=categories, population=args.population, cache=args.cache,
+                       overpass_url=args.overpass_url,
+                       progress=Progress(enabled=not args.quiet))
+    print(f"study folder written: {toml.parent.resolve()}")
+    if args.population is None:
+        print("next: add a population file (see README.md there), then "
+              f"circle15 run {toml}")
+    else:
+        print(f"next: circle15 run {toml}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -47,8 +130,22 @@ def _run(args: argparse.Namespace) -> int:
              else Study.demo(progress))
     result = study.run()
     out_dir = args.out or Path("out") / result.name
+    inputs, scenario_lines = study.config.input_files(), []
+    if args.scenario:
+        from .scenario import run_scenario, write_scenario_gain
+
+        with progress.step("applying the scenario"):
+            result, gain, scenario_lines = run_scenario(result, args.scenario)
+        out_dir = args.out or Path("out") / f"{result.name}_{result.parameters['scenario']['name']}"
+        inputs = {**inputs, "scenario": args.scenario}
+        write_scenario_gain(gain, Path(out_dir) / "scenario_gain.csv")
+    reference = _configured_reference(study)
+    if reference is not None:  # [compare] reference: the comparison joins the outputs
+        with progress.step("comparing with the reference"):
+            result.comparison = _comparison(study, result, reference, None, None)
+        inputs = {**inputs, "compare.reference": reference}
     paths = write_outputs(result, out_dir, config=study.config.path,
-                          inputs=study.config.input_files(), started=started,
+                          inputs=inputs, started=started,
                           progress=progress)
     all_rows = result.districts[result.districts["district"] == "ALL"]
     print(f"circle15 {__version__}: {result.title}")
@@ -58,8 +155,116 @@ def _run(args: argparse.Namespace) -> int:
         cat = result.categories[row["category"]]
         print(f"  {cat.label:<32} {row['coverage']:7.1%} of {row['population']:>10,.0f} "
               f"({cat.cohort_label}) within {row['target_min']:g} min")
+    for line in scenario_lines:
+        print(line)
     for line in _warnings(result.diagnostics):
         print(f"WARNING: {line}")
+    if result.index is not None:
+        whole = result.index[result.index["district"] == "ALL"].iloc[0]
+        print(f"  index (whole area): 可及 accessibility {whole['accessibility']:.1f}, "
+              f"均衡 balance {whole['balance']:.1f}, 优质 quality {whole['quality']:.1f}, "
+              f"composite {whole['composite']:.1f} (index.csv)")
+    if result.comparison is not None:
+        flagged = int(result.comparison.table["flag"].sum())
+        print(f"  compared with {result.comparison.reference}: {flagged} of "
+              f"{len(result.comparison.table)} values beyond tolerance (comparison.csv)")
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
+    return 0
+
+
+def _sites(args: argparse.Namespace) -> int:
+    from .outputs.sites import write_sites
+    from .progress import Progress
+    from .sites import select_sites
+    from .study import Study
+
+    started = datetime.now(UTC)
+    progress = Progress(enabled=not args.quiet)
+    study = (Study.from_config(args.config, progress) if args.config
+             else Study.demo(progress))
+    result = study.run()
+    with progress.step(f"choosing {args.add} {args.category} site(s)"):
+        choice = select_sites(result, args.category, args.add, candidates=args.candidates,
+                              capacity=args.capacity, exact=args.exact)
+    out_dir = args.out or Path("out") / result.name / f"sites_{args.category}"
+    with progress.step("writing sites.csv, sites.gpkg and sites_map.html"):
+        paths = write_sites(choice, out_dir)
+    print(f"circle15 {__version__}: {result.title}")
+    if result.synthetic:
+        print("NOTE: synthetic demo data — " + result.notice)
+    for line in choice.summary():
+        print(line)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    print(f"outputs in {Path(out_dir).resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
+    return 0
+
+
+def _configured_reference(study) -> Path | None:
+    """The study file's ``[compare] reference``, relative to the study file."""
+    section = study.config.config.compare
+    if section.reference is None:
+        return None
+    path = section.reference
+    path = path if path.is_absolute() else study.config.path.parent / path
+    if not path.is_file():
+        raise ConfigError(f"{study.config.path}: compare.reference: file not found: {path} "
+                          "(paths are relative to the study file)")
+    return path
+
+
+def _comparison(study, result, path: Path, sheet: str | None, tolerance: float | None):
+    """Read the reference at ``path`` and compare ``result`` with it."""
+    from .analysis.compare import compare_with_reference
+    from .sources.reference import read_reference
+
+    section = study.config.config.compare
+    table = read_reference(path, sheet or section.sheet)
+    return compare_with_reference(result, table, tolerance=section.tolerance,
+                                  tolerance_all=tolerance, source=path.name)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .outputs.comparison import write_comparison
+    from .progress import Progress
+    from .sources.reference import read_reference
+    from .study import Study
+
+    started = datetime.now(UTC)
+    progress = Progress(enabled=not args.quiet)
+    if args.reference is not None:
+        read_reference(args.reference, args.sheet)  # a bad reference fails before the run
+    study = (Study.from_config(args.config, progress) if args.config
+             else Study.demo(progress))
+    reference = args.reference or _configured_reference(study)
+    if reference is None:
+        raise ConfigError("compare: give --reference FILE, or name the reference table in "
+                          "the study file under [compare] reference = \"<file>\"")
+    result = study.run()
+    with progress.step("comparing with the reference"):
+        comparison = _comparison(study, result, reference, args.sheet, args.tolerance)
+    result.comparison = comparison
+    out_dir = args.out or Path("out") / result.name
+    with progress.step("writing the comparison"):
+        paths = write_comparison(comparison, out_dir, title=result.title,
+                                 synthetic=result.synthetic)
+    table = comparison.table
+    print(f"circle15 {__version__}: {result.title}")
+    if result.synthetic:
+        print("NOTE: synthetic demo data — " + result.notice)
+    print(f"compared {len(table)} values of {table['indicator'].nunique()} indicators "
+          f"in {table['district'].nunique()} units with {reference.name}")
+    print(f"  {'indicator':<34} {'units':>5} {'Spearman ρ':>11}  beyond tolerance")
+    counts = table.groupby("indicator", sort=False).size()
+    for _, row in comparison.spearman.iterrows():
+        rho = f"{row['rho']:.2f}" if row["rho"] == row["rho"] else "n/a"
+        print(f"  {row['indicator']:<34} {row['units']:>5} {rho:>11}  "
+              f"{row['flagged']} of {counts[row['indicator']]}")
+    if len(comparison.unmatched):
+        first = comparison.unmatched.iloc[0]
+        print(f"left out {len(comparison.unmatched)} reference rows (comparison_unmatched"
+              f".csv), e.g. row {first['row']} {first['unit']!r} / {first['indicator']!r}: "
+              f"{first['reason']}")
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0
@@ -97,7 +302,8 @@ def _demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``circle15`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "demo": _demo}[args.command]
+    handler = {"run": _run, "compare": _compare, "demo": _demo,
+               "fetch": _fetch, "sites": _sites}[args.command]
     try:
         return handler(args)
     except Circle15Error as exc:

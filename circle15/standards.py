@@ -38,6 +38,14 @@ class Category:
         Source of each figure.
     unverified : tuple of str
         Fields whose figure could not be checked against the official text.
+    norm : float, optional
+        Per-capita norm: capacity (in ``capacity_unit``) wanted for every ``norm_per``
+        people of ``norm_base``, e.g. 4.5 childcare places per 1,000 residents. None when
+        the category has no norm.
+    norm_per : float
+        The number of people the norm is stated for (1,000 or 1).
+    norm_base : str
+        Who the norm counts: ``"residents"`` (everyone) or ``"cohort"`` (the target cohort).
     """
 
     key: str
@@ -53,6 +61,9 @@ class Category:
     life_circle_radius_m: float | None = None
     sources: dict[str, str] = field(default_factory=dict)
     unverified: tuple[str, ...] = ()
+    norm: float | None = None
+    norm_per: float = 1.0
+    norm_base: str = "cohort"
 
     @property
     def label(self) -> str:
@@ -70,6 +81,16 @@ class Category:
     def metres_per_minute(self) -> float:
         """Walking speed in metres per minute."""
         return self.speed_kmh * 1000.0 / 60.0
+
+    @property
+    def norm_label(self) -> str:
+        """The norm in words, e.g. ``"4.5 托位 places per 1,000 residents"``; "" if none."""
+        if self.norm is None:
+            return ""
+        per = "per resident" if self.norm_per == 1 else f"per {self.norm_per:,g} residents"
+        if self.norm_base == "cohort":
+            per += f" ({self.cohort_label})"
+        return " ".join(p for p in (f"{self.norm:g}", self.capacity_unit, per) if p)
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,9 @@ def _category(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> Cate
             life_circle_radius_m=merged.get("life_circle_radius_m"),
             sources={**defaults.get("sources", {}), **merged.get("sources", {})},
             unverified=tuple(merged.get("unverified", {}).get("fields", ())),
+            norm=None if merged.get("norm") is None else float(merged["norm"]),
+            norm_per=float(merged.get("norm_per", 1.0)),
+            norm_base=str(merged.get("norm_base", "cohort")),
         )
     except KeyError as exc:
         raise ConfigError(f"{where}: category is missing the field {exc.args[0]!r}") from None
@@ -137,6 +161,14 @@ def validate_category(category: Category, where: str) -> None:
         )
     if category.age_min < 0 or category.age_max < category.age_min:
         raise ConfigError(f"{prefix}: ages {category.age_min}-{category.age_max} are not a range")
+    if category.norm is not None and not category.norm > 0:
+        raise ConfigError(f"{prefix}: norm {category.norm} must be a positive capacity")
+    if not category.norm_per > 0:
+        raise ConfigError(f"{prefix}: norm_per {category.norm_per} must be positive, e.g. 1000")
+    if category.norm_base not in ("residents", "cohort"):
+        raise ConfigError(
+            f"{prefix}: norm_base {category.norm_base!r} must be \"residents\" or \"cohort\""
+        )
 
 
 def parse_standards(data: dict[str, Any], where: str) -> Standards:

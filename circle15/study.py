@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,15 +11,18 @@ import pandas as pd
 from pyproj import CRS
 
 from .analysis import district_table, gap_areas, tier_labels
+from .analysis.assessment import Assessment, assess, locate_in_districts
 from .analysis.gaps import GAP_COLUMNS
 from .config import LoadedConfig, load_config
 from .engine import NearestFacility, build_routing_graph, nearest_facility
+from .engine.catchment import node_catchments
+from .engine.sites import SiteSet
 from .engine.snapping import EdgeIndex, Snap
+from .engine.state import EngineState
 from .model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
 from .progress import QUIET, Progress
 from .result import CoverageResult
-from .sources import read_districts, read_facilities, read_network, read_population, study_crs
-from .sources.boundaries import read_outline
+from .sources.inputs import read_inputs
 from .standards import Category
 
 
@@ -53,27 +56,11 @@ class Study:
             When the file or any input is invalid; the message names what to fix.
         """
         loaded = load_config(path)
-        c = loaded.config
-        with progress.step("reading boundaries"):
-            outline = read_outline(c.boundary.outline)
-            crs = study_crs(outline, c.study.crs)
-            districts = read_districts(c.study.name, outline, crs, c.boundary.districts,
-                                       c.boundary.district_field, c.boundary.name_en_field)
-        with progress.step("reading walking network"):
-            network = read_network(c.network.path, crs, c.network.nodes_layer,
-                                   c.network.edges_layer)
-        with progress.step("reading population grid"):
-            population = read_population(c.population.path, crs, districts,
-                                         layer=c.population.layer,
-                                         cell_id_field=c.population.cell_id_field)
-        with progress.step("reading facilities"):
-            facilities = {
-                key: read_facilities(
-                    s.path, key, crs, layer=s.layer, id_field=s.id_field,
-                    name_field=s.name_field, capacity_field=s.capacity_field,
-                    lon_field=s.lon_field, lat_field=s.lat_field, source_crs=s.crs)
-                for key, s in c.facilities.items()
-            }
+        # Each config section goes to its reader (grid/raster/census, gpkg/OSM/centrelines,
+        # tables/OSM tags); see circle15.sources.inputs.
+        found = read_inputs(loaded, progress)
+        crs, districts, network = found.crs, found.districts, found.network
+        population, facilities = found.population, found.facilities
         progress.say(
             f"network {network.n_nodes:,} nodes, {network.n_edges:,} edges; "
             f"{len(population.cells):,} populated cells; "
@@ -123,15 +110,28 @@ class Study:
                                                        geometry="geometry", crs=self.crs))
             diagnostics = self._diagnostics(graph, cell_nodes, fac_nodes, cell_snap, fac_snaps,
                                             cells, nearest)
+        with p.step("supply, equity and index"):
+            found = self._assess(graph, cell_nodes, fac_nodes, cells, table, facilities)
+            cells, table = found.cells, found.districts
+            diagnostics["supply"] = found.diagnostics
         s = self.config.config.study
         return CoverageResult(
             name=s.name, title=s.title or s.name, categories=self.categories, cells=cells,
             districts=table, gaps=gap_frame, facilities=facilities, zones=self.districts.zones,
             area=self.districts.area, synthetic=s.synthetic, notice=s.notice,
             diagnostics=diagnostics,
+            equity=found.equity, index=found.index.table,
+            index_indicators=found.index.indicators,
             parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),
+                        "supply": asdict(self.config.supply),
+                        "index": asdict(self.config.index),
                         "categories": {k: _category_parameters(c)
                                        for k, c in self.categories.items()}},
+            # Kept so that what-ifs (CoverageResult.add_facilities ...) reuse the search.
+            engine=EngineState(index, graph, max_snap, cell_snap, cell_nodes,
+                               {k: SiteSet.from_nodes(fac_nodes[k]) for k in self.categories},
+                               nearest, context={"supply": self.config.supply,
+                                                 "index": self.config.index}),
         )
 
     def _cells(self, snap: Snap, nearest: dict[str, NearestFacility]) -> gpd.GeoDataFrame:
@@ -169,6 +169,29 @@ class Study:
             }, geometry=f.geometry.to_numpy(), crs=self.crs))
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
 
+    def _assess(self, graph, cell_nodes, fac_nodes, cells, table,
+                facilities: gpd.GeoDataFrame) -> Assessment:
+        """Supply (2SFCA over bounded catchments), equity and the index; adds each
+        facility's sub-district and capacity per resident in reach to ``facilities``."""
+        settings = self.config.supply
+        catchments, capacity, where = {}, {}, {}
+        for key, cat in self.categories.items():
+            limit_m = settings.catchment_for(cat) * cat.metres_per_minute
+            reach = node_catchments(graph, fac_nodes[key], cell_nodes, limit_m)
+            reach.data = reach.data / cat.metres_per_minute  # minutes, for the decay
+            catchments[key] = reach
+            layer = self.facilities[key].facilities
+            capacity[key] = layer["capacity"].to_numpy(dtype=float)
+            where[key] = locate_in_districts(layer.geometry.to_numpy(), self.districts.zones)
+        found = assess(cells, table, self.categories, self.districts.zones, catchments,
+                       capacity, where, settings, self.config.index)
+        # Same category order as _facility_frame.
+        facilities["district"] = np.concatenate([where[k] for k in self.facilities])
+        facilities["capacity_per_resident"] = np.concatenate(
+            [found.facility_ratio.get(k, np.full(len(f), np.nan))
+             for k, f in self.facilities.items()])
+        return found
+
     def _diagnostics(self, graph, cell_nodes, fac_nodes, cell_snap, fac_snaps, cells,
                      nearest) -> dict:
         labels = graph.components()
@@ -189,6 +212,8 @@ class Study:
             "unsnapped_population": float(pop[~snapped].sum()),
             "population_off_main_network": float(pop[off_main].sum()),
             "facilities": {k: len(f) for k, f in self.facilities.items()},
+            # what the readers changed on the way in (duplicates merged, levels guessed)
+            "input_notes": [n for f in self.facilities.values() for n in f.notes],
             "unsnapped_facilities": {
                 k: [str(i) for i in self.facilities[k].facilities["facility_id"].to_numpy()[
                     ~s.snapped]] for k, s in fac_snaps.items()},
@@ -202,5 +227,6 @@ class Study:
 def _category_parameters(cat: Category) -> dict:
     return {"name_zh": cat.name_zh, "name_en": cat.name_en, "ages": cat.cohort_label,
             "tiers_min": list(cat.tiers_min), "target_min": cat.target_min,
-            "speed_kmh": cat.speed_kmh, "sources": cat.sources,
+            "speed_kmh": cat.speed_kmh, "norm": cat.norm, "norm_per": cat.norm_per,
+            "norm_base": cat.norm_base, "sources": cat.sources,
             "unverified": list(cat.unverified)}

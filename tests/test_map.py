@@ -293,9 +293,12 @@ def test_popups_carry_the_fields(page: str) -> None:
     # cells: ids, sub-districts and nearest facility names travel in the shared grid data
     assert '"c000"' in scripts and '"招宝山街道"' in scripts
     assert "最近设施 Nearest facility" in scripts
-    # gaps and facilities: folium popups with bilingual aliases (JSON-escaped)
-    for alias in ("排名 Rank", "面积 Area (km²)", "容量 Capacity", "路网 Street"):
+    # gaps: folium popups with bilingual aliases (JSON-escaped)
+    for alias in ("排名 Rank", "面积 Area (km²)"):
         assert _js_name(alias) in scripts
+    # facilities: popup HTML written by circle15.outputs.markers (UTF-8 kept)
+    for alias in ("容量 Capacity", "路网 Street", "服务人口 Serves"):
+        assert alias in scripts
     assert "不可达 unreachable" in scripts  # the unreachable cell / gap mean
     # sub-district tooltip
     assert _js_name("15分钟内覆盖率 Coverage within 15 min") in scripts

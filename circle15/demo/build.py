@@ -35,6 +35,8 @@ from shapely import affinity
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
 from . import census
+from .reference import REFERENCE_FILE, write_reference_example
+from .workplan import WORKPLAN_FILE, write_workplan_scenario
 
 # =========================================================================== constants
 
@@ -1411,6 +1413,12 @@ def _file_table(stats: dict[str, object]) -> str:
          "synthetic placement; band **totals real** (2020 census)"],
         ["`facilities/*.csv`", "one table per category: `facility_id`, `name`, `name_en`, "
          "`capacity`, `lon`, `lat` (WGS84)", "synthetic"],
+        [f"`{REFERENCE_FILE}`", "**example** of a reference index table for `circle15 compare` "
+         "(`unit`, `indicator`, `value`, `provenance`, `note`)",
+         "synthetic — made-up values showing the format; not Ningbo's published index"],
+        [f"`{WORKPLAN_FILE}`", "scenario for `circle15 run --scenario`: the 2024 work plan's "
+         "new elderly canteens, childcare centres and sports facilities (`[[add]]` entries)",
+         "counts **real** (2024 work plan); locations, capacities, names synthetic"],
     ])
 
 
@@ -1588,11 +1596,13 @@ def build_demo(out_dir: Path) -> None:
     tables = place_facilities(area, net, cells, cell_zone)
     write_facilities(tables, out_dir)
     _log("facilities: " + ", ".join(f"{k} {len(t)}" for k, t in tables.items()))
+    write_reference_example(out_dir)
+    write_workplan_scenario(out_dir)
 
     (out_dir / CONFIG_FILE).write_text(config_text(list(tables)), encoding="utf-8")
     stats = _summary(area, net, nodes, cells, cell_zone, cell_d, cell_hamlet, tables, netstats)
     files = [CONFIG_FILE, OUTLINE_FILE, ZONES_FILE, NETWORK_FILE, POPULATION_FILE] + [
-        f"facilities/{c}.csv" for c in tables]
+        f"facilities/{c}.csv" for c in tables] + [REFERENCE_FILE, WORKPLAN_FILE]
     sizes = {f: (out_dir / f).stat().st_size for f in files}
     (out_dir / README_FILE).write_text(readme_text(stats, sizes), encoding="utf-8")
     total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())

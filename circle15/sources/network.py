@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +14,9 @@ from pyproj import CRS
 from ..errors import InputError
 from ..model import WalkingNetwork
 from ._files import read_vector, require_columns
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Ways nobody may walk on, as matched against the ``highway`` tag.
 NOT_WALKABLE = ("motorway", "motorway_link")
@@ -41,14 +45,47 @@ def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
     edges = read_vector(path, edges_layer, what).to_crs(crs)
     require_columns(nodes, ["osmid"], path, f"{what} layer {nodes_layer!r} of")
     require_columns(edges, ["u", "v"], path, f"{what} layer {edges_layer!r} of")
+    return network_from_frames(nodes, edges, crs, f"network {path}",
+                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}")
+
+
+def network_from_graph(graph: nx.MultiDiGraph, crs: CRS, source: str = "") -> WalkingNetwork:
+    """A ``WalkingNetwork`` from an osmnx graph (online download or OSM file).
+
+    Reciprocal edges of the directed graph become one street segment; tags that osmnx
+    merged into lists while simplifying are joined with ``;``.
+    """
+    import osmnx as ox  # imported here: it takes seconds, and most studies never need it
+
+    if graph.number_of_edges() == 0:
+        raise InputError(f"network {source}: the OpenStreetMap graph has no streets")
+    undirected = ox.convert.to_undirected(graph)
+    nodes, edges = ox.graph_to_gdfs(undirected)
+    nodes = nodes.reset_index().to_crs(crs)
+    edges = edges.reset_index().to_crs(crs)
+    for col in ("highway", "name", "bridge", "tunnel", "layer"):
+        if col in edges.columns:
+            edges[col] = edges[col].apply(
+                lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+    return network_from_frames(nodes, edges, crs, f"network {source}", "nodes", "edges")
+
+
+def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: CRS,
+                        what: str, nodes_name: str = "nodes",
+                        edges_name: str = "edges") -> WalkingNetwork:
+    """A ``WalkingNetwork`` from osmnx-style node (``osmid``) and edge (``u``, ``v``) frames.
+
+    Motorways are dropped; edge lines are oriented from ``u`` to ``v``; ``length`` (metres)
+    is used where present, else the drawn length in ``crs``.
+    """
     if nodes["osmid"].duplicated().any():
-        raise InputError(f"network {path}: node ids (osmid) are not unique")
+        raise InputError(f"{what}: node ids (osmid) are not unique")
 
     if "highway" in edges.columns:
         tag = edges["highway"].astype(str)
         edges = edges[~tag.str.contains("|".join(NOT_WALKABLE), regex=True)]
     if len(edges) == 0:
-        raise InputError(f"network {path}: layer {edges_layer!r} has no walkable street segments")
+        raise InputError(f"{what}: {edges_name} has no walkable street segments")
 
     position = pd.Series(np.arange(len(nodes)), index=nodes["osmid"].to_numpy())
     u = position.reindex(edges["u"].to_numpy()).to_numpy()
@@ -57,8 +94,8 @@ def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
     if missing.any():
         bad = edges.iloc[int(np.flatnonzero(missing)[0])]
         raise InputError(
-            f"network {path}: {int(missing.sum())} edges end at nodes missing from layer "
-            f"{nodes_layer!r} (first: u={bad['u']}, v={bad['v']})"
+            f"{what}: {int(missing.sum())} edges end at nodes missing from "
+            f"{nodes_name} (first: u={bad['u']}, v={bad['v']})"
         )
     u, v = u.astype(np.int64), v.astype(np.int64)
 
@@ -70,9 +107,9 @@ def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
     else:
         length = shapely.length(geometry)
     if (length < 0).any():
-        raise InputError(f"network {path}: some edges have a negative length")
+        raise InputError(f"{what}: some edges have a negative length")
 
-    keep = [c for c in ("highway", "bridge", "name") if c in edges.columns]
+    keep = [c for c in ("highway", "bridge", "tunnel", "layer", "name") if c in edges.columns]
     edge_frame = gpd.GeoDataFrame(
         {"u": u, "v": v, "length_m": length, **{c: edges[c].to_numpy() for c in keep}},
         geometry=geometry, crs=crs,

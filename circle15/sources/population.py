@@ -46,10 +46,21 @@ def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | 
     """
     what = "population grid"
     raw = read_vector(path, layer, what)
+    return population_from_frame(raw, crs, districts, f"{what} {path}", cell_id_field,
+                                 str(path))
+
+
+def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts, what: str,
+                          cell_id_field: str = "cell_id", source: str = "") -> PopulationGrid:
+    """A ``PopulationGrid`` from cells with ``pop_total`` and/or ``age_*`` columns.
+
+    Shared by every population reader (grid, raster, census): drops cells whose centre
+    is outside the study area or that are empty, and gives each cell its sub-district.
+    """
     bands = age_bands(list(raw.columns))
     for a, b in itertools.pairwise(bands):
         if b.age_min <= a.age_max:
-            raise InputError(f"{what} {path}: age bands {a.column} and {b.column} overlap")
+            raise InputError(f"{what}: age bands {a.column} and {b.column} overlap")
     counts = {}
     for col in [b.column for b in bands] + (["pop_total"] if "pop_total" in raw.columns else []):
         values = pd.to_numeric(raw[col], errors="coerce")
@@ -57,27 +68,40 @@ def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | 
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"{what} {path}: cell {i + 1} ({cell_id_field}="
+                f"{what}: cell {i + 1} ({cell_id_field}="
                 f"{raw[cell_id_field].iloc[i] if cell_id_field in raw else '?'}): {col} is "
                 f"{raw[col].iloc[i]!r}; counts must be numbers >= 0"
             )
         counts[col] = values.to_numpy(dtype=float)
     if "pop_total" not in counts:
         if not bands:
-            raise InputError(f"{what} {path}: needs a pop_total column or age_* columns")
+            raise InputError(f"{what}: needs a pop_total column or age_* columns")
         counts["pop_total"] = np.sum([counts[b.column] for b in bands], axis=0)
 
     ids = (raw[cell_id_field].astype(str) if cell_id_field in raw.columns
            else pd.Series([f"C{i:06d}" for i in range(len(raw))]))
     if ids.duplicated().any():
-        raise InputError(f"{what} {path}: cell id {ids[ids.duplicated()].iloc[0]!r} repeats")
+        raise InputError(f"{what}: cell id {ids[ids.duplicated()].iloc[0]!r} repeats")
     cells = gpd.GeoDataFrame({"cell_id": ids.to_numpy(), **counts},
                              geometry=raw.to_crs(crs).geometry.to_numpy(), crs=crs)
-    centre = cells.geometry.centroid
+    centre = _centre(cells.geometry)
     inside = centre.within(districts.area).to_numpy()
-    cells = cells[inside & (cells["pop_total"].to_numpy() > 0)].reset_index(drop=True)
-    cells.insert(1, "district", _district_of(cells.geometry.centroid, districts))
-    return PopulationGrid(cells=cells, bands=bands, source=str(path))
+    keep = inside & (cells["pop_total"].to_numpy() > 0)
+    cells = cells[keep].reset_index(drop=True)
+    cells.insert(1, "district", _district_of(centre[keep].reset_index(drop=True), districts))
+    return PopulationGrid(cells=cells, bands=bands, source=source)
+
+
+def _centre(cells: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Each cell's centroid, or a point inside it when a concave piece (a cell cut by a
+    census-area border) has its centroid outside itself."""
+    centre = cells.centroid
+    polygonal = cells.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    off = polygonal & ~cells.contains(centre).to_numpy()
+    if off.any():
+        centre = centre.copy()
+        centre[off] = cells[off].representative_point()
+    return centre
 
 
 def _district_of(points: gpd.GeoSeries, districts: Districts) -> np.ndarray:

@@ -1,0 +1,126 @@
+"""The benchmark's inputs (the demo or a synthetic city) and circle15's own pipeline on them.
+
+``circle15_core`` is the part every peer is compared with: snap the cells and facilities
+to the streets, walking times from every cell to the nearest facility of every category,
+and the per-district coverage table. It calls the same functions as ``Study.run`` in the
+same order; gaps, supply and the index are timed separately (``Study.run`` in full).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from circle15 import Study
+from circle15.analysis import district_table
+from circle15.engine import NearestFacility, RoutingGraph, build_routing_graph, nearest_facility
+from circle15.engine.snapping import EdgeIndex, Snap
+
+from .synthetic import synthetic_city
+
+#: Sizes by name: street nodes of the synthetic city ("demo" is the embedded demo).
+SIZES = {"2k": 2_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+#: Candidate sites for the site-selection benchmark.
+N_CANDIDATES = 1_000
+SEED = 15
+
+
+@dataclass
+class Workload:
+    """A study to benchmark on, and candidate sites for site selection."""
+
+    name: str
+    study: Study
+    candidates: np.ndarray  # shapely Points, study CRS
+    setup_s: float
+
+    @property
+    def synthetic_city(self) -> bool:
+        """True for a generated city, False for the demo."""
+        return self.name != "demo"
+
+
+def load_workload(size: str) -> Workload:
+    """The demo (``"demo"``) or a seeded synthetic city (``"10k"``, ``"100k"``, ``"1m"``)."""
+    start = time.perf_counter()
+    if size == "demo":
+        study = Study.demo()
+        centres = study.population.cells.geometry.centroid.to_numpy()
+        rng = np.random.default_rng(SEED)
+        pick = rng.choice(len(centres), min(N_CANDIDATES, len(centres)), replace=False)
+        xy = shapely.get_coordinates(centres[pick]) + rng.uniform(-30, 30, (len(pick), 2))
+        candidates = shapely.points(xy)
+    else:
+        if size not in SIZES:
+            raise SystemExit(f"unknown size {size!r}; choose from demo, {', '.join(SIZES)}")
+        city = synthetic_city(SIZES[size], n_candidates=N_CANDIDATES)
+        study, candidates = city.study(), city.candidates
+    return Workload(size, study, candidates, time.perf_counter() - start)
+
+
+@dataclass
+class Core:
+    """What circle15's pipeline produced: kept to check the peers against."""
+
+    edge_index: EdgeIndex
+    cell_points: np.ndarray
+    cell_snap: Snap
+    facility_points: dict[str, np.ndarray]
+    graph: RoutingGraph
+    cell_nodes: np.ndarray
+    facility_nodes: dict[str, np.ndarray]
+    nearest: dict[str, NearestFacility]
+    districts: object
+
+
+def circle15_core(study: Study) -> tuple[dict[str, float], Core]:
+    """Snap, walking times for every cell and category, district table; timed per step."""
+    t: dict[str, float] = {}
+    max_snap = study.config.max_snap_m
+    start = time.perf_counter()
+    index = EdgeIndex(study.network)
+    cell_points = study.population.cells.geometry.centroid.to_numpy()
+    cell_snap = index.snap(cell_points, max_snap)
+    fac_points = {k: f.facilities.geometry.to_numpy() for k, f in study.facilities.items()}
+    fac_snaps = {k: index.snap(p, max_snap) for k, p in fac_points.items()}
+    t["snap"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    graph = build_routing_graph(study.network, [cell_snap, *fac_snaps.values()])
+    cell_nodes = graph.point_nodes[0]
+    fac_nodes = dict(zip(fac_snaps, graph.point_nodes[1:], strict=True))
+    t["graph"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    nearest = {k: nearest_facility(graph, cell_nodes, fac_nodes[k]) for k in study.categories}
+    t["times"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    cells = study._cells(cell_snap, nearest)  # the cells table exactly as Study.run builds it
+    table = district_table(cells, study.categories, list(study.districts.zones["district"]))
+    t["aggregate"] = time.perf_counter() - start
+    t["total"] = sum(t.values())
+    core = Core(index, cell_points, cell_snap, fac_points, graph, cell_nodes, fac_nodes,
+                nearest, table)
+    return t, core
+
+
+def best_of(repeat: int, fn):
+    """Run ``fn`` ``repeat`` times; the timings of the fastest run and its value."""
+    best, value = None, None
+    for _ in range(repeat):
+        timings, value = fn()
+        if best is None or timings["total"] < best["total"]:
+            best = timings
+    return best, value
+
+
+def snapped_share(core: Core) -> float:
+    """Share of cells attached to a street."""
+    return float(core.cell_snap.snapped.mean()) if len(core.cell_snap) else 0.0
+
+
+__all__ = ["SIZES", "Core", "Workload", "best_of", "circle15_core", "load_workload"]

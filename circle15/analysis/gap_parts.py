@@ -1,0 +1,122 @@
+"""Gap areas fast enough for what-ifs: cell adjacency worked out once, then graph arithmetic.
+
+:func:`circle15.analysis.gaps.gap_areas` merges the gap cells and finds, for every cell,
+the merged polygon it lies in: about 80 ms a category on the demo. When the cells tile
+the area (a grid: no overlaps, shared edges), two gap cells belong to one gap exactly when
+a chain of gap cells sharing an edge joins them. So the groups come from connected
+components of a cell adjacency matrix built once per study, the sums from ``bincount``,
+and the only geometry work left is one coverage union. The output equals ``gap_areas``'s
+(tested); when a check fails (cells overlap, a group is not one polygon) it falls back
+to ``gap_areas``.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+from ..standards import Category
+from .gaps import GAP_COLUMNS, gap_areas
+
+
+def cell_adjacency(geometries: np.ndarray) -> sp.csr_array | None:
+    """Which cells share an edge (a boundary of positive length), as a symmetric matrix.
+
+    Returns None when the cells are not polygons that tile without overlapping (a valid
+    polygonal coverage); gaps must then be merged geometrically.
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    if not len(geoms) or not np.isin(shapely.get_type_id(geoms), [3, 6]).all():
+        return None
+    if not shapely.coverage_is_valid(geoms):
+        return None
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    # Neighbours meeting at a corner only stay apart, as they do in a union.
+    shared = shapely.length(shapely.intersection(geoms[a], geoms[b])) > 0
+    a, b = a[shared], b[shared]
+    n = len(geoms)
+    ones = np.ones(2 * len(a), dtype=np.int8)
+    return sp.csr_array((ones, (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
+
+
+def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
+                    facility_names: dict[str, str],
+                    adjacency: sp.csr_array | None) -> gpd.GeoDataFrame:
+    """Same as :func:`~circle15.analysis.gaps.gap_areas`, from a precomputed adjacency.
+
+    Parameters
+    ----------
+    cells, category, facility_names
+        As for ``gap_areas``.
+    adjacency : scipy.sparse.csr_array or None
+        :func:`cell_adjacency` of ``cells`` (same rows); None falls back to ``gap_areas``.
+    """
+    if adjacency is None:
+        return gap_areas(cells, category, facility_names)
+    key = category.key
+    t = cells[f"t_{key}"].to_numpy(dtype=float)
+    pop = cells[f"pop_{key}"].to_numpy(dtype=float)
+    missed = np.flatnonzero((np.isnan(t) | (t > category.target_min)) & (pop > 0))
+    if not len(missed):
+        return gap_areas(cells, category, facility_names)
+    n_parts, part = connected_components(adjacency[missed][:, missed], directed=False)
+    geoms = cells.geometry.to_numpy()[missed]
+    polygons = shapely.get_parts(shapely.coverage_union_all(geoms))
+    if len(polygons) != n_parts:
+        return gap_areas(cells, category, facility_names, cells_form_coverage=True)
+    # Match each group to its polygon through one of its cells' centres.
+    first = np.full(n_parts, -1)
+    first[part[::-1]] = np.arange(len(part))[::-1]
+    hit_group, hit_poly = shapely.STRtree(polygons).query(
+        shapely.centroid(geoms[first]), predicate="within")
+    if len(hit_group) != n_parts or len(np.unique(hit_poly)) != n_parts:
+        return gap_areas(cells, category, facility_names, cells_form_coverage=True)
+    polygon_of = np.empty(n_parts, dtype=np.int64)
+    polygon_of[hit_group] = hit_poly
+
+    p, tt = pop[missed], t[missed]
+    reach = ~np.isnan(tt)
+    population = np.bincount(part, weights=p, minlength=n_parts)
+    reach_pop = np.bincount(part, weights=np.where(reach, p, 0.0), minlength=n_parts)
+    t_pop = np.bincount(part, weights=np.where(reach, np.nan_to_num(tt) * p, 0.0),
+                        minlength=n_parts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_min = np.where(reach_pop > 0, t_pop / np.where(reach_pop > 0, reach_pop, 1),
+                            np.nan)
+    # Majority district: the largest cohort per (group, district).
+    names, district = np.unique(cells["district"].to_numpy(dtype=object)[missed],
+                                return_inverse=True)
+    by = np.zeros((n_parts, len(names)))
+    np.add.at(by, (part, district), p)
+    # The gap's closest facility: the reachable cell with the shortest walk.
+    order = np.lexsort((tt, part))
+    order = order[reach[order]]
+    best = order[np.r_[True, part[order][1:] != part[order][:-1]]] if len(order) else order
+    nearest_min = np.full(n_parts, np.nan)
+    nearest_fac = np.full(n_parts, None, dtype=object)
+    nearest_min[part[best]] = tt[best]
+    nearest_fac[part[best]] = cells[f"nearest_{key}"].to_numpy(dtype=object)[missed][best]
+    out = gpd.GeoDataFrame({
+        "category": key,
+        "district": names[by.argmax(axis=1)],
+        "population": population,
+        "cells": np.bincount(part, minlength=n_parts),
+        "mean_min": mean_min,
+        "unreachable_population": population - reach_pop,
+        "nearest_facility": nearest_fac,
+        "nearest_name": [facility_names.get(f) if f is not None else None
+                         for f in nearest_fac],
+        "nearest_min": nearest_min,
+    }, geometry=polygons[polygon_of], crs=cells.crs)
+    out["area_km2"] = shapely.area(out.geometry.to_numpy()) / 1e6
+    out = out.sort_values(["population", "area_km2"], ascending=False, kind="stable")
+    out = out.reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out["gap_id"] = [f"{key}-gap-{r:03d}" for r in out["rank"]]
+    return out[[*GAP_COLUMNS, "geometry"]]

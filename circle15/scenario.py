@@ -1,0 +1,262 @@
+"""Scenario files: a plan's new (moved, closed) facilities per category, applied as a what-if.
+
+A scenario is one TOML file::
+
+    [scenario]
+    name = "workplan_2024"
+    title = "2024 work plan: new canteens and childcare centres"
+    source = "2024年镇海区公共服务“七优享”工程工作要点 (区发改局, 2024-06-18)"
+    synthetic = false          # true: the locations are made up (say so in `notice`)
+    notice = ""
+    crs = "EPSG:4326"          # of the coordinates below; default WGS84 lon/lat
+
+    [[add]]
+    category = "elderly_canteen"
+    id = "WP-EC01"             # optional; default new-<category>-NN
+    name = "蛟川街道标准化老年食堂"
+    lon = 121.61               # or x/y in a projected crs
+    lat = 29.95
+    capacity = 80              # optional
+    note = "标准化老年食堂 standard elderly canteen"   # optional, kept in provenance
+
+    [[remove]]
+    category = "childcare"
+    id = "CC003"
+
+    [[move]]
+    category = "kindergarten"
+    id = "KG010"
+    lon = 121.60
+    lat = 29.96
+
+``circle15 run CONFIG --scenario FILE`` writes the outputs with the scenario applied and
+``scenario_gain.csv`` (coverage before and after per sub-district and category).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .analysis.delta import describe_delta
+from .errors import ConfigError, InputError
+from .outputs.atomic import atomic_path
+from .result import CoverageResult
+from .whatif import edit_facilities, site_frame
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Located(_Entry):
+    lon: float | None = None
+    lat: float | None = None
+    x: float | None = None
+    y: float | None = None
+
+    @model_validator(mode="after")
+    def _one_position(self) -> _Located:
+        lonlat = self.lon is not None and self.lat is not None
+        xy = self.x is not None and self.y is not None
+        if lonlat == xy:
+            raise ValueError("give the position as lon and lat, or as x and y (not both)")
+        return self
+
+    def position(self) -> tuple[float, float]:
+        """The coordinates as written."""
+        return (self.lon, self.lat) if self.lon is not None else (self.x, self.y)
+
+
+class AddEntry(_Located):
+    """``[[add]]``: a new facility."""
+
+    category: str
+    id: str | None = None
+    name: str | None = None
+    capacity: Annotated[float, Field(ge=0)] | None = None
+    note: str = ""
+
+
+class RemoveEntry(_Entry):
+    """``[[remove]]``: a facility that closes."""
+
+    category: str
+    id: str
+
+
+class MoveEntry(_Located):
+    """``[[move]]``: a facility that moves (keeps its id, name and capacity)."""
+
+    category: str
+    id: str
+
+
+class ScenarioHeader(_Entry):
+    """``[scenario]``: what the scenario is and where its figures come from."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    title: str = ""
+    source: str = ""
+    synthetic: bool = False
+    notice: str = ""
+    crs: str = "EPSG:4326"
+
+
+class Scenario(_Entry):
+    """A whole scenario file."""
+
+    scenario: ScenarioHeader
+    add: list[AddEntry] = []
+    remove: list[RemoveEntry] = []
+    move: list[MoveEntry] = []
+
+    @model_validator(mode="after")
+    def _something(self) -> Scenario:
+        if not (self.add or self.remove or self.move):
+            raise ValueError("list at least one [[add]], [[remove]] or [[move]] entry")
+        return self
+
+    def categories(self) -> list[str]:
+        """Categories the scenario changes, in file order."""
+        keys = [e.category for e in (*self.add, *self.remove, *self.move)]
+        return list(dict.fromkeys(keys))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and the entry, e.g. ``plan.toml: add[3].lat: required``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"scenario file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the scenario as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(path, exc)) from None
+
+
+def _explain(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = []
+        for part in err["loc"]:
+            if isinstance(part, int) and loc:
+                loc[-1] += f"[{part}]"
+            else:
+                loc.append(str(part))
+        field = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{field}: unknown field; check its spelling")
+        elif err["type"] == "missing":
+            lines.append(f"{field}: required field is missing")
+        else:
+            lines.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
+    return f"{path}: " + "; ".join(lines)
+
+
+def apply_scenario(result: CoverageResult, scenario: Scenario,
+                   where: str = "scenario") -> CoverageResult:
+    """The result with the scenario's facilities added, moved and removed.
+
+    One what-if step per category (all of a category's edits at once).
+
+    Raises
+    ------
+    InputError
+        Naming the entry: an unknown category or facility id, a site far from every street.
+    """
+    head = scenario.scenario
+    crs = head.crs
+    label = f"scenario {head.name}" + (" (synthetic location)" if head.synthetic else "")
+    adds: dict[str, list[tuple[int, AddEntry]]] = defaultdict(list)
+    for i, e in enumerate(scenario.add):
+        adds[e.category].append((i, e))
+    for kind, entries in (("add", scenario.add), ("remove", scenario.remove),
+                          ("move", scenario.move)):
+        for i, e in enumerate(entries):
+            if e.category not in result.categories:
+                raise InputError(f"{where}: {kind}[{i}].category: unknown category "
+                                 f"{e.category!r}; this study has "
+                                 f"{', '.join(result.categories)}")
+    after = result
+    for key in scenario.categories():
+        entries = [e for _, e in adds.get(key, [])]
+        frame = None
+        if entries:
+            frame = site_frame(
+                [e.position() for e in entries], result.cells.crs, crs=crs,
+                ids=[e.id for e in entries], names=[e.name for e in entries],
+                capacity=[e.capacity if e.capacity is not None else float("nan")
+                          for e in entries])
+            frame["provenance"] = [f"{label}: {e.note}" if e.note else label for e in entries]
+        moves = [e for e in scenario.move if e.category == key]
+        move = None
+        if moves:
+            points = site_frame([e.position() for e in moves], result.cells.crs, crs=crs)
+            move = dict(zip([e.id for e in moves], points.geometry, strict=True))
+        try:
+            after = edit_facilities(after, key, add=frame,
+                                    remove=[e.id for e in scenario.remove if e.category == key],
+                                    move=move)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+    after.parameters["scenario"] = {"name": head.name, "title": head.title,
+                                    "source": head.source, "synthetic": head.synthetic,
+                                    "added": len(scenario.add), "removed": len(scenario.remove),
+                                    "moved": len(scenario.move)}
+    if head.synthetic:
+        after.synthetic = True
+        if head.notice:
+            after.notice = f"{after.notice} {head.notice}".strip()
+    return after
+
+
+def scenario_gain(before: CoverageResult, after: CoverageResult,
+                  scenario: Scenario) -> pd.DataFrame:
+    """Coverage before and after, per sub-district, for the categories the scenario changes."""
+    return after.compare(before, scenario.categories())
+
+
+def write_scenario_gain(gain: pd.DataFrame, path: Path) -> Path:
+    """Write ``scenario_gain.csv`` (UTF-8 with BOM for Excel), rounded like districts.csv."""
+    table = gain.copy()
+    for col in table.columns:
+        if col in ("coverage_before", "coverage_after", "coverage_change"):
+            table[col] = table[col].round(4)
+        elif table[col].dtype.kind == "f":
+            table[col] = table[col].round(2)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return path
+
+
+def run_scenario(result: CoverageResult, path: str | Path
+                 ) -> tuple[CoverageResult, pd.DataFrame, list[str]]:
+    """Load a scenario file and apply it: (after, gain table, summary lines)."""
+    path = Path(path)
+    scenario = load_scenario(path)
+    after = apply_scenario(result, scenario, where=str(path))
+    gain = scenario_gain(result, after, scenario)
+    head = scenario.scenario
+    lines = [f"scenario {head.name}: {head.title or path.name} — {len(scenario.add)} added, "
+             f"{len(scenario.move)} moved, {len(scenario.remove)} removed"
+             + (" (synthetic locations)" if head.synthetic else "")]
+    lines += ["  " + line for line in describe_delta(gain, result.categories)]
+    return after, gain, lines
+

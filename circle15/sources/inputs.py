@@ -1,0 +1,159 @@
+"""Which reader reads which part of a study file: one dispatch for every supported source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyproj import CRS
+
+from ..config import LoadedConfig
+from ..errors import ConfigError
+from ..model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
+from ..progress import QUIET, Progress
+from .boundaries import admin_outline, read_districts, read_outline
+from .crs import study_crs
+from .facilities import TABLE_SUFFIXES, read_facilities
+from .network import read_network
+from .population import read_population
+
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc")
+
+
+@dataclass
+class StudyInputs:
+    """Everything read for a study, projected to ``crs``."""
+
+    crs: CRS
+    districts: Districts
+    network: WalkingNetwork
+    population: PopulationGrid
+    facilities: dict[str, FacilityLayer]
+
+
+def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs:
+    """Read the boundary, network, population and facilities a study file names.
+
+    Raises
+    ------
+    Circle15Error
+        When an input is invalid; the message names the file and what to fix.
+    """
+    c = loaded.config
+    b = c.boundary
+    with progress.step("reading boundaries"):
+        outline = (read_outline(b.outline, b.outline_crs) if b.outline is not None
+                   else admin_outline(b.adcode, b.name))
+        crs = study_crs(outline, c.study.crs)
+        districts = read_districts(c.study.name, outline, crs, b.districts, b.district_field,
+                                   b.name_en_field, zones_crs=b.districts_crs)
+    with progress.step("reading walking network"):
+        network = read_walking_network(loaded, crs, districts)
+    with progress.step("reading population"):
+        population = read_study_population(loaded, crs, districts)
+    with progress.step("reading facilities"):
+        facilities = read_study_facilities(loaded, crs, districts)
+    for layer in facilities.values():
+        for note in layer.notes:
+            progress.say(note)
+    return StudyInputs(crs, districts, network, population, facilities)
+
+
+def network_source(path: Path, declared: str) -> str:
+    """``gpkg``, ``osm`` or ``centrelines`` for a ``[network]`` section."""
+    from .osm import is_osm_file
+
+    if declared in ("osm_pbf", "osm_xml"):
+        return "osm"
+    if declared != "auto":
+        return declared
+    if is_osm_file(path):
+        return "osm"
+    if path.suffix.lower() == ".gpkg":
+        import pyogrio
+
+        layers = {name for name, _ in pyogrio.list_layers(path)}
+        if {"nodes", "edges"} <= layers:
+            return "gpkg"
+    return "centrelines"
+
+
+def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts) -> WalkingNetwork:
+    """The ``[network]`` section's network, within the study area plus ``buffer_m``."""
+    n = loaded.config.network
+    source = network_source(n.path, n.source)
+    if source == "gpkg":
+        return read_network(n.path, crs, n.nodes_layer, n.edges_layer)
+    if source == "osm":
+        from .osm import read_osm_network, study_polygon_wgs84
+
+        return read_osm_network(n.path, crs, study_polygon_wgs84(districts.area, crs,
+                                                                 n.buffer_m))
+    from .centrelines import read_centrelines
+
+    return read_centrelines(n.path, crs, layer=n.layer, source_crs=n.crs,
+                            area=districts.area.buffer(n.buffer_m),
+                            grade_separation=n.grade_separation,
+                            snap_tolerance_m=n.snap_tolerance_m)
+
+
+def read_study_population(loaded: LoadedConfig, crs: CRS,
+                          districts: Districts) -> PopulationGrid:
+    """The ``[population]`` section: a vector grid, a raster or a census table."""
+    p = loaded.config.population
+    source = p.source
+    if source == "auto":
+        suffix = p.path.suffix.lower()
+        source = ("raster" if suffix in RASTER_SUFFIXES
+                  else "census" if suffix in TABLE_SUFFIXES else "grid")
+    if source == "raster":
+        from .census import age_shares
+        from .raster import read_raster_population
+
+        if (p.age_table is None) != (p.age_area is None):
+            raise ConfigError(f"{loaded.path.name}: population: age_table and age_area go "
+                              "together (the census row whose age structure to apply)")
+        shares = (age_shares(p.age_table, p.age_area, p.table_field)
+                  if p.age_table is not None else None)
+        return read_raster_population(p.path, crs, districts, source_crs=p.crs,
+                                      age_shares=shares)
+    if source == "census":
+        from .census import read_census_population
+
+        return read_census_population(
+            p.path, crs, districts, areas=p.areas, areas_layer=p.areas_layer,
+            area_field=p.area_field, table_field=p.table_field, cell_size_m=p.cell_size_m,
+            weights=p.weights, weight_field=p.weight_field,
+            residential_values=p.residential_values)
+    return read_population(p.path, crs, districts, layer=p.layer,
+                           cell_id_field=p.cell_id_field)
+
+
+def read_study_facilities(loaded: LoadedConfig, crs: CRS,
+                          districts: Districts) -> dict[str, FacilityLayer]:
+    """Every ``[facilities.<category>]``: tables, files, or OpenStreetMap by tag mapping."""
+    c = loaded.config
+    out: dict[str, FacilityLayer] = {}
+    by_osm_file: dict[Path, list[str]] = {}
+    for key, s in c.facilities.items():
+        if s.source == "osm":
+            by_osm_file.setdefault(s.path, []).append(key)
+        else:
+            out[key] = read_facilities(
+                s.path, key, crs, layer=s.layer, id_field=s.id_field, name_field=s.name_field,
+                capacity_field=s.capacity_field, lon_field=s.lon_field,
+                lat_field=s.lat_field, source_crs=s.crs)
+    if by_osm_file:
+        from .osm import is_osm_file, read_osm_features, study_polygon_wgs84
+        from .osm_facilities import classify
+
+        reach = districts.area.buffer(c.network.buffer_m)
+        polygon = study_polygon_wgs84(districts.area, crs, c.network.buffer_m)
+        for path, keys in by_osm_file.items():
+            if not is_osm_file(path):
+                raise ConfigError(
+                    f"{loaded.path.name}: facilities.{keys[0]}: source = \"osm\" needs an "
+                    f"OpenStreetMap file (.osm.pbf/.osm), but {path.name} is not one; set "
+                    "path to one")
+            out.update(classify(read_osm_features(path, polygon), keys, crs, reach))
+    return {key: out[key] for key in c.facilities}
