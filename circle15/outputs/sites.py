@@ -76,6 +76,9 @@ def sites_map(selection: SiteSelection, *, tiles: str | None = "OpenStreetMap",
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(m)
     sites = selection.sites
+    # Above the cell canvas, which the layer control adds after the vectors are drawn.
+    folium.map.CustomPane("new_sites", z_index=650).add_to(m)
+    folium.map.CustomPane("new_site_ranks", z_index=660, pointer_events=False).add_to(m)
     group = folium.FeatureGroup(name="新址 New sites").add_to(m)
     for _, s in sites.iterrows():
         tip = (f"#{s['rank']} {s['name']} ({s['district']}): +{s['marginal_gain']:,.0f} "
@@ -83,10 +86,11 @@ def sites_map(selection: SiteSelection, *, tiles: str | None = "OpenStreetMap",
                f"{s['coverage_after']:.1%}")
         folium.CircleMarker([s["lat"], s["lon"]], radius=9, color="#ffffff", weight=2,
                             fill=True, fill_color=NEW_SITE_COLOUR, fill_opacity=1.0,
-                            tooltip=html.escape(tip)).add_to(group)
-        folium.Marker([s["lat"], s["lon"]], icon=folium.DivIcon(
-            html=f'<div style="font:bold 11px sans-serif;color:#fff;width:18px;'
-                 f'text-align:center;margin:-7px 0 0 -9px">{int(s["rank"])}</div>'),
+                            pane="new_sites", tooltip=html.escape(tip)).add_to(group)
+        folium.Marker([s["lat"], s["lon"]], pane="new_site_ranks", icon=folium.DivIcon(
+            html=f'<div style="font:bold 11px/18px sans-serif;color:#fff;width:18px;'
+                 f'text-align:center">{int(s["rank"])}</div>',
+            icon_size=(18, 18), icon_anchor=(9, 9), class_name="circle15-rank"),
         ).add_to(group)
     delta = selection.delta()
     whole = delta[delta["district"] == "ALL"].iloc[0]
@@ -97,7 +101,7 @@ def sites_map(selection: SiteSelection, *, tiles: str | None = "OpenStreetMap",
             f"<span style='color:{GAP_BEFORE_COLOUR}'>- - -</span> 改前缺口 gaps before<br>"
             "cells and gaps shown are after the new sites")
     m.get_root().html.add_child(Element(
-        '<div style="position:fixed;bottom:28px;left:10px;z-index:1000;background:#fff;'
+        '<div style="position:fixed;bottom:28px;right:10px;z-index:1000;background:#fff;'
         'padding:6px 9px;border:1px solid #888;border-radius:4px;font:12px sans-serif;'
         f'max-width:320px">{note}</div>'))
     return m
