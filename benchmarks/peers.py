@@ -146,9 +146,10 @@ def run_pandana(core: Core, study: Study) -> tuple[dict[str, float], dict[str, n
     for key, got in mapped.items():
         fac = core.facility_nodes[key]
         ours = fac[fac >= 0]
-        same = xy[got] == xy[ours]  # coincident nodes (a zero-length leg) are the same place
+        # Coincident nodes (a zero-length leg) are the same place.
+        same = (xy[got] == xy[ours]).all(axis=1)
         if not same.all():
-            raise AssertionError(f"{key}: pandana placed {int((~same.all(1)).sum())} "
+            raise AssertionError(f"{key}: pandana placed {int((~same).sum())} "
                                  "facilities on other nodes than circle15")
     return t, out
 

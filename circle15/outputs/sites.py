@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 WGS84 = "EPSG:4326"
 NEW_SITE_COLOUR = "#7b3294"
-GAP_BEFORE_COLOUR = "#e31a1c"
+GAP_BEFORE_COLOUR = "#ff7f00"
 #: Columns of ``sites.csv``, in order.
 SITES_COLUMNS = ["rank", "site_id", "name", "district", "lon", "lat", "capacity",
                  "marginal_gain", "cumulative_gain", "coverage_after", "served", "category",
@@ -71,27 +71,26 @@ def sites_map(selection: SiteSelection, *, tiles: str | None = "OpenStreetMap",
         folium.GeoJson(
             frame[["label", "geometry"]].to_crs(WGS84).__geo_interface__,
             name="改前缺口 Gaps before",
-            style_function=lambda _: {"color": GAP_BEFORE_COLOUR, "weight": 2,
+            style_function=lambda _: {"color": GAP_BEFORE_COLOUR, "weight": 2.5,
                                       "dashArray": "6 4", "fill": False},
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(m)
     sites = selection.sites
-    # Above the cell canvas, which the layer control adds after the vectors are drawn.
-    folium.map.CustomPane("new_sites", z_index=650).add_to(m)
-    folium.map.CustomPane("new_site_ranks", z_index=660, pointer_events=False).add_to(m)
+    # A pane of its own, above the cells and the clustered facility markers.
+    folium.map.CustomPane("new_sites", z_index=660).add_to(m)
     group = folium.FeatureGroup(name="新址 New sites").add_to(m)
     for _, s in sites.iterrows():
         tip = (f"#{s['rank']} {s['name']} ({s['district']}): +{s['marginal_gain']:,.0f} "
                f"{cat.cohort_label} within {cat.target_min:g} min → "
                f"{s['coverage_after']:.1%}")
-        folium.CircleMarker([s["lat"], s["lon"]], radius=9, color="#ffffff", weight=2,
-                            fill=True, fill_color=NEW_SITE_COLOUR, fill_opacity=1.0,
-                            pane="new_sites", tooltip=html.escape(tip)).add_to(group)
-        folium.Marker([s["lat"], s["lon"]], pane="new_site_ranks", icon=folium.DivIcon(
-            html=f'<div style="font:bold 11px/18px sans-serif;color:#fff;width:18px;'
-                 f'text-align:center">{int(s["rank"])}</div>',
-            icon_size=(18, 18), icon_anchor=(9, 9), class_name="circle15-rank"),
-        ).add_to(group)
+        badge = (f'<div style="width:22px;height:22px;border-radius:50%;'
+                 f'background:{NEW_SITE_COLOUR};border:2px solid #fff;color:#fff;'
+                 f'font:bold 12px/22px sans-serif;text-align:center;'
+                 f'box-shadow:0 0 3px #000">{int(s["rank"])}</div>')
+        folium.Marker([s["lat"], s["lon"]], pane="new_sites", tooltip=html.escape(tip),
+                      icon=folium.DivIcon(html=badge, icon_size=(26, 26),
+                                          icon_anchor=(13, 13), class_name="circle15-new-site"),
+                      ).add_to(group)
     delta = selection.delta()
     whole = delta[delta["district"] == "ALL"].iloc[0]
     note = (f"<b>{html.escape(cat.label)}: {len(sites)} new site(s)</b><br>"

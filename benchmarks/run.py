@@ -1,0 +1,192 @@
+"""Run the benchmark suite and print a table of ratios.
+
+``python -m benchmarks [--sizes demo,10k,100k,1m] [--peers pandana,networkx,osmnx-recipe]
+[--cap-seconds 300] [--json FILE]``
+
+Each (task, size) runs in its own process (``benchmarks.worker``): its peak memory is its
+own and a peer past the time cap is stopped and reported as "did not finish in N s". The
+cap starts once a task's inputs are built. Ratios are peer time / circle15 time in the
+same run; circle15's time is its whole pipeline (snap + walking times + district table),
+a peer's is its network work alone on circle15's already-snapped graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SIZES = "demo,10k,100k,1m"
+DEFAULT_PEERS = "pandana,networkx,osmnx-recipe"
+#: Address-space limit of a peer process: a peer that needs more fails instead of
+#: pushing a shared machine into swap.
+PEER_MEMORY_LIMIT_GB = 12
+
+
+def _limit_memory() -> None:  # runs in the child before exec
+    limit = PEER_MEMORY_LIMIT_GB * 1024**3
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def run_task(task: str, size: str, cap_s: float, log=sys.stderr) -> dict:
+    """Run one worker; its RESULT, or a did-not-finish / failure record."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", task, size]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=None if task == "circle15" else _limit_memory)
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+    drain.start()
+    ready = threading.Event()
+    result: dict = {}
+
+    def read() -> None:
+        for line in proc.stdout:
+            if line.startswith("READY"):
+                ready.set()
+            elif line.startswith("RESULT "):
+                result.update(json.loads(line[7:]))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # Building a 1M-node city takes a while; the cap counts from READY.
+    while not ready.is_set() and proc.poll() is None:
+        ready.wait(0.2)
+    started = time.perf_counter()
+    try:
+        proc.wait(timeout=cap_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return {"peer": task, "size": size, "dnf": cap_s}
+    reader.join(5)
+    drain.join(5)
+    if not result:
+        tail = "".join(errors[-5:]).strip().splitlines()
+        why = tail[-1] if tail else f"exit code {proc.returncode}"
+        if "MemoryError" in why or "bad_alloc" in why:
+            why = f"ran out of memory (limit {PEER_MEMORY_LIMIT_GB} GB)"
+        return {"peer": task, "size": size, "error": why}
+    result["wall_s"] = time.perf_counter() - started
+    print(f"  {task} {size}: done in {result['wall_s']:.1f} s", file=log, flush=True)
+    return result
+
+
+def _peer_cell(r: dict, ours: float) -> str:
+    if "dnf" in r:
+        return f"did not finish in {r['dnf']:.0f} s"
+    if "error" in r:
+        return r["error"][:40]
+    total = r["timings"]["total"]
+    return f"{total:9.2f} s  {total / ours:7.1f}x"
+
+
+def _fmt_size(r: dict) -> str:
+    return f"{r['nodes']:,} nodes, {r['cells']:,} cells, {r['facilities']:,} facilities"
+
+
+def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
+    """The report: ratios first, then circle15's own steps."""
+    lines = []
+    head = f"{'size':<6}{'circle15':>11}  " + "".join(f"{p:>28}" for p in peers)
+    lines += ["End to end: circle15 (snap + walking times + district table) against each "
+              "peer's network work on the same snapped graph; ratio = peer / circle15",
+              head, "-" * len(head)]
+    for size, run in runs.items():
+        ours = run["circle15"]
+        if "core" not in ours:
+            lines.append(f"{size:<6}{'failed: ' + ours.get('error', '?')}")
+            continue
+        t = ours["core"]["total"]
+        row = f"{size:<6}{t:>9.3f} s  "
+        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t):>28}" for p in peers)
+        lines.append(row)
+    lines.append("")
+    lines.append("Peers' steps (seconds) and checks")
+    for size, run in runs.items():
+        for p in peers:
+            r = run.get(p)
+            if r and "timings" in r:
+                steps = ", ".join(f"{k} {v:.2f}" for k, v in r["timings"].items())
+                lines.append(f"  {size:<5} {p:<13} {steps}; peak {r['peak_rss_mb']:,.0f} MB; "
+                             f"{r['check']}")
+    lines.append("")
+    head2 = (f"{'size':<6}{'snap':>7}{'graph':>7}{'times':>7}{'agg':>7}{'core':>7}"
+             f"{'full':>8}{'what-if':>11}{'siting':>8}{'map':>7}{'peak MB':>9}")
+    lines += ["circle15 steps (seconds; full = Study.run with gaps, supply and index; "
+              "what-if = open one site, warm; siting = 3 of 1,000 candidates)", head2,
+              "-" * len(head2)]
+    for size, run in runs.items():
+        r = run["circle15"]
+        if "core" not in r:
+            continue
+        c = r["core"]
+        lines.append(
+            f"{size:<6}{c['snap']:>7.2f}{c['graph']:>7.2f}{c['times']:>7.2f}"
+            f"{c['aggregate']:>7.2f}{c['total']:>7.2f}{r['full_run_s']:>8.2f}"
+            f"{r['whatif_s'] * 1000:>8.1f} ms{r['siting_s']:>8.2f}{r['map_s']:>7.2f}"
+            f"{r['peak_rss_mb']:>9,.0f}")
+    lines.append("")
+    for size, run in runs.items():
+        r = run["circle15"]
+        if "core" in r:
+            lines.append(f"  {size:<5} {_fmt_size(r)}; {r['categories']} categories; "
+                         f"what-if first call {r['whatif_first_s'] * 1000:.0f} ms; "
+                         f"map {r['map_mb']:.1f} MB")
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    """Machine, versions and date, for the record."""
+    names = ["numpy", "scipy", "shapely", "networkx", "osmnx", "pandana", "geopandas"]
+    versions = []
+    for name in names:
+        try:
+            versions.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    cpu = platform.processor() or platform.machine()
+    return (f"{date.today().isoformat()}; {os.cpu_count()} cores ({cpu}); "
+            f"Python {platform.python_version()}; " + ", ".join(versions))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default=DEFAULT_SIZES,
+                    help=f"comma-separated: demo, 2k, 10k, 100k, 1m (default {DEFAULT_SIZES})")
+    ap.add_argument("--peers", default=DEFAULT_PEERS,
+                    help=f"comma-separated, or 'none' (default {DEFAULT_PEERS})")
+    ap.add_argument("--cap-seconds", type=float, default=300.0,
+                    help="time cap of each peer run (default 300)")
+    ap.add_argument("--json", type=Path, help="also write every measurement to this file")
+    args = ap.parse_args(argv)
+    sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    peers = [] if args.peers == "none" else [p.strip() for p in args.peers.split(",")]
+    from .peers import PEERS
+
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        ap.error(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEERS)}")
+    runs: dict[str, dict] = {}
+    for size in sizes:
+        print(f"[bench] {size}", file=sys.stderr, flush=True)
+        runs[size] = {"circle15": run_task("circle15", size, max(args.cap_seconds, 600))}
+        for peer in peers:
+            runs[size][peer] = run_task(peer, size, args.cap_seconds)
+    print(environment())
+    print(format_tables(runs, peers))
+    if args.json:
+        args.json.write_text(json.dumps({"environment": environment(), "runs": runs},
+                                        indent=1))
+    return 0

@@ -1,0 +1,176 @@
+"""One benchmark task in its own process, so that its peak memory is its own.
+
+``python -m benchmarks.worker TASK SIZE`` where TASK is ``circle15`` or a peer name
+(``pandana``, ``networkx``, ``osmnx-recipe``). It prints ``READY`` when the inputs are
+built (the orchestrator starts a peer's time cap there) and one ``RESULT {json}`` line.
+Everything else a library prints goes to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import scipy.sparse as sp
+
+from .peers import PEERS
+from .workload import best_of, circle15_core, load_workload
+
+#: Category for the what-if and the site selection when the study has it.
+WHATIF_CATEGORY = "elderly_canteen"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _emit(tag: str, payload: dict | None = None) -> None:
+    line = tag if payload is None else f"{tag} {json.dumps(payload)}"
+    sys.__stdout__.write(line + "\n")
+    sys.__stdout__.flush()
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def _whatif(result, category: str, site) -> dict:
+    """One what-if: open one new facility. Falls back to the engine primitive."""
+    if hasattr(result, "add_facilities"):
+        first, _ = _timed(lambda: result.add_facilities(category, [site], crs="study"))
+        warm = min(_timed(lambda: result.add_facilities(category, [site], crs="study"))[0]
+                   for _ in range(3))
+        return {"whatif_first_s": first, "whatif_s": warm, "whatif_how": "add_facilities"}
+    return _whatif_primitive(result, category, site)
+
+
+def _whatif_primitive(result, category, site) -> dict:  # pragma: no cover - fallback
+    from circle15.engine import point_catchments
+
+    state = result.engine
+    cat = result.categories[category]
+
+    def once():
+        snap, att = state.attach(np.array([site], dtype=object))
+        reach = point_catchments(state.graph, att, state.cell_nodes, np.inf)
+        new = np.full(len(state.cell_nodes), np.inf)
+        row = reach.toarray()[0]
+        new[reach.indices] = row[reach.indices]
+        return np.minimum(state.nearest[category].distance_m, new) / cat.metres_per_minute
+
+    warm = min(_timed(once)[0] for _ in range(3))
+    return {"whatif_first_s": warm, "whatif_s": warm, "whatif_how": "point_catchments+min"}
+
+
+def _siting(result, category: str, candidates: np.ndarray) -> dict:
+    """Choose 3 sites among the candidates (greedy, exact solver off)."""
+    frame = gpd.GeoDataFrame(geometry=candidates, crs=result.cells.crs)
+    try:
+        from circle15.sites import select_sites
+    except ImportError:  # pragma: no cover - fallback before issue 5 landed
+        return _siting_primitive(result, category, candidates)
+    seconds, choice = _timed(lambda: select_sites(result, category, 3, candidates=frame,
+                                                  exact=False))
+    gain = float(choice.sites["marginal_gain"].sum()) if len(choice.sites) else 0.0
+    return {"siting_s": seconds, "siting_gain": gain, "siting_how": "select_sites (greedy)"}
+
+
+def _siting_primitive(result, category, candidates) -> dict:  # pragma: no cover - fallback
+    from circle15.analysis.siting import greedy_sites
+    from circle15.engine import point_catchments
+
+    state = result.engine
+    cat = result.categories[category]
+
+    def once():
+        _, att = state.attach(candidates)
+        reach = point_catchments(state.graph, att, state.cell_nodes,
+                                 cat.target_min * cat.metres_per_minute)
+        t = result.cells[f"t_{category}"].to_numpy(dtype=float)
+        demand = np.where(np.isnan(t) | (t > cat.target_min),
+                          result.cells[f"pop_{category}"].to_numpy(dtype=float), 0.0)
+        return greedy_sites(sp.csr_array(reach), demand, 3)
+
+    seconds, sol = _timed(once)
+    return {"siting_s": seconds, "siting_gain": float(sol.value),
+            "siting_how": "point_catchments+greedy_sites"}
+
+
+def run_circle15(size: str) -> dict:
+    """circle15 end to end on one workload, with what-if, site selection and the map."""
+    from circle15.outputs.map import write_map
+    from circle15.progress import Progress
+
+    work = load_workload(size)
+    study = work.study
+    out: dict = {"size": size, "setup_s": work.setup_s,
+                 "nodes": study.network.n_nodes, "edges": study.network.n_edges,
+                 "cells": len(study.population.cells),
+                 "facilities": sum(len(f) for f in study.facilities.values()),
+                 "categories": len(study.categories)}
+    _emit("READY")
+    repeat = 3 if study.network.n_nodes < 500_000 else 2
+    core_t, core = best_of(repeat, lambda: circle15_core(study))
+    out["core"] = core_t
+    out["snapped_share"] = float(core.cell_snap.snapped.mean())
+    study.progress = Progress(enabled=False)
+    out["full_run_s"], result = _timed(study.run)
+    out["full_run_steps"] = dict(study.progress.timings)
+    category = WHATIF_CATEGORY if WHATIF_CATEGORY in study.categories else next(
+        iter(study.categories))
+    out["whatif_category"] = category
+    site = work.candidates[0]
+    out.update(_whatif(result, category, site))
+    out.update(_siting(result, category, work.candidates))
+    out["candidates"] = len(work.candidates)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "map.html"
+        out["map_s"], _ = _timed(lambda: write_map(result, path))
+        out["map_mb"] = path.stat().st_size / 1e6
+    out["coverage"] = {
+        row.category: float(row.coverage)
+        for row in result.districts[result.districts["district"] == "ALL"].itertuples()}
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def run_peer(peer: str, size: str) -> dict:
+    """One peer on one workload, checked against circle15 before its time is reported."""
+    run, check = PEERS[peer]
+    work = load_workload(size)
+    _, core = circle15_core(work.study)
+    _emit("READY")
+    timings, answers = run(core, work.study)
+    summary = check(core, work.study, answers)
+    return {"peer": peer, "size": size, "timings": timings, "check": summary,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m benchmarks.worker TASK SIZE``."""
+    task, size = (argv if argv is not None else sys.argv[1:])[:2]
+    # Libraries' own progress output (pandana prints to stdout) must not mix with ours.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            payload = run_circle15(size) if task == "circle15" else run_peer(task, size)
+        except AssertionError as exc:
+            payload = {"peer": task, "size": size, "error": f"answers differ: {exc}"}
+        except MemoryError:
+            payload = {"peer": task, "size": size, "error": "ran out of memory",
+                       "peak_rss_mb": peak_rss_mb()}
+    _emit("RESULT", payload)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
