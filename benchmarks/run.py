@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = "demo,10k,100k,1m"
-DEFAULT_PEERS = "pandana,networkx,osmnx-recipe"
+DEFAULT_PEERS = "pandana,pandana-15min,networkx,osmnx-recipe"
 #: Address-space limit of a peer process: a peer that needs more fails instead of
 #: pushing a shared machine into swap.
 PEER_MEMORY_LIMIT_GB = 12
@@ -81,13 +81,19 @@ def run_task(task: str, size: str, cap_s: float, log=sys.stderr) -> dict:
     return result
 
 
-def _peer_cell(r: dict, ours: float) -> str:
+def _peer_cell(r: dict, ours: float, shared: float = 0.0) -> str:
     if "dnf" in r:
         return f"did not finish in {r['dnf']:.0f} s"
     if "error" in r:
-        return r["error"][:40]
-    total = r["timings"]["total"]
-    return f"{total:9.2f} s  {total / ours:7.1f}x"
+        return r["error"].strip().splitlines()[0][:27]
+    total = r["timings"]["total"] + shared
+    return f"{total:8.2f} s {total / ours:6.1f}x"
+
+
+def _shared(core: dict) -> float:
+    """circle15 steps a peer needs too: snapping and splicing the points into the streets
+    (none of the peers snaps to edges) and the district table (none makes one)."""
+    return core["snap"] + core["graph"] + core["aggregate"]
 
 
 def _fmt_size(r: dict) -> str:
@@ -97,18 +103,31 @@ def _fmt_size(r: dict) -> str:
 def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
     """The report: ratios first, then circle15's own steps."""
     lines = []
-    head = f"{'size':<6}{'circle15':>11}  " + "".join(f"{p:>28}" for p in peers)
-    lines += ["End to end: circle15 (snap + walking times + district table) against each "
-              "peer's network work on the same snapped graph; ratio = peer / circle15",
+    head = f"{'size':<6}{'circle15':>10}  " + "".join(f"{p:>22}" for p in peers)
+    lines += ["End to end (seconds, and peer / circle15): circle15 = snap + splice + walking "
+              "times + district table;", "a peer = its network work on circle15's snapped "
+              "graph + circle15's snap, splice and table (which it lacks)",
               head, "-" * len(head)]
     for size, run in runs.items():
         ours = run["circle15"]
         if "core" not in ours:
             lines.append(f"{size:<6}{'failed: ' + ours.get('error', '?')}")
             continue
-        t = ours["core"]["total"]
-        row = f"{size:<6}{t:>9.3f} s  "
-        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t):>28}" for p in peers)
+        t, shared = ours["core"]["total"], _shared(ours["core"])
+        row = f"{size:<6}{t:>8.3f} s  "
+        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t, shared):>22}"
+                       for p in peers)
+        lines.append(row)
+    lines.append("")
+    lines += ["Network work only: circle15 = splice + walking times; a peer = build + "
+              "(precompute) + search", head, "-" * len(head)]
+    for size, run in runs.items():
+        ours = run["circle15"]
+        if "core" not in ours:
+            continue
+        t = ours["core"]["graph"] + ours["core"]["times"]
+        row = f"{size:<6}{t:>8.3f} s  "
+        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t):>22}" for p in peers)
         lines.append(row)
     lines.append("")
     lines.append("Peers' steps (seconds) and checks")
@@ -121,27 +140,32 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
                              f"{r['check']}")
     lines.append("")
     head2 = (f"{'size':<6}{'snap':>7}{'graph':>7}{'times':>7}{'agg':>7}{'core':>7}"
-             f"{'full':>8}{'what-if':>11}{'siting':>8}{'map':>7}{'peak MB':>9}")
-    lines += ["circle15 steps (seconds; full = Study.run with gaps, supply and index; "
-              "what-if = open one site, warm; siting = 3 of 1,000 candidates)", head2,
-              "-" * len(head2)]
+             f"{'full':>8}{'what-if ms':>22}{'siting':>8}{'map':>7}{'peak MB':>9}")
+    lines += ["circle15 steps, seconds. core = snap + graph + times + agg (the end-to-end "
+              "figure above); full = Study.run", "with gaps, supply, equity and index; "
+              "what-if = open one site: engine / coverage / full result (warm);",
+              "siting = choose 3 of 1,000 candidates (greedy); map = write map.html; "
+              "peak = the whole run's peak memory", head2, "-" * len(head2)]
     for size, run in runs.items():
         r = run["circle15"]
         if "core" not in r:
             continue
         c = r["core"]
+        whatif = " / ".join(f"{r[k] * 1000:.1f}" if k in r else "-" for k in
+                            ("whatif_engine_s", "whatif_coverage_s", "whatif_s"))
         lines.append(
             f"{size:<6}{c['snap']:>7.2f}{c['graph']:>7.2f}{c['times']:>7.2f}"
             f"{c['aggregate']:>7.2f}{c['total']:>7.2f}{r['full_run_s']:>8.2f}"
-            f"{r['whatif_s'] * 1000:>8.1f} ms{r['siting_s']:>8.2f}{r['map_s']:>7.2f}"
+            f"{whatif:>22}{r['siting_s']:>8.2f}{r['map_s']:>7.2f}"
             f"{r['peak_rss_mb']:>9,.0f}")
     lines.append("")
     for size, run in runs.items():
         r = run["circle15"]
         if "core" in r:
-            lines.append(f"  {size:<5} {_fmt_size(r)}; {r['categories']} categories; "
-                         f"what-if first call {r['whatif_first_s'] * 1000:.0f} ms; "
-                         f"map {r['map_mb']:.1f} MB")
+            first = (f"; what-if first call {r['whatif_first_s'] * 1000:.0f} ms"
+                     if "whatif_first_s" in r else "")
+            lines.append(f"  {size:<5} {_fmt_size(r)}; {r['categories']} categories"
+                         f"{first}; map {r['map_mb']:.1f} MB")
     return "\n".join(lines)
 
 

@@ -73,7 +73,8 @@ class City:
             "population": {"path": "synthetic"},
             "facilities": {k: {"path": "synthetic"} for k in self.facilities},
         }
-        config = LoadedConfig(Path("synthetic.toml"), StudyConfig.model_validate(raw), load_standards())
+        config = LoadedConfig(Path("synthetic.toml"), StudyConfig.model_validate(raw),
+                              load_standards())
         return Study(config=config, crs=self.network.crs, districts=self.districts,
                      network=self.network, population=self.population,
                      facilities=self.facilities)
@@ -81,7 +82,7 @@ class City:
 
 def _towns(rng: np.random.Generator, side: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Town centres, radii and weights: one big city, a few towns, many villages."""
-    n = max(4, int(round(side / 20_000 * 6)))
+    n = max(4, round(side / 20_000 * 6))
     centre = rng.uniform(0.1 * side, 0.9 * side, size=(n, 2))
     radius = np.clip(rng.lognormal(np.log(side / 25), 0.5, n), 1_500, side / 4)
     radius[0] = max(radius[0], side / 8)  # the main city
@@ -111,7 +112,7 @@ def _river_side(xy: np.ndarray, side: float, which: int) -> np.ndarray:
 
 def _streets(rng: np.random.Generator, n_nodes: int, towns) -> tuple[np.ndarray, ...]:
     """Lattice nodes and the street segments kept between them."""
-    cols = max(4, int(round(np.sqrt(n_nodes * 1.04))))
+    cols = max(4, round(np.sqrt(n_nodes * 1.04)))
     rows = cols
     ii, jj = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
     xy = np.column_stack([jj.ravel() * BLOCK_M, ii.ravel() * BLOCK_M]).astype(float)
@@ -218,7 +219,7 @@ def _facilities(rng, population: PopulationGrid, centre: np.ndarray) -> dict[str
     for key, per in RESIDENTS_PER_FACILITY.items():
         cat = standards[key]
         cohort = population.cohort(cat.age_min, cat.age_max)
-        n = max(2, int(round(total / per)))
+        n = max(2, round(total / per))
         where = rng.choice(len(centre), n, replace=True, p=cohort / cohort.sum())
         xy = centre[where] + rng.uniform(-CELL_M / 2, CELL_M / 2, (n, 2))
         ids = np.char.add(f"{key[:3].upper()}-", np.arange(n).astype(str)).astype(object)

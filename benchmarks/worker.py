@@ -45,31 +45,57 @@ def _timed(fn):
 
 
 def _whatif(result, category: str, site) -> dict:
-    """One what-if: open one new facility. Falls back to the engine primitive."""
-    if hasattr(result, "add_facilities"):
-        first, _ = _timed(lambda: result.add_facilities(category, [site], crs="study"))
-        warm = min(_timed(lambda: result.add_facilities(category, [site], crs="study"))[0]
-                   for _ in range(3))
-        return {"whatif_first_s": first, "whatif_s": warm, "whatif_how": "add_facilities"}
-    return _whatif_primitive(result, category, site)
+    """One what-if: open one new facility, three ways.
+
+    - ``whatif_s``: ``result.add_facilities`` (a new result: coverage, gaps, supply,
+      equity and index of the category redone), warm (the first call also builds the
+      cell adjacency that later what-ifs reuse: ``whatif_first_s``);
+    - ``whatif_coverage_s``: the same without supply, equity and index
+      (``whatif.edit_facilities(..., assess=False)``), when available;
+    - ``whatif_engine_s``: the engine alone: snap the site, one bounded search from it,
+      element-wise minimum with the current walking times.
+    """
+    out = {"whatif_engine_s": _best(lambda: _whatif_engine(result, category, site))}
+    if not hasattr(result, "add_facilities"):  # pragma: no cover - before issue 5 landed
+        return out
+    out["whatif_first_s"], _ = _timed(
+        lambda: result.add_facilities(category, [site], crs="study"))
+    out["whatif_s"] = _best(lambda: result.add_facilities(category, [site], crs="study"))
+    try:
+        from circle15.whatif import edit_facilities, site_frame
+
+        frame = site_frame([site], result.cells.crs, crs="study")
+        out["whatif_coverage_s"] = _best(
+            lambda: edit_facilities(result, category, add=frame, assess=False))
+    except (ImportError, TypeError):  # pragma: no cover - older what-if API
+        pass
+    return out
 
 
-def _whatif_primitive(result, category, site) -> dict:  # pragma: no cover - fallback
+def _best(fn, repeat: int = 5) -> float:
+    return min(_timed(fn)[0] for _ in range(repeat))
+
+
+def _whatif_engine(result, category: str, site) -> np.ndarray:
+    """New walking minutes of the category's cells with one more facility at ``site``."""
     from circle15.engine import point_catchments
 
     state = result.engine
     cat = result.categories[category]
-
-    def once():
-        snap, att = state.attach(np.array([site], dtype=object))
-        reach = point_catchments(state.graph, att, state.cell_nodes, np.inf)
-        new = np.full(len(state.cell_nodes), np.inf)
-        row = reach.toarray()[0]
-        new[reach.indices] = row[reach.indices]
-        return np.minimum(state.nearest[category].distance_m, new) / cat.metres_per_minute
-
-    warm = min(_timed(once)[0] for _ in range(3))
-    return {"whatif_first_s": warm, "whatif_s": warm, "whatif_how": "point_catchments+min"}
+    now = state.nearest[category].distance_m
+    _, attachment = state.attach(np.array([site], dtype=object))
+    # Only cells on the site's network piece can gain, and none farther from the site
+    # than from their facility today: search as far as the farthest of them (no limit
+    # when one of them has no facility at all).
+    piece = state.node_piece
+    cells = state.cell_nodes
+    on = (cells >= 0) & (piece[np.maximum(cells, 0)] == piece[max(attachment.node_a[0], 0)])
+    limit = float(now[on].max()) if on.any() and attachment.node_a[0] >= 0 else 0.0
+    reach = point_catchments(state.graph, attachment, state.cell_nodes, limit)
+    new = now.copy()
+    cols = reach.indices
+    new[cols] = np.minimum(now[cols], reach.data)
+    return new / cat.metres_per_minute
 
 
 def _siting(result, category: str, candidates: np.ndarray) -> dict:

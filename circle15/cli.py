@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import traceback
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from . import __version__
 from .errors import Circle15Error, ConfigError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
     compare.add_argument("--quiet", action="store_true", help="no progress messages")
     compare.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+    from .batch.cli import add_batch_parser  # circle15 batch BATCH.toml (circle15.batch)
+
+    add_batch_parser(sub)
 
     demo = sub.add_parser("demo", help="rebuild the synthetic Zhenhai demo data from its seed")
     demo.add_argument("--out", type=Path, required=True, help="folder to write the demo into")
@@ -157,8 +165,8 @@ def _run(args: argparse.Namespace) -> int:
               f"({cat.cohort_label}) within {row['target_min']:g} min")
     for line in scenario_lines:
         print(line)
-    for line in _warnings(result.diagnostics):
-        print(f"WARNING: {line}")
+    for line in result.diagnostics.get("warnings", _warnings(result.diagnostics)):
+        print(f"WARNING: {line}")  # circle15.checks: the same lines as in the manifest
     if result.index is not None:
         whole = result.index[result.index["district"] == "ALL"].iloc[0]
         print(f"  index (whole area): 可及 accessibility {whole['accessibility']:.1f}, "
@@ -299,22 +307,51 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _terminate_like_ctrl_c():
+    """Let ``kill`` (SIGTERM) end a run like Ctrl-C, so that temporary files are removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``circle15`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    from .batch.cli import run_batch_command
+
     handler = {"run": _run, "compare": _compare, "demo": _demo,
-               "fetch": _fetch, "sites": _sites}[args.command]
+               "fetch": _fetch, "sites": _sites, "batch": run_batch_command}[args.command]
     try:
-        return handler(args)
+        with _terminate_like_ctrl_c():
+            return handler(args)
     except Circle15Error as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"circle15: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("circle15: interrupted; outputs already written are complete, others untouched",
+        print("circle15: interrupted; the previous outputs are left as they were",
               file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: say so instead of a bare traceback
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        where = "" if getattr(args, "debug", False) else (
+            "; run the same command with --debug to see the traceback")
+        print(f"circle15: internal error, please report it with the command you ran "
+              f"({type(exc).__name__}: {exc}){where}. The output folder keeps the files of the "
+              "previous run", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -98,12 +98,15 @@ class PopulationGrid:
     """Residents per cell, by age band.
 
     ``cells`` has ``cell_id`` (str), ``district`` (sub-district name), ``pop_total`` and
-    one column per age band, with Polygon geometry (cells) or Point geometry.
+    one column per age band, with Polygon geometry (cells) or Point geometry. ``notes``
+    says what the reader changed on the way in (cells outside the area dropped, polygons
+    repaired), for the run's warnings.
     """
 
     cells: gpd.GeoDataFrame
     bands: tuple[AgeBand, ...]
     source: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def cohort(self, age_min: int, age_max: int) -> np.ndarray:
         """Residents aged ``age_min``..``age_max`` (inclusive) in each cell.

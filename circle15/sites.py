@@ -26,11 +26,12 @@ from .analysis.siting import SitingSolution, exact_sites, greedy_sites
 from .engine.catchment import point_catchments
 from .errors import InputError
 from .result import CoverageResult
-from .whatif import WGS84, _category, _engine, edit_facilities, site_frame
+from .whatif import WGS84, check_category, edit_facilities, engine_state, site_frame
 
 #: Solve exactly as well as greedily when there are at most this many useful candidates
-#: (the demo's 2,477 childcare candidates: 0.9 s); with capacities the programme is larger.
-EXACT_MAX_CANDIDATES = 3000
+#: (the demo's 4,434 elderly-canteen candidates: 1.3 s for 3 sites); with capacities the
+#: programme has a variable per (site, cell) pair and grows much faster.
+EXACT_MAX_CANDIDATES = 10_000
 EXACT_MAX_CANDIDATES_CAPACITATED = 300
 #: Give the exact solver this long before keeping its best answer and bound.
 EXACT_TIME_LIMIT_S = 60.0
@@ -85,7 +86,7 @@ class SiteSelection:
             return None
         if self.exact.value <= 0:
             return 0.0
-        return (self.exact.value - self.greedy.value) / self.exact.value
+        return max(0.0, (self.exact.value - self.greedy.value) / self.exact.value)
 
     def delta(self) -> pd.DataFrame:
         """Per sub-district: cohort gained, coverage and gap area before and after."""
@@ -138,8 +139,8 @@ def gap_candidates(result: CoverageResult, category: str) -> gpd.GeoDataFrame:
         ``facility_id`` (``cand-<cell_id>``), ``name``, ``capacity`` (NaN), ``provenance``,
         ``district``, Point geometry in the study CRS.
     """
-    _category(result, category)
-    state = _engine(result)
+    check_category(result, category)
+    state = engine_state(result)
     cat = result.categories[category]
     t = result.cells[f"t_{category}"].to_numpy(dtype=float)
     pop = result.cells[f"pop_{category}"].to_numpy(dtype=float)
@@ -198,7 +199,7 @@ def candidate_reach(result: CoverageResult, category: str,
     snapped : ndarray of bool
         Candidates that join the network (the others reach nobody).
     """
-    state = _engine(result)
+    state = engine_state(result)
     cat = result.categories[category]
     mpm = cat.metres_per_minute
     snap, attachment = state.attach(candidates.geometry.to_numpy())
@@ -245,7 +246,7 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
     -------
     SiteSelection
     """
-    _category(result, category)
+    check_category(result, category)
     if p < 1:
         raise InputError(f"the number of new sites must be at least 1 (got {p})")
     timings: dict[str, float] = {}

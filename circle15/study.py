@@ -12,7 +12,8 @@ from pyproj import CRS
 
 from .analysis import district_table, gap_areas, tier_labels
 from .analysis.assessment import Assessment, assess, locate_in_districts
-from .analysis.gaps import GAP_COLUMNS
+from .analysis.gaps import GAP_COLUMNS, cells_form_coverage
+from .checks import check_inputs, check_snapping, population_without_facility, run_warnings
 from .config import LoadedConfig, load_config
 from .engine import NearestFacility, build_routing_graph, nearest_facility
 from .engine.catchment import node_catchments
@@ -40,6 +41,8 @@ class Study:
     population: PopulationGrid
     facilities: dict[str, FacilityLayer]
     progress: Progress = field(default=QUIET, repr=False)
+    #: What :func:`circle15.checks.check_inputs` found worth a warning in the inputs.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def categories(self) -> dict[str, Category]:
@@ -61,13 +64,16 @@ class Study:
         found = read_inputs(loaded, progress)
         crs, districts, network = found.crs, found.districts, found.network
         population, facilities = found.population, found.facilities
+        with progress.step("checking the inputs against each other"):
+            warnings = check_inputs(loaded, districts, network, population, facilities)
         progress.say(
             f"network {network.n_nodes:,} nodes, {network.n_edges:,} edges; "
             f"{len(population.cells):,} populated cells; "
             f"{sum(len(f) for f in facilities.values()):,} facilities in "
             f"{len(facilities)} categories"
         )
-        return cls(loaded, crs, districts, network, population, facilities, progress)
+        return cls(loaded, crs, districts, network, population, facilities, progress,
+                   warnings)
 
     @classmethod
     def demo(cls, progress: Progress = QUIET) -> Study:
@@ -90,6 +96,8 @@ class Study:
             cell_snap = index.snap(self.population.cells.geometry.centroid.to_numpy(), max_snap)
             fac_snaps = {k: index.snap(f.facilities.geometry.to_numpy(), max_snap)
                          for k, f in self.facilities.items()}
+            check_snapping(cell_snap.snapped, {k: s.snapped for k, s in fac_snaps.items()},
+                           max_snap)
         with p.step("building routing graph"):
             graph = build_routing_graph(self.network, [cell_snap, *fac_snaps.values()])
             cell_nodes = graph.point_nodes[0]
@@ -103,7 +111,10 @@ class Study:
             table = district_table(cells, self.categories, list(self.districts.zones["district"]))
             facilities = self._facility_frame(fac_snaps)
             names = dict(zip(facilities["facility_id"], facilities["name"], strict=False))
-            gaps = [gap_areas(cells, cat, names) for cat in self.categories.values()]
+            # One check for all categories: a grid's gap cells merge by coverage union.
+            tiles = cells_form_coverage(cells.geometry.to_numpy())
+            gaps = [gap_areas(cells, cat, names, cells_form_coverage=tiles)
+                    for cat in self.categories.values()]
             gaps = [g for g in gaps if len(g)]
             gap_frame = (gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs=self.crs)
                          if gaps else gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"],
@@ -149,8 +160,10 @@ class Study:
             minutes = found.minutes(cat.metres_per_minute)
             cols[f"pop_{key}"] = self.population.cohort(cat.age_min, cat.age_max)
             cols[f"t_{key}"] = minutes
-            cols[f"nearest_{key}"] = np.where(found.reachable, ids[np.maximum(found.facility, 0)],
-                                              None)
+            # A category may have no facility at all (e.g. none within a batch region's
+            # reach): then nobody reaches one.
+            nearest_id = ids[np.maximum(found.facility, 0)] if len(ids) else None
+            cols[f"nearest_{key}"] = np.where(found.reachable, nearest_id, None)
             cols[f"tier_{key}"] = tier_labels(minutes, cat.tiers_min)
         return gpd.GeoDataFrame(cols, geometry=grid.geometry.to_numpy(), crs=self.crs)
 
@@ -221,6 +234,14 @@ class Study:
                 k: float(cells[f"pop_{k}"].to_numpy()[~nearest[k].reachable].sum())
                 for k in self.categories},
         }
+        # residents on network pieces where no facility of the category stands
+        piece = np.where(cell_nodes >= 0, labels[np.maximum(cell_nodes, 0)], -1)
+        out["population_without_facility"] = {
+            k: population_without_facility(
+                piece, labels[fac_nodes[k][fac_nodes[k] >= 0]],
+                cells[f"pop_{k}"].to_numpy(dtype=float))
+            for k in self.categories}
+        out["warnings"] = [*self.warnings, *run_warnings(out, self.categories)]
         return out
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import shapely
 from pyproj import CRS
 
@@ -29,7 +30,6 @@ from .analysis import district_table, tier_labels
 from .analysis.delta import changed_categories, coverage_delta
 from .analysis.gap_parts import cell_adjacency, quick_gap_areas
 from .analysis.gaps import GAP_COLUMNS
-from .engine.graph import RoutingGraph
 from .engine.nearest import NearestFacility
 from .engine.sites import SiteSet, nearest_site
 from .engine.state import EngineState
@@ -175,14 +175,16 @@ def _points(xy: np.ndarray, crs: CRS, study_crs: CRS) -> np.ndarray:
 # ---------------------------------------------------------------------------- edits
 
 
-def _engine(result: CoverageResult) -> EngineState:
+def engine_state(result: CoverageResult) -> EngineState:
+    """The engine state a run kept, or an ``InputError`` saying to run the study."""
     if result.engine is None:
         raise InputError("this result carries no engine state (it was not produced by "
                          "Study.run()); run the study to try what-ifs")
     return result.engine
 
 
-def _category(result: CoverageResult, category: str) -> None:
+def check_category(result: CoverageResult, category: str) -> None:
+    """Raise ``InputError`` naming the study's categories when ``category`` is not one."""
     if category not in result.categories:
         raise InputError(f"unknown category {category!r}; this study has "
                          f"{', '.join(result.categories)}")
@@ -224,8 +226,7 @@ def _snap_new(state: EngineState, frame: gpd.GeoDataFrame, category: str) -> Sit
     return SiteSet.from_attachment(attachment)
 
 
-def search_limit(state: EngineState, graph: RoutingGraph, current: NearestFacility,
-                 new: SiteSet) -> float:
+def search_limit(state: EngineState, current: NearestFacility, new: SiteSet) -> float:
     """How far a search from new sites must go to find every cell they bring nearer.
 
     A new site can only improve cells on its own network piece, and only those farther
@@ -275,8 +276,8 @@ def edit_facilities(result: CoverageResult, category: str, *,
         The new result, with every table and the map; ``parameters["what_if"]`` lists the
         edits that led to it.
     """
-    _category(result, category)
-    state = _engine(result)
+    check_category(result, category)
+    state = engine_state(result)
     graph, cell_nodes = state.graph, state.cell_nodes
     before = category_facilities(result, category)
     ids = before["facility_id"].astype(str).to_numpy()
@@ -312,7 +313,7 @@ def edit_facilities(result: CoverageResult, category: str, *,
     if not gone.any():
         # Only additions: one bounded search from the new sites, then the nearer of the two.
         found = nearest_site(graph, cell_nodes, added,
-                             search_limit(state, graph, current, added))
+                             search_limit(state, current, added))
         nearer = found.distance_m < current.distance_m
         nearest = NearestFacility(np.where(nearer, found.distance_m, current.distance_m),
                                   np.where(nearer, len(kept) + found.facility,
@@ -347,13 +348,20 @@ def _adjacency(result: CoverageResult, state: EngineState):
 def _replace_rows(table: pd.DataFrame, rows: pd.DataFrame, category: str,
                   order: list[str]) -> pd.DataFrame:
     """``table`` with its ``category`` rows replaced by ``rows``, categories in ``order``."""
-    keep = table["category"].to_numpy() != category if len(table) else np.zeros(0, bool)
-    parts = [p for p in (table[keep], rows) if len(p)]
-    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(
-        drop=True) if parts else table.iloc[:0]
+    cats = table["category"].to_numpy() if len(table) else np.empty(0, dtype=object)
     rank = {k: i for i, k in enumerate(order)}
-    out = out.iloc[np.argsort(out["category"].map(rank).to_numpy(), kind="stable")]
-    return out.reset_index(drop=True)
+    ranks = np.array([rank[c] for c in cats], dtype=np.int64)
+    if len(ranks) and not (np.diff(ranks) >= 0).all():  # not grouped by category: sort it
+        table = table.iloc[np.argsort(ranks, kind="stable")]
+        ranks = np.sort(ranks, kind="stable")
+    # The category's rows sit between these positions; the rest keeps its order.
+    start, end = np.searchsorted(ranks, rank[category], "left"), np.searchsorted(
+        ranks, rank[category], "right")
+    parts = [p for p in (table.iloc[:start], rows, table.iloc[end:]) if len(p)]
+    if not parts:
+        return table.iloc[:0]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(
+        drop=True)
 
 
 def _rebuild(result: CoverageResult, category: str, facilities: gpd.GeoDataFrame,
@@ -366,8 +374,8 @@ def _rebuild(result: CoverageResult, category: str, facilities: gpd.GeoDataFrame
     minutes = found.minutes(cat.metres_per_minute)
     cells = result.cells.copy()
     cells[f"t_{category}"] = minutes
-    cells[f"nearest_{category}"] = np.where(found.reachable, ids[np.maximum(found.facility, 0)],
-                                            None)
+    nearest_id = ids[np.maximum(found.facility, 0)] if len(ids) else None  # all closed
+    cells[f"nearest_{category}"] = np.where(found.reachable, nearest_id, None)
     cells[f"tier_{category}"] = tier_labels(minutes, cat.tiers_min)
 
     # district_table reads a few columns many times: a plain frame of them is much quicker.
@@ -431,6 +439,8 @@ def _reassess(result: CoverageResult, state: EngineState) -> None:
         cat = result.categories[key]
         # A site joins through node a or b at known costs: an attachment without a leg.
         sites = state.sites[key]
+        if not sites.snapped.any():  # every facility closed (or off the streets)
+            return sp.csr_array((len(sites), len(state.cell_nodes)))
         joins = Attachment(sites.node_a, sites.cost_a, sites.node_b, sites.cost_b,
                            np.zeros(len(sites)))
         reach = point_catchments(state.graph, joins, state.cell_nodes,
@@ -487,7 +497,7 @@ def compare(before: CoverageResult, after: CoverageResult,
         changed_categories(before.cells, after.cells, after.categories)
         or list(after.categories))
     for k in keys:
-        _category(after, k)
+        check_category(after, k)
     area = after.cells.geometry.area.to_numpy() / 1e6
     return coverage_delta(before.cells, after.cells, {k: after.categories[k] for k in keys},
                           list(after.zones["district"]), area)

@@ -137,6 +137,15 @@ def test_a_site_on_a_piece_without_facilities_reaches_its_cells(small):
     assert_same(after, _rerun(small, tables))
 
 
+def test_closing_every_facility_of_a_category_equals_a_rerun(small):
+    before = small.run()
+    tables = _tables(small)
+    after = before.remove_facilities("kindergarten", list(tables["kindergarten"]["facility_id"]))
+    assert after.cells["t_kindergarten"].isna().all()
+    tables["kindergarten"] = tables["kindergarten"].iloc[:0]
+    assert_same(after, _rerun(small, tables))
+
+
 def test_the_delta_counts_who_crossed_the_target(small):
     before = small.run()
     after = before.add_facilities("elderly_canteen", [(X0 + 450, Y0 + 300)], crs="study")
@@ -178,7 +187,7 @@ def test_wgs84_input_and_errors_name_the_problem(small):
         result.add_facilities("school", [(X0, Y0)], crs="study")
     with pytest.raises(InputError, match="no kindergarten facility with id 'KX9'"):
         result.remove_facilities("kindergarten", "KX9")
-    with pytest.raises(InputError, match="farther than .* from every street"):
+    with pytest.raises(InputError, match=r"farther than .* from every street"):
         result.add_facilities("kindergarten", [(X0 + 5000, Y0)], crs="study")
     with pytest.raises(InputError, match="already used"):
         result.add_facilities("kindergarten", [(X0, Y0)], crs="study", ids=["KI0"])

@@ -102,21 +102,25 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     nearest_fac = np.full(n_parts, None, dtype=object)
     nearest_min[part[best]] = tt[best]
     nearest_fac[part[best]] = cells[f"nearest_{key}"].to_numpy(dtype=object)[missed][best]
-    out = gpd.GeoDataFrame({
-        "category": key,
-        "district": names[by.argmax(axis=1)],
-        "population": population,
-        "cells": np.bincount(part, minlength=n_parts),
-        "mean_min": mean_min,
-        "unreachable_population": population - reach_pop,
-        "nearest_facility": nearest_fac,
-        "nearest_name": [facility_names.get(f) if f is not None else None
-                         for f in nearest_fac],
-        "nearest_min": nearest_min,
-    }, geometry=polygons[polygon_of], crs=cells.crs)
-    out["area_km2"] = shapely.area(out.geometry.to_numpy()) / 1e6
-    out = out.sort_values(["population", "area_km2"], ascending=False, kind="stable")
-    out = out.reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1)
-    out["gap_id"] = [f"{key}-gap-{r:03d}" for r in out["rank"]]
-    return out[[*GAP_COLUMNS, "geometry"]]
+    shapes = polygons[polygon_of]
+    area_km2 = shapely.area(shapes) / 1e6
+    # Largest cohort first, then largest area; stable like gap_areas's sort.
+    order = np.lexsort((-area_km2, -population))
+    rank = np.arange(1, n_parts + 1)
+    columns = {
+        "category": np.full(n_parts, key, dtype=object),
+        "gap_id": np.array([f"{key}-gap-{r:03d}" for r in rank], dtype=object),
+        "rank": rank,
+        "district": names[by.argmax(axis=1)][order],
+        "population": population[order],
+        "cells": np.bincount(part, minlength=n_parts)[order],
+        "area_km2": area_km2[order],
+        "mean_min": mean_min[order],
+        "unreachable_population": (population - reach_pop)[order],
+        "nearest_facility": nearest_fac[order],
+        "nearest_name": np.array([facility_names.get(f) if f is not None else None
+                                  for f in nearest_fac[order]], dtype=object),
+        "nearest_min": nearest_min[order],
+    }
+    return gpd.GeoDataFrame({c: columns[c] for c in GAP_COLUMNS}, geometry=shapes[order],
+                            crs=cells.crs)

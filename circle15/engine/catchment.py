@@ -71,6 +71,8 @@ def node_catchments(graph: RoutingGraph, source_nodes: np.ndarray, target_nodes:
     """
     source_nodes = np.asarray(source_nodes, dtype=np.int64)
     target_nodes = np.asarray(target_nodes, dtype=np.int64)
+    if len(source_nodes) == 0:  # a category without facilities: nothing is in reach
+        return sp.csr_array((0, len(target_nodes)))
     ptr, order = _targets_at(target_nodes, graph.n_nodes)
     rows, cols, vals = [], [], []
     for search in local_searches(graph.csr, source_nodes[:, None], limit_m):

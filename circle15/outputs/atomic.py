@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+#: Name prefix of temporary files; ``staging.remove_stale`` clears those of killed runs.
+TEMP_PREFIX = ".circle15-tmp-"
 
 
 @contextmanager
@@ -18,13 +22,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                               dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}.",
+                               suffix=target.suffix, dir=target.parent)
     os.close(fd)
     os.unlink(tmp)  # writers such as GDAL want to create the file themselves
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _pause_for_tests(target)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -36,3 +41,18 @@ def write_text(target: Path, text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target
+
+
+def _pause_for_tests(target: Path) -> None:
+    """Test hook: stop a run while it writes a given file, so a test can kill it there.
+
+    With ``CIRCLE15_TEST_PAUSE_AT=<file name>`` and ``CIRCLE15_TEST_SENTINEL=<path>`` in the
+    environment, the run creates the sentinel file once that output is fully written to
+    its temporary name, and then waits (up to a minute) before renaming it.
+    """
+    if os.environ.get("CIRCLE15_TEST_PAUSE_AT") != target.name:
+        return
+    sentinel = os.environ.get("CIRCLE15_TEST_SENTINEL")
+    if sentinel:
+        Path(sentinel).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(60)

@@ -44,17 +44,30 @@ def versions() -> dict[str, str]:
 def write_manifest(path: Path, *, study: str, config: Path, inputs: dict[str, Path],
                    outputs: dict[str, Path], parameters: dict[str, Any],
                    diagnostics: dict[str, Any], timings: dict[str, float],
-                   started: datetime, synthetic: bool) -> Path:
-    """Write ``manifest.json`` so that a reviewer can verify a result against its inputs."""
+                   started: datetime, synthetic: bool, output_dir: Path | None = None,
+                   run_date: datetime | None = None) -> Path:
+    """Write ``manifest.json`` so that a reviewer can verify a result against its inputs.
+
+    ``output_dir``: where the outputs end up when they are written elsewhere first (the
+    staging folder); their recorded paths point there. ``run_date``: the date the outputs
+    show, when ``SOURCE_DATE_EPOCH`` sets it. ``diagnostics["warnings"]`` is repeated at
+    the top level as ``warnings``.
+    """
+    records = {k: file_record(p) for k, p in outputs.items()}
+    if output_dir is not None:
+        for record, p in zip(records.values(), outputs.values(), strict=True):
+            record["path"] = str(Path(output_dir) / Path(p).name)
     document = {
         "study": study,
         "synthetic_data": synthetic,
+        "warnings": list(diagnostics.get("warnings", [])),
         "started_utc": started.isoformat(timespec="seconds"),
+        "run_date_utc": (run_date or started).isoformat(timespec="seconds"),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_seconds": round((datetime.now(UTC) - started).total_seconds(), 2),
         "config": file_record(config),
         "inputs": {k: file_record(p) for k, p in inputs.items()},
-        "outputs": {k: file_record(p) for k, p in outputs.items()},
+        "outputs": records,
         "parameters": parameters,
         "diagnostics": diagnostics,
         "step_seconds": timings,

@@ -38,6 +38,7 @@ from ..result import UNREACHABLE, CoverageResult
 from ..standards import Category
 from ._html import script_json
 from .atomic import write_text
+from .reproducible import stable_element_ids
 from .layer_control import CategoryLayerControl, full_layer_name
 from .markers import FacilityClusterLayer, marker_html
 from .offline import OfflineFigure
@@ -1003,4 +1004,4 @@ def write_map(result: CoverageResult, path: Path | str, **kwargs: Any) -> Path:
     Path
         ``path``.
     """
-    return write_text(Path(path), render_map(result, **kwargs))
+    return write_text(Path(path), stable_element_ids(render_map(result, **kwargs)))

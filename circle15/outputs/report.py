@@ -32,6 +32,7 @@ from ..result import CoverageResult
 from ..standards import Category
 from ._html import column
 from .atomic import write_text
+from .reproducible import source_date
 from .index_report import comparison_section, index_section
 from .manifest import file_record, versions
 from .map import FACILITY_COLOURS, UNREACHABLE_COLOUR, tier_colours  # same palettes
@@ -500,6 +501,8 @@ def _sources(ctx: ReportContext) -> str | None:
             name = ctx.categories[k].label if k in ctx.categories else k
             items.append(f"<li>未接入路网设施 Facilities beyond the snap limit ({_e(name)}): "
                          f"{_e(', '.join(map(str, ids)))}</li>")
+        items += [f"<li><strong>警告 Warning:</strong> {_e(w)}</li>"
+                  for w in diag.get("warnings", [])]  # circle15.checks
         parts.append("<h3>诊断 Diagnostics</h3><ul>" + "".join(items) + "</ul>")
     return "\n".join(parts)
 
@@ -629,7 +632,7 @@ def build_report(result: CoverageResult, *, inputs: dict[str, Path] | None = Non
                         started or datetime.now(UTC), map_file)
     body = [s for s in (section(ctx) for section in SECTIONS) if s]
     run_date = ctx.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = (source_date() or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     banner = (f'<div class="c15-banner" role="alert">合成数据 SYNTHETIC DATA — '
               f"{_e(result.notice)}</div>" if result.synthetic else "")
     toc = [("summary", "概要 Summary"), ("map", "地图 Map"), ("categories", "分类别 By category"),

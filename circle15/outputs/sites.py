@@ -15,6 +15,7 @@ from branca.element import Element
 
 from ..result import CoverageResult
 from .atomic import atomic_path, write_text
+from .reproducible import fixed_gdal_date
 
 if TYPE_CHECKING:
     from ..sites import SiteSelection
@@ -145,7 +146,7 @@ def write_sites(selection: SiteSelection, out_dir: Path | str, **map_kwargs: Any
         "districts": selection.delta(),
     }
     gpkg = out_dir / "sites.gpkg"
-    with atomic_path(gpkg) as tmp:
+    with atomic_path(gpkg) as tmp, fixed_gdal_date():
         for name, frame in layers.items():
             frame = frame.copy()
             for col in frame.columns:

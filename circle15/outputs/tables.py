@@ -11,6 +11,7 @@ import pandas as pd
 from ..result import CoverageResult
 from .atomic import atomic_path
 from .index_tables import add_index_layers, round_supply_columns
+from .reproducible import fixed_gdal_date
 
 #: Decimals kept in written tables: people to 0.01, minutes to 0.01, shares to 0.0001.
 _POPULATION_DECIMALS = 2
@@ -55,7 +56,7 @@ def write_geopackage(result: CoverageResult, path: Path) -> Path:
         "facilities": result.facilities,
     }
     add_index_layers(layers, result)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, fixed_gdal_date():  # no write time: same bytes each run
         for name, frame in layers.items():
             frame = frame.copy()
             for col in frame.columns:

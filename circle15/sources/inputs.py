@@ -14,6 +14,7 @@ from ..progress import QUIET, Progress
 from .boundaries import admin_outline, read_districts, read_outline
 from .crs import study_crs
 from .facilities import TABLE_SUFFIXES, read_facilities
+from .guard import reading
 from .network import read_network
 from .population import read_population
 
@@ -42,14 +43,17 @@ def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs
     c = loaded.config
     b = c.boundary
     with progress.step("reading boundaries"):
-        outline = (read_outline(b.outline, b.outline_crs) if b.outline is not None
-                   else admin_outline(b.adcode, b.name))
+        with reading(b.outline, "boundary outline"):
+            outline = (read_outline(b.outline, b.outline_crs) if b.outline is not None
+                       else admin_outline(b.adcode, b.name))
         crs = study_crs(outline, c.study.crs)
-        districts = read_districts(c.study.name, outline, crs, b.districts, b.district_field,
-                                   b.name_en_field, zones_crs=b.districts_crs)
-    with progress.step("reading walking network"):
+        with reading(b.districts or b.outline, "sub-district file"):
+            districts = read_districts(c.study.name, outline, crs, b.districts,
+                                       b.district_field, b.name_en_field,
+                                       zones_crs=b.districts_crs)
+    with progress.step("reading walking network"), reading(c.network.path, "network"):
         network = read_walking_network(loaded, crs, districts)
-    with progress.step("reading population"):
+    with progress.step("reading population"), reading(c.population.path, "population"):
         population = read_study_population(loaded, crs, districts)
     with progress.step("reading facilities"):
         facilities = read_study_facilities(loaded, crs, districts)
@@ -139,10 +143,11 @@ def read_study_facilities(loaded: LoadedConfig, crs: CRS,
         if s.source == "osm":
             by_osm_file.setdefault(s.path, []).append(key)
         else:
-            out[key] = read_facilities(
-                s.path, key, crs, layer=s.layer, id_field=s.id_field, name_field=s.name_field,
-                capacity_field=s.capacity_field, lon_field=s.lon_field,
-                lat_field=s.lat_field, source_crs=s.crs)
+            with reading(s.path, f"facilities ({key})"):
+                out[key] = read_facilities(
+                    s.path, key, crs, layer=s.layer, id_field=s.id_field,
+                    name_field=s.name_field, capacity_field=s.capacity_field,
+                    lon_field=s.lon_field, lat_field=s.lat_field, source_crs=s.crs)
     if by_osm_file:
         from .osm import is_osm_file, read_osm_features, study_polygon_wgs84
         from .osm_facilities import classify
@@ -155,5 +160,6 @@ def read_study_facilities(loaded: LoadedConfig, crs: CRS,
                     f"{loaded.path.name}: facilities.{keys[0]}: source = \"osm\" needs an "
                     f"OpenStreetMap file (.osm.pbf/.osm), but {path.name} is not one; set "
                     "path to one")
-            out.update(classify(read_osm_features(path, polygon), keys, crs, reach))
+            with reading(path, f"facilities ({', '.join(keys)})"):
+                out.update(classify(read_osm_features(path, polygon), keys, crs, reach))
     return {key: out[key] for key in c.facilities}

@@ -14,6 +14,7 @@ from pyproj import CRS
 from ..errors import InputError
 from ..model import WalkingNetwork
 from ._files import read_vector, require_columns
+from .geometry_checks import check_geometries
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -80,6 +81,10 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
     """
     if nodes["osmid"].duplicated().any():
         raise InputError(f"{what}: node ids (osmid) are not unique")
+    check_geometries(nodes.geometry.to_numpy(), ("point",), f"{what} {nodes_name}",
+                     rows=("osmid " + nodes["osmid"].astype(str)).to_numpy())
+    check_geometries(edges.geometry.to_numpy(), ("line",), f"{what} {edges_name}",
+                     rows=np.arange(1, len(edges) + 1), allow_missing=True)
 
     if "highway" in edges.columns:
         tag = edges["highway"].astype(str)

@@ -9,11 +9,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from ..errors import InputError
 from ..model import OPEN_AGE, AgeBand, Districts, PopulationGrid
 from ._files import read_vector
+from .geometry_checks import check_geometries
 
 _BAND = re.compile(r"^age_(\d+)(?:_(\d+|plus))?$")
 
@@ -46,8 +48,15 @@ def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | 
     """
     what = "population grid"
     raw = read_vector(path, layer, what)
-    return population_from_frame(raw, crs, districts, f"{what} {path}", cell_id_field,
+    rows = (("cell " + raw[cell_id_field].astype(str)).to_numpy() if cell_id_field in raw
+            else np.arange(1, len(raw) + 1))
+    geometry, notes = check_geometries(raw.geometry.to_numpy(), ("polygon", "point"),
+                                       f"{what} {path}", rows=rows, single_kind=True)
+    raw = raw.set_geometry(gpd.GeoSeries(geometry, index=raw.index, crs=raw.crs))
+    grid = population_from_frame(raw, crs, districts, f"{what} {path}", cell_id_field,
                                  str(path))
+    grid.notes[:0] = notes
+    return grid
 
 
 def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts, what: str,
@@ -67,10 +76,12 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
         bad = values.isna() | (values < 0)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
+            value = raw[col].iloc[i]
+            shown = "blank" if pd.isna(value) else repr(getattr(value, "item", lambda: value)())
             raise InputError(
                 f"{what}: cell {i + 1} ({cell_id_field}="
                 f"{raw[cell_id_field].iloc[i] if cell_id_field in raw else '?'}): {col} is "
-                f"{raw[col].iloc[i]!r}; counts must be numbers >= 0"
+                f"{shown}; counts must be numbers >= 0"
             )
         counts[col] = values.to_numpy(dtype=float)
     if "pop_total" not in counts:
@@ -86,10 +97,39 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
                              geometry=raw.to_crs(crs).geometry.to_numpy(), crs=crs)
     centre = _centre(cells.geometry)
     inside = centre.within(districts.area).to_numpy()
-    keep = inside & (cells["pop_total"].to_numpy() > 0)
+    populated = cells["pop_total"].to_numpy() > 0
+    notes = _outside_notes(cells, inside, populated, districts, what)
+    keep = inside & populated
     cells = cells[keep].reset_index(drop=True)
     cells.insert(1, "district", _district_of(centre[keep].reset_index(drop=True), districts))
-    return PopulationGrid(cells=cells, bands=bands, source=source)
+    return PopulationGrid(cells=cells, bands=bands, source=source, notes=notes)
+
+
+def _outside_notes(cells: gpd.GeoDataFrame, inside: np.ndarray, populated: np.ndarray,
+                   districts: Districts, what: str) -> list[str]:
+    """Stop when no resident lives inside the study area; note how many were left out.
+
+    A grid wholly outside the area is a wrong file or a wrong CRS, not an empty district;
+    a large share outside is worth a look too (a grid for the city, not the district).
+    """
+    pop = cells["pop_total"].to_numpy(dtype=float)
+    if len(cells) == 0:
+        raise InputError(f"{what}: has no cells")
+    if not populated.any():
+        raise InputError(f"{what}: every cell has 0 residents; check the population columns")
+    if populated.any() and not (inside & populated).any():
+        # cells.total_bounds is in the study CRS: say how far off the grid lies
+        gap_km = shapely.distance(shapely.box(*cells.total_bounds), districts.area) / 1000
+        raise InputError(
+            f"{what}: none of its {int(populated.sum()):,} populated cells has its centre "
+            f"inside the study area (the grid lies {gap_km:,.1f} km from it); check that the "
+            "file covers the study area and that its coordinate system is right")
+    outside = populated & ~inside
+    if outside.any():
+        share = pop[outside].sum() / pop[populated].sum()
+        return [f"{what}: {int(outside.sum()):,} populated cells ({pop[outside].sum():,.0f} "
+                f"residents, {share:.1%}) lie outside the study area and are not counted"]
+    return []
 
 
 def _centre(cells: gpd.GeoSeries) -> gpd.GeoSeries:
