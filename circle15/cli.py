@@ -183,6 +183,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sites(args: argparse.Namespace) -> int:
     from .outputs.sites import write_sites
+    from .outputs.staging import staged_outputs
     from .progress import Progress
     from .sites import select_sites
     from .study import Study
@@ -196,8 +197,9 @@ def _sites(args: argparse.Namespace) -> int:
         choice = select_sites(result, args.category, args.add, candidates=args.candidates,
                               capacity=args.capacity, exact=args.exact)
     out_dir = args.out or Path("out") / result.name / f"sites_{args.category}"
-    with progress.step("writing sites.csv, sites.gpkg and sites_map.html"):
-        paths = write_sites(choice, out_dir)
+    with progress.step("writing sites.csv, sites.gpkg and sites_map.html"), \
+            staged_outputs(out_dir) as stage:  # all or nothing, like circle15 run
+        paths = write_sites(choice, stage)
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
         print("NOTE: synthetic demo data — " + result.notice)
@@ -234,6 +236,7 @@ def _comparison(study, result, path: Path, sheet: str | None, tolerance: float |
 
 def _compare(args: argparse.Namespace) -> int:
     from .outputs.comparison import write_comparison
+    from .outputs.staging import staged_outputs
     from .progress import Progress
     from .sources.reference import read_reference
     from .study import Study
@@ -253,8 +256,8 @@ def _compare(args: argparse.Namespace) -> int:
         comparison = _comparison(study, result, reference, args.sheet, args.tolerance)
     result.comparison = comparison
     out_dir = args.out or Path("out") / result.name
-    with progress.step("writing the comparison"):
-        paths = write_comparison(comparison, out_dir, title=result.title,
+    with progress.step("writing the comparison"), staged_outputs(out_dir) as stage:
+        paths = write_comparison(comparison, stage, title=result.title,
                                  synthetic=result.synthetic)
     table = comparison.table
     print(f"circle15 {__version__}: {result.title}")

@@ -151,7 +151,8 @@ def network_elsewhere(d, t):
 
 
 def network_edges_are_points(d, t):
-    rewrite_layer(d / "network.gpkg", "edges", lambda f: f.set_geometry(f.geometry.centroid))
+    rewrite_layer(d / "network.gpkg", "edges",
+                  lambda f: f.set_geometry(f.to_crs(CRS).centroid.to_crs(f.crs)))
 
 
 def network_negative_length(d, t):

@@ -27,6 +27,8 @@ import pytest
 from benchmarks.synthetic_batch import write_synthetic_batch
 from circle15 import ConfigError, Study
 from circle15.batch import load_batch, run_batch, storage
+from circle15.batch.region import RegionTask
+from circle15.batch.resume import stale_reason
 from circle15.cli import main
 
 CRS = "EPSG:32651"
@@ -236,20 +238,10 @@ def test_batch_on_local_processes_equals_single_runs_despite_a_killed_worker(
     _assert_region_folders(out)
 
 
-def test_batch_on_a_dask_local_cluster_equals_single_runs(batch_dir, single_runs, tmp_path):
-    pytest.importorskip("distributed")
-    out = tmp_path / "out"
-    run = run_batch(batch_dir / "batch.toml", out, scheduler="local", workers=2)
-    assert [s["status"] for s in run.summaries] == ["ok"] * 3
-    assert run.executor["workers"] == 2
-    peaks = run.executor["peak_memory_mb_by_worker"]
-    assert len(peaks) == 2 and all(50 < mb < 4_000 for mb in peaks.values())
-    assert {s["worker"] for s in run.summaries} <= set(peaks)
-    _assert_matches_single_runs(out, single_runs)
-    _assert_region_folders(out)
-
-
-def test_dask_batch_completes_when_a_worker_dies_midway(batch_dir, single_runs, tmp_path):
+def test_batch_on_a_dask_cluster_equals_single_runs_despite_a_killed_worker(
+        batch_dir, single_runs, tmp_path):
+    """A LocalCluster of 2 workers, reached by its address as an existing cluster would be;
+    a worker running a region is killed, and Dask moves the region to another worker."""
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "out"
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -274,7 +266,11 @@ def test_dask_batch_completes_when_a_worker_dies_midway(batch_dir, single_runs, 
     run = found["run"]
     assert [s["status"] for s in run.summaries] == ["ok"] * 3
     assert victim not in {s["worker"] for s in run.summaries}  # moved to another worker
+    peaks = run.executor["peak_memory_mb_by_worker"]
+    assert {s["worker"] for s in run.summaries} <= set(peaks)
+    assert all(50 < mb < 4_000 for mb in peaks.values())
     _assert_matches_single_runs(out, single_runs)
+    _assert_region_folders(out)
 
 
 def test_resume_skips_regions_whose_inputs_and_outputs_are_unchanged(batch_dir, tmp_path):
@@ -293,10 +289,14 @@ def test_resume_skips_regions_whose_inputs_and_outputs_are_unchanged(batch_dir, 
     third = run_batch(data / "batch.toml", out, workers=0)
     assert [s["status"] for s in third.summaries] == ["skipped", "ok", "skipped"]
 
-    with open(data / "kindergarten.csv", "a", encoding="utf-8") as fh:  # a shared input
+    # A shared input changes: every region is out of date (checked without running them).
+    with open(data / "kindergarten.csv", "a", encoding="utf-8") as fh:
         fh.write("KIN-new,new one,100,121.05,29.85\n")
-    fourth = run_batch(data / "batch.toml", out, workers=0)
-    assert [s["status"] for s in fourth.summaries] == ["ok"] * 3
+    batch = load_batch(data / "batch.toml")
+    hashes = {ref: storage.sha256(ref) for r in batch.regions
+              for ref in batch.region_inputs(r).values()}
+    tasks = [RegionTask.make(batch, r, out, hashes) for r in batch.regions]
+    assert [stale_reason(t) for t in tasks] == ["inputs or settings changed"] * 3
 
 
 def test_a_bad_region_is_reported_and_the_others_finish(batch_dir, tmp_path, capsys):
@@ -326,8 +326,10 @@ def test_inputs_from_fsspec_urls(batch_dir, single_runs, tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for csv in batch_dir.glob("*.csv"):
             zf.write(csv, csv.name)
+    one = gpd.read_file(batch_dir / "regions.gpkg")
+    one[one["key"] == "r01"].to_file(tmp_path / "r01.gpkg")  # one region is enough here
     regions = ("[regions]\n"
-               f'path = "{batch_dir}/regions.gpkg"\nkey_field = "key"\n'
+               f'path = "{tmp_path}/r01.gpkg"\nkey_field = "key"\n'
                f'districts = "{batch_dir}/zones.gpkg"\nregion_field = "region"\n')
     text = _batch_text(batch_dir, regions=regions)
     text = text.replace(f'path = "{batch_dir}/network.gpkg"',
@@ -342,5 +344,41 @@ def test_inputs_from_fsspec_urls(batch_dir, single_runs, tmp_path):
     assert local.name == "kindergarten.csv"
     assert local.read_bytes() == (batch_dir / "kindergarten.csv").read_bytes()
     run = run_batch(path, tmp_path / "out", workers=0)
+    assert [s["status"] for s in run.summaries] == ["ok"]
+    _assert_matches_single_runs(tmp_path / "out", single_runs, keys=["r01"])
+
+
+def test_regions_cut_from_the_demo_give_the_whole_district_figures(demo_run, tmp_path):
+    """Oracle: the demo run over the whole district (``circle15 run``).
+
+    Two sub-districts as regions of their own, each with a 1,500 m buffer (longer than any
+    15-minute walk), must count the same residents within 5, 10 and 15 minutes; the whole
+    district as a region by its adcode (the same Tianditu outline) with its own
+    sub-district file must give the demo's table, walking times included.
+    """
+    root = Path(__file__).resolve().parents[1]
+    zones_file = root / "data/boundaries/zhenhai_subdistricts_synthetic.geojson"
+    zones = gpd.read_file(zones_file)
+    zones[zones["district"].isin(["澥浦镇", "九龙湖镇"])].to_file(tmp_path / "regions.geojson")
+    text = (root / "examples/zhenhai_batch.toml").read_text(encoding="utf-8")
+    text = text.replace(f'"../data/boundaries/{zones_file.name}"',
+                        f'"{tmp_path / "regions.geojson"}"')
+    text = text.replace('"../data/', f'"{root}/data/')
+    text += f'\n[[region]]\nadcode = "330211"\ndistricts = "{zones_file}"\n'
+    run = run_batch(_write(tmp_path / "batch.toml", text), tmp_path / "out", workers=0)
+    assert [s["key"] for s in run.summaries] == ["region_01", "region_02", "330211"]
     assert [s["status"] for s in run.summaries] == ["ok"] * 3
-    _assert_matches_single_runs(tmp_path / "out", single_runs)
+    whole = pd.read_csv(demo_run[0] / "districts.csv", encoding="utf-8-sig")
+    table = run.tables["districts"]
+
+    parts = table[(table["region"] != "330211") & (table["district"] != "ALL")]
+    both = parts.assign(district=parts["region_name"]).merge(
+        whole, on=["district", "category"], suffixes=("", "_whole"))
+    assert len(both) == 2 * 6
+    for col in ("population", "pop_within_5", "pop_within_10", "pop_within_15",
+                "covered_population", "coverage"):
+        np.testing.assert_allclose(both[col], both[f"{col}_whole"], atol=1e-9, err_msg=col)
+
+    county = table[table["region"] == "330211"].drop(columns=["region", "region_name"])
+    assert county["district"].tolist() == whole["district"].tolist()
+    pd.testing.assert_frame_equal(county.reset_index(drop=True), whole, check_dtype=False)

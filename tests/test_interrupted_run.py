@@ -125,3 +125,13 @@ def test_stale_files_of_dead_runs_only_are_removed(tmp_path):
     assert len(removed) == 2
     assert hidden(tmp_path) == sorted([f"{STAGE_PREFIX}{os.getpid()}-live",
                                        ".hidden-of-the-user"])
+
+
+def test_optional_output_of_an_earlier_run_goes_when_not_written(tmp_path):
+    out = tmp_path / "out"
+    with staged_outputs(out) as stage:
+        (stage / "comparison_unmatched.csv").write_text("row", encoding="utf-8")
+    assert (out / "comparison_unmatched.csv").exists()
+    with staged_outputs(out) as stage:
+        (stage / "comparison.csv").write_text("all matched", encoding="utf-8")
+    assert snapshot(out) == {"comparison.csv": b"all matched"}

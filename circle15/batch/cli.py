@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from pathlib import Path
 
 from .. import __version__
@@ -47,8 +48,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
     print(f"circle15 {__version__}: batch {run.batch.name} — {run.batch.title}")
     if run.batch.section.synthetic:
         print("NOTE: synthetic data — " + run.batch.section.notice)
-    print(f"{len(run.summaries)} regions on {run.executor.get('executor')} "
-          f"({run.executor.get('workers')} workers)")
+    n, workers = len(run.summaries), run.executor.get("workers")
+    print(f"{n} region{'s' * (n != 1)} on {run.executor.get('executor')} "
+          f"({workers} worker{'s' * (workers != 1)})")
     for line in summary_lines(run):
         print(line)
     peaks = run.executor.get("peak_memory_mb_by_worker") or {}
@@ -76,7 +78,7 @@ def summary_lines(run) -> list[str]:
     for _, row in table.iterrows():
         seconds = f"{row['seconds']:.1f}" if pd.notna(row["seconds"]) else "—"
         peak = f"{row['peak_memory_mb']:,.0f}" if pd.notna(row["peak_memory_mb"]) else "—"
-        line = (f"  {str(row['region'])[:14]:<14} {str(row['region_name'])[:16]:<16} "
+        line = (f"  {_fit(row['region'], 14)} {_fit(row['region_name'], 16)} "
                 f"{row['status']:<8} {seconds:>8} {peak:>8}")
         line += "".join(f" {row[c]:>14.1%}" if pd.notna(row[c]) else f" {'—':>14}"
                         for c in coverage)
@@ -85,3 +87,14 @@ def summary_lines(run) -> list[str]:
             line += f"\n      reason: {reason[:400]}{'…' if len(reason) > 400 else ''}"
         lines.append(line)
     return lines
+
+
+def _fit(text, width: int) -> str:
+    """``text`` cut and padded to ``width`` columns; Chinese characters take two."""
+    out, used = "", 0
+    for char in str(text):
+        w = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used + w > width:
+            break
+        out, used = out + char, used + w
+    return out + " " * (width - used)

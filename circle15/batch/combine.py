@@ -123,13 +123,13 @@ def regions_table(summaries: Sequence[dict[str, Any]], districts: pd.DataFrame,
         "region": s["key"], "region_name": s["name"],
         **{c: s.get(c) for c in RUN_COLUMNS[2:]}} for s in summaries],
         columns=list(RUN_COLUMNS))
-    whole = districts[districts["district"] == ALL]
+    whole = districts[districts["district"] == ALL] if "district" in districts else districts
     if len(whole):
         coverage = whole.pivot_table(index="region", columns="category", values="coverage",
                                      aggfunc="first", sort=False).add_prefix("coverage_")
         runs = runs.join(coverage, on="region")
     scores = ["accessibility", "balance", "quality", "composite"]
-    if len(index) and set(scores) <= set(index.columns):
+    if len(index) and {"district", *scores} <= set(index.columns):
         mine = index[index["district"] == ALL].set_index("region")[scores]
         runs = runs.join(mine, on="region")
         runs["rank"] = runs["composite"].rank(ascending=False, method="min").astype("Int64")

@@ -340,26 +340,35 @@ def _regions(parsed: BatchFile, base: Path, where: Path) -> list[Region]:
         label = f"region[{i}]"
         if entry.outline is not None and entry.adcode is not None:
             raise ConfigError(f"{where}: {label}: give outline or adcode, not both")
+        listed = None  # the key of the [regions] region this entry adds to
         if entry.outline is not None:
             region = _outline_region(entry, _input(entry.outline, base, where,
                                                    f"{label}.outline"), where, label)
         elif entry.adcode is not None and entry.adcode in regions:
-            region = regions.pop(entry.adcode)  # listed under [regions] adcodes too
-            origin.pop(region.key)
+            listed = entry.adcode  # listed under [regions] adcodes too
         elif entry.adcode is not None:
             region = _adcode_region(entry.adcode, label)
         else:
-            region = _listed_region(entry, regions, where, label)
-            regions.pop(region.key)
-            origin.pop(region.key)
+            listed = _listed_region(entry, regions, where, label).key
+        if listed is not None:
+            region = regions[listed]
         zones = region.zones
         if entry.districts is not None:
             zones = ZoneSource(_input(entry.districts, base, where, f"{label}.districts"),
                                entry.districts_crs, entry.district_field or r.district_field,
                                entry.name_en_field if entry.name_en_field is not None
                                else r.name_en_field, own=True)
-        add(Region(entry.key or region.key, entry.name or region.name, region.outline_wkb,
-                   region.outline_crs, region.source, zones))
+        region = Region(entry.key or region.key, entry.name or region.name,
+                        region.outline_wkb, region.outline_crs, region.source, zones)
+        if listed is None:
+            add(region)
+        elif region.key != listed and region.key in regions:
+            raise ConfigError(f"{where}: {label}: key {region.key!r} is taken by "
+                              f"{origin[region.key]}; choose another")
+        else:  # in its place, so that the batch keeps the order of [regions]
+            regions = {(region.key if k == listed else k): (region if k == listed else v)
+                       for k, v in regions.items()}
+            origin[region.key] = origin.pop(listed)
     if not regions:
         raise ConfigError(f"{where}: no regions: list them under [regions] (path = a boundary "
                           "file with one feature per region, or adcodes = [...]) or as "

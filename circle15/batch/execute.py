@@ -137,8 +137,9 @@ def _run_processes(tasks: Sequence[RegionTask], on_done: OnDone, workers: int,
 
     def done(summary: Summary) -> None:
         pending.pop(summary["key"])
-        peaks[summary["worker"]] = max(peaks.get(summary["worker"], 0.0),
-                                       summary["peak_memory_mb"] or 0.0)
+        if summary.get("worker"):
+            peaks[summary["worker"]] = max(peaks.get(summary["worker"], 0.0),
+                                           summary["peak_memory_mb"] or 0.0)
         on_done(summary)
 
     restarts = 0
@@ -170,24 +171,38 @@ def _pool_round(tasks: list[RegionTask], done: OnDone, workers: int,
     broken = False
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
                              initializer=_init_process, initargs=(limit, started)) as pool:
-        waiting = {pool.submit(_pool_task, t) for t in tasks}
+        futures = {pool.submit(_pool_task, t): t for t in tasks}
+        waiting = set(futures)
         while waiting and not broken:
             finished_now, waiting = wait(waiting, return_when=FIRST_COMPLETED)
             for future in finished_now:
-                try:
-                    summary = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    continue
-                finished.add(summary["key"])
-                done(summary)
+                broken |= _collect(future, futures[future], finished, done)
     for future in waiting:  # the pool broke: keep what finished before it did
-        if not future.cancelled() and future.exception() is None:
-            finished.add(future.result()["key"])
-            done(future.result())
-    interrupted = _drain(started) - finished if broken else set()
+        if not future.cancelled():
+            _collect(future, futures[future], finished, done)
+    interrupted = set()
+    if broken:
+        interrupted = _drain(started) - finished
+        # A worker that died before saying which region it started: count it against
+        # every region of this round that did not finish, so that retries always end.
+        interrupted = interrupted or {t.key for t in tasks} - finished
     started.close()
     return broken, interrupted
+
+
+def _collect(future, task: RegionTask, finished: set[str], done: OnDone) -> bool:
+    """Report a finished future's summary; True when it failed because the pool broke."""
+    try:
+        summary = future.result()
+    except BrokenProcessPool:
+        return True
+    except Exception as exc:  # the worker failed around the region (e.g. out of memory)
+        summary = _died(task, f"its worker process failed ({type(exc).__name__}: {exc}); "
+                              "if memory is short, give each worker more (--memory-limit) "
+                              "or run fewer at once (--workers)")
+    finished.add(task.key)
+    done(summary)
+    return False
 
 
 def _drain(started) -> set[str]:

@@ -187,8 +187,8 @@ def _combine(tasks: list[RegionTask], summaries: list[dict[str, Any]]
 def _csv(path: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    return pd.read_csv(path, encoding="utf-8-sig", dtype={"district": str, "name_en": str},
-                       keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
+                       dtype={"district": str, "name_en": str, "rank": "Int64"})
 
 
 def _region_frame(batch: Batch, summaries: list[dict[str, Any]]) -> gpd.GeoDataFrame:

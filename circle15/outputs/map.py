@@ -38,10 +38,10 @@ from ..result import UNREACHABLE, CoverageResult
 from ..standards import Category
 from ._html import script_json
 from .atomic import write_text
-from .reproducible import stable_element_ids
 from .layer_control import CategoryLayerControl, full_layer_name
 from .markers import FacilityClusterLayer, marker_html
 from .offline import OfflineFigure
+from .reproducible import stable_element_ids
 
 __all__ = [
     "build_map",

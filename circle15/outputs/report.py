@@ -32,10 +32,10 @@ from ..result import CoverageResult
 from ..standards import Category
 from ._html import column
 from .atomic import write_text
-from .reproducible import source_date
 from .index_report import comparison_section, index_section
 from .manifest import file_record, versions
 from .map import FACILITY_COLOURS, UNREACHABLE_COLOUR, tier_colours  # same palettes
+from .reproducible import source_date
 from .svg_charts import Series, column_chart, line_chart, stacked_bar_chart
 
 __all__ = ["SECTIONS", "ReportContext", "build_report", "write_report"]

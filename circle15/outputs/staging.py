@@ -25,15 +25,20 @@ STAGE_PREFIX = ".circle15-run-"
 LAST = "manifest.json"
 
 
+#: Outputs that a run writes only sometimes; when it does not, an earlier run's copy goes.
+OPTIONAL = ("comparison_unmatched.csv",)
+
+
 @contextmanager
-def staged_outputs(out_dir: Path | str) -> Iterator[Path]:
+def staged_outputs(out_dir: Path | str, optional: tuple[str, ...] = OPTIONAL) -> Iterator[Path]:
     """Yield a fresh staging folder; on success its files replace those in ``out_dir``.
 
     Parameters
     ----------
     out_dir : Path or str
         The output folder (created if missing). Files in it that this run does not write
-        are left alone.
+        are left alone, except the ``optional`` ones, which are removed when absent from
+        the staging folder (they would describe an earlier run).
 
     Yields
     ------
@@ -46,7 +51,10 @@ def staged_outputs(out_dir: Path | str) -> Iterator[Path]:
     stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=out_dir))
     try:
         yield stage
+        absent = [name for name in optional if not (stage / name).exists()]
         publish(stage, out_dir)
+        for name in absent:
+            (out_dir / name).unlink(missing_ok=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

@@ -20,8 +20,8 @@ from pyproj import CRS, Transformer
 from ..errors import InputError
 from ..model import FacilityLayer
 from ._files import read_vector, require_columns
-from .geometry_checks import check_geometries
 from .chinese_crs import OffsetSystem, geometries_to_wgs84, parse_crs, to_wgs84
+from .geometry_checks import check_geometries
 
 TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xls"}
 
@@ -48,7 +48,7 @@ def read_table(path: Path, what: str = "table", sheet: str | None = None) -> pd.
         if suffix in {".xlsx", ".xls"}:
             try:
                 table = pd.read_excel(path, sheet_name=sheet or 0)
-            except KeyError as exc:  # a zip without the parts of a workbook
+            except (KeyError, NotImplementedError) as exc:  # a zip, but not of a workbook
                 raise InputError(f"{what} {path}: not a complete Excel workbook ({exc}); "
                                  "save it again from Excel") from None
         else:

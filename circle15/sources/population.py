@@ -77,7 +77,8 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             value = raw[col].iloc[i]
-            shown = "blank" if pd.isna(value) else repr(getattr(value, "item", lambda: value)())
+            shown = "blank" if pd.isna(value) else repr(
+                value.item() if isinstance(value, np.generic) else value)
             raise InputError(
                 f"{what}: cell {i + 1} ({cell_id_field}="
                 f"{raw[cell_id_field].iloc[i] if cell_id_field in raw else '?'}): {col} is "
