@@ -65,7 +65,7 @@ def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs
 
 def network_source(path: Path, declared: str) -> str:
     """``gpkg``, ``osm`` or ``centrelines`` for a ``[network]`` section."""
-    from .osm import is_osm_file
+    from .osm_filter import is_osm_file
 
     if declared in ("osm_pbf", "osm_xml"):
         return "osm"
@@ -149,8 +149,9 @@ def read_study_facilities(loaded: LoadedConfig, crs: CRS,
                     name_field=s.name_field, capacity_field=s.capacity_field,
                     lon_field=s.lon_field, lat_field=s.lat_field, source_crs=s.crs)
     if by_osm_file:
-        from .osm import is_osm_file, read_osm_features, study_polygon_wgs84
+        from .osm import read_osm_features, study_polygon_wgs84
         from .osm_facilities import classify
+        from .osm_filter import is_osm_file
 
         reach = districts.area.buffer(c.network.buffer_m)
         polygon = study_polygon_wgs84(districts.area, crs, c.network.buffer_m)

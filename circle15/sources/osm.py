@@ -29,19 +29,11 @@ from .network import network_from_graph
 from .osm_facilities import FEATURE_KEYS, QUERY_TAGS, USEFUL_TAGS, OsmFeatures, tidy_features
 from .osm_filter import WALK_FILTER, compile_filter
 
-#: File endings read as OpenStreetMap data.
-OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osm.xml")
 #: osmnx downloads 500 m beyond the polygon before truncating; so does the offline path.
 OSMNX_QUERY_BUFFER_M = 500.0
 #: Way tags kept on network edges.
 EDGE_TAGS = ("highway", "name", "bridge", "tunnel", "layer", "foot", "access", "service",
              "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area")
-
-
-def is_osm_file(path: Path) -> bool:
-    """True for ``.osm.pbf``, ``.pbf``, ``.osm`` (optionally ``.bz2``/``.gz``) files."""
-    name = path.name.lower()
-    return name.endswith(OSM_SUFFIXES)
 
 
 def study_polygon_wgs84(area: BaseGeometry, crs: CRS, buffer_m: float) -> BaseGeometry:

@@ -10,6 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
+
+#: File endings read as OpenStreetMap data.
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osm.xml")
+
+
+def is_osm_file(path: Path) -> bool:
+    """True for ``.osm.pbf``, ``.pbf``, ``.osm`` (optionally ``.bz2``/``.gz``) files.
+
+    Kept here, away from :mod:`circle15.sources.osm`, so that telling a file's kind does not
+    import osmnx (two seconds of start-up).
+    """
+    return path.name.lower().endswith(OSM_SUFFIXES)
 
 #: Walkable ways: osmnx 2.x's ``network_type="walk"`` filter, spelled out (including its
 #: default ``access!~private``) so that circle15 owns it. It keeps footways, paths, steps,
