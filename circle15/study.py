@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .engine.state import EngineState
 from .model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
 from .progress import QUIET, Progress
 from .result import CoverageResult
-from .sources.inputs import read_inputs
+from .sources.inputs import StudyInputs, read_inputs
 from .standards import Category
 
 
@@ -50,8 +51,14 @@ class Study:
         return self.config.categories
 
     @classmethod
-    def from_config(cls, path: str | Path, progress: Progress = QUIET) -> Study:
+    def from_config(cls, path: str | Path, progress: Progress = QUIET, *,
+                    read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None
+                    ) -> Study:
         """Read every input named in a study TOML file.
+
+        ``read`` reads the inputs (default :func:`circle15.sources.inputs.read_inputs`); a
+        batch region passes :func:`circle15.sources.region.read_region_inputs`, which keeps
+        the streets and facilities within the region plus its buffer.
 
         Raises
         ------
@@ -61,7 +68,7 @@ class Study:
         loaded = load_config(path)
         # Each config section goes to its reader (grid/raster/census, gpkg/OSM/centrelines,
         # tables/OSM tags); see circle15.sources.inputs.
-        found = read_inputs(loaded, progress)
+        found = (read or read_inputs)(loaded, progress)
         crs, districts, network = found.crs, found.districts, found.network
         population, facilities = found.population, found.facilities
         with progress.step("checking the inputs against each other"):

@@ -27,6 +27,7 @@ import pytest
 from benchmarks.synthetic_batch import write_synthetic_batch
 from circle15 import ConfigError, Study
 from circle15.batch import load_batch, run_batch, storage
+from circle15.batch.execute import parse_memory
 from circle15.batch.region import RegionTask
 from circle15.batch.resume import stale_reason
 from circle15.cli import main
@@ -137,6 +138,8 @@ def _assert_region_folders(out: Path, keys=KEYS) -> None:
     assert all(r["manifest"]["sha256"] for r in manifest["regions"])
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "SYNTHETIC" in page and "<script src=" not in page  # offline, labelled
+    assert all(f"Region {k[1:]} ({k})" in page and f"{k}/map.html" in page for k in keys)
+    assert "coverage by region" in page and "coverage by sub-district" in page
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,6 +173,17 @@ def test_batch_file_lists_regions_and_shares_the_inputs(batch_dir):
                                       "sports_venue"]
 
 
+def test_region_entries_add_to_listed_regions_in_place(batch_dir, tmp_path):
+    regions = (f'[regions]\npath = "{batch_dir}/regions.gpkg"\nkey_field = "key"\n'
+               'adcodes = ["330211"]\n\n'
+               f'[[region]]\nkey = "r02"\nname = "北区"\ndistricts = "{batch_dir}/zones.gpkg"\n\n'
+               '[[region]]\nadcode = "330211"\nkey = "zhenhai"\n')
+    batch = load_batch(_write(tmp_path / "batch.toml", _batch_text(batch_dir, "", regions)))
+    assert [(r.key, r.name) for r in batch.regions] == [
+        ("r01", "Region 01"), ("r02", "北区"), ("r03", "Region 03"), ("zhenhai", "镇海区")]
+    assert batch.regions[1].zones.own and batch.regions[0].zones is None
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"extra": "\n[compare]\nreference = \"x.csv\"\n"}, "compare: unknown field"),
     ({"extra": "\n[categories.kindergarten]\ntarget_min = -3\n"},
@@ -197,6 +211,13 @@ def test_batch_file_errors_name_the_field(batch_dir, tmp_path, change, message):
     assert message in str(caught.value)
     assert main(["batch", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()  # nothing runs on a bad batch file
+
+
+def test_memory_sizes():
+    assert parse_memory("4GB") == 4 * 10**9 and parse_memory("512 MiB") == 512 * 2**20
+    assert parse_memory(None) is None and parse_memory("1.5gb") == 1_500_000_000
+    with pytest.raises(ConfigError, match="--memory-limit"):
+        parse_memory("lots")
 
 
 def test_storage_references():

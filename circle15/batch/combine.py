@@ -29,7 +29,7 @@ import pandas as pd
 ALL = "ALL"
 #: Columns of ``regions.csv`` describing the run.
 RUN_COLUMNS = ("region", "region_name", "status", "reason", "seconds", "worker",
-               "peak_memory_mb", "cells", "population")
+               "peak_memory_mb", "cells", "population", "warnings")
 #: Columns of ``totals.csv`` that are sums over the regions.
 _SUMMED = ("population", "covered_population", "unreachable_population",
            "unsnapped_population", "capacity")

@@ -29,11 +29,18 @@ from ..standards import Category, load_standards
 from . import storage
 
 #: What a region key (its output folder and study name) may contain.
-KEY_PATTERN = r"^[A-Za-z0-9_.-]+$"
+KEY_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"  # no leading dot: no "..", no hidden
 _KEY = re.compile(KEY_PATTERN)
 #: Study sections a batch shares with every region.
 STUDY_SECTIONS = ("network", "population", "facilities", "categories", "analysis", "supply",
                   "index")
+#: Files a region's folder gets besides the outputs of a study run.
+OUTLINE_FILE = "outline.geojson"
+DISTRICTS_FILE = "districts.geojson"
+STUDY_FILE = "study.toml"
+#: Names a region key may not take: the batch's own files live beside the region folders.
+RESERVED_KEYS = ("districts.csv", "index.csv", "totals.csv", "regions.csv", "map.html",
+                 "manifest.json")
 #: Fields of the study sections that name input files.
 _POPULATION_FILES = ("path", "areas", "weights", "age_table")
 
@@ -223,11 +230,6 @@ class Batch:
                               .encode("utf-8")).hexdigest()
 
 
-#: Files a region's folder gets besides the outputs of a study run.
-OUTLINE_FILE = "outline.geojson"
-DISTRICTS_FILE = "districts.geojson"
-STUDY_FILE = "study.toml"
-
 
 def load_batch(path: str | Path) -> Batch:
     """Read and check a batch file, and list its regions.
@@ -324,6 +326,9 @@ def _regions(parsed: BatchFile, base: Path, where: Path) -> list[Region]:
     origin: dict[str, str] = {}
 
     def add(region: Region) -> None:
+        if region.key in RESERVED_KEYS:
+            raise ConfigError(f"{where}: region key {region.key!r} ({region.source}) is the "
+                              "name of a batch output file; give the region another key")
         if region.key in regions:
             raise ConfigError(f"{where}: two regions have the key {region.key!r} "
                               f"({origin[region.key]}; {region.source}); give one of them "
@@ -429,7 +434,8 @@ def _file_regions(r: RegionsSection, reference: str, where: Path) -> list[Region
             key = str(frame[r.key_field].iloc[i]).strip()
             if not _KEY.match(key):
                 raise ConfigError(f"{where}: regions.key_field: {row}: key {key!r} may only "
-                                  "hold letters, digits, '_', '.' and '-' (it names a folder)")
+                                  "hold letters, digits, '_', '.' and '-', not start with '.' "
+                                  "(it names a folder)")
         else:
             key = name if _KEY.match(name) else f"region_{i + 1:02d}"
         out.append(Region(key, name, shapely.to_wkb(shapely.make_valid(geometry)), crs,

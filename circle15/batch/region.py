@@ -79,11 +79,14 @@ def run_region(task: RegionTask) -> dict[str, Any]:
     for stale in (RECORD_FILE, "manifest.json"):
         (out / stale).unlink(missing_ok=True)
     outcome: dict[str, Any] = {"key": task.key, "name": task.name, "status": OK,
-                               "reason": "", "cells": 0, "population": 0.0}
+                               "reason": "", "cells": 0, "population": 0.0, "warnings": 0}
     try:
         result = _run(task, out, started)
         outcome["cells"] = len(result.cells)
         outcome["population"] = float(result.cells["pop_total"].sum())
+        # Warnings (facilities off the streets, residents on network islands …) are in
+        # the region's manifest.json; the count tells the reviewer where to look.
+        outcome["warnings"] = len(result.diagnostics.get("warnings", []))
     except Circle15Error as exc:
         outcome.update(status=FAILED, reason=str(exc))
     except MemoryError:
@@ -107,7 +110,6 @@ def _run(task: RegionTask, out: Path, started: datetime):
     import geopandas as gpd
     import shapely
 
-    from ..config import load_config
     from ..outputs import write_outputs
     from ..progress import Progress
     from ..sources.guard import reading
@@ -133,12 +135,9 @@ def _run(task: RegionTask, out: Path, started: datetime):
         # The study file the readers see: inputs as local files (remote ones copied here).
         resolved = Path(tmp) / STUDY_FILE
         write_text(resolved, _resolved_text(task.document, out))
-        loaded = load_config(resolved)
-        found = read_region_inputs(loaded, progress)
-        study = Study(loaded, found.crs, found.districts, found.network, found.population,
-                      found.facilities, progress)
+        study = Study.from_config(resolved, progress, read=read_region_inputs)
         result = study.run()
-        write_outputs(result, out, config=record, inputs=loaded.input_files(),
+        write_outputs(result, out, config=record, inputs=study.config.input_files(),
                       started=started, progress=progress)
     return result
 

@@ -58,7 +58,8 @@ def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None) -> str 
 def recorded_outcome(task: RegionTask) -> dict[str, Any]:
     """The summary of an up-to-date region, from its record, marked ``skipped``."""
     record = _json(Path(task.out_dir) / RECORD_FILE) or {}
-    keep = ("cells", "population", "seconds", "worker", "peak_memory_mb", "started_utc")
+    keep = ("cells", "population", "warnings", "seconds", "worker", "peak_memory_mb",
+            "started_utc")
     return {"key": task.key, "name": task.name, "status": "skipped",
             "reason": "up to date (inputs and outputs unchanged)",
             **{k: record.get(k) for k in keep}}

@@ -58,11 +58,12 @@ def _fmt(values: pd.Series, spec: str) -> list[str]:
 
 def _choropleth(frame: gpd.GeoDataFrame, rows: pd.DataFrame, on: list[str],
                 label: pd.Series, category: Category, name: str, show: bool,
-                failed: np.ndarray | None = None,
-                popups: list[str] | None = None) -> folium.FeatureGroup:
+                failed: np.ndarray | None = None, popups: list[str] | None = None,
+                overlay: bool = True) -> folium.FeatureGroup:
     """A coverage choropleth of ``frame`` joined to the category's ``rows`` on ``on``.
 
-    ``failed`` marks features drawn grey and dashed; ``popups`` (HTML) open on a click.
+    ``failed`` marks features drawn grey and dashed; ``popups`` (HTML) open on a click;
+    ``overlay=False`` makes it one of the map's base layers (one shown at a time).
     """
     columns = ["population", "coverage", "mean_min", "unreachable_population"]
     stats = (rows.drop_duplicates(on).set_index(on).reindex(columns=columns)
@@ -89,7 +90,7 @@ def _choropleth(frame: gpd.GeoDataFrame, rows: pd.DataFrame, on: list[str],
         return {"color": "#333", "weight": 1, "fill": True, "fillColor": palette[c],
                 "fillOpacity": 0.75, "dashArray": "4 3" if c == -2 else None}
 
-    group = folium.FeatureGroup(name=name, show=show)
+    group = folium.FeatureGroup(name=name, show=show, overlay=overlay)
     folium.GeoJson(
         _feature_collection(props), style_function=style,
         highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.9},
@@ -169,7 +170,7 @@ def build_overview_map(regions: gpd.GeoDataFrame, districts: pd.DataFrame,
         rows = whole[whole["category"] == key] if len(whole) else whole
         m.add_child(_choropleth(regions[["region", "geometry"]], rows, ["region"],
                                 region_label, cat, region_layer_name(cat), show=i == 0,
-                                failed=failed, popups=popups))
+                                failed=failed, popups=popups, overlay=False))
         if zones is not None and len(zones):
             rows = local[local["category"] == key] if len(local) else local
             label = (zones["district"].astype(str) + " " + zones["name_en"].astype(str)

@@ -46,8 +46,15 @@ def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | 
     InputError
         When counts are missing, negative or not numbers, or age bands overlap.
     """
+    raw = read_vector(path, layer, "population grid")
+    return grid_from_layer(raw, path, crs, districts, cell_id_field)
+
+
+def grid_from_layer(raw: gpd.GeoDataFrame, path: Path, crs: CRS, districts: Districts,
+                    cell_id_field: str = "cell_id") -> PopulationGrid:
+    """A population grid from a layer as read from ``path`` (or the part of it read by a
+    batch region), checked as :func:`read_population` checks it."""
     what = "population grid"
-    raw = read_vector(path, layer, what)
     rows = (("cell " + raw[cell_id_field].astype(str)).to_numpy() if cell_id_field in raw
             else np.arange(1, len(raw) + 1))
     geometry, notes = check_geometries(raw.geometry.to_numpy(), ("polygon", "point"),

@@ -39,7 +39,7 @@ from .inputs import (
     read_walking_network,
 )
 from .network import network_from_frames
-from .population import population_from_frame
+from .population import grid_from_layer
 
 
 def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs:
@@ -84,8 +84,7 @@ def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> Stud
         p = c.population
         if p.source == "grid" or (p.source == "auto" and _is_vector_grid(p.path)):
             raw = read_within(p.path, p.layer, districts.area, crs, "population grid")
-            population = population_from_frame(raw, crs, districts, f"population grid {p.path}",
-                                               p.cell_id_field, str(p.path))
+            population = grid_from_layer(raw, p.path, crs, districts, p.cell_id_field)
         else:
             population = read_study_population(loaded, crs, districts)
     with progress.step("reading facilities"):
