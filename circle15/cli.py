@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
               f"({cat.cohort_label}) within {row['target_min']:g} min")
     for line in scenario_lines:
         print(line)
-    for line in result.diagnostics.get("warnings", _warnings(result.diagnostics)):
+    for line in result.diagnostics.get("warnings", []):
         print(f"WARNING: {line}")  # circle15.checks: the same lines as in the manifest
     if result.index is not None:
         whole = result.index[result.index["district"] == "ALL"].iloc[0]
@@ -279,27 +279,6 @@ def _compare(args: argparse.Namespace) -> int:
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0
-
-
-def _warnings(diagnostics: dict) -> list[str]:
-    """Plain-language warnings a planner should read next to the coverage figures."""
-    out = []
-    if diagnostics.get("unsnapped_cells"):
-        out.append(
-            f"{diagnostics['unsnapped_cells']:,} populated cells "
-            f"({diagnostics['unsnapped_population']:,.0f} residents) are farther than the snap "
-            "limit from every street; they count as unreachable (see analysis.max_snap_m)")
-    if diagnostics.get("population_off_main_network"):
-        out.append(
-            f"the walking network has {diagnostics['network_pieces']:,} separate pieces; "
-            f"{diagnostics['population_off_main_network']:,.0f} residents live on pieces other "
-            "than the largest")
-    for key, ids in diagnostics.get("unsnapped_facilities", {}).items():
-        if ids:
-            shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
-            out.append(f"{len(ids)} {key} facilities are too far from any street and were "
-                       f"left out: {shown}")
-    return out
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -254,6 +254,26 @@ class LoadedConfig:
         return files
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """Parse a UTF-8 TOML file, with errors that name the file and say what to fix.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What the file is, for messages (``"study file"``, ``"scenario"``, ``"batch file"``).
+    """
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
 def load_config(path: str | Path, standards: Standards | None = None) -> LoadedConfig:
     """Read and validate a study TOML file.
 
@@ -274,14 +294,7 @@ def load_config(path: str | Path, standards: Standards | None = None) -> LoadedC
         When the file is missing, is not TOML, or a field is wrong; the message names it.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"study file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the study file as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "study file")
     try:
         config = StudyConfig.model_validate(raw)
     except ValidationError as exc:

@@ -35,7 +35,6 @@ A scenario is one TOML file::
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +43,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .analysis.delta import describe_delta
+from .config import read_toml
 from .errors import ConfigError, InputError
 from .outputs.atomic import atomic_path
 from .result import CoverageResult
@@ -137,14 +137,7 @@ def load_scenario(path: str | Path) -> Scenario:
         Naming the file and the entry, e.g. ``plan.toml: add[3].lat: required``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"scenario file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the scenario as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "scenario")
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

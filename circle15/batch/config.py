@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +22,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__
-from ..config import LoadedConfig, StudyConfig, _explain
+from ..config import LoadedConfig, StudyConfig, _explain, read_toml
 from ..errors import Circle15Error, ConfigError
 from ..standards import Category, load_standards
 from . import storage
@@ -249,14 +248,7 @@ def load_batch(path: str | Path) -> Batch:
         When the file, a field, an input path or a region is wrong; the message names it.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"batch file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the batch file as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "batch file")
     if "study" in raw or "boundary" in raw:
         raise ConfigError(f"{path}: a batch file has [batch] and [regions] (or [[region]]) "
                           "instead of [study] and [boundary]; see the README's batch section")
