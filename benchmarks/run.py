@@ -53,8 +53,8 @@ def run_task(task: str, size: str, cap_s: float, log=sys.stderr) -> dict:
         for line in proc.stdout:
             if line.startswith("READY"):
                 ready.set()
-            elif line.startswith("RESULT "):
-                result.update(json.loads(line[7:]))
+            elif "RESULT {" in line:
+                result.update(json.loads(line[line.index("RESULT {") + 7:]))
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -72,7 +72,7 @@ def run_task(task: str, size: str, cap_s: float, log=sys.stderr) -> dict:
     drain.join(5)
     if not result:
         tail = "".join(errors[-5:]).strip().splitlines()
-        why = tail[-1] if tail else f"exit code {proc.returncode}"
+        why = tail[-1] if tail else f"no result (exit code {proc.returncode})"
         if "MemoryError" in why or "bad_alloc" in why:
             why = f"ran out of memory (limit {PEER_MEMORY_LIMIT_GB} GB)"
         return {"peer": task, "size": size, "error": why}
@@ -103,7 +103,7 @@ def _fmt_size(r: dict) -> str:
 def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
     """The report: ratios first, then circle15's own steps."""
     lines = []
-    head = f"{'size':<6}{'circle15':>10}  " + "".join(f"{p:>22}" for p in peers)
+    head = f"{'size':<6}{'circle15':>10}  " + "".join(f"{p:>26}" for p in peers)
     lines += ["End to end (seconds, and peer / circle15): circle15 = snap + splice + walking "
               "times + district table;", "a peer = its network work on circle15's snapped "
               "graph + circle15's snap, splice and table (which it lacks)",
@@ -115,7 +115,7 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
             continue
         t, shared = ours["core"]["total"], _shared(ours["core"])
         row = f"{size:<6}{t:>8.3f} s  "
-        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t, shared):>22}"
+        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t, shared):>26}"
                        for p in peers)
         lines.append(row)
     lines.append("")
@@ -127,7 +127,7 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
             continue
         t = ours["core"]["graph"] + ours["core"]["times"]
         row = f"{size:<6}{t:>8.3f} s  "
-        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t):>22}" for p in peers)
+        row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t):>26}" for p in peers)
         lines.append(row)
     lines.append("")
     lines.append("Peers' steps (seconds) and checks")
@@ -140,7 +140,7 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
                              f"{r['check']}")
     lines.append("")
     head2 = (f"{'size':<6}{'snap':>7}{'graph':>7}{'times':>7}{'agg':>7}{'core':>7}"
-             f"{'full':>8}{'what-if ms':>22}{'siting':>8}{'map':>7}{'peak MB':>9}")
+             f"{'full':>8}{'what-if ms':>26}{'siting':>8}{'map':>7}{'peak MB':>9}")
     lines += ["circle15 steps, seconds. core = snap + graph + times + agg (the end-to-end "
               "figure above); full = Study.run", "with gaps, supply, equity and index; "
               "what-if = open one site: engine / coverage / full result (warm);",
@@ -151,12 +151,12 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
         if "core" not in r:
             continue
         c = r["core"]
-        whatif = " / ".join(f"{r[k] * 1000:.1f}" if k in r else "-" for k in
+        whatif = " / ".join(f"{r[k] * 1000:,.1f}" if k in r else "-" for k in
                             ("whatif_engine_s", "whatif_coverage_s", "whatif_s"))
         lines.append(
             f"{size:<6}{c['snap']:>7.2f}{c['graph']:>7.2f}{c['times']:>7.2f}"
             f"{c['aggregate']:>7.2f}{c['total']:>7.2f}{r['full_run_s']:>8.2f}"
-            f"{whatif:>22}{r['siting_s']:>8.2f}{r['map_s']:>7.2f}"
+            f"{whatif:>26}{r['siting_s']:>8.2f}{r['map_s']:>7.2f}"
             f"{r['peak_rss_mb']:>9,.0f}")
     lines.append("")
     for size, run in runs.items():

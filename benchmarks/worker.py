@@ -1,15 +1,16 @@
 """One benchmark task in its own process, so that its peak memory is its own.
 
 ``python -m benchmarks.worker TASK SIZE`` where TASK is ``circle15`` or a peer name
-(``pandana``, ``networkx``, ``osmnx-recipe``). It prints ``READY`` when the inputs are
-built (the orchestrator starts a peer's time cap there) and one ``RESULT {json}`` line.
-Everything else a library prints goes to stderr.
+(``pandana``, ``pandana-15min``, ``networkx``, ``osmnx-recipe``). It prints ``READY``
+when the inputs are built (the orchestrator starts a peer's time cap there) and one
+``RESULT {json}`` line. Everything else a library prints goes to stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -32,10 +33,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: Our channel to the orchestrator: a copy of stdout taken before libraries can write to it.
+_CHANNEL = None
+
+
 def _emit(tag: str, payload: dict | None = None) -> None:
     line = tag if payload is None else f"{tag} {json.dumps(payload)}"
-    sys.__stdout__.write(line + "\n")
-    sys.__stdout__.flush()
+    out = _CHANNEL or sys.__stdout__
+    out.write(line + "\n")
+    out.flush()
 
 
 def _timed(fn):
@@ -145,19 +151,23 @@ def run_circle15(size: str) -> dict:
                  "facilities": sum(len(f) for f in study.facilities.values()),
                  "categories": len(study.categories)}
     _emit("READY")
-    repeat = 3 if study.network.n_nodes < 500_000 else 2
-    core_t, core = best_of(repeat, lambda: circle15_core(study))
+    rss = {"inputs": peak_rss_mb()}
+    core_t, core = best_of(3, lambda: circle15_core(study))
     out["core"] = core_t
+    rss["core"] = peak_rss_mb()
     out["snapped_share"] = float(core.cell_snap.snapped.mean())
     study.progress = Progress(enabled=False)
     out["full_run_s"], result = _timed(study.run)
     out["full_run_steps"] = dict(study.progress.timings)
+    rss["full_run"] = peak_rss_mb()
     category = WHATIF_CATEGORY if WHATIF_CATEGORY in study.categories else next(
         iter(study.categories))
     out["whatif_category"] = category
     site = work.candidates[0]
     out.update(_whatif(result, category, site))
+    rss["whatif"] = peak_rss_mb()
     out.update(_siting(result, category, work.candidates))
+    rss["siting"] = peak_rss_mb()
     out["candidates"] = len(work.candidates)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.html"
@@ -166,7 +176,8 @@ def run_circle15(size: str) -> dict:
     out["coverage"] = {
         row.category: float(row.coverage)
         for row in result.districts[result.districts["district"] == "ALL"].itertuples()}
-    out["peak_rss_mb"] = peak_rss_mb()
+    rss["map"] = out["peak_rss_mb"] = peak_rss_mb()
+    out["peak_rss_after_mb"] = rss  # the peak so far at the end of each stage
     return out
 
 
@@ -184,8 +195,13 @@ def run_peer(peer: str, size: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m benchmarks.worker TASK SIZE``."""
+    global _CHANNEL
     task, size = (argv if argv is not None else sys.argv[1:])[:2]
-    # Libraries' own progress output (pandana prints to stdout) must not mix with ours.
+    # Libraries' own progress output must not mix with ours: pandana's C++ code prints to
+    # file descriptor 1 directly, so point that at stderr and keep a copy for ourselves.
+    sys.stdout.flush()
+    _CHANNEL = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     with contextlib.redirect_stdout(sys.stderr):
         try:
             payload = run_circle15(size) if task == "circle15" else run_peer(task, size)

@@ -37,11 +37,6 @@ class Workload:
     candidates: np.ndarray  # shapely Points, study CRS
     setup_s: float
 
-    @property
-    def synthetic_city(self) -> bool:
-        """True for a generated city, False for the demo."""
-        return self.name != "demo"
-
 
 def load_workload(size: str) -> Workload:
     """The demo (``"demo"``) or a seeded synthetic city (``"10k"``, ``"100k"``, ``"1m"``)."""
@@ -116,11 +111,6 @@ def best_of(repeat: int, fn):
         if best is None or timings["total"] < best["total"]:
             best = timings
     return best, value
-
-
-def snapped_share(core: Core) -> float:
-    """Share of cells attached to a street."""
-    return float(core.cell_snap.snapped.mean()) if len(core.cell_snap) else 0.0
 
 
 __all__ = ["SIZES", "Core", "Workload", "best_of", "circle15_core", "load_workload"]
