@@ -391,7 +391,8 @@ def _rebuild(result: CoverageResult, category: str, facilities: gpd.GeoDataFrame
                                       geometry=result.facilities.geometry.name,
                                       crs=result.facilities.crs)
     names = dict(zip(all_facilities["facility_id"], all_facilities["name"], strict=False))
-    new_gaps = quick_gap_areas(cells, cat, names, _adjacency(result, state))
+    new_gaps = quick_gap_areas(cells, cat, names, _adjacency(result, state),
+                               memo=state.memo(f"gap_groups_{category}", dict))
     if len(result.gaps) or len(new_gaps):
         gaps = gpd.GeoDataFrame(_replace_rows(result.gaps, new_gaps, category, order),
                                 geometry="geometry", crs=result.cells.crs)

@@ -45,9 +45,31 @@ def cell_adjacency(geometries: np.ndarray) -> sp.csr_array | None:
     return sp.csr_array((ones, (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
 
 
+def _unchanged_groups(cells_of: np.ndarray, part: np.ndarray, n_parts: int,
+                      memo: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Groups made of exactly the same cells as a remembered group, and its polygon.
+
+    A group is unchanged when all its cells were in one remembered group and that group had
+    as many cells; its merged polygon is then the same shape and need not be recomputed.
+    """
+    old_part, old_polygons, old_sizes = memo["part_of_cell"], memo["polygons"], memo["sizes"]
+    label = old_part[cells_of]
+    lo = np.full(n_parts, np.iinfo(np.int64).max)
+    hi = np.full(n_parts, -1)
+    np.minimum.at(lo, part, label)
+    np.maximum.at(hi, part, label)
+    sizes = np.bincount(part, minlength=n_parts)
+    same = (lo == hi) & (lo >= 0)
+    same[same] = old_sizes[lo[same]] == sizes[same]
+    polygons = np.full(n_parts, None, dtype=object)
+    polygons[same] = old_polygons[lo[same]]
+    return same, polygons
+
+
 def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
                     facility_names: dict[str, str],
-                    adjacency: sp.csr_array | None) -> gpd.GeoDataFrame:
+                    adjacency: sp.csr_array | None,
+                    memo: dict | None = None) -> gpd.GeoDataFrame:
     """Same as :func:`~circle15.analysis.gaps.gap_areas`, from a precomputed adjacency.
 
     Parameters
@@ -56,6 +78,9 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
         As for ``gap_areas``.
     adjacency : scipy.sparse.csr_array or None
         :func:`cell_adjacency` of ``cells`` (same rows); None falls back to ``gap_areas``.
+    memo : dict, optional
+        Kept between calls for the same cells and category: the gap groups of the last call
+        and their polygons, so that a what-if merges only the cells of gaps it changed.
     """
     if adjacency is None:
         return gap_areas(cells, category, facility_names)
@@ -67,18 +92,29 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
         return gap_areas(cells, category, facility_names)
     n_parts, part = connected_components(adjacency[missed][:, missed], directed=False)
     geoms = cells.geometry.to_numpy()[missed]
-    polygons = shapely.get_parts(shapely.coverage_union_all(geoms))
-    if len(polygons) != n_parts:
-        return gap_areas(cells, category, facility_names, cells_form_coverage=True)
-    # Match each group to its polygon through one of its cells' centres.
-    first = np.full(n_parts, -1)
-    first[part[::-1]] = np.arange(len(part))[::-1]
-    hit_group, hit_poly = shapely.STRtree(polygons).query(
-        shapely.centroid(geoms[first]), predicate="within")
-    if len(hit_group) != n_parts or len(np.unique(hit_poly)) != n_parts:
-        return gap_areas(cells, category, facility_names, cells_form_coverage=True)
-    polygon_of = np.empty(n_parts, dtype=np.int64)
-    polygon_of[hit_group] = hit_poly
+    if memo and len(memo.get("part_of_cell", ())) == len(cells):
+        reused, shapes = _unchanged_groups(missed, part, n_parts, memo)
+    else:
+        reused, shapes = np.zeros(n_parts, bool), np.full(n_parts, None, dtype=object)
+    todo = np.flatnonzero(~reused)
+    if len(todo):
+        in_todo = ~reused[part]
+        polygons = shapely.get_parts(shapely.coverage_union_all(geoms[in_todo]))
+        if len(polygons) != len(todo):
+            return gap_areas(cells, category, facility_names, cells_form_coverage=True)
+        # Match each group to its polygon through one of its cells' centres.
+        first = np.full(n_parts, -1)
+        first[part[::-1]] = np.arange(len(part))[::-1]
+        hit_group, hit_poly = shapely.STRtree(polygons).query(
+            shapely.centroid(geoms[first[todo]]), predicate="within")
+        if len(hit_group) != len(todo) or len(np.unique(hit_poly)) != len(todo):
+            return gap_areas(cells, category, facility_names, cells_form_coverage=True)
+        shapes[todo[hit_group]] = polygons[hit_poly]
+    if memo is not None:
+        part_of_cell = np.full(len(cells), -1, dtype=np.int64)
+        part_of_cell[missed] = part
+        memo.update(part_of_cell=part_of_cell, polygons=shapes,
+                    sizes=np.bincount(part, minlength=n_parts))
 
     p, tt = pop[missed], t[missed]
     reach = ~np.isnan(tt)
@@ -102,7 +138,6 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     nearest_fac = np.full(n_parts, None, dtype=object)
     nearest_min[part[best]] = tt[best]
     nearest_fac[part[best]] = cells[f"nearest_{key}"].to_numpy(dtype=object)[missed][best]
-    shapes = polygons[polygon_of]
     area_km2 = shapely.area(shapes) / 1e6
     # Largest cohort first, then largest area; stable like gap_areas's sort.
     order = np.lexsort((-area_km2, -population))
