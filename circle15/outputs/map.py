@@ -14,6 +14,9 @@ the title and, for synthetic inputs, a banner saying so.
 
 Cells are drawn by a small custom layer: their geometry is embedded once and shared by every
 category, which keeps the page a fraction of the size of one GeoJSON layer per category.
+Above :data:`MAX_MAP_CELLS` cells (a city-sized grid) each category's cells are instead
+merged into one polygon per walking-time tier (:mod:`circle15.outputs.map_tiers`), and at
+most :data:`MAX_MAP_GAPS` gaps per category are outlined, the most populous first.
 """
 
 from __future__ import annotations
@@ -33,17 +36,21 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from ..analysis.gaps import cells_form_coverage
 from ..analysis.service_areas import service_areas
 from ..result import UNREACHABLE, CoverageResult
 from ..standards import Category
 from ._html import script_json
 from .atomic import write_text
 from .layer_control import CategoryLayerControl, full_layer_name
+from .map_tiers import tier_polygons
 from .markers import FacilityClusterLayer, marker_html
 from .offline import OfflineFigure
 from .reproducible import stable_element_ids
 
 __all__ = [
+    "MAX_MAP_CELLS",
+    "MAX_MAP_GAPS",
     "build_map",
     "choropleth_layer_name",
     "coverage_class",
@@ -68,6 +75,16 @@ ALL_DISTRICTS = "ALL"
 DECIMALS = 6
 #: Simplification tolerance, metres, applied in the projected CRS before reprojection.
 GAP_SIMPLIFY_M = 5.0
+#: Above this many populated cells the walking-time layers draw each tier as one merged
+#: polygon (with its area and population) instead of every cell: 200,000 cells drawn one by
+#: one make a page of about 200 MB that browsers can hardly open. The demo has 5,377.
+MAX_MAP_CELLS = 30_000
+#: Decimal places of the merged tier polygons (1e-5 degree is about 1 m; cells are 100 m+).
+TIER_DECIMALS = 5
+#: At most this many gaps are outlined per category, the most populous first (the ranks
+#: 1, 2, …): a city-sized run has tens of thousands per category, mostly single cells of
+#: a few residents, which the walking-time layer shows anyway. All are in ``results.gpkg``.
+MAX_MAP_GAPS = 2_000
 ZONE_SIMPLIFY_M = 10.0
 _METRES_PER_DEGREE = 111_320.0
 
@@ -225,8 +242,9 @@ def _text(values: pd.Series, missing: str = _MISSING) -> pd.Series:
     return values.map(lambda x: missing if x is None or pd.isna(x) else html.escape(str(x)))
 
 
-def _wgs84(frame: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
-    """Simplify (metres, in the frame's CRS), convert to WGS84 and round to DECIMALS."""
+def _wgs84(frame: gpd.GeoDataFrame, simplify_m: float = 0.0, decimals: int = DECIMALS
+           ) -> gpd.GeoDataFrame:
+    """Simplify (metres, in the frame's CRS), convert to WGS84 and round to ``decimals``."""
     if frame.crs is None:
         raise ValueError("a layer of the coverage result has no CRS; cannot place it on a map")
     geoms = frame.geometry
@@ -234,7 +252,7 @@ def _wgs84(frame: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFrame
         tolerance = simplify_m / _METRES_PER_DEGREE if frame.crs.is_geographic else simplify_m
         geoms = geoms.simplify(tolerance, preserve_topology=True)
     geoms = geoms.to_crs(WGS84)
-    rounded = shapely.transform(geoms.values, lambda xy: np.round(xy, DECIMALS))
+    rounded = shapely.transform(geoms.values, lambda xy: np.round(xy, decimals))
     out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=rounded, crs=WGS84)
     return out[~out.geometry.is_empty & out.geometry.notna()]
 
@@ -535,12 +553,13 @@ def _layers_attr(names: list[str]) -> str:
 
 
 def _legend_html(result: CoverageResult, colours: dict[str, str],
-                 shown: dict[str, list[str]]) -> str:
+                 shown: dict[str, list[str]], merged_cells: int | None = None) -> str:
     """The legend: one section per kind of layer, one entry per layer where they differ.
 
     ``shown`` lists, per kind (``facilities``, ``walking``, ``service_areas``, ``gaps``,
     ``choropleth``, ``outlines``), the full names of the layers the map has; sections and
-    entries name the layers they explain in ``data-layers``.
+    entries name the layers they explain in ``data-layers``. ``merged_cells``, when given,
+    is the number of cells that the walking-time layers merged per tier (MAX_MAP_CELLS).
     """
     cats = list(result.categories.values())
     have = {name for names in shown.values() for name in names}
@@ -556,6 +575,10 @@ def _legend_html(result: CoverageResult, colours: dict[str, str],
         items.append(f"<section{_layers_attr([walking_layer_name(c) for c in group])}>")
         items.append(f"<h4>步行时间 Walking time to the nearest facility{html.escape(which)}</h4>")
         items.append("<ul>" + "".join(f"<li>{_swatch(c)}{html.escape(n)}</li>" for n, c in rows))
+        if merged_cells is not None:
+            items.append(f'<li class="c15-merged">{merged_cells:,}个网格按分级合并显示 '
+                         f"cells merged by tier: {merged_cells:,} cells are too many to "
+                         f"draw one by one (over {MAX_MAP_CELLS:,})</li>")
         items.append("</ul></section>")
 
     facility_cats = [c for c in cats if facility_layer_name(c) in have]
@@ -586,8 +609,14 @@ def _legend_html(result: CoverageResult, colours: dict[str, str],
         items.append(f"<section{_layers_attr(shown['gaps'])}>")
         items.append("<h4>服务缺口 Service gaps</h4><ul><li>")
         items.append(_swatch("rgba(227,26,28,0.08)", border=GAP_COLOUR, extra="border-width:2px"))
-        items.append("超出目标步行时间的居住区 populated areas beyond the target time</li></ul>"
-                     "</section>")
+        items.append("超出目标步行时间的居住区 populated areas beyond the target time</li>")
+        items += [f"<li{_layers_attr([gap_layer_name(result.categories[key])])}>"
+                  f"{html.escape(result.categories[key].label)}: 只勾画人口最多的"
+                  f"{MAX_MAP_GAPS:,}处（共{n:,}处）the {MAX_MAP_GAPS:,} most populous of "
+                  f"{n:,} gaps are outlined; all are in results.gpkg</li>"
+                  for key, n in _gap_counts(result).items()
+                  if n > MAX_MAP_GAPS and key in result.categories]
+        items.append("</ul></section>")
 
     if shown.get("choropleth"):
         items.append(
@@ -615,6 +644,14 @@ def _legend_html(result: CoverageResult, colours: dict[str, str],
         items.append("</ul>")
     items.append("</details>")
     return "".join(items)
+
+
+def _gap_counts(result: CoverageResult) -> dict[str, int]:
+    """Number of gaps per category key."""
+    gaps = result.gaps
+    if gaps is None or "category" not in gaps:
+        return {}
+    return gaps["category"].value_counts().to_dict()
 
 
 def _rgba(colour: str, alpha: float) -> str:
@@ -650,6 +687,9 @@ def _gap_layer(gaps: gpd.GeoDataFrame, category: Category) -> folium.GeoJson | N
     rows = gaps[gaps["category"] == category.key] if "category" in gaps else gaps.iloc[:0]
     if rows.empty:
         return None
+    if len(rows) > MAX_MAP_GAPS:  # the most populous (rank 1 first); see MAX_MAP_GAPS
+        order = pd.to_numeric(_column(rows, "rank"), errors="coerce").to_numpy(dtype=float)
+        rows = rows.iloc[np.argsort(order, kind="stable")[:MAX_MAP_GAPS]]
     mean = _fmt(_column(rows, "mean_min"), ".1f", missing="不可达 unreachable")
     props = pd.DataFrame(
         {
@@ -691,6 +731,86 @@ def _gap_layer(gaps: gpd.GeoDataFrame, category: Category) -> folium.GeoJson | N
         ),
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True),
     )
+
+
+def _tier_layer(cells: gpd.GeoDataFrame, category: Category, *, cells_tile: bool
+                ) -> _TierLayer:
+    """A category's cells merged per walking-time tier (maps above MAX_MAP_CELLS cells)."""
+    population = pd.to_numeric(_column(cells, f"pop_{category.key}"), errors="coerce")
+    tolerance = GAP_SIMPLIFY_M
+    if cells.crs is not None and cells.crs.is_geographic:
+        tolerance /= _METRES_PER_DEGREE
+    merged = tier_polygons(cells, tier_index(cells, category), population.to_numpy(),
+                           cells_form_coverage=cells_tile, simplify=tolerance)
+    names = tier_names(category)
+    colours = tier_colours(len(category.tiers_min))
+    props = pd.DataFrame(
+        {
+            "tier_name": [names[t] for t in merged["tier"]],
+            "cells": _fmt(merged["cells"], ",.0f"),
+            "area_km2": _fmt(merged["area_km2"], ",.2f"),
+            "population": _fmt(merged["population"], ",.0f"),
+            "colour": [colours[t] for t in merged["tier"]],
+        },
+        index=merged.index,
+    )
+    frame = _wgs84(gpd.GeoDataFrame(props, geometry=merged.geometry, crs=merged.crs),
+                   decimals=TIER_DECIMALS)
+    # The GeoJSON text comes straight from GEOS and is embedded as is: at city scale these
+    # few geometries hold hundreds of thousands of vertices, which as Python lists (what
+    # folium.GeoJson keeps and dumps again) cost ten times the memory of the text.
+    features = ",".join(
+        f'{{"type":"Feature","properties":{script_json(row)},"geometry":{geometry}}}'
+        for row, geometry in zip(frame.drop(columns=frame.geometry.name).to_dict("records"),
+                                 shapely.to_geojson(frame.geometry.to_numpy()), strict=True)
+    )
+    labels = {"title": category.label, "tier": "分级 Tier", "cells": "网格数 Cells",
+              "area": "面积 Area (km²)",
+              "population": f"目标人口 Target population ({category.cohort_label})"}
+    return _TierLayer(f'{{"type":"FeatureCollection","features":[{features}]}}', labels)
+
+
+_TIER_LAYER_JS = """
+{% macro script(this, kwargs) %}
+(function (group) {
+    var labels = {{ this.labels }};
+    function esc(s) {
+        return String(s).replace(/[&<>"']/g, function (c) {
+            return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+        });
+    }
+    function popup(p) {
+        var rows = [[labels.tier, p.tier_name], [labels.cells, p.cells],
+                    [labels.area, p.area_km2], [labels.population, p.population]];
+        return "<div class=\\"c15-popup\\"><b>" + esc(labels.title) + "</b><table>"
+            + rows.map(function (r) {
+                return "<tr><th>" + esc(r[0]) + "</th><td>" + esc(r[1]) + "</td></tr>";
+            }).join("") + "</table></div>";
+    }
+    L.geoJson({{ this.data }}, {
+        style: function (f) {
+            var c = f.properties.colour;
+            return {color: c, weight: 0.5, opacity: {{ this.opacity }}, fill: true,
+                    fillColor: c, fillOpacity: {{ this.opacity }}};
+        },
+        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
+    }).addTo(group);
+})({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+
+
+class _TierLayer(MacroElement):
+    """One category's tier polygons (GeoJSON text); add it to the category's FeatureGroup."""
+
+    _template = Template(_TIER_LAYER_JS)
+
+    def __init__(self, geojson: str, labels: dict[str, str]) -> None:
+        super().__init__()
+        self._name = "Circle15Tiers"
+        self.data = geojson
+        self.labels = script_json(labels)
+        self.opacity = CELL_OPACITY
 
 
 def _service_area_layer(result: CoverageResult, category: Category, colour: str
@@ -884,7 +1004,9 @@ def build_map(
         for short, _ in entries:
             shown[kinds[short]].append(full_layer_name(result.categories[key].label, short))
     shown["outlines"] = [name for name, _ in outlines]
-    m.add_child(_Legend(_legend_html(result, colours, shown)))
+    n_cells = 0 if result.cells is None else len(result.cells)
+    merged_cells = n_cells if n_cells > MAX_MAP_CELLS else None
+    m.add_child(_Legend(_legend_html(result, colours, shown, merged_cells)))
     m.add_child(control)
     if bounds is not None:
         m.fit_bounds(bounds)
@@ -914,11 +1036,15 @@ def _add_category_groups(m: folium.Map, result: CoverageResult, colours: dict[st
     """
     cells = result.cells
     grid = None
+    tiles: bool | None = None  # whether the cells tile; only asked when they are merged
     if cells is not None and len(cells):
         if cells.crs is None:
             raise ValueError("the cells of the coverage result have no CRS")
-        grid = _CellGrid(_cell_grid(cells.to_crs(WGS84)))
-        m.add_child(grid)  # before the groups: their cell layers refer to it
+        if len(cells) > MAX_MAP_CELLS:
+            tiles = cells_form_coverage(cells.geometry.to_numpy())
+        else:
+            grid = _CellGrid(_cell_grid(cells.to_crs(WGS84)))
+            m.add_child(grid)  # before the groups: their cell layers refer to it
     facilities = result.facilities if result.facilities is not None else gpd.GeoDataFrame()
     gaps = result.gaps if result.gaps is not None else gpd.GeoDataFrame()
     out: dict[str, list[tuple[str, folium.FeatureGroup]]] = {}
@@ -940,6 +1066,9 @@ def _add_category_groups(m: folium.Map, result: CoverageResult, colours: dict[st
         if grid is not None:
             group(WALKING_SHORT, walking_layer_name(cat), first).add_child(
                 _CellLayer(grid, _cell_values(cells, cat, facilities)))
+        elif tiles is not None:
+            group(WALKING_SHORT, walking_layer_name(cat), first).add_child(
+                _tier_layer(cells, cat, cells_tile=tiles))
         areas = _service_area_layer(result, cat, colours[key])
         if areas is not None:
             group(SERVICE_AREAS_SHORT, service_area_layer_name(cat), False).add_child(areas)
