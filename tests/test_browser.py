@@ -208,6 +208,22 @@ def test_map_renders_offline_without_errors(map_visit: Visit, demo_run) -> None:
     assert (out / "map.html").stat().st_size < 8_000_000
 
 
+def test_map_without_basemap_draws_every_layer(browser: sync_api.BrowserContext,
+                                              tmp_path: Path) -> None:
+    """``tiles=None`` (no tile server at all) still gives a working page with markers."""
+    from circle15 import Study
+    from circle15.outputs.map import write_map
+
+    path = write_map(Study.demo().run(), tmp_path / "map_no_tiles.html", tiles=None)
+    v = visit(browser, path)
+    try:
+        assert v.errors() == []
+        assert v.page.locator(".c15-cluster, .c15-fac-icon").count() >= 1
+        assert v.page.locator(".leaflet-tile").count() == 0
+    finally:
+        v.page.close()
+
+
 def test_every_layer_in_the_control_toggles(map_visit: Visit) -> None:
     v = map_visit
     state = _state(v)

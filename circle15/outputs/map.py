@@ -86,6 +86,8 @@ TIER_DECIMALS = 5
 #: a few residents, which the walking-time layer shows anyway. All are in ``results.gpkg``.
 MAX_MAP_GAPS = 2_000
 ZONE_SIMPLIFY_M = 10.0
+#: Zoom range of the map, whether or not a tile layer is offered.
+MIN_ZOOM, MAX_ZOOM = 3, 19
 _METRES_PER_DEGREE = 111_320.0
 
 #: Folium's scripts and stylesheets that the map keeps (jQuery, Bootstrap, awesome-markers
@@ -1016,7 +1018,11 @@ def build_map(
 def _new_map(result: CoverageResult, bounds: list[list[float]] | None) -> folium.Map:
     """An empty map with only Leaflet's assets, an offline root figure, title and banner."""
     centre = np.round(np.mean(bounds, axis=0), DECIMALS).tolist() if bounds else [0.0, 0.0]
+    # Without a tile layer Leaflet knows no zoom range, and marker clustering then stops
+    # the page's script ("Map has no maxZoom specified"): give the map its own.
     m = folium.Map(location=centre, zoom_start=13, tiles=None, control_scale=True)
+    # folium hands min/max zoom to its tile layer only, so set them on the map itself.
+    m.options.update(min_zoom=MIN_ZOOM, max_zoom=MAX_ZOOM)
     m.default_js = [(n, u) for n, u in folium.Map.default_js if n in KEEP_JS]
     m.default_css = [(n, u) for n, u in folium.Map.default_css if n in KEEP_CSS]
     OfflineFigure(title=html.escape(result.title)).add_child(m)
