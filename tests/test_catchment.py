@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -43,9 +45,9 @@ def _oracle(net: WalkingNetwork, graph_points: list[np.ndarray], snaps) -> nx.Gr
             on_edge.setdefault(int(snap.edge[p_i]), []).append((snap.offset_m[p_i], (s_i, p_i)))
             g.add_edge(("foot", s_i, p_i), ("pt", s_i, p_i), weight=snap.leg_m[p_i])
     for e in range(len(u)):
-        chain = [(0.0, int(u[e]))] + sorted(
-            (o, ("foot", *k)) for o, k in on_edge.get(e, [])) + [(w[e], int(v[e]))]
-        for (o1, a), (o2, b) in zip(chain, chain[1:], strict=False):
+        feet = sorted((o, ("foot", *k)) for o, k in on_edge.get(e, []))
+        chain = [(0.0, int(u[e])), *feet, (w[e], int(v[e]))]
+        for (o1, a), (o2, b) in itertools.pairwise(chain):
             if g.has_edge(a, b):
                 g[a][b]["weight"] = min(g[a][b]["weight"], o2 - o1)
             else:
