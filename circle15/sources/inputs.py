@@ -32,14 +32,9 @@ class StudyInputs:
     facilities: dict[str, FacilityLayer]
 
 
-def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs:
-    """Read the boundary, network, population and facilities a study file names.
-
-    Raises
-    ------
-    Circle15Error
-        When an input is invalid; the message names the file and what to fix.
-    """
+def read_boundaries(loaded: LoadedConfig,
+                    progress: Progress = QUIET) -> tuple[CRS, Districts]:
+    """The study CRS and the ``[boundary]`` section's area and sub-districts."""
     c = loaded.config
     b = c.boundary
     with progress.step("reading boundaries"):
@@ -51,6 +46,19 @@ def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs
             districts = read_districts(c.study.name, outline, crs, b.districts,
                                        b.district_field, b.name_en_field,
                                        zones_crs=b.districts_crs)
+    return crs, districts
+
+
+def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs:
+    """Read the boundary, network, population and facilities a study file names.
+
+    Raises
+    ------
+    Circle15Error
+        When an input is invalid; the message names the file and what to fix.
+    """
+    c = loaded.config
+    crs, districts = read_boundaries(loaded, progress)
     with progress.step("reading walking network"), reading(c.network.path, "network"):
         network = read_walking_network(loaded, crs, districts)
     with progress.step("reading population"), reading(c.population.path, "population"):

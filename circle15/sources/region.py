@@ -28,12 +28,12 @@ from ..errors import InputError
 from ..model import FacilityLayer, WalkingNetwork
 from ..progress import QUIET, Progress
 from ._files import read_vector, require_columns
-from .boundaries import read_districts, read_outline
-from .crs import study_crs
+from .boundaries import read_outline
 from .guard import reading
 from .inputs import (
     StudyInputs,
     network_source,
+    read_boundaries,
     read_study_facilities,
     read_study_population,
     read_walking_network,
@@ -64,15 +64,7 @@ def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> Stud
         When an input is invalid; the message names the file and what to fix.
     """
     c = loaded.config
-    b = c.boundary
-    with progress.step("reading boundaries"):
-        with reading(b.outline, "boundary outline"):
-            outline = read_outline(b.outline, b.outline_crs)
-        crs = study_crs(outline, c.study.crs)
-        with reading(b.districts or b.outline, "sub-district file"):
-            districts = read_districts(c.study.name, outline, crs, b.districts,
-                                       b.district_field, b.name_en_field,
-                                       zones_crs=b.districts_crs)
+    crs, districts = read_boundaries(loaded, progress)
     reach = shapely.buffer(districts.area, c.network.buffer_m)
     with progress.step("reading walking network"), reading(c.network.path, "network"):
         n = c.network
