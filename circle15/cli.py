@@ -127,15 +127,20 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_study(config: Path | None, progress):
+    """The study a command names, or the embedded demo when it names none."""
+    from .study import Study
+
+    return Study.from_config(config, progress) if config else Study.demo(progress)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .outputs import write_outputs
     from .progress import Progress
-    from .study import Study
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
-    study = (Study.from_config(args.config, progress) if args.config
-             else Study.demo(progress))
+    study = _load_study(args.config, progress)
     result = study.run()
     out_dir = args.out or Path("out") / result.name
     inputs, scenario_lines = study.config.input_files(), []
@@ -186,12 +191,10 @@ def _sites(args: argparse.Namespace) -> int:
     from .outputs.staging import staged_outputs
     from .progress import Progress
     from .sites import select_sites
-    from .study import Study
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
-    study = (Study.from_config(args.config, progress) if args.config
-             else Study.demo(progress))
+    study = _load_study(args.config, progress)
     result = study.run()
     with progress.step(f"choosing {args.add} {args.category} site(s)"):
         choice = select_sites(result, args.category, args.add, candidates=args.candidates,
@@ -239,14 +242,12 @@ def _compare(args: argparse.Namespace) -> int:
     from .outputs.staging import staged_outputs
     from .progress import Progress
     from .sources.reference import read_reference
-    from .study import Study
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
     if args.reference is not None:
         read_reference(args.reference, args.sheet)  # a bad reference fails before the run
-    study = (Study.from_config(args.config, progress) if args.config
-             else Study.demo(progress))
+    study = _load_study(args.config, progress)
     reference = args.reference or _configured_reference(study)
     if reference is None:
         raise ConfigError("compare: give --reference FILE, or name the reference table in "
