@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
-from .errors import Circle15Error, InputError
+from .errors import FetchError, InputError
 from .outputs.atomic import atomic_path, write_text
 from .progress import QUIET, Progress
 from .sources.boundaries import admin_outline, read_outline
@@ -32,10 +32,6 @@ from .sources.osm_facilities import ATTRIBUTION, MAPPING, classify
 #: Default osmnx HTTP cache (``$CIRCLE15_CACHE/osmnx`` or ``~/.cache/circle15/osmnx``).
 DEFAULT_CACHE = Path(os.environ.get("CIRCLE15_CACHE") or Path.home() / ".cache" / "circle15"
                      ) / "osmnx"
-
-
-class FetchError(Circle15Error):
-    """The download failed (no connection, server error); the message says what to try."""
 
 
 @dataclass(frozen=True)

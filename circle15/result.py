@@ -9,13 +9,13 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
+from .schema import UNREACHABLE
 from .standards import Category
 
 if TYPE_CHECKING:  # the analysis package imports this module
     from .analysis.equity import Equity
 
-#: Tier label for residents who cannot reach any facility of the category over the network.
-UNREACHABLE = "unreachable"
+__all__ = ["UNREACHABLE", "CoverageResult"]
 
 
 @dataclass

@@ -19,13 +19,16 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
 from ..errors import InputError
-from ..result import CoverageResult
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 from .coverage import ALL
 from .index import DIMENSIONS
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..result import UNREACHABLE
+from ..schema import UNREACHABLE
 from ..standards import Category
 
 #: District name of the rows that cover the whole study area.

@@ -38,7 +38,8 @@ from jinja2 import Template
 
 from ..analysis.gaps import cells_form_coverage
 from ..analysis.service_areas import service_areas
-from ..result import UNREACHABLE, CoverageResult
+from ..result import CoverageResult
+from ..schema import UNREACHABLE
 from ..standards import Category
 from ._html import script_json
 from .atomic import write_text

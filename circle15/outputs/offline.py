@@ -28,6 +28,8 @@ from typing import Any
 
 from branca.element import Figure
 
+from ..errors import OfflineAssetError
+
 __all__ = [
     "OfflineAssetError",
     "OfflineFigure",
@@ -54,14 +56,6 @@ _SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=\S+\s*$", re.MULTILINE)
 # Attributes that make no sense once the file is inline.
 _DROP_SCRIPT_ATTRS = {"src", "integrity", "crossorigin", "referrerpolicy", "async", "defer"}
 _LINK_RELS_THAT_LOAD = {"stylesheet", "preload", "modulepreload", "prefetch", "import"}
-
-
-class OfflineAssetError(RuntimeError):
-    """A page links to a script or stylesheet that is not vendored, or a vendored file is bad.
-
-    This is a programming error (a new folium plugin or version), not bad user input: the fix
-    is to vendor the file (``npm pack``, ``_static/manifest.json``) or drop the plugin.
-    """
 
 
 def _static_root() -> Traversable:

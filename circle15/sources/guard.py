@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-from ..errors import Circle15Error, InputError
+from ..errors import Circle15Error, InputError, UnreadableInput
 
 
 def _library_errors() -> tuple[type[BaseException], ...]:
@@ -64,21 +64,6 @@ def _library_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # pragma: no cover - rasterio is a dependency
         pass
     return tuple(found)
-
-
-class UnreadableInput(InputError):
-    """A file could not be read; raised by :func:`reading` with the library's reason.
-
-    Attributes
-    ----------
-    unexpected : bool
-        True when the exception was not one of a library's file-error types: the file may
-        be fine and circle15 at fault, so the message asks for a report.
-    """
-
-    def __init__(self, message: str, *, unexpected: bool = False) -> None:
-        super().__init__(message)
-        self.unexpected = unexpected
 
 
 @contextmanager
