@@ -13,9 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .analysis.index import IndexSettings
-from .analysis.supply import LUO_QI_STEP_WEIGHTS, SupplySettings
 from .errors import ConfigError
+from .settings import LUO_QI_STEP_WEIGHTS, IndexSettings, SupplySettings
 from .standards import Category, Standards, load_standards, validate_category
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -139,7 +138,7 @@ class AnalysisSection(_Section):
 
 
 class SupplySection(_Section):
-    """``[supply]``: capacity-aware supply, see ``analysis.supply.SupplySettings``."""
+    """``[supply]``: capacity-aware supply, see ``settings.SupplySettings``."""
 
     method: Literal["2sfca", "e2sfca"] = "2sfca"
     decay: Literal["step", "gaussian"] = "step"
@@ -154,7 +153,7 @@ class SupplySection(_Section):
 
 
 class IndexSection(_Section):
-    """``[index]``: the 可及/均衡/优质 index, see ``analysis.index.IndexSettings``.
+    """``[index]``: the 可及/均衡/优质 index, see ``settings.IndexSettings``.
 
     ``weights`` and ``indicators`` are merged with the defaults dimension by dimension:
     list a dimension to replace its weight or its indicators, give it weight 0 to drop it.
@@ -225,7 +224,7 @@ class LoadedConfig:
         self.index.check(list(self.categories), f"{path.name}: index")
         for category in self.categories.values():
             try:
-                self.supply.decay_for(category)  # checks one step weight per tier
+                self.supply.check_tiers(category)
             except ConfigError as exc:
                 raise ConfigError(f"{path.name}: {exc}") from None
 

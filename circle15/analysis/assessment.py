@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from ..standards import Category
 from .equity import Equity, equity_tables
 from .index import DIMENSIONS, IndexResult, IndexSettings, index_scores, indicator_values
-from .supply import SupplySettings, district_supply, floating_catchment
+from .supply import SupplySettings, decay_function, district_supply, floating_catchment
 
 #: Columns added to the district table, after the coverage columns.
 SUPPLY_COLUMNS = ["capacity", "supply_ratio", "norm_population", "provision",
@@ -81,7 +81,7 @@ def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
     for key, cat in categories.items():
         demand = cells[f"pop_{key}"].to_numpy(dtype=float)
         fc = floating_catchment(catchments[key], capacity[key], demand,
-                                supply.decay_for(cat), supply.missing_capacity)
+                                decay_function(supply, cat), supply.missing_capacity)
         cells[f"supply_{key}"] = fc.cell_supply
         ratios[key] = fc.facility_ratio
         diagnostics["unknown_capacity"][key] = int(np.isnan(capacity[key]).sum())

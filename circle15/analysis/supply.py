@@ -21,73 +21,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import ConfigError
+from ..settings import LUO_QI_STEP_WEIGHTS, MissingCapacity, SupplySettings
 from ..standards import Category
 from .coverage import ALL
 
-#: Step weights of the enhanced 2SFCA for three sub-zones (Luo & Qi 2009, Table 1: the
-#: Gaussian weights 1.00, 0.68 and 0.22 of their 0-10, 10-20 and 20-30 minute zones).
-LUO_QI_STEP_WEIGHTS = (1.0, 0.68, 0.22)
+__all__ = ["LUO_QI_STEP_WEIGHTS", "DecayFunction", "FloatingCatchment", "SupplySettings",
+           "decay_function", "district_supply", "floating_catchment", "gaussian_weights",
+           "step_weights"]
 
-Method = Literal["2sfca", "e2sfca"]
-Decay = Literal["step", "gaussian"]
-MissingCapacity = Literal["exclude", "median"]
 #: Maps walking minutes to weights in [0, 1]; None means 1 everywhere in the catchment.
 DecayFunction = Callable[[np.ndarray], np.ndarray] | None
 
 
-@dataclass(frozen=True)
-class SupplySettings:
-    """How supply is computed (the study file's ``[supply]`` section).
-
-    Attributes
-    ----------
-    method : {"2sfca", "e2sfca"}
-        Plain two-step floating catchment, or its enhanced form with distance decay.
-    decay : {"step", "gaussian"}
-        The E2SFCA's decay: ``step`` gives each walking-time tier of the category the
-        matching weight in ``step_weights``; ``gaussian`` is Dai's (2010) curve
-        ``(exp(-t²/2T²) - exp(-1/2)) / (1 - exp(-1/2))``, 1 at the door, 0 at ``T``.
-    step_weights : tuple of float
-        One weight per tier of the category (5/10/15 minutes by default), in ``[0, 1]``.
-    catchment_min : float, optional
-        Catchment in minutes; by default each category's target time.
-    missing_capacity : {"exclude", "median"}
-        A facility of unknown capacity adds nothing to supply (``exclude``), or is given
-        the median known capacity of its category (``median``).
-    """
-
-    method: Method = "2sfca"
-    decay: Decay = "step"
-    step_weights: tuple[float, ...] = LUO_QI_STEP_WEIGHTS
-    catchment_min: float | None = None
-    missing_capacity: MissingCapacity = "exclude"
-
-    def catchment_for(self, category: Category) -> float:
-        """Catchment of ``category`` in minutes."""
-        return self.catchment_min if self.catchment_min is not None else category.target_min
-
-    def decay_for(self, category: Category) -> DecayFunction:
-        """The weight function for ``category`` (``None`` weights are all 1: plain 2SFCA)."""
-        if self.method == "2sfca":
-            return None
-        limit = self.catchment_for(category)
-        if self.decay == "gaussian":
-            return lambda t: gaussian_weights(t, limit)
-        if len(self.step_weights) != len(category.tiers_min):
-            raise ConfigError(
-                f"supply.step_weights has {len(self.step_weights)} weights but category "
-                f"{category.key!r} has {len(category.tiers_min)} tiers "
-                f"({', '.join(f'{t:g}' for t in category.tiers_min)} min); give one per tier"
-            )
-        tiers, weights = category.tiers_min, self.step_weights
-        return lambda t: step_weights(t, tiers, weights)
+def decay_function(settings: SupplySettings, category: Category) -> DecayFunction:
+    """The weight function for ``category`` (``None`` weights are all 1: plain 2SFCA)."""
+    if settings.method == "2sfca":
+        return None
+    limit = settings.catchment_for(category)
+    if settings.decay == "gaussian":
+        return lambda t: gaussian_weights(t, limit)
+    settings.check_tiers(category)
+    tiers, weights = category.tiers_min, settings.step_weights
+    return lambda t: step_weights(t, tiers, weights)
 
 
 def step_weights(minutes: np.ndarray, limits: Sequence[float],
