@@ -20,7 +20,7 @@ import pandas as pd
 
 from circle15 import Study
 from circle15.model import FacilityLayer
-from circle15.sites import gap_candidates, select_sites
+from circle15.planning.sites import gap_candidates, select_sites
 
 REPEAT = 7
 

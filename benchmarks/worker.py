@@ -68,7 +68,7 @@ def _whatif(result, category: str, site) -> dict:
         lambda: result.add_facilities(category, [site], crs="study"))
     out["whatif_s"] = _best(lambda: result.add_facilities(category, [site], crs="study"))
     try:
-        from circle15.whatif import edit_facilities, site_frame
+        from circle15.planning import edit_facilities, site_frame
 
         frame = site_frame([site], result.cells.crs, crs="study")
         out["whatif_coverage_s"] = _best(
@@ -86,7 +86,7 @@ def _whatif_engine(result, category: str, site) -> np.ndarray:
     """New walking minutes of the category's cells with one more facility at ``site``."""
     from circle15.engine import point_catchments
 
-    state = result.engine
+    state = result.session.state
     cat = result.categories[category]
     now = state.nearest[category].distance_m
     _, attachment = state.attach(np.array([site], dtype=object))
@@ -108,7 +108,7 @@ def _siting(result, category: str, candidates: np.ndarray) -> dict:
     """Choose 3 sites among the candidates (greedy, exact solver off)."""
     frame = gpd.GeoDataFrame(geometry=candidates, crs=result.cells.crs)
     try:
-        from circle15.sites import select_sites
+        from circle15.planning.sites import select_sites
     except ImportError:  # pragma: no cover - fallback before issue 5 landed
         return _siting_primitive(result, category, candidates)
     seconds, choice = _timed(lambda: select_sites(result, category, 3, candidates=frame,
@@ -121,7 +121,7 @@ def _siting_primitive(result, category, candidates) -> dict:  # pragma: no cover
     from circle15.analysis.siting import greedy_sites
     from circle15.engine import point_catchments
 
-    state = result.engine
+    state = result.session.state
     cat = result.categories[category]
 
     def once():

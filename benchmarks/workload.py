@@ -12,12 +12,15 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from circle15 import Study
 from circle15.analysis import district_table
 from circle15.engine import NearestFacility, RoutingGraph, build_routing_graph, nearest_facility
 from circle15.engine.snapping import EdgeIndex, Snap
+from circle15.pipeline import category_cells
+from circle15.schema import pop_col
 
 from .synthetic import synthetic_city
 
@@ -94,7 +97,15 @@ def circle15_core(study: Study) -> tuple[dict[str, float], Core]:
     t["times"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    cells = study._cells(cell_snap, nearest)  # the cells table exactly as Study.run builds it
+    # The cell columns exactly as Study.run builds them (circle15.pipeline).
+    grid = study.population.cells
+    cells = pd.DataFrame({"district": grid["district"].to_numpy(),
+                          "snapped": cell_snap.snapped})
+    for key, cat in study.categories.items():
+        cells[pop_col(key)] = study.population.cohort(cat.age_min, cat.age_max)
+        ids = study.facilities[key].facilities["facility_id"].to_numpy()
+        for name, values in category_cells(cat, nearest[key], ids).items():
+            cells[name] = values
     table = district_table(cells, study.categories, list(study.districts.zones["district"]))
     t["aggregate"] = time.perf_counter() - start
     t["total"] = sum(t.values())

@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("out") / result.name
     inputs, scenario_lines = study.config.input_files(), []
     if args.scenario:
-        from .scenario import run_scenario, write_scenario_gain
+        from .planning.scenario import run_scenario, write_scenario_gain
 
         with progress.step("applying the scenario"):
             result, gain, scenario_lines = run_scenario(result, args.scenario)
@@ -189,8 +189,8 @@ def _run(args: argparse.Namespace) -> int:
 def _sites(args: argparse.Namespace) -> int:
     from .outputs.sites import write_sites
     from .outputs.staging import staged_outputs
+    from .planning.sites import select_sites
     from .progress import Progress
-    from .sites import select_sites
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)

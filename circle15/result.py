@@ -1,4 +1,10 @@
-"""The outcome of a coverage run: cells, district table, gaps and facilities."""
+"""The outcome of a coverage run: a record of cells, district table, gaps and facilities.
+
+The record holds data. Its convenience methods delegate, loading their module only when
+called (as geopandas' ``GeoDataFrame.explore`` does): ``map()`` to
+:mod:`circle15.outputs.webmap`, the what-if methods to :mod:`circle15.planning`. Neither
+imports this module at run time, so there is no import cycle.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,16 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from .schema import UNREACHABLE
+from .schema import ALL, UNREACHABLE
 from .standards import Category
 
-if TYPE_CHECKING:  # the analysis package imports this module
+if TYPE_CHECKING:
+    import folium
+
+    from .analysis.compare import Comparison
     from .analysis.equity import Equity
+    from .planning.edits import EngineSession
+    from .planning.site_input import SiteInput
 
 __all__ = ["UNREACHABLE", "CoverageResult"]
 
@@ -67,6 +78,9 @@ class CoverageResult:
     comparison : Comparison, optional
         The side-by-side comparison with a reference index (``analysis.compare``), when
         the study file names one under ``[compare] reference``; set by the CLI.
+    session : EngineSession, optional
+        The engine session that produced the result (``planning.edits.EngineSession``):
+        what the what-if methods start from. None for a result read back from files.
 
     When supply has been computed, ``cells`` also has ``supply_<key>`` (capacity per
     resident of the cohort within reach, 2SFCA) and ``districts`` the supply, norm and
@@ -89,17 +103,19 @@ class CoverageResult:
     equity: Equity | None = None
     index: pd.DataFrame | None = None
     index_indicators: pd.DataFrame | None = None
-    comparison: Any = None
-    #: Engine state kept by ``Study.run()`` (``engine.state.EngineState``) for what-ifs.
-    engine: Any = field(default=None, repr=False, compare=False)
+    comparison: Comparison | None = None
+    session: EngineSession | None = field(default=None, repr=False, compare=False)
 
-    def map(self, **kwargs: Any):
-        """The interactive coverage map as a ``folium.Map`` (shows inline in notebooks)."""
+    def map(self, **kwargs: Any) -> folium.Map:
+        """The interactive coverage map as a ``folium.Map`` (shows inline in notebooks).
+
+        Keyword arguments go to :func:`circle15.outputs.map.build_map`.
+        """
         from .outputs.map import build_map
 
         return build_map(self, **kwargs)
 
-    def coverage(self, category: str, district: str = "ALL") -> float:
+    def coverage(self, category: str, district: str = ALL) -> float:
         """Share of a category's cohort within its target time in ``district``."""
         row = self.districts[(self.districts["district"] == district)
                              & (self.districts["category"] == category)]
@@ -107,9 +123,9 @@ class CoverageResult:
             raise KeyError(f"no row for district {district!r}, category {category!r}")
         return float(row["coverage"].iloc[0])
 
-    # What-if (see ``circle15.whatif``): each returns a new result, this one is unchanged.
+    # What-if (see ``circle15.planning``): each returns a new result, this one is unchanged.
 
-    def add_facilities(self, category: str, sites: Any, *, crs: Any = None,
+    def add_facilities(self, category: str, sites: SiteInput, *, crs: Any = None,
                        ids: Any = None, names: Any = None, capacity: Any = None,
                        provenance: str = "what-if", assess: bool = True) -> CoverageResult:
         """Open new facilities: one bounded search from them, not a re-run.
@@ -118,9 +134,10 @@ class CoverageResult:
         or ``x``/``y`` (study CRS) columns, or a GeoDataFrame; ``crs="study"`` for bare
         coordinates in the study CRS. Optional ``ids``, ``names``, ``capacity`` (one number or
         one per site). ``assess=False`` skips recomputing supply, equity and the index (left
-        out of the new result) for a quicker answer. See :mod:`circle15.whatif`.
+        out of the new result) for a quicker answer. See :mod:`circle15.planning.edits`.
         """
-        from .whatif import edit_facilities, site_frame
+        from .planning.edits import edit_facilities
+        from .planning.site_input import site_frame
 
         frame = site_frame(sites, self.cells.crs, crs=crs, ids=ids, names=names,
                            capacity=capacity, provenance=provenance)
@@ -129,7 +146,7 @@ class CoverageResult:
     def remove_facilities(self, category: str, ids: str | list[str], *,
                           assess: bool = True) -> CoverageResult:
         """Close facilities by id; their residents walk to the next-nearest one."""
-        from .whatif import edit_facilities
+        from .planning.edits import edit_facilities
 
         return edit_facilities(self, category, remove=[ids] if isinstance(ids, str) else ids,
                                assess=assess)
@@ -137,7 +154,8 @@ class CoverageResult:
     def move_facilities(self, category: str, moves: dict[str, Any], *,
                         crs: Any = None, assess: bool = True) -> CoverageResult:
         """Move facilities: ``{facility_id: (lon, lat)}`` (or study CRS with ``crs="study"``)."""
-        from .whatif import edit_facilities, site_frame
+        from .planning.edits import edit_facilities
+        from .planning.site_input import site_frame
 
         frame = site_frame(list(moves.values()), self.cells.crs, crs=crs)
         return edit_facilities(self, category, move=dict(zip(moves, frame.geometry,
@@ -147,6 +165,6 @@ class CoverageResult:
                 ) -> pd.DataFrame:
         """Change from ``before`` per (district, category): cohort gained and lost, coverage,
         mean time and gap area before and after (``circle15.analysis.delta``)."""
-        from .whatif import compare
+        from .planning.edits import compare
 
         return compare(before, self, categories)

@@ -15,8 +15,8 @@ from circle15 import ConfigError, Study
 from circle15.cli import main
 from circle15.demo.locate import repository_data_dir
 from circle15.demo.workplan import PLAN
-from circle15.scenario import apply_scenario, load_scenario
-from circle15.sites import select_sites
+from circle15.planning.scenario import apply_scenario, load_scenario
+from circle15.planning.sites import select_sites
 
 from .smallstudy import CRS, ORIGIN, write_small_study
 

@@ -12,7 +12,7 @@ import shapely
 
 from circle15 import InputError, Study
 from circle15.model import FacilityLayer, WalkingNetwork
-from circle15.sites import gap_candidates
+from circle15.planning.sites import gap_candidates
 
 from .smallstudy import ORIGIN, write_small_study
 

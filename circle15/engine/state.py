@@ -38,8 +38,6 @@ class EngineState:
         Facilities per category.
     nearest : dict of str to NearestFacility
         Walking metres from each cell to its nearest facility, per category.
-    context : dict
-        Settings the what-ifs need to recompute derived tables (``supply``, ``index``).
     """
 
     edge_index: EdgeIndex
@@ -49,7 +47,6 @@ class EngineState:
     cell_nodes: np.ndarray
     sites: dict[str, SiteSet]
     nearest: dict[str, NearestFacility]
-    context: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:

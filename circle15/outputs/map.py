@@ -26,7 +26,7 @@ import itertools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -38,10 +38,12 @@ from jinja2 import Template
 
 from ..analysis.gaps import cells_form_coverage
 from ..analysis.service_areas import service_areas
-from ..result import CoverageResult
 from ..schema import UNREACHABLE
 from ..standards import Category
 from ._html import script_json
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 from .atomic import write_text
 from .layer_control import CategoryLayerControl, full_layer_name
 from .map_tiers import tier_polygons

@@ -18,7 +18,7 @@ from .atomic import atomic_path, write_text
 from .reproducible import fixed_gdal_date
 
 if TYPE_CHECKING:
-    from ..sites import SiteSelection
+    from ..planning.sites import SiteSelection
 
 WGS84 = "EPSG:4326"
 NEW_SITE_COLOUR = "#7b3294"

@@ -35,19 +35,23 @@ A scenario is one TOML file::
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .analysis.delta import describe_delta
-from .config import read_toml
-from .errors import ConfigError, InputError
-from .outputs.atomic import atomic_path
-from .result import CoverageResult
-from .whatif import edit_facilities, site_frame
+from ..analysis.delta import describe_delta
+from ..config import read_toml
+from ..errors import ConfigError, InputError
+from ..outputs.atomic import atomic_path
+from .edits import edit_facilities
+from .site_input import site_frame
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 
 class _Entry(BaseModel):
@@ -209,15 +213,18 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
                                     move=move)
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-    after.parameters["scenario"] = {"name": head.name, "title": head.title,
-                                    "source": head.source, "synthetic": head.synthetic,
-                                    "added": len(scenario.add), "removed": len(scenario.remove),
-                                    "moved": len(scenario.move)}
+    parameters = {**after.parameters, "scenario": {
+        "name": head.name, "title": head.title, "source": head.source,
+        "synthetic": head.synthetic, "added": len(scenario.add),
+        "removed": len(scenario.remove), "moved": len(scenario.move)}}
+    synthetic, notice = after.synthetic, after.notice
     if head.synthetic:
-        after.synthetic = True
+        synthetic = True
         if head.notice:
-            after.notice = f"{after.notice} {head.notice}".strip()
-    return after
+            notice = f"{notice} {head.notice}".strip()
+    # A new record: the result passed in stays as it was, even when nothing was edited.
+    return dataclasses.replace(after, parameters=parameters, synthetic=synthetic,
+                               notice=notice)
 
 
 def scenario_gain(before: CoverageResult, after: CoverageResult,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,12 +21,15 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from .analysis.delta import describe_delta
-from .analysis.siting import SitingSolution, exact_sites, greedy_sites
-from .engine.catchment import point_catchments
-from .errors import InputError
-from .result import CoverageResult
-from .whatif import WGS84, check_category, edit_facilities, engine_state, site_frame
+from ..analysis.delta import describe_delta
+from ..analysis.siting import SitingSolution, exact_sites, greedy_sites
+from ..engine.catchment import point_catchments
+from ..errors import InputError
+from .edits import check_category, edit_facilities, engine_session
+from .site_input import WGS84, site_frame
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 #: Solve exactly as well as greedily when there are at most this many useful candidates
 #: (the demo's 4,434 elderly-canteen candidates: 1.3 s for 3 sites); with capacities the
@@ -118,7 +121,7 @@ class SiteSelection:
 
     def map(self, **kwargs: Any):
         """Before/after map: the after-coverage, the gaps before and the new sites."""
-        from .outputs.sites import sites_map
+        from ..outputs.sites import sites_map
 
         return sites_map(self, **kwargs)
 
@@ -140,7 +143,7 @@ def gap_candidates(result: CoverageResult, category: str) -> gpd.GeoDataFrame:
         ``district``, Point geometry in the study CRS.
     """
     check_category(result, category)
-    state = engine_state(result)
+    state = engine_session(result).state
     cat = result.categories[category]
     t = result.cells[f"t_{category}"].to_numpy(dtype=float)
     pop = result.cells[f"pop_{category}"].to_numpy(dtype=float)
@@ -169,7 +172,7 @@ def read_candidates(path: str | Path, result: CoverageResult, category: str,
     optional ``facility_id``/``id``, ``name`` and ``capacity`` columns; a parcel is
     represented by a point inside it.
     """
-    from .sources.facilities import read_facilities
+    from ..sources.facilities import read_facilities
 
     path = Path(path)
     if not path.is_file():
@@ -199,7 +202,7 @@ def candidate_reach(result: CoverageResult, category: str,
     snapped : ndarray of bool
         Candidates that join the network (the others reach nobody).
     """
-    state = engine_state(result)
+    state = engine_session(result).state
     cat = result.categories[category]
     mpm = cat.metres_per_minute
     snap, attachment = state.attach(candidates.geometry.to_numpy())
@@ -320,7 +323,7 @@ def _candidate_frame(result: CoverageResult, category: str, candidates: Any
     if clash:
         raise InputError(f"candidate id {clash[0]!r} is already an existing {category} "
                          "facility; give candidates their own ids")
-    from .analysis.assessment import locate_in_districts
+    from ..analysis.assessment import locate_in_districts
 
     frame["district"] = locate_in_districts(frame.geometry.to_numpy(), result.zones)
     return frame

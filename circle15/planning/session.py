@@ -1,0 +1,264 @@
+"""A what-if session: edits on top of a baseline run, with undo, redo and a scenario file.
+
+The studio, notebooks and scripts share this object. Each edit is one what-if step on
+one category (:func:`circle15.planning.edits.edit_facilities`); the session keeps the list
+of edits, the result after each (the most recent ones; older ones are recomputed from the
+baseline on undo) and turns the net change into a scenario file that ``circle15 run
+--scenario`` reproduces. Methods take a lock, so one session may serve several threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import InputError
+from .edits import category_facilities, check_category, compare, edit_facilities
+from .site_input import WGS84, SiteInput, site_frame
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
+
+__all__ = ["Edit", "WhatIfSession"]
+
+#: Results kept for undo and redo; older steps are recomputed from the baseline.
+KEPT_RESULTS = 8
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One what-if step on one category, in the study CRS.
+
+    Attributes
+    ----------
+    category : str
+        Category key.
+    add : GeoDataFrame, optional
+        New sites (``facility_id``, ``name``, ``capacity``, ``provenance``, Point geometry).
+    remove : tuple of str
+        Ids of facilities that close.
+    move : dict
+        New position (shapely Point, study CRS) of facilities that move, by id.
+    """
+
+    category: str
+    add: gpd.GeoDataFrame | None = None
+    remove: tuple[str, ...] = ()
+    move: Mapping[str, shapely.Point] = field(default_factory=dict)
+
+    def apply(self, result: CoverageResult, *, assess: bool = True) -> CoverageResult:
+        """``result`` with this edit applied."""
+        return edit_facilities(result, self.category, add=self.add, remove=self.remove,
+                               move=dict(self.move), assess=assess)
+
+
+class WhatIfSession:
+    """Edits on top of a baseline result, with undo and redo.
+
+    Parameters
+    ----------
+    baseline : CoverageResult
+        A result of ``Study.run()`` (it carries the engine session the edits start from).
+    assess : bool, default True
+        Recompute supply, equity and the index after each edit.
+
+    Examples
+    --------
+    >>> session = WhatIfSession(result)                       # doctest: +SKIP
+    >>> after = session.add("elderly_canteen", [(121.61, 29.95)], names=["新食堂"])
+    >>> session.undo(); session.redo()
+    >>> session.write_scenario("plan.toml", name="plan")
+    """
+
+    def __init__(self, baseline: CoverageResult, *, assess: bool = True) -> None:
+        if baseline.session is None:
+            raise InputError("this result carries no engine session (it was not produced "
+                             "by Study.run()); run the study to try what-ifs")
+        self.baseline = baseline
+        self.assess = assess
+        self._edits: list[Edit] = []
+        self._undone: list[Edit] = []
+        self._results: OrderedDict[int, CoverageResult] = OrderedDict()
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------------ state
+
+    @property
+    def edits(self) -> list[Edit]:
+        """The edits applied, oldest first."""
+        with self._lock:
+            return list(self._edits)
+
+    @property
+    def current(self) -> CoverageResult:
+        """The result with every edit applied."""
+        with self._lock:
+            return self._result_after(len(self._edits))
+
+    def _result_after(self, steps: int) -> CoverageResult:
+        if steps == 0:
+            return self.baseline
+        if steps in self._results:
+            self._results.move_to_end(steps)
+            return self._results[steps]
+        known = [s for s in self._results if s < steps]
+        start = max(known, default=0)
+        result = self._results[start] if start else self.baseline
+        for i in range(start, steps):
+            result = self._edits[i].apply(result, assess=self.assess)
+            self._remember(i + 1, result)
+        return result
+
+    def _remember(self, steps: int, result: CoverageResult) -> None:
+        self._results[steps] = result
+        self._results.move_to_end(steps)
+        while len(self._results) > KEPT_RESULTS:
+            self._results.popitem(last=False)
+
+    # ------------------------------------------------------------------------ editing
+
+    def apply(self, edit: Edit) -> CoverageResult:
+        """Apply ``edit`` to the current result; redo history is cleared."""
+        with self._lock:
+            after = edit.apply(self.current, assess=self.assess)
+            self._edits.append(edit)
+            self._undone.clear()
+            self._remember(len(self._edits), after)
+            return after
+
+    def add(self, category: str, sites: SiteInput, *, crs: Any = None,
+            ids: Sequence[str] | None = None, names: Sequence[str] | None = None,
+            capacity: float | Sequence[float] | None = None) -> CoverageResult:
+        """Open new facilities (see :meth:`CoverageResult.add_facilities`)."""
+        check_category(self.baseline, category)
+        frame = site_frame(sites, self.baseline.cells.crs, crs=crs, ids=ids, names=names,
+                           capacity=capacity)
+        return self.apply(Edit(category, add=frame))
+
+    def remove(self, category: str, ids: str | Iterable[str]) -> CoverageResult:
+        """Close facilities by id."""
+        ids = (ids,) if isinstance(ids, str) else tuple(str(i) for i in ids)
+        return self.apply(Edit(category, remove=ids))
+
+    def move(self, category: str, moves: Mapping[str, Any], *,
+             crs: Any = None) -> CoverageResult:
+        """Move facilities: ``{facility_id: (lon, lat)}`` (or ``crs=`` for other systems)."""
+        frame = site_frame(list(moves.values()), self.baseline.cells.crs, crs=crs)
+        return self.apply(Edit(category, move=dict(zip(map(str, moves), frame.geometry,
+                                                       strict=True))))
+
+    def undo(self) -> CoverageResult:
+        """Take back the last edit; the result before it."""
+        with self._lock:
+            if not self._edits:
+                raise InputError("nothing to undo")
+            self._undone.append(self._edits.pop())
+            return self.current
+
+    def redo(self) -> CoverageResult:
+        """Apply again the last edit taken back."""
+        with self._lock:
+            if not self._undone:
+                raise InputError("nothing to redo")
+            self._edits.append(self._undone.pop())
+            return self.current
+
+    def reset(self) -> CoverageResult:
+        """Drop every edit: back to the baseline."""
+        with self._lock:
+            self._edits.clear()
+            self._undone.clear()
+            self._results.clear()
+            return self.baseline
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether there is an edit to take back."""
+        return bool(self._edits)
+
+    @property
+    def can_redo(self) -> bool:
+        """Whether there is an edit to apply again."""
+        return bool(self._undone)
+
+    # ------------------------------------------------------------------------ reading
+
+    def gain(self, categories: Sequence[str] | None = None) -> pd.DataFrame:
+        """Change from the baseline per (sub-district, category): see ``compare``."""
+        return compare(self.baseline, self.current, categories)
+
+    def net_change(self) -> dict[str, list[dict[str, Any]]]:
+        """The current facilities against the baseline's: added, removed and moved.
+
+        Returns
+        -------
+        dict
+            ``add``, ``remove`` and ``move`` lists of scenario entries (WGS84 lon/lat
+            written in full precision, so that a scenario reproduces the figures).
+        """
+        with self._lock:
+            current = self.current
+        out: dict[str, list[dict[str, Any]]] = {"add": [], "remove": [], "move": []}
+        for key in self.baseline.categories:
+            before = category_facilities(self.baseline, key)
+            after = category_facilities(current, key)
+            old = dict(zip(before["facility_id"].astype(str), before.geometry, strict=True))
+            new = dict(zip(after["facility_id"].astype(str), after.geometry, strict=True))
+            for fid in old.keys() - new.keys():
+                out["remove"].append({"category": key, "id": fid})
+            lonlat = _lonlat(after)
+            rows = after.reset_index(drop=True)
+            for i, fid in enumerate(rows["facility_id"].astype(str)):
+                if fid not in old:
+                    entry = {"category": key, "id": fid, "name": str(rows["name"].iloc[i]),
+                             "lon": lonlat[i, 0], "lat": lonlat[i, 1]}
+                    cap = float(rows["capacity"].iloc[i])
+                    if np.isfinite(cap):
+                        entry["capacity"] = cap
+                    out["add"].append(entry)
+                elif not shapely.equals_exact(old[fid], new[fid], tolerance=0.0):
+                    out["move"].append({"category": key, "id": fid,
+                                        "lon": lonlat[i, 0], "lat": lonlat[i, 1]})
+        for entries in out.values():
+            entries.sort(key=lambda e: (list(self.baseline.categories).index(e["category"]),
+                                        e["id"]))
+        return out
+
+    def scenario(self, name: str, *, title: str = "", source: str = "",
+                 synthetic: bool = False, notice: str = "") -> dict[str, Any]:
+        """The net change as a scenario (the format of ``circle15 run --scenario``)."""
+        from .scenario import Scenario
+
+        change = self.net_change()
+        doc: dict[str, Any] = {"scenario": {"name": name, "title": title, "source": source,
+                                            "synthetic": synthetic, "notice": notice,
+                                            "crs": WGS84}}
+        doc.update({k: v for k, v in change.items() if v})
+        Scenario.model_validate(doc)  # the file it makes must load again
+        return doc
+
+    def write_scenario(self, path: str | Path, name: str, **header: Any) -> Path:
+        """Write :meth:`scenario` as TOML to ``path`` (atomically)."""
+        import tomli_w
+
+        from ..outputs.atomic import write_text
+
+        for category in {e.category for e in self.edits}:
+            check_category(self.baseline, category)
+        text = tomli_w.dumps(self.scenario(name, **header))
+        return write_text(Path(path), text)
+
+
+def _lonlat(frame: gpd.GeoDataFrame) -> np.ndarray:
+    if not len(frame):
+        return np.empty((0, 2))
+    return shapely.get_coordinates(frame.geometry.to_crs(WGS84).to_numpy())
