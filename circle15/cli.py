@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
 import traceback
+import warnings
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
-from .errors import Circle15Error, ConfigError
+from .errors import Circle15Error, Circle15Warning, ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -311,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``circle15`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     from .batch.cli import run_batch_command
+
+    # The command prints the run's warnings itself, after its figures.
+    warnings.filterwarnings("ignore", category=Circle15Warning)
+    logging.basicConfig(level=logging.WARNING, format="circle15: %(message)s")
 
     handler = {"run": _run, "compare": _compare, "demo": _demo,
                "fetch": _fetch, "sites": _sites, "batch": run_batch_command}[args.command]

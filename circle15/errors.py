@@ -59,11 +59,10 @@ class Circle15Warning(UserWarning):
 
 
 def warn(message: str, *, stacklevel: int = 2) -> str:
-    """Issue ``message`` as a :class:`Circle15Warning` and log it; return it unchanged.
+    """Issue ``message`` as a :class:`Circle15Warning`; return it unchanged.
 
-    Runs collect their warnings as text for the manifest and the report; this also makes
-    each one visible to ``warnings`` filters and to the ``circle15`` logger.
+    Runs also collect their warnings as text for the manifest, the report and the command
+    line (which prints them itself and so silences this category).
     """
     warnings.warn(message, Circle15Warning, stacklevel=stacklevel + 1)
-    logger.warning(message)
     return message

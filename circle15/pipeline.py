@@ -233,8 +233,8 @@ def _drop_assessment(tables: Tables, category: str) -> None:
     if "capacity_per_resident" in tables.facilities:
         tables.facilities.loc[tables.facilities["category"] == category,
                               "capacity_per_resident"] = np.nan
-    tables.districts = tables.districts[[c for c in tables.districts.columns
-                                         if c not in (*SUPPLY_COLUMNS, *SCORE_COLUMNS)]]
+    # The category's district rows came without supply columns (NaN); the index and
+    # equity mix every category, so they go.
     tables.equity = tables.index = tables.index_indicators = None
     tables.diagnostics["supply"] = "not recomputed after a what-if (assess=False)"
 

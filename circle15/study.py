@@ -16,6 +16,7 @@ from .engine import build_routing_graph, nearest_facility
 from .engine.sites import SiteSet
 from .engine.snapping import EdgeIndex, Snap
 from .engine.state import EngineState
+from .errors import warn
 from .model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
 from .pipeline import RunSettings, build_tables
 from .planning.edits import EngineSession
@@ -70,6 +71,8 @@ class Study:
         population, facilities = found.population, found.facilities
         with progress.step("checking the inputs against each other"):
             warnings = check_inputs(loaded, districts, network, population, facilities)
+        for message in warnings:
+            warn(message)
         progress.say(
             f"network {network.n_nodes:,} nodes, {network.n_edges:,} edges; "
             f"{len(population.cells):,} populated cells; "
@@ -133,6 +136,8 @@ class Study:
                        "network_edges": int(self.network.n_edges), **tables.diagnostics}
         # what the readers changed on the way in (duplicates merged, levels guessed)
         diagnostics["input_notes"] = [n for f in self.facilities.values() for n in f.notes]
+        for message in diagnostics.get("warnings", []):
+            warn(message)  # the input warnings were issued when the study was read
         diagnostics["warnings"] = [*self.warnings, *diagnostics.get("warnings", [])]
         s = self.config.config.study
         return CoverageResult(

@@ -218,3 +218,67 @@ def test_demo_what_if_equals_a_rerun():
         shapely.points([to])[0]
     tables["primary_school"] = schools
     assert_same(after, _rerun(study, tables))
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def test_session_undo_redo_and_its_scenario_file_reproduce_the_figures(small, tmp_path):
+    from circle15 import WhatIfSession
+    from circle15.planning.scenario import apply_scenario, load_scenario
+
+    baseline = small.run()
+    session = WhatIfSession(baseline)
+    one = session.add("kindergarten", [(X0 + 950, Y0 + 500)], crs="study", names=["东园"],
+                      capacity=40)
+    two = session.move("elderly_canteen", {"EL0": (X0 + 450, Y0 + 300)}, crs="study")
+    three = session.remove("kindergarten", "KI0")
+    assert [e.category for e in session.edits] == ["kindergarten", "elderly_canteen",
+                                                   "kindergarten"]
+    assert_same(session.undo(), two)
+    assert_same(session.undo(), one)
+    assert_same(session.redo(), two)
+    assert_same(session.redo(), three)
+    with pytest.raises(InputError, match="nothing to redo"):
+        session.redo()
+
+    # The oracle: a full re-run with the edited facility tables.
+    tables = _tables(small)
+    kg = tables["kindergarten"]
+    tables["kindergarten"] = pd.concat([kg[kg["facility_id"] != "KI0"], gpd.GeoDataFrame(
+        {"facility_id": ["new-kindergarten-01"], "name": ["东园"], "capacity": [40.0],
+         "provenance": ["test"]}, geometry=shapely.points([[X0 + 950, Y0 + 500]]),
+        crs=small.crs)], ignore_index=True)
+    ec = tables["elderly_canteen"].copy()
+    ec.loc[ec["facility_id"] == "EL0", "geometry"] = shapely.points([[X0 + 450, Y0 + 300]])
+    tables["elderly_canteen"] = ec
+    assert_same(session.current, _rerun(small, tables))
+
+    # The scenario the session writes gives the same result through `run --scenario`'s path.
+    path = session.write_scenario(tmp_path / "plan.toml", "plan", title="东园")
+    scenario = load_scenario(path)
+    assert {(e.category, e.id) for e in scenario.add} == {("kindergarten",
+                                                          "new-kindergarten-01")}
+    assert [(e.category, e.id) for e in scenario.remove] == [("kindergarten", "KI0")]
+    assert [(e.category, e.id) for e in scenario.move] == [("elderly_canteen", "EL0")]
+    assert_same(apply_scenario(baseline, scenario), session.current)
+    assert session.reset() is baseline and not session.can_undo
+
+
+def test_session_serves_threads_one_edit_at_a_time(small):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from circle15 import WhatIfSession
+
+    session = WhatIfSession(small.run(), assess=False)
+    points = [(X0 + 100 + 80 * i, Y0 + 450) for i in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda xy: session.add("kindergarten", [xy], crs="study"), points))
+    assert len(session.edits) == 8
+    ids = set(session.current.facilities["facility_id"])
+    assert {f"new-kindergarten-{i:02d}" for i in range(1, 9)} <= ids
+    # Undoing every edit walks back to the baseline's figures.
+    for _ in range(8):
+        session.undo()
+    np.testing.assert_array_equal(session.current.cells["t_kindergarten"].to_numpy(),
+                                  session.baseline.cells["t_kindergarten"].to_numpy())
