@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     study = _load_study(args.config, progress)
     result = study.run()
     out_dir = args.out or Path("out") / result.name
-    inputs, scenario_lines = study.config.input_files(), []
+    inputs, scenario_lines = study.input_files(), []
     if args.scenario:
         from .planning.scenario import run_scenario, write_scenario_gain
 

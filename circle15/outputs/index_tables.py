@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 
 from ..analysis.coverage import ALL
 from ..analysis.index import DIMENSIONS
-from ..result import CoverageResult
 from .atomic import atomic_path
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 #: Decimals of the columns added by supply and the index to ``districts.csv``.
 SUPPLY_DECIMALS = {"capacity": 2, "supply_ratio": 4, "provision": 4,

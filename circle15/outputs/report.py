@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,6 @@ import pandas as pd
 from .. import __version__
 from ..analysis.coverage import ALL, within_column
 from ..analysis.time_distribution import population_by_minute, share_within
-from ..result import CoverageResult
 from ..standards import Category
 from ._html import column
 from .atomic import write_text
@@ -37,6 +36,9 @@ from .manifest import file_record, versions
 from .map import FACILITY_COLOURS, UNREACHABLE_COLOUR, tier_colours  # same palettes
 from .reproducible import source_date
 from .svg_charts import Series, column_chart, line_chart, stacked_bar_chart
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 __all__ = ["SECTIONS", "ReportContext", "build_report", "write_report"]
 

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 from branca.element import Element
 
-from ..result import CoverageResult
 from .atomic import atomic_path, write_text
 from .reproducible import fixed_gdal_date
 
 if TYPE_CHECKING:
     from ..planning.sites import SiteSelection
+    from ..result import CoverageResult
 
 WGS84 = "EPSG:4326"
 NEW_SITE_COLOUR = "#7b3294"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..result import CoverageResult
 from .atomic import atomic_path
 from .index_tables import add_index_layers, round_supply_columns
 from .reproducible import fixed_gdal_date
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 #: Decimals kept in written tables: people to 0.01, minutes to 0.01, shares to 0.0001.
 _POPULATION_DECIMALS = 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -21,11 +22,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
 from ..analysis.service_areas import facility_reach
-from ..result import CoverageResult
 from ._html import column
 from .atomic import atomic_path
 from .reproducible import normalise_xlsx
 from .tables import districts_frame
+
+if TYPE_CHECKING:
+    from ..result import CoverageResult
 
 __all__ = ["SHEETS", "facilities_sheet", "gaps_sheet", "parameters_sheet", "write_workbook"]
 
