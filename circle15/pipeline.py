@@ -32,6 +32,7 @@ from .checks import population_without_facility, run_warnings
 from .engine.catchment import point_catchments
 from .engine.graph import Attachment
 from .engine.nearest import NearestFacility
+from .engine.sites import SiteSet
 from .engine.state import EngineState
 from .schema import nearest_col, pop_col, supply_col, tier_col, time_col
 from .settings import IndexSettings, SupplySettings
@@ -186,9 +187,10 @@ def _names(facilities: pd.DataFrame) -> dict[str, str]:
 
 
 def _catchment_minutes(state: EngineState, category: Category,
-                       supply: SupplySettings) -> sp.csr_array:
-    """Facilities x cells walking minutes within the category's catchment (sparse)."""
-    sites = state.sites[category.key]
+                       supply: SupplySettings, sites: SiteSet | None = None) -> sp.csr_array:
+    """Sites x cells walking minutes within the category's catchment (sparse); by default
+    the category's facilities."""
+    sites = state.sites[category.key] if sites is None else sites
     if not sites.snapped.any():  # every facility closed (or off the streets)
         return sp.csr_array((len(sites), len(state.cell_nodes)))
     # A site joins through node a or b at known costs: an attachment without a leg.
@@ -198,6 +200,26 @@ def _catchment_minutes(state: EngineState, category: Category,
                              supply.catchment_for(category) * category.metres_per_minute)
     reach.data = reach.data / category.metres_per_minute  # minutes, for the decay
     return reach
+
+
+def carry_catchment(settings: RunSettings, before: EngineState, after: EngineState,
+                    category: str, kept: np.ndarray, added: SiteSet) -> None:
+    """Give ``after`` the category's catchments from ``before``'s without a full search.
+
+    After an edit a category's sites are the ``kept`` ones of ``before`` (positions) followed
+    by the ``added`` ones: only the added sites need a bounded search, the other rows are
+    the same. Does nothing when ``before`` has not worked its catchments out.
+    """
+    if not settings.assess:
+        return
+    old = before.peek_for(category, "catchment")
+    if old is None:
+        return
+    cat = settings.categories[category]
+    rows = [sp.csr_array(old[kept])]
+    if len(added):
+        rows.append(sp.csr_array(_catchment_minutes(before, cat, settings.supply, added)))
+    after.remember_for(category, "catchment", sp.csr_array(sp.vstack(rows, format="csr")))
 
 
 def _assess(settings: RunSettings, state: EngineState, tables: Tables) -> None:

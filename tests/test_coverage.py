@@ -101,3 +101,55 @@ def test_no_gap_gives_an_empty_frame_with_the_columns():
     cells["t_kindergarten"] = 1.0
     gaps = gap_areas(cells, CAT, {})
     assert gaps.empty and "population" in gaps.columns
+
+
+def _district_table_by_masks(cells, categories, districts):
+    """The plain oracle: one boolean mask and numpy reduction per (district, category)."""
+    from circle15.analysis.coverage import weighted_quantile, within_column
+
+    rows = []
+    groups = [(d, cells["district"].to_numpy() == d) for d in districts]
+    groups.append(("ALL", np.ones(len(cells), bool)))
+    for key, cat in categories.items():
+        pop = cells[f"pop_{key}"].to_numpy(dtype=float)
+        t = cells[f"t_{key}"].to_numpy(dtype=float)
+        snapped = cells["snapped"].to_numpy(dtype=bool)
+        reach = ~np.isnan(t)
+        for name, mask in groups:
+            p, tt, r = pop[mask], t[mask], reach[mask]
+            row = {"district": name, "category": key, "population": p.sum()}
+            for tier in cat.tiers_min:
+                row[within_column(tier)] = p[r & (tt <= tier)].sum()
+            covered = p[r & (tt <= cat.target_min)].sum()
+            row.update(target_min=cat.target_min, covered_population=covered,
+                       coverage=covered / row["population"] if row["population"] > 0
+                       else np.nan,
+                       mean_min=np.average(tt[r], weights=p[r]) if p[r].sum() > 0
+                       else np.nan,
+                       p90_min=weighted_quantile(tt[r], p[r], 0.9),
+                       unreachable_population=p[~r].sum(),
+                       unsnapped_population=p[~snapped[mask]].sum())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_district_table_equals_one_mask_per_district(seed):
+    from circle15.standards import load_standards
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    names = [f"街道{i}" for i in range(int(rng.integers(1, 6)))]
+    t = rng.choice([np.nan, 3.0, 5.0, 7.5, 10.0, 15.0, 15.0001, 40.0], n) * rng.choice(
+        [1.0, 1.0, rng.uniform(0.5, 2)], n)
+    cells = pd.DataFrame({
+        # a few cells lie outside every named sub-district: they count in ALL only
+        "district": rng.choice([*names, "elsewhere"], n),
+        "snapped": rng.random(n) > 0.05,
+        "pop_childcare": rng.choice([0.0, 0.5, 3.0, 12.0], n),
+        "t_childcare": t,
+    })
+    cats = {"childcare": load_standards().categories["childcare"]}
+    got = district_table(cells, cats, names)
+    want = _district_table_by_masks(cells, cats, names)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12, atol=1e-9)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..schema import UNREACHABLE
+from ..schema import UNREACHABLE, pop_col, time_col
 from ..standards import Category
 
 #: District name of the rows that cover the whole study area.
@@ -84,28 +84,65 @@ def district_table(cells: pd.DataFrame, categories: dict[str, Category],
         NaN where the cohort is empty; ``mean_min`` and ``p90_min`` are over the residents
         who can reach a facility (NaN when none can).
     """
-    rows = []
+    names = list(districts)
+    # Cells outside every named sub-district (-1) count in the whole area only.
+    code = pd.Index(names).get_indexer(cells["district"].to_numpy())
+    known = code >= 0
+    n = len(names)
     snapped = cells["snapped"].to_numpy(dtype=bool)
-    groups = [(d, cells["district"].to_numpy() == d) for d in districts]
-    groups.append((ALL, np.ones(len(cells), bool)))
+
+    def by_district(weights: np.ndarray) -> np.ndarray:
+        """Sums per district in report order, then the whole area."""
+        return np.append(np.bincount(code[known], weights=weights[known], minlength=n),
+                         weights.sum())
+
+    frames = []
     for key, cat in categories.items():
-        pop = cells[f"pop_{key}"].to_numpy(dtype=float)
-        t = cells[f"t_{key}"].to_numpy(dtype=float)
+        pop = cells[pop_col(key)].to_numpy(dtype=float)
+        t = cells[time_col(key)].to_numpy(dtype=float)
         reach = ~np.isnan(t)
-        for name, mask in groups:
-            p, tt, r = pop[mask], t[mask], reach[mask]
-            row = {"district": name, "category": key, "population": p.sum()}
-            for tier in cat.tiers_min:
-                row[within_column(tier)] = p[r & (tt <= tier)].sum()
-            covered = p[r & (tt <= cat.target_min)].sum()
-            row.update(
+        population = by_district(pop)
+        frame = {"district": [*names, ALL], "category": key, "population": population}
+        for tier in cat.tiers_min:
+            frame[within_column(tier)] = by_district(np.where(reach & (t <= tier), pop, 0.0))
+        covered = by_district(np.where(reach & (t <= cat.target_min), pop, 0.0))
+        reach_pop = by_district(np.where(reach, pop, 0.0))
+        time_pop = by_district(np.where(reach, np.nan_to_num(t) * pop, 0.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame.update(
                 target_min=cat.target_min,
                 covered_population=covered,
-                coverage=covered / row["population"] if row["population"] > 0 else np.nan,
-                mean_min=(np.average(tt[r], weights=p[r]) if p[r].sum() > 0 else np.nan),
-                p90_min=weighted_quantile(tt[r], p[r], 0.9),
-                unreachable_population=p[~r].sum(),
-                unsnapped_population=p[~snapped[mask]].sum(),
+                coverage=np.where(population > 0, covered / population, np.nan),
+                mean_min=np.where(reach_pop > 0, time_pop / reach_pop, np.nan),
+                p90_min=_grouped_quantile(t, pop, code, n, 0.9),
+                unreachable_population=by_district(np.where(reach, 0.0, pop)),
+                unsnapped_population=by_district(np.where(snapped, 0.0, pop)),
             )
-            rows.append(row)
-    return pd.DataFrame(rows)
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _grouped_quantile(values: np.ndarray, weights: np.ndarray, code: np.ndarray, n: int,
+                      q: float) -> np.ndarray:
+    """:func:`weighted_quantile` of every district (codes ``0..n-1``) and of all values,
+    over the finite values with positive weight: one sort instead of one per district."""
+    keep = np.isfinite(values) & (weights > 0)
+    out = np.full(n + 1, np.nan)
+    group = np.where(keep & (code >= 0), code, n)
+    order = np.lexsort((values, group))
+    counts = np.bincount(group, minlength=n + 1)
+    ends = np.cumsum(counts)
+    for i in range(n):
+        part = order[ends[i] - counts[i]:ends[i]]
+        out[i] = _sorted_quantile(values[part], weights[part], q)
+    out[n] = weighted_quantile(values, np.where(keep, weights, 0.0), q)
+    return out
+
+
+def _sorted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The inverted-CDF weighted quantile of values already sorted (as numpy computes it)."""
+    if not len(values):
+        return float("nan")
+    cdf = weights.cumsum(dtype=np.float64)
+    cdf /= cdf[-1]
+    return float(values[min(np.searchsorted(cdf, q, side="left"), len(values) - 1)])

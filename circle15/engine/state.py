@@ -13,6 +13,9 @@ from .nearest import NearestFacility
 from .sites import SiteSet
 from .snapping import EdgeIndex, Snap
 
+#: Values kept per (name, category) by :meth:`EngineState.memo_for`.
+MEMO_DEPTH = 4
+
 
 @dataclass(frozen=True)
 class EngineState:
@@ -57,18 +60,30 @@ class EngineState:
 
     def memo_for(self, category: str, name: str, compute: Callable[[], Any]) -> Any:
         """Like :meth:`memo`, for a value that depends on one category's sites: worked out
-        again once that category's sites change (kept while they are the same object)."""
-        key = (name, category)
-        sites, value = self._cache.get(key, (None, None))
-        if sites is not self.sites[category]:
+        again once that category's sites change (kept while they are the same object).
+
+        The last few values are kept, so that states derived from one another (a baseline
+        and its what-ifs) do not push each other's values out.
+        """
+        value = self.peek_for(category, name)
+        if value is None:
             value = compute()
-            self._cache[key] = (self.sites[category], value)
+            self.remember_for(category, name, value)
         return value
+
+    def peek_for(self, category: str, name: str) -> Any:
+        """The value :meth:`memo_for` holds for the category's current sites, else None."""
+        for sites, value in self._cache.get((name, category), ()):
+            if sites is self.sites[category]:
+                return value
+        return None
 
     def remember_for(self, category: str, name: str, value: Any) -> None:
         """Store ``value`` as :meth:`memo_for` would have computed it for the category's
         current sites (when a caller can derive it more cheaply than from scratch)."""
-        self._cache[(name, category)] = (self.sites[category], value)
+        kept = [(s, v) for s, v in self._cache.get((name, category), ())
+                if s is not self.sites[category]]
+        self._cache[(name, category)] = [(self.sites[category], value), *kept][:MEMO_DEPTH]
 
     @property
     def node_piece(self) -> np.ndarray:

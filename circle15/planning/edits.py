@@ -30,7 +30,7 @@ from ..engine.nearest import NearestFacility
 from ..engine.sites import SiteSet, nearest_site
 from ..engine.state import EngineState
 from ..errors import InputError
-from ..pipeline import RunSettings, Tables, update_category
+from ..pipeline import RunSettings, Tables, carry_catchment, update_category
 from .site_input import WGS84, blank
 
 if TYPE_CHECKING:
@@ -195,7 +195,8 @@ def edit_facilities(result: CoverageResult, category: str, *,
     new["category"] = category
     added = _snap_new(state, new, category) if len(new) else SiteSet.empty()
 
-    kept = state.sites[category].take(np.flatnonzero(~gone))
+    kept_positions = np.flatnonzero(~gone)
+    kept = state.sites[category].take(kept_positions)
     sites = kept.concat(added)
     current = state.nearest[category]
     if not gone.any():
@@ -216,7 +217,9 @@ def edit_facilities(result: CoverageResult, category: str, *,
                 list(move))]],
             "removed": remove, "moved": sorted(move)}
     settings = dataclasses.replace(session.settings, assess=assess and session.settings.assess)
-    state = state.updated(category, sites, nearest)
+    after = state.updated(category, sites, nearest)
+    carry_catchment(settings, state, after, category, kept_positions, added)
+    state = after
     tables = update_category(settings, state, tables_of(result), category, facilities)
     parameters = copy.deepcopy(result.parameters)
     parameters["what_if"] = [*parameters.get("what_if", []), step]
