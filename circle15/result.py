@@ -67,6 +67,10 @@ class CoverageResult:
     comparison : Comparison, optional
         The side-by-side comparison with a reference index (``analysis.compare``), when
         the study file names one under ``[compare] reference``; set by the CLI.
+    network_issues : GeoDataFrame, optional
+        Where the street network is broken (``analysis.network_issues``): ``issue_id,
+        kind`` (``separate_piece`` or ``loose_end``), ``description``, ``population``,
+        ``length_m``, ``nearest_m``, geometry (study CRS).
 
     When supply has been computed, ``cells`` also has ``supply_<key>`` (capacity per
     resident of the cohort within reach, 2SFCA) and ``districts`` the supply, norm and
@@ -90,6 +94,7 @@ class CoverageResult:
     index: pd.DataFrame | None = None
     index_indicators: pd.DataFrame | None = None
     comparison: Any = None
+    network_issues: gpd.GeoDataFrame | None = None
     #: Engine state kept by ``Study.run()`` (``engine.state.EngineState``) for what-ifs.
     engine: Any = field(default=None, repr=False, compare=False)
 

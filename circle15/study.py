@@ -14,6 +14,7 @@ from pyproj import CRS
 from .analysis import district_table, gap_areas, tier_labels
 from .analysis.assessment import Assessment, assess, locate_in_districts
 from .analysis.gaps import GAP_COLUMNS, cells_form_coverage
+from .analysis.network_issues import issue_warnings, network_issues, summarise
 from .checks import check_inputs, check_snapping, population_without_facility, run_warnings
 from .config import LoadedConfig, load_config
 from .engine import NearestFacility, build_routing_graph, nearest_facility
@@ -128,6 +129,13 @@ class Study:
                                                        geometry="geometry", crs=self.crs))
             diagnostics = self._diagnostics(graph, cell_nodes, fac_nodes, cell_snap, fac_snaps,
                                             cells, nearest)
+            # Where the streets are broken (separate pieces, loose ends), for the map.
+            loose_end_m = self.config.config.analysis.loose_end_m
+            issues = network_issues(self.network, graph.components(), cell_nodes,
+                                    cells["pop_total"].to_numpy(), fac_nodes, self.categories,
+                                    loose_end_m=loose_end_m, edge_tree=index.tree)
+            diagnostics["network_issues"] = summarise(issues)
+            diagnostics["warnings"] += issue_warnings(issues, loose_end_m)
         with p.step("supply, equity and index"):
             found = self._assess(graph, cell_nodes, fac_nodes, cells, table, facilities)
             cells, table = found.cells, found.districts
@@ -137,7 +145,7 @@ class Study:
             name=s.name, title=s.title or s.name, categories=self.categories, cells=cells,
             districts=table, gaps=gap_frame, facilities=facilities, zones=self.districts.zones,
             area=self.districts.area, synthetic=s.synthetic, notice=s.notice,
-            diagnostics=diagnostics,
+            diagnostics=diagnostics, network_issues=issues,
             equity=found.equity, index=found.index.table,
             index_indicators=found.index.indicators,
             parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),

@@ -413,7 +413,8 @@ def _rebuild(result: CoverageResult, category: str, facilities: gpd.GeoDataFrame
         name=result.name, title=result.title, categories=result.categories, cells=cells,
         districts=districts, gaps=gaps, facilities=all_facilities, zones=result.zones,
         area=result.area, synthetic=result.synthetic, notice=result.notice,
-        diagnostics=diagnostics, parameters=parameters, engine=state)
+        diagnostics=diagnostics, parameters=parameters, engine=state,
+        network_issues=result.network_issues)  # what-ifs leave the streets as they are
     if result.index is not None or any(c.startswith("supply_") for c in cells.columns):
         if assess and "supply" in state.context and "index" in state.context:
             _reassess(out, state)
