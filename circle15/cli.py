@@ -183,6 +183,8 @@ def _run(args: argparse.Namespace) -> int:
         flagged = int(result.comparison.table["flag"].sum())
         print(f"  compared with {result.comparison.reference}: {flagged} of "
               f"{len(result.comparison.table)} values beyond tolerance (comparison.csv)")
+        for line in result.comparison.notes():
+            print(f"    {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0
@@ -275,10 +277,10 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"  {row['indicator']:<34} {row['units']:>5} {rho:>11}  "
               f"{row['flagged']} of {counts[row['indicator']]}")
     if len(comparison.unmatched):
-        first = comparison.unmatched.iloc[0]
         print(f"left out {len(comparison.unmatched)} reference rows (comparison_unmatched"
-              f".csv), e.g. row {first['row']} {first['unit']!r} / {first['indicator']!r}: "
-              f"{first['reason']}")
+              ".csv):")
+    for line in comparison.notes():
+        print(f"  {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
     print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0

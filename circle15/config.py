@@ -132,9 +132,15 @@ class CategoryOverride(_Section):
 
 
 class AnalysisSection(_Section):
-    """``[analysis]``: engine parameters."""
+    """``[analysis]``: engine parameters.
+
+    ``loose_end_m``: a dead end of the network within this many metres of a street line
+    it is not joined to is listed as a loose end in ``network_issues`` (a probable
+    drawing gap in the centrelines); 0 lists none.
+    """
 
     max_snap_m: PositiveFloat | None = None
+    loose_end_m: Annotated[float, Field(ge=0)] = 5.0
 
 
 class SupplySection(_Section):
@@ -165,6 +171,8 @@ class IndexSection(_Section):
     indicators: dict[str, dict[str, float]] = {}
     category_weights: dict[str, float] = {}
     goalposts: dict[str, tuple[float, float]] = {}
+    inequality_aversion: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    unserved: Literal["worst", "missing"] = "worst"
 
     def settings(self) -> IndexSettings:
         """The section as analysis settings, defaults filled in."""
@@ -173,7 +181,8 @@ class IndexSection(_Section):
             normalisation=self.normalisation, scale=self.scale,
             weights={**default.weights, **self.weights},
             indicators={**default.indicators, **self.indicators},
-            category_weights=dict(self.category_weights), goalposts=dict(self.goalposts))
+            category_weights=dict(self.category_weights), goalposts=dict(self.goalposts),
+            inequality_aversion=self.inequality_aversion, unserved=self.unserved)
 
 
 class CompareSection(_Section):

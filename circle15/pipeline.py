@@ -28,6 +28,7 @@ from .analysis.coverage import district_table, tier_labels
 from .analysis.equity import Equity
 from .analysis.gap_parts import cell_adjacency, quick_gap_areas
 from .analysis.gaps import GAP_COLUMNS
+from .analysis.grid import grid_adjacency, regular_grid
 from .checks import population_without_facility, run_warnings
 from .engine.catchment import point_catchments
 from .engine.graph import Attachment
@@ -128,12 +129,13 @@ def _district_rows(cells: pd.DataFrame, category: Category,
 
 def _gap_rows(cells: gpd.GeoDataFrame, category: Category, names: dict[str, str],
               state: EngineState) -> gpd.GeoDataFrame:
-    # The cell adjacency is worked out once per study; the memo keeps each category's
-    # gap polygons, so a what-if merges only the cells of gaps it changed.
-    adjacency = state.memo("cell_adjacency",
-                           lambda: cell_adjacency(cells.geometry.to_numpy()))
+    # The cells' lattice and adjacency are worked out once per study; the memo keeps each
+    # category's gap polygons, so a what-if merges only the cells of gaps it changed.
+    grid = state.memo("cell_grid", lambda: regular_grid(cells.geometry.to_numpy()))
+    adjacency = state.memo("cell_adjacency", lambda: grid_adjacency(grid) if grid is not None
+                           else cell_adjacency(cells.geometry.to_numpy()))
     return quick_gap_areas(cells, category, names, adjacency,
-                           memo=state.memo(f"gap_groups_{category.key}", dict))
+                           memo=state.memo(f"gap_groups_{category.key}", dict), grid=grid)
 
 
 def _empty_gaps(crs: CRS) -> gpd.GeoDataFrame:

@@ -78,6 +78,10 @@ class CoverageResult:
     comparison : Comparison, optional
         The side-by-side comparison with a reference index (``analysis.compare``), when
         the study file names one under ``[compare] reference``; set by the CLI.
+    network_issues : GeoDataFrame, optional
+        Where the street network is broken (``analysis.network_issues``): ``issue_id,
+        kind`` (``separate_piece`` or ``loose_end``), ``description``, ``population``,
+        ``length_m``, ``nearest_m``, geometry (study CRS). What-ifs leave it as it is.
     session : EngineSession, optional
         The engine session that produced the result (``planning.edits.EngineSession``):
         what the what-if methods start from. None for a result read back from files.
@@ -104,6 +108,7 @@ class CoverageResult:
     index: pd.DataFrame | None = None
     index_indicators: pd.DataFrame | None = None
     comparison: Comparison | None = None
+    network_issues: gpd.GeoDataFrame | None = None
     session: EngineSession | None = field(default=None, repr=False, compare=False)
 
     def map(self, **kwargs: Any) -> folium.Map:

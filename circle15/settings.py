@@ -33,12 +33,18 @@ class SupplySettings:
         Plain two-step floating catchment, or its enhanced form with distance decay.
     decay : {"step", "gaussian"}
         The E2SFCA's decay: ``step`` gives each walking-time tier of the category the
-        matching weight in ``step_weights``; ``gaussian`` is Dai's (2010) curve
-        ``(exp(-t²/2T²) - exp(-1/2)) / (1 - exp(-1/2))``, 1 at the door, 0 at ``T``.
+        matching weight in ``step_weights`` (see :meth:`step_limits`); ``gaussian`` is
+        Dai's (2010) curve ``(exp(-t²/2T²) - exp(-1/2)) / (1 - exp(-1/2))``, 1 at the
+        door, 0 at ``T`` = the catchment.
     step_weights : tuple of float
-        One weight per tier of the category (5/10/15 minutes by default), in ``[0, 1]``.
+        One weight per tier of the category (5/10/15 minutes by default), in ``[0, 1]``,
+        plus one for the step from the last tier to the catchment when the catchment is
+        longer than the last tier.
     catchment_min : float, optional
-        Catchment in minutes; by default each category's target time.
+        Catchment in minutes; by default each category's target time. It always takes
+        effect: residents farther than it share nothing, and under step decay a catchment
+        beyond the last tier needs a weight for the extra step (else the study file is
+        refused), so that it can never silently end at the last tier.
     missing_capacity : {"exclude", "median"}
         A facility of unknown capacity adds nothing to supply (``exclude``), or is given
         the median known capacity of its category (``median``).
@@ -54,16 +60,47 @@ class SupplySettings:
         """Catchment of ``category`` in minutes."""
         return self.catchment_min if self.catchment_min is not None else category.target_min
 
+    def step_limits(self, category: Category) -> tuple[float, ...]:
+        """Upper limits (minutes) of the decay steps of ``category`` under step decay.
+
+        The category's tiers cut at the catchment, the last step ending at the catchment:
+        tiers 5/10/15 give ``(5, 10, 15)`` for a 15-minute catchment, ``(5, 10, 12)`` for
+        12 minutes and ``(5, 10, 15, 20)`` for 20 minutes. Each step takes the weight of
+        its tier in ``step_weights``; beyond the catchment the weight is 0.
+        """
+        limit = self.catchment_for(category)
+        inside = tuple(t for t in category.tiers_min if t < limit)
+        return (*inside, limit)
+
     def check_tiers(self, category: Category) -> None:
-        """Raise ``ConfigError`` unless step decay has one weight per tier of ``category``."""
+        """Raise ``ConfigError`` unless step decay has a weight for every step of ``category``.
+
+        One weight per tier of the category, plus one when the catchment is longer than
+        the last tier (for the step from the last tier to the catchment).
+        """
         if self.method == "2sfca" or self.decay != "step":
             return
-        if len(self.step_weights) != len(category.tiers_min):
+        tiers = category.tiers_min
+        limit = self.catchment_for(category)
+        beyond = limit > tiers[-1]
+        needed = len(tiers) + int(beyond)
+        if len(self.step_weights) == needed:
+            return
+        listed = ", ".join(f"{t:g}" for t in tiers)
+        if beyond and len(self.step_weights) == len(tiers):
             raise ConfigError(
-                f"supply.step_weights has {len(self.step_weights)} weights but category "
-                f"{category.key!r} has {len(category.tiers_min)} tiers "
-                f"({', '.join(f'{t:g}' for t in category.tiers_min)} min); give one per tier"
-            )
+                f"supply.catchment_min = {limit:g} min is beyond the last tier of category "
+                f"{category.key!r} ({listed} min): under step decay its weights would end at "
+                f"{tiers[-1]:g} min and the catchment would silently be {tiers[-1]:g} min. "
+                f"Give step_weights a weight for {tiers[-1]:g}-{limit:g} min too "
+                f"({needed} weights, e.g. [{', '.join(f'{w:g}' for w in self.step_weights)}"
+                f", 0.1]), or use decay = \"gaussian\"")
+        raise ConfigError(
+            f"supply.step_weights has {len(self.step_weights)} weights but category "
+            f"{category.key!r} has {len(tiers)} tiers ({listed} min)"
+            + (f" and a catchment of {limit:g} min beyond them" if beyond else "")
+            + f"; give {needed}, one per tier" + (" plus one for the step to the catchment"
+                                                 if beyond else ""))
 
 
 #: The three dimensions of the index, with their Chinese names.
@@ -78,29 +115,53 @@ class Indicator:
     """An indicator the index can use.
 
     ``goalposts`` are ``(worst, best)``; None means ``(target time, 0)`` minutes.
+    ``unserved`` names the case in which the indicator has no value although the
+    district has residents of the cohort, because nobody is served at all: ``no_route``
+    (nobody can walk to any facility: no walking time to average or compare),
+    ``no_supply`` (the 2SFCA supply is 0 for everyone: the share of each is 0/0) or
+    ``no_coverage`` (nobody within the target in any sub-district). With ``[index]
+    unserved = "worst"`` (the default) the indicator then scores 0, the worst.
     """
 
     name: str
     description: str
     higher_is_better: bool
     goalposts: tuple[float, float] | None
+    unserved: str | None = None
 
 
 INDICATORS: dict[str, Indicator] = {i.name: i for i in [
-    Indicator("coverage", "share of the cohort within the target walking time", True,
-              (0.0, 1.0)),
-    Indicator("reachable", "share of the cohort with a walking route to any facility", True,
-              (0.0, 1.0)),
-    Indicator("mean_time", "mean walking time of the cohort who can reach a facility, min",
-              False, None),
-    Indicator("p90_time", "90th-percentile walking time, minutes", False, None),
-    Indicator("gini_time", "Gini of walking time over the cohort", False, (1.0, 0.0)),
-    Indicator("theil_time", "Theil T of walking time over the cohort", False, (1.0, 0.0)),
-    Indicator("gini_supply", "Gini of 2SFCA supply over the cohort", False, (1.0, 0.0)),
-    Indicator("theil_supply", "Theil T of 2SFCA supply over the cohort", False, (1.0, 0.0)),
+    Indicator("coverage", "share of the cohort within the target walking time of a facility "
+              "(unreachable residents count as not covered)", True, (0.0, 1.0)),
+    Indicator("reachable", "share of the cohort with a walking route to at least one "
+              "facility, at any time: snapped to a street within the snap limit, on a "
+              "network piece where a facility of the category stands; "
+              "1 - unreachable_population / population", True, (0.0, 1.0)),
+    Indicator("mean_time", "mean walking time (minutes) of the cohort who can reach a "
+              "facility", False, None, "no_route"),
+    Indicator("p90_time", "90th-percentile walking time (minutes) of the cohort who can "
+              "reach a facility: the shortest time within which at least 90% of them live "
+              "(weighted inverted CDF, no interpolation)", False, None, "no_route"),
+    Indicator("gini_time", "Gini of walking time over the cohort who can reach a facility",
+              False, (1.0, 0.0), "no_route"),
+    Indicator("theil_time", "Theil T of walking time over the cohort who can reach a "
+              "facility", False, (1.0, 0.0), "no_route"),
+    Indicator("gini_supply", "Gini of 2SFCA supply over the cohort", False, (1.0, 0.0),
+              "no_supply"),
+    Indicator("theil_supply", "Theil T of 2SFCA supply over the cohort", False, (1.0, 0.0),
+              "no_supply"),
+    Indicator("ede_time", "equally-distributed equivalent (Atkinson) of the residents' "
+              "walking-time achievement: each resident scored on the mean_time goalposts "
+              "(1 at the best, 0 at or beyond the worst or without a route), then "
+              "(mean a^(1-e))^(1/(1-e)); the level everyone would need to be as well off",
+              True, (0.0, 1.0)),
+    Indicator("ede_supply", "equally-distributed equivalent (Atkinson) of the residents' "
+              "supply achievement: each resident's 2SFCA supply over the supply per head "
+              "that meets the norm, capped at 1", True, (0.0, 1.0)),
     Indicator("coverage_balance",
               "a sub-district's coverage over the sub-districts' mean coverage (capped at "
-              "1); for ALL, the lowest over the mean (min/mean ratio)", True, (0.0, 1.0)),
+              "1); for ALL, the lowest over the mean (min/mean ratio)", True, (0.0, 1.0),
+              "no_coverage"),
     Indicator("norm_ratio", "capacity within reach (2SFCA) per head over the norm", True,
               (0.0, 1.0)),
     Indicator("provision_ratio", "capacity located in the district per head over the norm",
@@ -110,7 +171,7 @@ INDICATORS: dict[str, Indicator] = {i.name: i for i in [
 
 def _default_indicators() -> dict[str, dict[str, float]]:
     return {"accessibility": {"coverage": 0.5, "mean_time": 0.5},
-            "balance": {"gini_time": 1.0, "gini_supply": 1.0, "coverage_balance": 1.0},
+            "balance": {"ede_time": 1.0, "ede_supply": 1.0},
             "quality": {"norm_ratio": 1.0}}
 
 
@@ -132,6 +193,16 @@ class IndexSettings:
         Weight of each category (1 when not listed).
     goalposts : mapping
         ``(worst, best)`` per indicator, replacing the defaults of ``INDICATORS``.
+    inequality_aversion : float
+        Atkinson's ``e`` of the ``ede_*`` indicators, in ``[0, 1)``: 0 is the plain mean
+        (inequality costs nothing); the larger, the more an uneven spread is marked down.
+        Below 1 so that residents with nothing (0) count without sending the whole
+        measure to 0.
+    unserved : {"worst", "missing"}
+        An indicator without a value because nobody of the cohort is served (see
+        ``Indicator.unserved``: no walking route at all, supply 0 everywhere) scores the
+        worst, 0 (``"worst"``), or is left out with the other weights rescaled
+        (``"missing"``).
     """
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
@@ -141,6 +212,8 @@ class IndexSettings:
     indicators: Mapping[str, Mapping[str, float]] = field(default_factory=_default_indicators)
     category_weights: Mapping[str, float] = field(default_factory=dict)
     goalposts: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    inequality_aversion: float = 0.5
+    unserved: Literal["worst", "missing"] = "worst"
 
     def check(self, categories: Sequence[str], where: str = "index") -> None:
         """Raise ``ConfigError`` naming the field when a name or weight cannot be used."""
@@ -172,6 +245,11 @@ class IndexSettings:
         for label, weights in groups.items():
             if any(not w >= 0 for w in weights.values()):
                 raise ConfigError(f"{where}.{label}: weights must be 0 or more")
+        if not 0 <= self.inequality_aversion < 1:
+            raise ConfigError(f"{where}.inequality_aversion: {self.inequality_aversion:g} is "
+                              "outside [0, 1); 0 is the plain mean, 0.5 the default")
+        if self.unserved not in ("worst", "missing"):
+            raise ConfigError(f"{where}.unserved: use \"worst\" or \"missing\"")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError(f"{where}.weights: give at least one dimension a weight above 0")
 

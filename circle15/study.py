@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
+from .analysis.network_issues import issue_warnings, network_issues, summarise
 from .checks import check_inputs, check_snapping
 from .config import LoadedConfig, load_config
 from .engine import build_routing_graph, nearest_facility
@@ -142,8 +143,18 @@ class Study:
                 {k: self.population.cohort(c.age_min, c.age_max)
                  for k, c in self.categories.items()},
                 self._facility_frame(fac_snaps))
+        with p.step("finding breaks in the street network"):
+            # Separate pieces and loose ends, for the map and the planner's fixes.
+            loose_end_m = self.config.config.analysis.loose_end_m
+            issues = network_issues(self.network, state.node_piece, cell_nodes,
+                                    tables.cells["pop_total"].to_numpy(), fac_nodes,
+                                    self.categories, loose_end_m=loose_end_m,
+                                    edge_tree=index.tree)
         diagnostics = {"network_nodes": int(self.network.n_nodes),
-                       "network_edges": int(self.network.n_edges), **tables.diagnostics}
+                       "network_edges": int(self.network.n_edges), **tables.diagnostics,
+                       "network_issues": summarise(issues)}
+        diagnostics["warnings"] = [*diagnostics.get("warnings", []),
+                                   *issue_warnings(issues, loose_end_m)]
         # what the readers changed on the way in (duplicates merged, levels guessed)
         diagnostics["input_notes"] = [n for f in self.facilities.values() for n in f.notes]
         for message in diagnostics.get("warnings", []):
@@ -155,7 +166,8 @@ class Study:
             cells=tables.cells, districts=tables.districts, gaps=tables.gaps,
             facilities=tables.facilities, zones=self.districts.zones,
             area=self.districts.area, synthetic=s.synthetic, notice=s.notice,
-            diagnostics=diagnostics, equity=tables.equity, index=tables.index,
+            diagnostics=diagnostics, network_issues=issues,
+            equity=tables.equity, index=tables.index,
             index_indicators=tables.index_indicators,
             parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),
                         "supply": asdict(self.config.supply),

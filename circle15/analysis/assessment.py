@@ -12,12 +12,19 @@ import scipy.sparse as sp
 
 from ..standards import Category
 from .equity import Equity, equity_tables
-from .index import DIMENSIONS, IndexResult, IndexSettings, index_scores, indicator_values
+from .index import (
+    DIMENSIONS,
+    IndexResult,
+    IndexSettings,
+    achievement_ede,
+    index_scores,
+    indicator_values,
+)
 from .supply import SupplySettings, decay_function, district_supply, floating_catchment
 
 #: Columns added to the district table, after the coverage columns.
-SUPPLY_COLUMNS = ["capacity", "supply_ratio", "norm_population", "provision",
-                  "accessible_provision", "norm", "norm_ratio", "norm_met"]
+SUPPLY_COLUMNS = ["capacity", "capacity_unknown", "supply_ratio", "norm_population",
+                  "provision", "accessible_provision", "norm", "norm_ratio", "norm_met"]
 SCORE_COLUMNS = [f"score_{d}" for d in DIMENSIONS]
 
 
@@ -90,7 +97,8 @@ def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
     names = list(zones["district"])
     supply_table = district_supply(cells, categories, names, capacity, facility_district)
     equity = equity_tables(cells, categories, names, district_table)
-    result = index_scores(indicator_values(district_table, supply_table, equity, names),
+    ede = achievement_ede(cells, categories, names, supply_table, index)
+    result = index_scores(indicator_values(district_table, supply_table, equity, names, ede),
                           categories, zones, index)
     scores = result.by_category.rename(columns={d: f"score_{d}" for d in DIMENSIONS})
     table = (district_table.merge(supply_table, on=["district", "category"], how="left")

@@ -2,15 +2,22 @@
 
 A reference table (see ``sources.reference``) gives values per (unit, indicator). Units
 are matched to the study's sub-districts by their Chinese (``district``) or English
-(``name_en``) name -- ignoring case, spaces and a trailing 街道/镇/乡 or Subdistrict/Town --
-and to the whole area by ``ALL``, 全区, 合计, the study's name or the first word of its
-title (e.g. 镇海区). Indicators are matched by name or alias (composite 综合, accessibility
-可及, balance 均衡, quality 优质; per category ``coverage_<key>`` or e.g. 托育覆盖率 ...).
+(``name_en``) name -- ignoring case, spaces, bracketed notes, an office suffix
+(办事处, 街道办事处, 人民政府), a leading county or city (镇海区招宝山街道) and a trailing
+街道/镇/乡 or Subdistrict/Town -- and to the whole area by ``ALL``, 全区, 合计, the study's
+name or the first word of its title (e.g. 镇海区, 镇海区人民政府, 宁波市镇海区).
+Indicators are matched by name or alias, bracketed units ignored (composite 综合,
+accessibility 可及, balance 均衡, quality 优质; per category ``coverage_<key>`` or e.g.
+托育覆盖率（%）, 老年食堂覆盖率 ...); a share written as a bare number under a ``%``
+header (85) is read as 0.85.
 
 For each matched pair the comparison gives ours, theirs, the difference (ours - theirs),
 the rank of the unit among the compared sub-districts in each (1 = best), and a flag where
 the difference exceeds the tolerance; per indicator the Spearman rank correlation between
-the two over the sub-districts.
+the two over the sub-districts. What could not be compared is named: reference rows whose
+unit or indicator matches nothing (``unmatched``), and sub-districts left out of an
+indicator's rank correlation (``left_out``: no value in the reference, not in it, or no
+value of ours).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,19 +60,56 @@ CATEGORY_METRICS = {
     **{f"score_{d}": (f"score_{d}", True, zh) for d, zh in DIMENSIONS.items()},
 }
 
+#: Other Chinese metric names a reference may use, after the category's name.
+METRIC_ALIASES_ZH = {
+    "coverage": ("覆盖率", "服务覆盖率", "步行覆盖率", "覆盖"),
+    "mean_min": ("平均步行时间", "平均步行时长", "平均时间", "平均用时"),
+    "p90_min": ("p90步行时间", "90分位步行时间", "第90百分位步行时间"),
+    "supply_ratio": ("供给比", "人均供给"),
+    "provision": ("千人指标",),
+    "norm_ratio": ("达标比", "达标率"),
+}
+
+#: Short and common Chinese names of the standard categories (besides ``name_zh`` and each
+#: of its parts split at "/").
+CATEGORY_ALIASES_ZH = {
+    "childcare": ("托育", "托育机构", "托育服务", "托育设施", "托儿所", "婴幼儿照护"),
+    "kindergarten": ("幼儿园", "学前教育"),
+    "primary_school": ("小学",),
+    "middle_school": ("初中", "初级中学"),
+    "elderly_canteen": ("老年食堂", "助餐点", "老年助餐", "助餐", "长者食堂", "养老助餐",
+                        "老年食堂助餐点"),
+    "sports_venue": ("体育场地", "体育设施", "健身设施", "运动场地"),
+}
+
+#: Metrics that are shares: a bare 85 under a "%" header means 0.85.
+SHARE_METRICS = ("coverage", "norm_ratio")
+
+#: Columns of ``Comparison.left_out``.
+LEFT_OUT_COLUMNS = ["indicator", "district", "unit", "row", "reason"]
+
 #: Names of the whole study area in a reference table.
 ALL_ALIASES = ("all", "全区", "全部", "合计", "总计", "whole area", "total")
 
 _ZH_SUFFIXES = ("街道", "镇", "乡")
 _EN_SUFFIXES = ("subdistrict", "sub-district", "street", "town", "township")
+#: Office names written after a unit: 招宝山街道办事处, 九龙湖镇人民政府.
+_OFFICE_SUFFIXES = (("街道办事处", "街道"), ("街道办", "街道"), ("办事处", ""),
+                    ("人民政府", ""), ("政府", ""))
+_BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 
 
 def _indicator_key(name: str) -> str:
-    return re.sub(r"[\s_\-.:：·/]+", "", str(name).casefold())
+    text = _BRACKETED.sub("", str(name)).casefold()
+    return re.sub(r"[\s_\-.:：·/／、]+", "", text)
 
 
 def _unit_key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name).casefold())
+    key = re.sub(r"[\s_\-·]+", "", _BRACKETED.sub("", str(name)).casefold())
+    for suffix, replacement in _OFFICE_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return key[: -len(suffix)] + replacement
+    return key
 
 
 def _bare(key: str) -> str:
@@ -104,12 +148,22 @@ def indicator_aliases(result: CoverageResult) -> dict[str, str]:
         for alias in aliases:
             out[_indicator_key(alias)] = name
     for key, cat in result.categories.items():
+        names_zh = dict.fromkeys([cat.name_zh, *cat.name_zh.split("/"),
+                                  *CATEGORY_ALIASES_ZH.get(key, ())])
+        target = f"{cat.target_min:g}分钟"
         for metric, (_, _, zh) in CATEGORY_METRICS.items():
             name = f"{metric}_{key}"
             for alias in (name, f"{key}_{metric}", f"{cat.name_zh}_{metric}"):
                 out[_indicator_key(alias)] = name
-            if zh:
-                out[_indicator_key(cat.name_zh + zh)] = name
+            suffixes = [*([zh] if zh else []), *METRIC_ALIASES_ZH.get(metric, ())]
+            if metric.startswith("score_"):
+                suffixes += [zh + s for s in ("性", "得分", "性得分", "指数", "性指数")]
+            for short in names_zh:
+                for suffix in suffixes:
+                    out.setdefault(_indicator_key(short + suffix), name)
+                    if metric == "coverage":  # 托育15分钟覆盖率, 15分钟托育覆盖率
+                        out.setdefault(_indicator_key(short + target + suffix), name)
+                        out.setdefault(_indicator_key(target + short + suffix), name)
     return out
 
 
@@ -128,24 +182,43 @@ def unit_aliases(result: CoverageResult) -> tuple[dict[str, str], dict[str, list
             bare.setdefault(_bare(key), [])
             if zh not in bare[_bare(key)]:
                 bare[_bare(key)].append(zh)
-    title_word = (result.title or "").split()[:1]
-    for alias in (*ALL_ALIASES, result.name, *title_word):
+    for alias in (*ALL_ALIASES, *_area_names(result)):
         exact.setdefault(_unit_key(alias), ALL)
     return exact, bare
+
+
+def _area_names(result: CoverageResult) -> list[str]:
+    """The study's own name and the first word of its title (镇海区)."""
+    return [result.name, *(result.title or "").split()[:1]]
+
+
+def _match_unit(unit: str, exact: dict[str, str], bare: dict[str, list[str]]
+                ) -> tuple[str | None, str]:
+    """The district of one unit, or None and the reason."""
+    key = _unit_key(unit)
+    # Try the name as written, then without a leading county or city (镇海区招宝山街道,
+    # 宁波市镇海区): only where what remains is itself a known name.
+    cuts = [0, *(i + 1 for i, ch in enumerate(key[:-1]) if ch in "省市区县")]
+    ambiguous: list[str] = []
+    for cut in cuts:
+        rest = key[cut:]
+        if rest in exact:
+            return exact[rest], ""
+        found = bare.get(_bare(rest), [])
+        if len(found) == 1:
+            return found[0], ""
+        if len(found) > 1 and not ambiguous:
+            ambiguous = found
+    if ambiguous:
+        return None, f"unit matches several sub-districts ({', '.join(ambiguous)})"
+    return None, "unit matches no sub-district"
 
 
 def match_units(units: pd.Series, result: CoverageResult) -> pd.Series:
     """The study district of each reference unit (None where nothing matches)."""
     exact, bare = unit_aliases(result)
-
-    def one(unit: str) -> str | None:
-        key = _unit_key(unit)
-        if key in exact:
-            return exact[key]
-        found = bare.get(_bare(key), [])
-        return found[0] if len(found) == 1 else None
-
-    return pd.Series([one(u) for u in units], index=units.index, dtype=object)
+    return pd.Series([_match_unit(u, exact, bare)[0] for u in units], index=units.index,
+                     dtype=object)
 
 
 @dataclass
@@ -163,16 +236,53 @@ class Comparison:
     spearman : DataFrame
         Per indicator: ``indicator, units`` (sub-districts with both values), ``rho``,
         ``p_value`` (NaN with fewer than 3 units or a constant column), ``flagged``.
+        ``left_out`` names the sub-districts left out of the correlation, with why.
     unmatched : DataFrame
-        Reference rows left out: ``row, unit, indicator, reason``.
+        Reference rows whose unit or indicator matches nothing: ``row, unit, indicator,
+        reason`` (e.g. "unit matches no sub-district").
     reference : str
         The reference file's name.
+    left_out : DataFrame
+        What matched but could not be compared: ``indicator, district, unit, row,
+        reason`` -- "no value in the reference" (blank, —, -, /: the row is skipped, not
+        an error), "not in the reference" (a sub-district the reference does not list
+        for that indicator) or "no value of ours" (e.g. no residents of the cohort).
+        Sub-districts here are left out of that indicator's rank correlation.
     """
 
     table: pd.DataFrame
     spearman: pd.DataFrame
     unmatched: pd.DataFrame
     reference: str = ""
+    left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=LEFT_OUT_COLUMNS))
+
+    def notes(self, limit: int = 20) -> list[str]:
+        """What was not compared, in lines for the screen: unmatched units by name with
+        the reason, unknown indicators, and units left out of each rank correlation."""
+        lines = []
+        unmatched = self.unmatched.assign(
+            unit=self.unmatched["unit"].map(_printable),
+            indicator=self.unmatched["indicator"].map(_printable))
+        for reason, part in unmatched.groupby("reason", sort=False):
+            column = "indicator" if reason == "unknown indicator" else "unit"
+            names = list(dict.fromkeys(part[column].astype(str)))
+            numbers = list(dict.fromkeys(part["row"].tolist()))
+            rows = ", ".join(str(r) for r in numbers[:limit])
+            more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+            lines.append(f"not matched — {reason}: {'、'.join(names[:limit])}{more} "
+                         f"(rows {rows}{' …' if len(numbers) > limit else ''})")
+        left = self.left_out[self.left_out["district"] != ALL]
+        for indicator, part in left.groupby("indicator", sort=False):
+            named = "; ".join(f"{d} ({r})" for d, r in zip(part["district"], part["reason"],
+                                                          strict=True))
+            lines.append(f"left out of the rank correlation of {indicator}: {named}")
+        return lines
+
+
+def _printable(text: object) -> str:
+    """Reviewer text for the screen: control characters (terminal escapes) removed."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "", str(text))
 
 
 def default_tolerance(indicator: str, theirs: np.ndarray, scale: float) -> np.ndarray:
@@ -228,24 +338,35 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     """
     ours = our_indicators(result)
     ref = reference.copy()
-    ref["district"] = match_units(ref["unit"], result)
+    if "per_cent" not in ref.columns:
+        ref["per_cent"] = False
+    exact, bare = unit_aliases(result)
+    matched = [_match_unit(u, exact, bare) for u in ref["unit"]]
+    ref["district"] = [d for d, _ in matched]
     aliases = indicator_aliases(result)
     ref["indicator_in"] = ref["indicator"]
     ref["indicator"] = ref["indicator"].map(lambda s: aliases.get(_indicator_key(s)))
     known = set(ours["indicator"])
-    reasons = np.where(ref["district"].isna(), "unit matches no sub-district",
+    reasons = np.where(ref["district"].isna(), [r for _, r in matched],
                        np.where(ref["indicator"].isna() | ~ref["indicator"].isin(known),
                                 "unknown indicator", ""))
     unmatched = pd.DataFrame({"row": ref["row"], "unit": ref["unit"],
                               "indicator": ref["indicator_in"], "reason": reasons})
     unmatched = unmatched[unmatched["reason"] != ""].reset_index(drop=True)
     ref = ref[reasons == ""]
+    # A bare number under a "%" header is a percentage of a share (85 -> 0.85).
+    share = ref["indicator"].map(lambda i: _metric_of(i) in SHARE_METRICS).astype(bool)
+    scale = np.where(ref["per_cent"].astype(bool) & share, 0.01, 1.0)
+    ref = ref.assign(value=ref["value"].to_numpy(dtype=float) * scale)
+    blank = ref["value"].isna()
+    skipped = ref[blank]
+    ref = ref[~blank]
     if ref.empty:
         names = ", ".join([*result.zones["district"], ALL])
         raise InputError(
             f"reference {source}: no row matches both a unit of the study ({names}) and a "
             f"known indicator (e.g. composite, accessibility, balance, quality, "
-            f"coverage_<category>); check the unit and indicator names")
+            f"coverage_<category>) with a value; check the unit and indicator names")
     dup = ref.duplicated(["district", "indicator"], keep=False)
     if dup.any():
         rows = ref.loc[dup, "row"].tolist()[:4]
@@ -292,10 +413,45 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     merged["rank_ours"], merged["rank_theirs"] = rank_ours, rank_theirs
     columns = ["row", "unit", "district", "name_en", "indicator", "ours", "theirs",
                "difference", "tolerance", "flag", "rank_ours", "rank_theirs"]
-    extra = [c for c in reference.columns if c not in {*columns, "value", "higher"}]
+    extra = [c for c in reference.columns
+             if c not in {*columns, "value", "higher", "per_cent"}]
     table = merged[[*columns, *extra]]
     spear = pd.DataFrame(rows)
     flagged = table.groupby("indicator", sort=False)["flag"].sum()
     spear["flagged"] = spear["indicator"].map(flagged).astype(int)
+    left_out = _left_out(merged, skipped, list(result.zones["district"]))
+    sub = left_out[left_out["district"] != ALL]
+    named = sub.groupby("indicator", sort=False).apply(
+        lambda p: "; ".join(f"{d} ({r})" for d, r in zip(p["district"], p["reason"],
+                                                        strict=True)),
+        include_groups=False) if len(sub) else pd.Series(dtype=object)
+    spear["left_out"] = spear["indicator"].map(named).astype(object).fillna("")
     return Comparison(table=table.reset_index(drop=True), spearman=spear,
-                      unmatched=unmatched, reference=source)
+                      unmatched=unmatched, reference=source, left_out=left_out)
+
+
+def _left_out(merged: pd.DataFrame, skipped: pd.DataFrame,
+              districts: list[str]) -> pd.DataFrame:
+    """Per compared indicator, the sub-districts not in its rank correlation, and why."""
+    parts = [pd.DataFrame({"indicator": skipped["indicator"], "district": skipped["district"],
+                           "unit": skipped["unit"], "row": skipped["row"],
+                           "reason": "no value in the reference"})]
+    no_ours = merged[merged["ours"].isna()]
+    parts.append(pd.DataFrame({"indicator": no_ours["indicator"],
+                               "district": no_ours["district"], "unit": no_ours["unit"],
+                               "row": no_ours["row"], "reason": "no value of ours"}))
+    listed = set(zip(merged["indicator"], merged["district"], strict=True)) | set(
+        zip(skipped["indicator"], skipped["district"], strict=True))
+    absent = [(i, d) for i in dict.fromkeys(merged["indicator"]) for d in districts
+              if (i, d) not in listed]
+    parts.append(pd.DataFrame({"indicator": [i for i, _ in absent],
+                               "district": [d for _, d in absent], "unit": None, "row": None,
+                               "reason": "not in the reference"}))
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
+        len(p) for p in parts) else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    order = {d: i for i, d in enumerate([*districts, ALL])}
+    first = {n: i for i, n in enumerate(dict.fromkeys([*merged["indicator"],
+                                                       *skipped["indicator"]]))}
+    out = out.assign(_i=out["indicator"].map(first), _o=out["district"].map(order)).sort_values(
+        ["_i", "_o"], kind="stable").drop(columns=["_i", "_o"])
+    return out[LEFT_OUT_COLUMNS].reset_index(drop=True)

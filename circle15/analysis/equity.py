@@ -12,7 +12,13 @@ residents of the category's cohort. Measures:
 - the **Lorenz curve**: cumulative share of residents (fewest first) against cumulative
   share of the quantity;
 - the **min/mean ratio** of sub-district coverage: the worst-covered sub-district's coverage
-  over the mean coverage of the sub-districts (1 = even; each sub-district counts once).
+  over the mean coverage of the sub-districts (1 = even; each sub-district counts once);
+- the **equally-distributed equivalent** (EDE, Atkinson 1970) of achievements ``a`` in
+  ``[0, 1]``: ``EDE = (sum_i w_i a_i^(1-e) / W)^(1/(1-e))`` for an inequality aversion
+  ``0 <= e < 1``. It is the level which, given to everyone, would be valued as much as the
+  actual spread: equal to the mean when everyone has the same, below it by the Atkinson
+  index ``1 - EDE/mean`` otherwise. Unlike the Gini it also falls with the level itself,
+  so uniformly poor access scores low (the index's 均衡 balance uses it).
 
 Walking times of residents who cannot reach any facility (NaN) are left out of the
 walking-time measures, as they are of ``mean_min``; their number is reported. Supply
@@ -151,6 +157,41 @@ def lorenz_curve(values: np.ndarray, weights: np.ndarray,
     cum_w = np.concatenate([[0.0], np.cumsum(w[order])]) / w.sum()
     cum_x = np.concatenate([[0.0], np.cumsum((w * x)[order])]) / amount
     return pop_share, np.interp(pop_share, cum_w, cum_x)
+
+
+def atkinson_ede(achievement: np.ndarray, weights: np.ndarray, aversion: float) -> float:
+    """Population-weighted equally-distributed equivalent (Atkinson) of achievements.
+
+    ``EDE = (sum_i w_i a_i^(1-e) / W)^(1/(1-e))``, ``W = sum_i w_i``; with ``e = 0`` the
+    weighted mean. Zeros are allowed (``e < 1``).
+
+    Parameters
+    ----------
+    achievement : ndarray
+        Each group's achievement, ``>= 0`` (e.g. a score in ``[0, 1]``).
+    weights : ndarray
+        Residents per group; zero weights are left out.
+    aversion : float
+        Inequality aversion ``e`` in ``[0, 1)``.
+
+    Returns
+    -------
+    float
+        NaN when no resident is weighted or any weighted achievement is NaN (unknown).
+    """
+    a = np.asarray(achievement, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    keep = w > 0
+    a, w = a[keep], w[keep]
+    total = w.sum()
+    if total <= 0 or np.isnan(a).any():
+        return float("nan")
+    if (a < 0).any():
+        raise ValueError("the equally-distributed equivalent needs achievements >= 0")
+    if not 0 <= aversion < 1:
+        raise ValueError("inequality aversion must lie in [0, 1)")
+    power = 1.0 - aversion
+    return float(((w * a**power).sum() / total) ** (1.0 / power))
 
 
 def min_mean_ratio(coverage: Sequence[float]) -> float:

@@ -3,23 +3,26 @@
 :func:`circle15.analysis.gaps.gap_areas` merges the gap cells and finds, for every cell,
 the merged polygon it lies in: about 80 ms a category on the demo. When the cells tile
 the area (a grid: no overlaps, shared edges), two gap cells belong to one gap exactly when
-a chain of gap cells sharing an edge joins them. So the groups come from connected
-components of a cell adjacency matrix built once per study, the sums from ``bincount``,
-and the only geometry work left is one coverage union. The output equals ``gap_areas``'s
-(tested); when a check fails (cells overlap, a group is not one polygon) it falls back
-to ``gap_areas``.
+a chain of gap cells of the same sub-district sharing an edge joins them. So the groups
+come from connected components of a cell adjacency matrix built once per study (its
+links across sub-district boundaries dropped), the sums from ``bincount``, and the only
+geometry work left is a coverage union per sub-district. The output equals
+``gap_areas``'s (tested); when a check fails (cells overlap, a group is not one polygon)
+it falls back to ``gap_areas``.
 """
 
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 
 from ..standards import Category
 from .gaps import GAP_COLUMNS, gap_areas
+from .grid import Grid, group_outlines
 
 
 def cell_adjacency(geometries: np.ndarray) -> sp.csr_array | None:
@@ -69,7 +72,7 @@ def _unchanged_groups(cells_of: np.ndarray, part: np.ndarray, n_parts: int,
 def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
                     facility_names: dict[str, str],
                     adjacency: sp.csr_array | None,
-                    memo: dict | None = None) -> gpd.GeoDataFrame:
+                    memo: dict | None = None, grid: Grid | None = None) -> gpd.GeoDataFrame:
     """Same as :func:`~circle15.analysis.gaps.gap_areas`, from a precomputed adjacency.
 
     Parameters
@@ -81,6 +84,10 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     memo : dict, optional
         Kept between calls for the same cells and category: the gap groups of the last call
         and their polygons, so that a what-if merges only the cells of gaps it changed.
+    grid : Grid, optional
+        The lattice of ``cells`` when they are a regular grid
+        (:func:`circle15.analysis.grid.regular_grid`): outlines are then traced on it
+        instead of merged polygon by polygon.
     """
     if adjacency is None:
         return gap_areas(cells, category, facility_names)
@@ -90,23 +97,39 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     missed = np.flatnonzero((np.isnan(t) | (t > category.target_min)) & (pop > 0))
     if not len(missed):
         return gap_areas(cells, category, facility_names)
-    n_parts, part = connected_components(adjacency[missed][:, missed], directed=False)
+    district, names = pd.factorize(cells["district"].to_numpy(dtype=object)[missed],
+                                   use_na_sentinel=False)
+    # Gaps end at sub-district boundaries: drop the links between cells of two of them.
+    links = adjacency[missed][:, missed].tocoo()
+    same = district[links.row] == district[links.col]
+    links = sp.csr_array((links.data[same], (links.row[same], links.col[same])),
+                         shape=links.shape)
+    n_parts, part = connected_components(links, directed=False)
     geoms = cells.geometry.to_numpy()[missed]
     if memo and len(memo.get("part_of_cell", ())) == len(cells):
         reused, shapes = _unchanged_groups(missed, part, n_parts, memo)
     else:
         reused, shapes = np.zeros(n_parts, bool), np.full(n_parts, None, dtype=object)
     todo = np.flatnonzero(~reused)
-    if len(todo):
+    if len(todo) and grid is not None:
         in_todo = ~reused[part]
-        polygons = shapely.get_parts(shapely.coverage_union_all(geoms[in_todo]))
+        renumber = np.full(n_parts, -1)
+        renumber[todo] = np.arange(len(todo))
+        shapes[todo] = group_outlines(grid, missed[in_todo], renumber[part[in_todo]],
+                                      len(todo))
+    elif len(todo):
+        in_todo = ~reused[part]
+        # One coverage union per sub-district, so that neighbouring gaps stay apart.
+        polygons = np.concatenate([
+            shapely.get_parts(shapely.coverage_union_all(geoms[in_todo & (district == d)]))
+            for d in np.unique(district[in_todo])])
         if len(polygons) != len(todo):
             return gap_areas(cells, category, facility_names, cells_form_coverage=True)
-        # Match each group to its polygon through one of its cells' centres.
+        # Match each group to its polygon through a point inside one of its cells.
         first = np.full(n_parts, -1)
         first[part[::-1]] = np.arange(len(part))[::-1]
         hit_group, hit_poly = shapely.STRtree(polygons).query(
-            shapely.centroid(geoms[first[todo]]), predicate="within")
+            shapely.point_on_surface(geoms[first[todo]]), predicate="within")
         if len(hit_group) != len(todo) or len(np.unique(hit_poly)) != len(todo):
             return gap_areas(cells, category, facility_names, cells_form_coverage=True)
         shapes[todo[hit_group]] = polygons[hit_poly]
@@ -125,11 +148,9 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_min = np.where(reach_pop > 0, t_pop / np.where(reach_pop > 0, reach_pop, 1),
                             np.nan)
-    # Majority district: the largest cohort per (group, district).
-    names, district = np.unique(cells["district"].to_numpy(dtype=object)[missed],
-                                return_inverse=True)
-    by = np.zeros((n_parts, len(names)))
-    np.add.at(by, (part, district), p)
+    # Every cell of a group lies in one sub-district.
+    group_district = np.empty(n_parts, dtype=object)
+    group_district[part] = names[district]
     # The gap's closest facility: the reachable cell with the shortest walk.
     order = np.lexsort((tt, part))
     order = order[reach[order]]
@@ -146,7 +167,7 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
         "category": np.full(n_parts, key, dtype=object),
         "gap_id": np.array([f"{key}-gap-{r:03d}" for r in rank], dtype=object),
         "rank": rank,
-        "district": names[by.argmax(axis=1)][order],
+        "district": group_district[order],
         "population": population[order],
         "cells": np.bincount(part, minlength=n_parts)[order],
         "area_km2": area_km2[order],

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..schema import nearest_col, pop_col, time_col
 from ..standards import Category
 
 GAP_COLUMNS = ["category", "gap_id", "rank", "district", "population", "cells", "area_km2",
@@ -18,6 +19,18 @@ def gap_areas(cells: gpd.GeoDataFrame, category: Category,
               facility_names: dict[str, str], *,
               cells_form_coverage: bool = False) -> gpd.GeoDataFrame:
     """Merge the cells that miss the target into gap polygons, largest population first.
+
+    A gap is a set of gap cells of **one sub-district** joined by shared edges: gaps are
+    split at sub-district boundaries, so each row belongs to exactly one sub-district,
+    with that sub-district's cohort, area and closest facility. A cell belongs to the
+    sub-district containing its centre (as in the district table), so a gap's edge along
+    a boundary follows the cells, and the gaps of a sub-district add up to its cohort
+    beyond the target time in ``districts.csv``.
+
+    A gap counts every resident of the category's cohort in a populated cell whose walk to
+    the nearest facility is longer than the target time, or who has no walking route to
+    any facility (another network piece, or farther than the snap limit from every
+    street): ``population - covered_population`` of the district table.
 
     Parameters
     ----------
@@ -35,48 +48,61 @@ def gap_areas(cells: gpd.GeoDataFrame, category: Category,
     Returns
     -------
     GeoDataFrame
-        One row per gap (touching cells form one gap): its cohort ``population``, number
-        of ``cells``, ``area_km2``, population-weighted ``mean_min`` of those who can reach
-        a facility (NaN when nobody can), ``unreachable_population``, majority
-        ``district``, and the closest facility to the gap (``nearest_*``).
+        One row per gap: its ``district``, cohort ``population``, number of ``cells``,
+        ``area_km2`` (of its cells), population-weighted ``mean_min`` of those who can
+        reach a facility (NaN when nobody can), ``unreachable_population``, and the
+        closest facility to the gap (``nearest_*``: the facility of the gap cell with the
+        shortest walk).
     """
     key = category.key
-    t = cells[f"t_{key}"].to_numpy(dtype=float)
-    pop = cells[f"pop_{key}"].to_numpy(dtype=float)
+    t = cells[time_col(key)].to_numpy(dtype=float)
+    pop = cells[pop_col(key)].to_numpy(dtype=float)
     missed = (np.isnan(t) | (t > category.target_min)) & (pop > 0)
     if not missed.any():
-        return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry",
-                                crs=cells.crs)
+        return empty_gaps(cells.crs)
     sub = cells[missed]
+    geoms = sub.geometry.to_numpy()
+    district = sub["district"].to_numpy(dtype=object)
+    codes, names = pd.factorize(district, use_na_sentinel=False)
     merge = shapely.coverage_union_all if cells_form_coverage else shapely.union_all
-    polygons = shapely.get_parts(merge(sub.geometry.to_numpy()))
-    # Each cell belongs to the merged polygon that contains its centre.
-    tree = shapely.STRtree(polygons)
-    cell_idx, poly_idx = tree.query(sub.geometry.centroid.to_numpy(), predicate="within")
+    # Each sub-district's gap cells are merged on their own; each cell then belongs to
+    # the merged polygon that holds a point inside it.
+    inside = shapely.point_on_surface(geoms)
     part = np.full(len(sub), -1)
-    part[cell_idx] = poly_idx
+    pieces: list[np.ndarray] = []
+    offset = 0
+    for code in range(len(names)):
+        rows = np.flatnonzero(codes == code)
+        polygons = shapely.get_parts(merge(geoms[rows]))
+        cell_i, poly_i = shapely.STRtree(polygons).query(inside[rows], predicate="within")
+        part[rows[cell_i]] = offset + poly_i
+        pieces.append(polygons)
+        offset += len(polygons)
+    polygons = np.concatenate(pieces)
+    if (part < 0).any():  # a degenerate cell inside no merged polygon: its own gap
+        lost = np.flatnonzero(part < 0)
+        part[lost] = offset + np.arange(len(lost))
+        polygons = np.concatenate([polygons, geoms[lost]])
 
     frame = pd.DataFrame({
         "part": part,
-        "district": sub["district"].to_numpy(),
+        "district": district,
         "pop": pop[missed],
         "t": t[missed],
-        "nearest": sub[f"nearest_{key}"].to_numpy(dtype=object),
+        "nearest": sub[nearest_col(key)].to_numpy(dtype=object),
     })
     frame["reach_pop"] = np.where(np.isnan(frame["t"]), 0.0, frame["pop"])
     frame["t_pop"] = np.nan_to_num(frame["t"]) * frame["reach_pop"]
     grouped = frame.groupby("part")
     summary = grouped.agg(population=("pop", "sum"), cells=("pop", "size"),
-                          reach_pop=("reach_pop", "sum"), t_pop=("t_pop", "sum"))
+                          reach_pop=("reach_pop", "sum"), t_pop=("t_pop", "sum"),
+                          district=("district", "first"))
     summary["mean_min"] = np.where(summary["reach_pop"] > 0,
                                    summary["t_pop"] / summary["reach_pop"].where(
                                        summary["reach_pop"] > 0, 1), np.nan)
     summary["unreachable_population"] = summary["population"] - summary["reach_pop"]
-    by_district = frame.groupby(["part", "district"])["pop"].sum().reset_index()
-    by_district = by_district.sort_values(["part", "pop"], ascending=[True, False])
-    summary["district"] = by_district.drop_duplicates("part").set_index("part")["district"]
-    closest = frame.dropna(subset=["t"]).sort_values("t").drop_duplicates("part")
-    closest = closest.set_index("part")
+    closest = frame.dropna(subset=["t"]).sort_values("t", kind="stable")
+    closest = closest.drop_duplicates("part").set_index("part")
     summary["nearest_facility"] = closest["nearest"]
     summary["nearest_min"] = closest["t"]
     summary["nearest_name"] = summary["nearest_facility"].map(facility_names)
@@ -90,6 +116,11 @@ def gap_areas(cells: gpd.GeoDataFrame, category: Category,
     out["category"] = key
     out["gap_id"] = [f"{key}-gap-{r:03d}" for r in out["rank"]]
     return out[[*GAP_COLUMNS, "geometry"]]
+
+
+def empty_gaps(crs) -> gpd.GeoDataFrame:
+    """A gap table without rows (every resident of the cohort within the target)."""
+    return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry", crs=crs)
 
 
 def cells_form_coverage(geometries: np.ndarray) -> bool:

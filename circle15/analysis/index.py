@@ -5,18 +5,30 @@ which is set in the study file's ``[index]`` section so that a reviewer can matc
 official methodology:
 
 1. **Indicators** per (district, category), each a number with a direction (see
-   ``INDICATORS``): e.g. ``coverage`` (higher is better) or ``mean_time`` (lower is better).
+   ``settings.INDICATORS``): e.g. ``coverage`` (higher is better) or ``mean_time`` (lower
+   is better). ``reachable`` is the share of the cohort with any walking route to a
+   facility (``1 - unreachable_population / population``); ``p90_time`` the shortest time
+   within which at least 90 % of those who can reach one live (weighted inverted CDF,
+   no interpolation); ``ede_time`` and ``ede_supply`` the equally-distributed equivalent
+   of the residents' achievements (:func:`achievement_ede`).
 2. **Normalisation** of each indicator to a score in ``[0, 1]``:
    ``goalposts`` -- ``clip((x - worst) / (best - worst), 0, 1)`` with fixed goalposts
-   (``coverage`` 0 -> 1, ``mean_time`` target time -> 0 minutes, ``gini_*`` 1 -> 0, ...);
-   ``minmax`` -- relative to the sub-districts, the best scoring 1 and the worst 0 (``ALL``
-   is placed on the same scale; where every sub-district is equal, all score 1).
+   (``coverage`` 0 -> 1, ``mean_time`` target time -> 0 minutes, ``gini_*`` 1 -> 0, ...):
+   anything at or beyond ``worst`` scores 0, at or beyond ``best`` 1;
+   ``minmax`` -- ``clip((x - worst) / (best - worst), 0, 1)`` with ``worst`` and ``best``
+   the lowest and highest value among the sub-districts (by direction), so the best
+   sub-district scores 1 and the worst 0; ``ALL`` is placed on the same scale and clipped
+   to ``[0, 1]`` (its Gini, say, can lie beyond every sub-district's); where every
+   sub-district has the same value, all score 1.
 3. **Weighted means**: indicator scores -> a dimension score per category (``[index.
    indicators]`` weights); categories -> a dimension score per district
    (``category_weights``, equal by default); the three dimensions -> the composite
    (``weights``). Missing values (a category without residents of its cohort, without a
-   norm) are left out and the other weights rescaled; a district with nothing to score
-   gets NaN. Scores are reported times ``scale`` (100 by default).
+   norm, without any known capacity) are left out and the other weights rescaled; a
+   district with nothing to score gets NaN. An indicator undefined because nobody of the
+   cohort is served -- no walking route to any facility, or supply 0 everywhere -- is
+   not missing but the worst case and scores 0 (``unserved = "worst"``, the default;
+   ``"missing"`` leaves it out instead). Scores are reported times ``scale`` (100).
 """
 
 from __future__ import annotations
@@ -27,13 +39,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..schema import pop_col, supply_col, time_col
 from ..settings import ALL_NAME_EN, DIMENSIONS, INDICATORS, IndexSettings, Indicator
 from ..standards import Category
 from .coverage import ALL
-from .equity import Equity
+from .equity import Equity, atkinson_ede
 
 __all__ = ["ALL_NAME_EN", "DIMENSIONS", "INDICATORS", "IndexResult", "IndexSettings",
-           "Indicator", "index_scores", "indicator_values"]
+           "Indicator", "achievement_ede", "index_scores", "indicator_values"]
 
 
 @dataclass
@@ -59,14 +72,20 @@ class IndexResult:
 
 
 def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
-                     equity: Equity, districts: Sequence[str]) -> pd.DataFrame:
-    """Every indicator per (district, category), ``ALL`` included: one column each."""
+                     equity: Equity, districts: Sequence[str],
+                     ede: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every indicator per (district, category), ``ALL`` included: one column each.
+
+    ``ede`` (from :func:`achievement_ede`) adds ``ede_time`` and ``ede_supply``. The flags
+    ``no_route`` (residents of the cohort, none with a walking route to a facility),
+    ``no_supply`` (residents, 2SFCA supply 0 for all of them) and ``no_coverage``
+    (residents, none within the target) say why an indicator may have no value.
+    """
     base = district_table[["district", "category"]].copy()
     pop = district_table["population"].to_numpy(dtype=float)
+    unreachable = district_table["unreachable_population"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        base["reachable"] = np.where(
-            pop > 0, 1 - district_table["unreachable_population"].to_numpy(dtype=float) / pop,
-            np.nan)
+        base["reachable"] = np.where(pop > 0, 1 - unreachable / pop, np.nan)
     base["coverage"] = district_table["coverage"].to_numpy(dtype=float)
     base["mean_time"] = district_table["mean_min"].to_numpy(dtype=float)
     base["p90_time"] = district_table["p90_min"].to_numpy(dtype=float)
@@ -74,17 +93,81 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
                                   values=["gini", "theil"], aggfunc="first", dropna=False)
     eq.columns = [f"{stat}_{'time' if m == 'walk_time' else m}" for stat, m in eq.columns]
     base = base.merge(eq.reset_index(), on=["district", "category"], how="left")
+    # Everyone on the doorstep: walking times are perfectly equal, not undefined.
+    doorstep = (base["mean_time"] == 0).to_numpy()
+    for col in ("gini_time", "theil_time"):
+        if col in base:
+            base.loc[doorstep, col] = 0.0
     sub = base["district"].isin(list(districts))
     mean_cov = base[sub].groupby("category")["coverage"].mean()
     rel = (base["coverage"] / base["category"].map(mean_cov)).clip(upper=1.0)
     ratio = equity.coverage_balance.set_index("category")["min_mean_ratio"]
     base["coverage_balance"] = np.where(base["district"] == ALL,
                                         base["category"].map(ratio), rel)
-    sup = supply_table[["district", "category", "norm_ratio", "provision", "norm"]].copy()
+    sup = supply_table[["district", "category", "supply_ratio", "norm_ratio", "provision",
+                        "norm"]].copy()
     sup["provision_ratio"] = sup["provision"] / sup["norm"]
-    base = base.merge(sup[["district", "category", "norm_ratio", "provision_ratio"]],
-                      on=["district", "category"], how="left")
-    return base
+    base = base.merge(sup[["district", "category", "supply_ratio", "norm_ratio",
+                           "provision_ratio"]], on=["district", "category"], how="left")
+    if ede is not None:
+        base = base.merge(ede[["district", "category", "ede_time", "ede_supply"]],
+                          on=["district", "category"], how="left")
+    has_cohort = pop > 0
+    base["no_route"] = has_cohort & (unreachable >= pop)
+    base["no_supply"] = has_cohort & (base["supply_ratio"].to_numpy(dtype=float) == 0)
+    base["no_coverage"] = has_cohort & (base["coverage"].to_numpy(dtype=float) == 0)
+    return base.drop(columns="supply_ratio")
+
+
+def achievement_ede(cells: pd.DataFrame, categories: dict[str, Category],
+                    districts: Sequence[str], supply_table: pd.DataFrame,
+                    settings: IndexSettings) -> pd.DataFrame:
+    """Equally-distributed equivalent of the residents' achievements, per district.
+
+    Each resident of a cohort gets two achievements in ``[0, 1]``:
+
+    - walking time: ``clip((t - worst) / (best - worst), 0, 1)`` on the ``mean_time``
+      goalposts (target time -> 0 minutes by default), 0 without a walking route;
+    - supply: the cell's 2SFCA supply over ``A* = norm * B / (norm_per * P)``, the supply
+      per resident of the cohort at which the district (``P`` cohort, ``B`` the people the
+      norm counts) would just meet its norm, capped at 1 -- uncapped, their mean is
+      ``norm_ratio``. NaN without a norm or any known capacity.
+
+    Each is summarised by Atkinson's EDE, ``(sum P_i a_i^(1-e) / P)^(1/(1-e))`` with
+    ``e = settings.inequality_aversion`` (:func:`~circle15.analysis.equity.atkinson_ede`):
+    the achievement which, if every resident had it, would be as good as the actual spread.
+    An even spread keeps its level; an uneven one is marked down; uniformly poor access
+    stays poor -- evenness alone earns nothing.
+
+    Returns
+    -------
+    DataFrame
+        ``district, category, ede_time, ede_supply``, ``ALL`` rows included.
+    """
+    names = cells["district"].to_numpy(dtype=object)
+    groups = [(d, names == d) for d in districts] + [(ALL, np.ones(len(cells), bool))]
+    norm_base = supply_table.set_index(["district", "category"])["norm_population"]
+    e = settings.inequality_aversion
+    rows = []
+    for key, cat in categories.items():
+        w = cells[pop_col(key)].to_numpy(dtype=float)
+        worst, best = _goalposts("mean_time", cat, settings)
+        t = cells[time_col(key)].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            a_time = np.where(np.isnan(t), 0.0,
+                              np.clip((t - worst) / (best - worst), 0.0, 1.0))
+        supply = (cells[supply_col(key)].to_numpy(dtype=float) if supply_col(key) in cells
+                  else np.full(len(cells), np.nan))
+        for name, mask in groups:
+            cohort = w[mask].sum()
+            ede_supply = np.nan
+            if cat.norm is not None and cohort > 0:
+                target = cat.norm * float(norm_base[(name, key)]) / (cat.norm_per * cohort)
+                ede_supply = atkinson_ede(np.minimum(supply[mask] / target, 1.0), w[mask], e)
+            rows.append({"district": name, "category": key,
+                         "ede_time": atkinson_ede(a_time[mask], w[mask], e),
+                         "ede_supply": ede_supply})
+    return pd.DataFrame(rows, columns=["district", "category", "ede_time", "ede_supply"])
 
 
 def _goalposts(name: str, category: Category, settings: IndexSettings) -> tuple[float, float]:
@@ -95,9 +178,19 @@ def _goalposts(name: str, category: Category, settings: IndexSettings) -> tuple[
     return default if default is not None else (float(category.target_min), 0.0)
 
 
-def _scores(values: pd.Series, districts: pd.Series, name: str, category: Category,
+def _scores(rows: pd.DataFrame, name: str, category: Category,
             settings: IndexSettings) -> np.ndarray:
-    x = values.to_numpy(dtype=float)
+    x = rows[name].to_numpy(dtype=float)
+    score = _normalised(x, rows["district"], name, category, settings)
+    flag = INDICATORS[name].unserved
+    if settings.unserved == "worst" and flag is not None and flag in rows:
+        # Nobody served at all: the worst case, not a gap in the data.
+        score = np.where(np.isnan(x) & rows[flag].to_numpy(dtype=bool), 0.0, score)
+    return score
+
+
+def _normalised(x: np.ndarray, districts: pd.Series, name: str, category: Category,
+                settings: IndexSettings) -> np.ndarray:
     if settings.normalisation == "minmax":
         sub = x[(districts != ALL).to_numpy() & ~np.isnan(x)]
         if len(sub) == 0:
@@ -149,7 +242,7 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
                     "district": rows["district"].to_numpy(), "category": key,
                     "dimension": dim, "indicator": name,
                     "value": rows[name].to_numpy(dtype=float),
-                    "score": _scores(rows[name], rows["district"], name, cat, settings),
+                    "score": _scores(rows, name, cat, settings),
                     "weight": float(weight)}))
     long = pd.concat(parts, ignore_index=True)
     per_cat = _weighted(long, ["district", "category", "dimension"], "score", "weight")

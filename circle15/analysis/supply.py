@@ -46,16 +46,19 @@ def decay_function(settings: SupplySettings, category: Category) -> DecayFunctio
     if settings.decay == "gaussian":
         return lambda t: gaussian_weights(t, limit)
     settings.check_tiers(category)
-    tiers, weights = category.tiers_min, settings.step_weights
-    return lambda t: step_weights(t, tiers, weights)
+    # The category's tiers cut at the catchment (see SupplySettings.step_limits): the
+    # catchment takes effect whether it is shorter or longer than the last tier.
+    limits = settings.step_limits(category)
+    weights = settings.step_weights[: len(limits)]
+    return lambda t: step_weights(t, limits, weights)
 
 
 def step_weights(minutes: np.ndarray, limits: Sequence[float],
                  weights: Sequence[float]) -> np.ndarray:
-    """Step decay: the weight of the first tier whose limit is not below the time.
+    """Step decay: the weight of the first step whose limit is not below the time.
 
-    A time equal to a limit falls in the lower tier (as for coverage); beyond the last
-    limit the weight is 0.
+    A time equal to a limit falls in the lower step (as for coverage); beyond the last
+    limit (the catchment) the weight is 0.
     """
     idx = np.searchsorted(np.asarray(limits, dtype=float), minutes, side="left")
     return np.append(np.asarray(weights, dtype=float), 0.0)[idx]
@@ -161,16 +164,20 @@ def district_supply(cells: pd.DataFrame, categories: dict[str, Category],
     Returns
     -------
     DataFrame
-        ``district, category, capacity, supply_ratio, norm_population, provision,
-        accessible_provision, norm, norm_ratio, norm_met``:
+        ``district, category, capacity, capacity_unknown, supply_ratio, norm_population,
+        provision, accessible_provision, norm, norm_ratio, norm_met``:
 
-        - ``capacity``: known capacity of the facilities located in the district;
+        - ``capacity``: the known capacity of the facilities located in the district; 0
+          where none stands there, NaN (blank) where all of those standing there have an
+          unknown capacity;
+        - ``capacity_unknown``: how many facilities in the district have no known
+          capacity (their places are missing from ``capacity`` and ``provision``);
         - ``supply_ratio``: the cohort-weighted mean of the cells' 2SFCA supply, i.e. the
           capacity shared out to the district's residents per resident of the cohort
           (NaN when the district has no one of the cohort);
         - ``norm_population``: the people the norm counts (residents or cohort);
         - ``provision``: ``capacity`` per ``norm_per`` of them (where the facilities stand,
-          the planners' 千人指标 view);
+          the planners' 千人指标 view; NaN where ``capacity`` is);
         - ``accessible_provision``: the capacity shared out to the district's residents by
           the 2SFCA, per ``norm_per`` of them (where the residents can walk to);
         - ``norm``: the category's norm, NaN without one;
@@ -185,17 +192,21 @@ def district_supply(cells: pd.DataFrame, categories: dict[str, Category],
         cohort = cells[f"pop_{key}"].to_numpy(dtype=float)
         supply = cells[f"supply_{key}"].to_numpy(dtype=float)
         base = residents if cat.norm_base == "residents" else cohort
-        cap = np.nan_to_num(np.asarray(facility_capacity[key], dtype=float), nan=0.0)
+        cap = np.asarray(facility_capacity[key], dtype=float)
         where = np.asarray(facility_district[key], dtype=object)
         for name, mask in groups:
             p, b = cohort[mask].sum(), base[mask].sum()
             shared = float((cohort[mask] * supply[mask]).sum())
-            located = cap.sum() if name == ALL else cap[where == name].sum()
+            here = cap if name == ALL else cap[where == name]
+            unknown = int(np.isnan(here).sum())
+            # Blank, not 0, where facilities stand but none has a known capacity.
+            located = np.nan if unknown and unknown == len(here) else float(np.nansum(here))
             norm = np.nan if cat.norm is None else cat.norm
             accessible = shared / b * cat.norm_per if b > 0 else np.nan
             ratio = accessible / norm if b > 0 and cat.norm is not None else np.nan
             rows.append({
                 "district": name, "category": key, "capacity": located,
+                "capacity_unknown": unknown,
                 "supply_ratio": shared / p if p > 0 else np.nan,
                 "norm_population": b,
                 "provision": located / b * cat.norm_per if b > 0 else np.nan,

@@ -45,7 +45,8 @@ def write_districts_csv(result: CoverageResult, path: Path) -> Path:
 
 
 def write_geopackage(result: CoverageResult, path: Path) -> Path:
-    """Write ``results.gpkg`` with layers ``cells``, ``districts``, ``gaps``, ``facilities``."""
+    """Write ``results.gpkg`` with layers ``cells``, ``districts``, ``gaps``, ``facilities``
+    (plus the index layers and ``network_issues`` when the run has them)."""
     zones = result.zones.merge(
         districts_frame(result).pivot_table(
             index="district", columns="category", values="coverage", aggfunc="first"
@@ -59,6 +60,8 @@ def write_geopackage(result: CoverageResult, path: Path) -> Path:
         "facilities": result.facilities,
     }
     add_index_layers(layers, result)
+    if result.network_issues is not None:  # separate network pieces and loose ends
+        layers["network_issues"] = result.network_issues
     with atomic_path(path) as tmp, fixed_gdal_date():  # no write time: same bytes each run
         for name, frame in layers.items():
             frame = frame.copy()
