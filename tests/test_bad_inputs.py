@@ -445,10 +445,6 @@ def test_bad_input_exits_2_with_a_message(name, tmp_path, capsys):
     assert not out.exists() or not any(out.iterdir())  # nothing written for a bad study
 
 
-def test_table_covers_at_least_thirty_bad_inputs():
-    assert len(CASES) >= 30
-
-
 def test_bad_input_in_a_real_process(tmp_path):
     """The installed command, not only ``main``: exit code 2, one line, no traceback."""
     toml = write_small_study(tmp_path / "study")

@@ -77,5 +77,29 @@ def test_cli_bad_config_exits_2_without_traceback(tmp_path, capsys):
     assert not (tmp_path / "out" / "districts.csv").exists()
 
 
-def test_result_cells_nan_not_zero_when_unreachable(result):
-    assert not np.any(result.cells["t_kindergarten"].to_numpy() == 0)
+def test_cells_cut_off_from_every_facility_are_nan_not_zero(tmp_path):
+    """Cells east of a cut in the streets reach no kindergarten: NaN, never 0 minutes."""
+    from dataclasses import replace
+
+    from circle15.model import WalkingNetwork
+
+    study = Study.from_config(write_small_study(tmp_path))
+    net = study.network
+    x = net.nodes.geometry.x.to_numpy()
+    u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+    x0 = ORIGIN[0]
+    crossing = (np.minimum(x[u], x[v]) < x0 + 850) & (np.maximum(x[u], x[v]) > x0 + 850)
+    cut = replace(study, network=WalkingNetwork(net.nodes, net.edges[~crossing]
+                                                .reset_index(drop=True)))
+    result = cut.run()
+    east = result.cells.geometry.centroid.x.to_numpy() > x0 + 850
+    assert east.sum() == 10  # the easternmost column of the 10 x 10 cells
+    cells = result.cells
+    assert cells.loc[east, "t_kindergarten"].isna().all()
+    assert (cells.loc[east, "tier_kindergarten"] == "unreachable").all()
+    assert cells.loc[east, "nearest_kindergarten"].isna().all()
+    assert cells.loc[~east, "t_kindergarten"].notna().all()
+    whole = result.districts.query("district == 'ALL' and category == 'kindergarten'").iloc[0]
+    cut_off = cells.loc[east, "pop_kindergarten"].sum()
+    assert whole["unreachable_population"] == pytest.approx(cut_off)
+    assert whole["covered_population"] <= whole["population"] - cut_off
