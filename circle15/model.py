@@ -80,14 +80,18 @@ class FacilityLayer:
     """Facilities of one category.
 
     ``facilities`` has columns ``facility_id`` (str, unique), ``name``, ``capacity``
-    (float, NaN when unknown), ``provenance`` and Point geometry. ``notes`` says what the
-    reader changed on the way in (duplicates dropped, levels guessed), for the manifest.
+    (float, NaN when unknown), ``provenance``, then the planner's own columns listed in
+    ``extra_columns`` (地址, 备注, 办园性质 … as text), and Point geometry. ``notes`` says
+    what the reader changed on the way in (duplicates dropped, encoding found), for the
+    manifest.
     """
 
     category: str
     facilities: gpd.GeoDataFrame
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    #: The file's other columns, carried through for map popups and the workbook.
+    extra_columns: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.facilities)
