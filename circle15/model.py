@@ -49,6 +49,8 @@ class WalkingNetwork:
 
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
+    #: What the reader found worth a warning (the encoding of a shapefile without .cpg).
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.edges) == 0:
@@ -111,6 +113,9 @@ class PopulationGrid:
     bands: tuple[AgeBand, ...]
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    #: How the residents and their ages were obtained (``source``, ``residents``,
+    #: ``spread_by``, ``age_structure`` …), for the run's ``population_method``.
+    method: dict = field(default_factory=dict)
 
     def cohort(self, age_min: int, age_max: int) -> np.ndarray:
         """Residents aged ``age_min``..``age_max`` (inclusive) in each cell.
@@ -160,6 +165,8 @@ class Districts:
     zones: gpd.GeoDataFrame
     area: BaseGeometry
     provenance: dict[str, str] = field(default_factory=dict)
+    #: What the reader found worth a warning (an encoding, a coordinate check).
+    notes: list[str] = field(default_factory=list)
 
 
 def as_float(series: pd.Series) -> np.ndarray:

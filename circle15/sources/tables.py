@@ -88,7 +88,7 @@ class Problems:
     ``InputError`` with the first :data:`MAX_PROBLEMS` and how many more there are.
     """
 
-    def __init__(self, what: str, path: Path, place: str = "row") -> None:
+    def __init__(self, what: str, path: Path | str | None, place: str = "row") -> None:
         self.what, self.path, self.place = what, path, place
         self.items: list[tuple[int, str]] = []
 
@@ -110,7 +110,8 @@ class Problems:
         more = len(ordered) - MAX_PROBLEMS
         tail = f"; and {more} more" if more > 0 else ""
         count = f"{len(ordered)} problem{'s' if len(ordered) > 1 else ''}"
-        raise InputError(f"{self.what} {self.path}: {count}: {shown}{tail}"
+        where = f"{self.what} {self.path}" if self.path else self.what
+        raise InputError(f"{where}: {count}: {shown}{tail}"
                          + (f". {fix}" if fix else ""))
 
 
@@ -218,7 +219,12 @@ def read_table(path: Path, what: str = "table", sheet: str | None = None, *,
     NaN. Kept for callers that only need the frame; use :func:`read_messy_table` for the
     rows' line numbers and the notes.
     """
-    table = read_messy_table(path, what, sheet, encoding=encoding, drop_totals=drop_totals)
+    return typed_frame(read_messy_table(path, what, sheet, encoding=encoding,
+                                        drop_totals=drop_totals))
+
+
+def typed_frame(table: Table) -> pd.DataFrame:
+    """``table.frame`` with plain-number columns numeric and blank cells NaN."""
     frame = table.frame.copy()
     for col in frame.columns:
         text = frame[col].astype(str).str.strip()
