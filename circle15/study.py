@@ -14,7 +14,13 @@ from pyproj import CRS
 from .analysis import district_table, gap_areas, tier_labels
 from .analysis.assessment import Assessment, assess, locate_in_districts
 from .analysis.gaps import GAP_COLUMNS, cells_form_coverage
-from .checks import check_inputs, check_snapping, population_without_facility, run_warnings
+from .checks import (
+    check_inputs,
+    check_snapping,
+    population_method,
+    population_without_facility,
+    run_warnings,
+)
 from .config import LoadedConfig, load_config
 from .engine import NearestFacility, build_routing_graph, nearest_facility
 from .engine.catchment import node_catchments
@@ -248,6 +254,7 @@ class Study:
                 piece, labels[fac_nodes[k][fac_nodes[k] >= 0]],
                 cells[f"pop_{k}"].to_numpy(dtype=float))
             for k in self.categories}
+        out["population_method"] = population_method(self.population, self.categories)
         out["warnings"] = [*self.warnings, *run_warnings(out, self.categories)]
         return out
 
