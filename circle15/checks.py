@@ -64,6 +64,18 @@ class OffsetFinding:
     as_other_m: float
     shift_m: float
     null_m: np.ndarray
+    #: Shares of the facilities among the streets (in their convex hull) as read and in
+    #: the other reading: the evidence when too few moved points stay among the streets
+    #: for a null (a small network, an offset larger than it).
+    among_read: float = 1.0
+    among_other: float = 1.0
+
+    @property
+    def off_the_network(self) -> bool:
+        """As read, the facilities lie outside the streets' extent; in the other reading
+        they lie among the streets and at most 30 m from one (no null needed)."""
+        return bool(self.shift_m > 20 and self.among_read <= 0.2 and self.among_other >= 0.8
+                    and self.as_other_m <= 30)
 
     @property
     def detected(self) -> bool:
@@ -76,6 +88,8 @@ class OffsetFinding:
         Strict on purpose: facilities that do not sit by the streets (large campuses,
         synthetic points) give no verdict rather than a wrong one.
         """
+        if len(self.null_m) < 4:
+            return self.off_the_network
         null = float(np.median(self.null_m))
         low = float(np.quantile(self.null_m, 0.25))
         return bool(self.shift_m > 20 and self.as_other_m <= 0.6 * low
@@ -88,13 +102,18 @@ class OffsetFinding:
 
         As read the facilities are as far from the streets as randomly moved points (at
         least 0.8 of the null median), and the other reading puts them at most a quarter of
-        it away. In dense street grids, where any point is near a street, a few facilities
-        a little off the street can pass :attr:`detected` by chance; those get a warning,
-        not a stop (seen on the demo's old town cut out as a region of its own).
+        it away — or, as read, they lie farther from the streets than every moved copy
+        (at least twice the largest: off the network altogether). In dense street grids,
+        where any point is near a street, a few facilities a little off the street can pass
+        :attr:`detected` by chance; those get a warning, not a stop (seen on the demo's old
+        town cut out as a region of its own).
         """
+        if len(self.null_m) < 4:
+            return self.off_the_network
         null = float(np.median(self.null_m))
+        off_network = self.as_read_m >= 2 * float(np.max(self.null_m))
         return bool(self.detected and self.as_read_m >= 0.8 * null
-                    and self.as_other_m <= 0.25 * null)
+                    and (self.as_other_m <= 0.25 * null or off_network))
 
 
 def check_inputs(config, districts: Districts, network: WalkingNetwork,
@@ -265,10 +284,11 @@ def coordinate_offset(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
                 for px, py in ((x, y), (np.asarray(ox), np.asarray(oy)))
                 for a, d in zip(angle, length, strict=True)]
         null_m = np.array([m for m in null if np.isfinite(m)])
-        if len(null_m) < 4:  # too few moved points land among the streets to judge
-            continue
+        among_read = float(shapely.contains_xy(region, x, y).mean())
+        among_other = float(shapely.contains_xy(region, np.asarray(ox), np.asarray(oy)).mean())
+        # with too few moved points among the streets there is no null (see OffsetFinding)
         found.append(OffsetFinding(read_as, other, as_read, _median_distance(streets, ox, oy),
-                                   shift, null_m))
+                                   shift, null_m, among_read, among_other))
     return found
 
 
@@ -339,8 +359,8 @@ def point_crs_messages(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
     read_as = _system(declared)
     if read_as is None or len(points) == 0:
         return []
-    fix = (f"if the coordinates come from Amap or Tencent set {declare('GCJ-02')}, from "
-           f"Baidu {declare('BD-09')}; {declare('WGS84')} confirms them")
+    fix = (f"if the coordinates come from Amap or Tencent set {declare('GCJ-02')} (\"BD-09\""
+           " for Baidu; \"WGS84\" confirms them)")
     if len(points) < MIN_FACILITIES_FOR_OFFSET:
         if declared is not None:
             return []
@@ -350,29 +370,38 @@ def point_crs_messages(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
     found = coordinate_offset(points, crs, streets, read_as)
     hits = [f for f in found if f.detected]
     if not hits:
-        if declared is None and found and not _on_streets(found):
-            null = float(np.median(found[0].null_m))
+        if declared is None and (not found or not _on_streets(found)):
+            as_read = found[0].as_read_m if found else float("nan")
             return [f"{what}: the coordinate system could not be verified: read as WGS84, "
-                    f"the {things}' median distance to the nearest street is "
-                    f"{found[0].as_read_m:.0f} m, about what points moved at random give "
-                    f"({null:.0f} m), and no other reading fits better: {fix}"]
+                    f"the {things}' median distance to the nearest street is {as_read:.0f} m,"
+                    " not clearly closer than points moved at random, and no other reading "
+                    f"fits better: {fix}"]
         return []
     best = min(hits, key=lambda f: f.as_other_m)
+    compared = (f"no closer than the same points moved {best.shift_m:.0f} m in other "
+                f"directions ({best.null_m.min():.0f}–{best.null_m.max():.0f} m)"
+                if len(best.null_m) >= 4 else
+                f"{best.among_read:.0%} of them among the streets, against "
+                f"{best.among_other:.0%} read as {best.other}")
     message = (
         f"{what}: the coordinates look like {best.other} read as {read_as}: as read, the "
-        f"{things}' median distance to the nearest street is {best.as_read_m:.0f} m, no "
-        f"closer than the same points moved {best.shift_m:.0f} m in other directions "
-        f"({best.null_m.min():.0f}–{best.null_m.max():.0f} m); read as {best.other} it is "
-        f"{best.as_other_m:.0f} m. Amap and Tencent give GCJ-02, Baidu BD-09")
+        f"{things}' median distance to the nearest street is {best.as_read_m:.0f} m, "
+        f"{compared}; read as {best.other} it is {best.as_other_m:.0f} m. Amap and Tencent "
+        "give GCJ-02, Baidu BD-09")
     if declared is None and best.conclusive:
         raise InputError(f"{message}: set {declare(best.other)} (or {declare('WGS84')} if the "
                          "coordinates really are WGS84)")
-    return [f"{message}; check {declare(declared or 'WGS84')}"]
+    if declared is None:
+        return [f"{message}; if so, set {declare(best.other)} ({declare('WGS84')} confirms "
+                "the reading as WGS84)"]
+    return [f"{message}; check {declare(declared)}"]
 
 
 def _on_streets(found: list[OffsetFinding]) -> bool:
     """As read, the facilities sit clearly closer to the streets than shifted points."""
     f = found[0]
+    if len(f.null_m) < 4:
+        return bool(f.among_read >= 0.8 and f.as_read_m <= 30)
     return bool(f.as_read_m <= 0.5 * float(np.median(f.null_m)))
 
 
@@ -409,9 +438,10 @@ def _network_offset(config, network: WalkingNetwork, streets: shapely.STRtree,
         # compare: as read (original points) against moved; reuse the null of the moved
         as_read = _median_distance(streets, shapely.get_x(points), shapely.get_y(points))
         on = _median_distance(streets, x, y)
-        if not finding:
+        nulls = [f.null_m for f in finding if len(f.null_m)]
+        if not nulls:
             continue
-        null = float(np.median(np.concatenate([f.null_m for f in finding])))
+        null = float(np.median(np.concatenate(nulls)))
         if on <= 0.25 * null and as_read >= 0.8 * null and on <= 0.4 * as_read:
             raise InputError(
                 f"network {n.path}: the centrelines look like {system} (traced on "

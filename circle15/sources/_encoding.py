@@ -10,8 +10,9 @@ The rules, in order:
 3. valid UTF-8 wins (other encodings rarely produce valid UTF-8 by chance);
 4. GB18030 when the bytes decode strictly and the non-ASCII characters are mostly the
    common Chinese characters of GB2312 (Chinese names decode to Chinese);
-5. otherwise what the maintained detector charset-normalizer finds among single-byte
-   encodings, else Latin-1 (which decodes anything; the caller warns).
+5. otherwise the maintained detector charset-normalizer decides between Western text
+   (cp1252, or Latin-1 where cp1252 has gaps) and Big5; failing both, Latin-1 (which
+   decodes anything; the caller says the encoding is not certain).
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def detect_encoding(data: bytes) -> Encoding:
     best = from_bytes(data[:SAMPLE_BYTES], cp_exclusion=["utf_16", "utf_32", "utf_7"]).best()
     if best is not None and best.encoding in ("cp1252", "latin_1", "iso8859_15", "cp1250",
                                               "iso8859_2", "cp1257", "mac_roman"):
-        name = "latin-1" if best.encoding == "latin_1" else best.encoding
-        return Encoding(name, "detected")
+        # Western European wins among the single-byte Latin encodings: short samples
+        # cannot tell cp1250 from cp1252, and Western files are the ones that turn up here
+        return Encoding("cp1252" if _decodes(data, "cp1252") else "latin-1", "detected")
     if best is not None and best.encoding in ("big5", "big5hkscs", "cp950"):
         return Encoding("big5", "detected")
     return Encoding("latin-1", "detected", sure=False)

@@ -28,7 +28,14 @@ from .alignment import check_alignment
 from .boundaries import read_outline
 from .columns import find_column
 from .population import population_from_frame
-from .tables import Problems, parse_numbers, read_messy_table, read_table, typed_frame
+from .tables import (
+    Problems,
+    parse_number,
+    parse_numbers,
+    read_messy_table,
+    read_table,
+    typed_frame,
+)
 
 #: Area key columns tried in a census table and in an areas file.
 KEY_NAMES = ("区划代码", "adcode", "code", "行政区划代码", "代码", "area_id", "gb", "id",
@@ -376,7 +383,8 @@ def age_shares(table_path: Path, area: str, table_field: str | None = None) -> d
                          "(set population.table_field to a column whose values are unique)")
     bands = {k: float(v.iloc[0]) for k, v in age_columns(row, what).items()}
     total_col = find_column(table.columns, None, TOTAL_NAMES)
-    total = float(pd.to_numeric(row[total_col]).iloc[0]) if total_col else sum(bands.values())
+    total = (parse_number(row[total_col].iloc[0])[0] if total_col else None)
+    total = sum(bands.values()) if total is None else float(total)
     if not bands or total <= 0:
         raise InputError(f"{what}: row {area!r} has no age groups to take shares from")
     return {k: v / total for k, v in bands.items()}
