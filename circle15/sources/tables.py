@@ -421,6 +421,7 @@ def parse_number(text) -> tuple[float | None, bool]:
         rest = rest[1:]
     if re.match(r"^\s*[-~～至到]\s*\d", rest):
         raise ValueError("a range, not one number")
+    rest = re.sub(r"(k?m[2²]|m\^2)$", "", rest, flags=re.IGNORECASE)  # ㎡ after NFKC
     if rest and (re.search(r"\d", rest) or len(rest) > 6):
         raise ValueError("not a number")
     if not np.isfinite(value) or abs(value) > _TOO_LARGE:
