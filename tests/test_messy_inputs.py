@@ -584,3 +584,31 @@ def test_real_datav_outline_in_gcj02_is_caught_against_tianditu(shared_data):
         notes: list[str] = []
         official_outline_check(gpd.read_file(folder / name), UTM, folder / name, notes)
         assert notes == []
+
+
+def test_dedupe_and_encoding_keys_in_the_study_file(tmp_path, capsys):
+    toml = study_with(tmp_path, lambda d: near_duplicate_table(d / "kindergarten.csv"))
+    edit(toml, 'path = "kindergarten.csv"', 'path = "kindergarten.csv"\ndedupe = "error"\n'
+         'encoding = "UTF-8"')
+    code, _, err = run(toml, tmp_path / "out", capsys)
+    assert code == 2 and "entered more than once" in err and "（分园）" in err
+
+
+def test_candidate_sites_in_gcj02_declared_land_where_planted(tmp_path):
+    from circle15.sites import select_sites
+    from circle15.study import Study
+
+    toml = write_small_study(tmp_path / "study")
+    result = Study.from_config(toml).run()
+    x, y = np.array([X0 + 702.0, X0 + 302.0]), np.array([Y0 + 650.0, Y0 + 850.0])
+    lon, lat = lonlat(x, y, "GCJ-02")
+    pd.DataFrame({"id": ["C1", "C2"], "lon": lon, "lat": lat}).to_csv(tmp_path / "c.csv",
+                                                                      index=False)
+    choice = select_sites(result, "kindergarten", 2, candidates=tmp_path / "c.csv",
+                          candidates_crs="GCJ-02")
+    got = choice.candidates.set_index("facility_id").loc[["C1", "C2"]]
+    assert np.hypot(got.geometry.x.to_numpy() - x, got.geometry.y.to_numpy() - y).max() < 1.0
+    assert not any("could not be verified" in n for n in choice.notes)
+    undeclared = select_sites(result, "kindergarten", 1, candidates=tmp_path / "c.csv")
+    assert any("could not be verified" in n and "--candidates-crs GCJ-02" in n
+               for n in undeclared.notes)

