@@ -64,9 +64,15 @@ def near_duplicates(points: np.ndarray, names: np.ndarray,
                                                 distance=distance_m)
     pair = left < right
     left, right = left[pair], right[pair]
-    # few pairs lie within a few metres of each other: compare their names one by one
-    same = np.array([similar(names[a], names[b]) for a, b in zip(left, right, strict=True)],
-                    dtype=bool)
+    keys = np.array([name_key(n) for n in names], dtype=object)
+    same = (keys[left] == keys[right]) & (keys[left] != "")
+    # the rest: only names of similar length can be one in five characters apart
+    length = np.array([len(k) for k in keys])
+    la, lb = length[left], length[right]
+    maybe = ~same & (np.abs(la - lb) <= np.maximum(la, lb) / 5) & (np.minimum(la, lb) > 0)
+    for k in np.flatnonzero(maybe):
+        matcher = difflib.SequenceMatcher(None, keys[left[k]], keys[right[k]])
+        same[k] = matcher.quick_ratio() >= 0.8 and matcher.ratio() >= 0.8
     parent = np.arange(len(points))
 
     def root(i: int) -> int:

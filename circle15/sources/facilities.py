@@ -229,8 +229,8 @@ def _assemble(frame: gpd.GeoDataFrame, lines: np.ndarray, used: set[str],
     problems.raise_if_any("Correct these cells (or delete the rows) and run again")
     conversion = f" ({declared} → WGS84)" if isinstance(declared, str) else ""
     provenance = (frame["provenance"].astype(str).to_numpy() if "provenance" in columns
-                  else np.array([f"file: {path.name} {place} {r}{conversion}"
-                                 for r in lines], dtype=object))
+                  else np.array([f"file: {name} {place} {r}{conversion}"
+                                 for name in [path.name] for r in lines], dtype=object))
     extras = _extra_columns(frame, columns, used | {c for c in (id_col, name_col, cap_col,
                                                                 "provenance") if c})
     out = gpd.GeoDataFrame(

@@ -157,58 +157,70 @@ def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, 
         found = None
     else:
         found = text_encoding(path, encoding)
-        rows, lines = _text_rows(path, found, suffix, what)
+        rows, lines, breaks = _text_rows(path, found, suffix, what)
         sheet_name = None
         if found.worth_saying:
             notes.append(f"{what} {path.name}: read as {found.label} ({found.how}"
                          f"{'' if found.sure else ', not certain'}); if names look wrong, "
                          "set encoding = \"...\" for this file (UTF-8, GBK, UTF-16, Latin-1)")
-    width = max((len(r) for r in rows), default=0)
-    grid = [[_cell_text(c) for c in r] + [""] * (width - len(r)) for r in rows]
-    filled = [i for i, r in enumerate(grid) if any(c != "" for c in r)]
-    if not filled:
+    grid = _grid(rows, text=found is not None, breaks=found is None or breaks)
+    lines = np.asarray(lines, dtype=np.int64)
+    count = (grid != "").to_numpy().sum(axis=1)
+    filled = np.flatnonzero(count > 0)
+    if not len(filled):
         raise InputError(f"{what} {path}: has no rows; save the table again")
-    head = _header_row(grid, filled, known)
-    titles = [i for i in filled if i < head]
-    if titles:
-        shown = " / ".join(next(c for c in grid[i] if c) for i in titles[:2])
+    top = grid.iloc[filled[:HEADER_SEARCH_ROWS]].to_numpy().tolist()
+    head = int(filled[_header_row(top, known)])
+    titles = filled[filled < head]
+    if len(titles):
+        shown = " / ".join(next(c for c in grid.iloc[i] if c) for i in titles[:2])
         notes.append(f"{what} {path.name}: {len(titles)} title row(s) above the header "
                      f"(row {lines[head]}) skipped: {shown[:60]}")
-    columns = _column_names(grid[head])
-    body = [i for i in filled if i > head]
-    kept, totals, footnotes = [], [], []
-    n_cols = sum(1 for c in grid[head] if c)
-    for i in body:
-        row = grid[i]
-        values = [c for c in row if c != ""]
-        texts = [c for c in row[: max(3, 1)] if c != ""]
-        if drop_totals and texts and _TOTAL.match(unicodedata.normalize("NFKC", texts[0])):
-            totals.append(i)
-        elif len(values) == 1 and n_cols >= 3 and (_FOOTNOTE.match(values[0])
-                                                   or len(values[0]) > 30):
-            footnotes.append(i)
-        else:
-            kept.append(i)
+    header = grid.iloc[head].tolist()
+    columns = _column_names(header)
+    n_cols = sum(1 for c in header if c)
+    body = filled[filled > head]
+    cells = grid.iloc[body]
+    # the first non-blank of the first three cells says whether a row is a total
+    first = cells.iloc[:, 0].copy()
+    for k in range(1, min(3, cells.shape[1])):
+        first = first.where(first != "", cells.iloc[:, k])
+    total = np.zeros(len(body), dtype=bool)
+    if drop_totals:
+        maybe = np.flatnonzero(first.str.contains("计|数|total|sum", case=False).to_numpy())
+        total[maybe] = [bool(_TOTAL.match(unicodedata.normalize("NFKC", t)))
+                        for t in first.iloc[maybe]]
+    single = (count[body] == 1) & (n_cols >= 3)
+    joined = pd.Series("", index=cells.index, dtype=object)
+    lone = cells[single]  # a row of one cell: that cell
+    if len(lone):
+        text = lone.iloc[:, 0]
+        for k in range(1, lone.shape[1]):
+            text = text + lone.iloc[:, k]
+        joined[single] = text
+    footnote = single & (joined.str.match(_FOOTNOTE) | (joined.str.len() > 30)).to_numpy()
+    footnote &= ~total
+    keep = ~total & ~footnote
     # a lone text cell below the last full row is a note, whatever it says
-    if kept:
-        last = kept[-1]
-        while len(kept) > 1 and sum(c != "" for c in grid[last]) == 1 and n_cols >= 3 \
-                and _number_or_none(grid[last][0]) is None:
-            footnotes.append(kept.pop())
-            last = kept[-1]
-    for rows_dropped, label in ((totals, "total row(s) (合计/总计/小计)"),
-                                (footnotes, "footnote row(s)")):
-        if rows_dropped:
-            shown = ", ".join(str(lines[i]) for i in sorted(rows_dropped)[:8])
-            notes.append(f"{what} {path.name}: {len(rows_dropped)} {label} dropped (row "
+    kept_at = np.flatnonzero(keep)
+    while len(kept_at) > 1 and single[kept_at[-1]] and \
+            _number_or_none(joined.iloc[kept_at[-1]]) is None:
+        keep[kept_at[-1]] = False
+        footnote[kept_at[-1]] = True
+        kept_at = kept_at[:-1]
+    for dropped, label in ((total, "total row(s) (合计/总计/小计)"),
+                           (footnote, "footnote row(s)")):
+        if dropped.any():
+            shown = ", ".join(str(n) for n in lines[body[dropped]][:8])
+            notes.append(f"{what} {path.name}: {int(dropped.sum())} {label} dropped (row "
                          f"{shown})")
-    if not kept:
+    kept = body[keep]
+    if not len(kept):
         raise InputError(f"{what} {path}: has no {rows_are}, only a header (row "
                          f"{lines[head]}); fill in the table or remove this section")
-    frame = pd.DataFrame([grid[i][: len(columns)] for i in kept], columns=columns,
-                         dtype=object)
-    return Table(frame, np.array([lines[i] for i in kept], dtype=np.int64), notes, found,
-                 sheet_name)
+    frame = grid.iloc[kept, : len(columns)].reset_index(drop=True)
+    frame.columns = columns
+    return Table(frame, lines[kept], notes, found, sheet_name)
 
 
 def read_table(path: Path, what: str = "table", sheet: str | None = None, *,
@@ -238,7 +250,9 @@ def typed_frame(table: Table) -> pd.DataFrame:
 
 
 def _text_rows(path: Path, encoding: Encoding, suffix: str,
-               what: str) -> tuple[list[list[str]], list[int]]:
+               what: str) -> tuple[list[list[str]], list[int], bool]:
+    """The rows of a text table, the line each starts on, and whether any cell holds a
+    line break (a quoted cell over several lines)."""
     raw = path.read_bytes()
     try:
         text = raw.decode(encoding.name)
@@ -264,7 +278,7 @@ def _text_rows(path: Path, encoding: Encoding, suffix: str,
     except csv.Error as exc:
         raise InputError(f"{what} {path}: row {previous + 1}: cannot be read as a table "
                          f"({exc}); check for an unclosed quote") from None
-    return rows, lines
+    return rows, lines, previous > len(rows)
 
 
 def _workbook_rows(path: Path, what: str, sheet: str | None,
@@ -332,15 +346,34 @@ def _cell_text(value) -> str:
     return str(value).replace("\r", " ").replace("\n", " ").strip()
 
 
-def _header_row(grid: list[list[str]], filled: list[int], known: tuple[str, ...]) -> int:
-    """Index of the header row: most distinct text cells, known names counting triple."""
+def _grid(rows: list[list], text: bool, breaks: bool = True) -> pd.DataFrame:
+    """Rows as a frame of cleaned text cells ("" for blank), ragged rows padded."""
+    if not text:
+        rows = [[_cell_text(c) for c in r] for r in rows]
+    grid = pd.DataFrame(rows, dtype=object)
+    if grid.shape[1] == 0:
+        return pd.DataFrame(index=range(len(rows)), columns=[0], dtype=object).fillna("")
+    grid = grid.fillna("")
+    if text:
+        for col in grid.columns:
+            column = grid[col].astype(str)
+            if breaks:  # line breaks inside quoted cells
+                column = column.str.replace(r"[\r\n]+", " ", regex=True)
+            grid[col] = column.str.strip()
+    grid.columns = range(grid.shape[1])
+    return grid.astype(object)
+
+
+def _header_row(top: list[list[str]], known: tuple[str, ...]) -> int:
+    """Index (within ``top``, the first filled rows) of the header row: the most distinct
+    text cells, known column names counting triple."""
     from .columns import normalise
 
-    best, best_score = filled[0], -1.0
-    for i in filled[:HEADER_SEARCH_ROWS]:
-        cells = [c for c in grid[i] if c != ""]
+    best, best_score = 0, -1.0
+    for i, row in enumerate(top):
+        cells = [c for c in row if c != ""]
         texts = {c for c in cells if _number_or_none(c) is None}
-        if len(texts) < 2 and len(filled) > 1:
+        if len(texts) < 2 and len(top) > 1:
             continue
         hits = sum(1 for c in texts if normalise(c) in known)
         score = len(texts) + 3 * hits - 0.5 * (len(cells) - len(texts))
@@ -467,7 +500,13 @@ def parse_numbers(values: pd.Series, field: str, problems: Problems, lines: np.n
         out = np.where(bad, np.nan, numbers)
         todo = np.flatnonzero(bad | (np.isnan(numbers) & required))
     else:
-        todo = np.arange(len(values))
+        # plain numbers (most cells) in one vectorised pass; the rest one by one
+        text = values.astype(str).str.strip()
+        plain = pd.to_numeric(text.where(text.str.fullmatch(r"[+-]?\d+(\.\d*)?"), None),
+                              errors="coerce").to_numpy(dtype=float)
+        fine = np.isfinite(plain) & (np.abs(np.nan_to_num(plain)) <= _TOO_LARGE)
+        out = np.where(fine, plain, np.nan)
+        todo = np.flatnonzero(~fine)
     for i in todo:
         name = None if names is None else names[i]
         try:

@@ -28,7 +28,15 @@ def clean_text(value) -> str:
 
 
 def clean_names(values: pd.Series) -> tuple[np.ndarray, int]:
-    """Cells as clean text, and how many held control characters."""
-    raw = values.to_numpy(dtype=object)
-    changed = sum(1 for v in raw if isinstance(v, str) and _CONTROL.search(v))
-    return np.array([clean_text(v) for v in raw], dtype=object), changed
+    """Cells as clean text (vectorised :func:`clean_text`), and how many held control
+    characters."""
+    raw = values.reset_index(drop=True)
+    blank = raw.isna().to_numpy()
+    numbers = pd.api.types.is_float_dtype(raw.dtype)
+    text = raw.map(clean_text) if numbers else raw.astype(str)
+    bad = text.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool) & ~blank
+    text = (text.str.replace(_CONTROL, " ", regex=True).str.replace(r" {2,}", " ", regex=True)
+            .str.strip())
+    out = np.where(blank, "", text.to_numpy(dtype=object)).astype(object)
+    out[np.isin(out, ["nan", "None", "<NA>"]) & blank] = ""
+    return out, int(bad.sum())
