@@ -102,6 +102,7 @@ class PopulationSection(_Section):
     residential_values: list[str] | None = None
     age_table: Path | None = None
     age_area: str | None = None
+    sheet: str | None = None
     encoding: str | None = None
 
 
@@ -109,12 +110,13 @@ class FacilitySource(_Section):
     """``[facilities.<category>]``: one category's facilities.
 
     ``source = "table"``: a CSV/TXT/XLSX/XLS/GeoJSON/GPKG/SHP file (columns detected,
-    ``crs`` may be ``GCJ-02`` or ``BD-09``; ``layer`` is the sheet of a workbook or the
-    layer of a GIS file; ``encoding`` the text of a CSV/TXT or of a shapefile without
-    ``.cpg``); ``source = "osm"``: OpenStreetMap features by the category's tag mapping,
-    from ``path`` or else from the ``[network]`` OSM file. ``dedupe``: what to do with
-    entries of one facility (same or nearly the same name within ``dedupe_m`` metres):
-    ``warn`` (default), ``merge`` (keep the first entry) or ``error``.
+    ``crs`` may be ``GCJ-02`` or ``BD-09``; ``sheet`` (or ``layer``) is the sheet of a
+    workbook, default the first visible one, ``layer`` the layer of a GIS file;
+    ``encoding`` the text of a CSV/TXT or of a shapefile without ``.cpg``);
+    ``source = "osm"``: OpenStreetMap features by the category's tag mapping, from
+    ``path`` or else from the ``[network]`` OSM file. ``dedupe``: what to do with entries
+    of one facility (same or nearly the same name within ``dedupe_m`` metres): ``warn``
+    (default), ``merge`` (keep the first entry) or ``error``.
     """
 
     path: Path | None = None
@@ -126,6 +128,7 @@ class FacilitySource(_Section):
     lon_field: str | None = None
     lat_field: str | None = None
     crs: str | None = None
+    sheet: str | None = None
     encoding: str | None = None
     dedupe: Literal["warn", "merge", "error"] = "warn"
     dedupe_m: Annotated[float, Field(ge=0, le=500)] = 20.0

@@ -612,3 +612,14 @@ def test_candidate_sites_in_gcj02_declared_land_where_planted(tmp_path):
     undeclared = select_sites(result, "kindergarten", 1, candidates=tmp_path / "c.csv")
     assert any("could not be verified" in n and "--candidates-crs GCJ-02" in n
                for n in undeclared.notes)
+
+
+def test_sheet_key_names_the_sheet_and_a_hidden_one_can_be_named(tmp_path, capsys):
+    truth = facility_rows(SEED + 16)
+    toml = study_with(tmp_path, lambda d: write_title_xlsx(d / "kindergarten.xlsx", truth))
+    edit(toml, 'path = "kindergarten.csv"', 'path = "kindergarten.xlsx"\nsheet = "幼儿园名录"')
+    code, _, err = run(toml, tmp_path / "out", capsys)
+    assert code == 0, err
+    edit(toml, 'sheet = "幼儿园名录"', 'sheet = "旧表"')  # the hidden sheet: one row at 0°, 0°
+    code, _, err = run(toml, tmp_path / "out2", capsys)
+    assert code == 2 and "kindergarten.xlsx" in err

@@ -160,7 +160,7 @@ def read_study_population(loaded: LoadedConfig, crs: CRS,
             area_field=p.area_field, table_field=p.table_field, cell_size_m=p.cell_size_m,
             weights=p.weights, weight_field=p.weight_field,
             residential_values=p.residential_values, areas_crs=p.areas_crs,
-            sheet=p.layer, encoding=encoding)
+            sheet=p.sheet or p.layer, encoding=encoding)
     return read_population(p.path, crs, districts, layer=p.layer,
                            cell_id_field=p.cell_id_field, source_crs=p.crs,
                            encoding=encoding)
@@ -170,8 +170,8 @@ def read_study_population(loaded: LoadedConfig, crs: CRS,
 POPULATION_KEYS = {
     "grid": {"path", "source", "layer", "cell_id_field", "crs", "encoding"},
     "raster": {"path", "source", "crs", "age_table", "age_area", "table_field"},
-    "census": {"path", "source", "layer", "areas", "areas_layer", "areas_crs", "area_field",
-               "table_field", "cell_size_m", "weights", "weight_field",
+    "census": {"path", "source", "layer", "sheet", "areas", "areas_layer", "areas_crs",
+               "area_field", "table_field", "cell_size_m", "weights", "weight_field",
                "residential_values", "encoding"},
 }
 _INSTEAD = {("census", "crs"): "the census areas' system is areas_crs",
@@ -208,8 +208,11 @@ def read_study_facilities(loaded: LoadedConfig, crs: CRS,
             by_osm_file.setdefault(s.path, []).append(key)
         else:
             with reading(s.path, f"facilities ({key})"):
+                if s.sheet is not None and s.layer is not None and s.sheet != s.layer:
+                    raise ConfigError(f"{loaded.path.name}: facilities.{key}: sheet and "
+                                      "layer name different sheets; give one")
                 out[key] = read_facilities(
-                    s.path, key, crs, layer=s.layer, id_field=s.id_field,
+                    s.path, key, crs, layer=s.sheet or s.layer, id_field=s.id_field,
                     name_field=s.name_field, capacity_field=s.capacity_field,
                     lon_field=s.lon_field, lat_field=s.lat_field, source_crs=s.crs,
                     encoding=declared_encoding(
