@@ -20,6 +20,7 @@ and ``report.html``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from .errors import InputError
-from .model import Districts, FacilityLayer, PopulationGrid, WalkingNetwork
+from .model import OPEN_AGE, Districts, FacilityLayer, PopulationGrid, WalkingNetwork
 from .sources.chinese_crs import parse_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from .sources.population import population_summary
 
 #: Fewest facilities on which an offset of their coordinates is judged.
 MIN_FACILITIES_FOR_OFFSET = 5
@@ -62,6 +64,18 @@ class OffsetFinding:
     as_other_m: float
     shift_m: float
     null_m: np.ndarray
+    #: Shares of the facilities among the streets (in their convex hull) as read and in
+    #: the other reading: the evidence when too few moved points stay among the streets
+    #: for a null (a small network, an offset larger than it).
+    among_read: float = 1.0
+    among_other: float = 1.0
+
+    @property
+    def off_the_network(self) -> bool:
+        """As read, the facilities lie outside the streets' extent; in the other reading
+        they lie among the streets and at most 30 m from one (no null needed)."""
+        return bool(self.shift_m > 20 and self.among_read <= 0.2 and self.among_other >= 0.8
+                    and self.as_other_m <= 30)
 
     @property
     def detected(self) -> bool:
@@ -74,6 +88,8 @@ class OffsetFinding:
         Strict on purpose: facilities that do not sit by the streets (large campuses,
         synthetic points) give no verdict rather than a wrong one.
         """
+        if len(self.null_m) < 4:
+            return self.off_the_network
         null = float(np.median(self.null_m))
         low = float(np.quantile(self.null_m, 0.25))
         return bool(self.shift_m > 20 and self.as_other_m <= 0.6 * low
@@ -86,13 +102,18 @@ class OffsetFinding:
 
         As read the facilities are as far from the streets as randomly moved points (at
         least 0.8 of the null median), and the other reading puts them at most a quarter of
-        it away. In dense street grids, where any point is near a street, a few facilities
-        a little off the street can pass :attr:`detected` by chance; those get a warning,
-        not a stop (seen on the demo's old town cut out as a region of its own).
+        it away — or, as read, they lie farther from the streets than every moved copy
+        (at least twice the largest: off the network altogether). In dense street grids,
+        where any point is near a street, a few facilities a little off the street can pass
+        :attr:`detected` by chance; those get a warning, not a stop (seen on the demo's old
+        town cut out as a region of its own).
         """
+        if len(self.null_m) < 4:
+            return self.off_the_network
         null = float(np.median(self.null_m))
+        off_network = self.as_read_m >= 2 * float(np.max(self.null_m))
         return bool(self.detected and self.as_read_m >= 0.8 * null
-                    and self.as_other_m <= 0.25 * null)
+                    and (self.as_other_m <= 0.25 * null or off_network))
 
 
 def check_inputs(config, districts: Districts, network: WalkingNetwork,
@@ -125,6 +146,7 @@ def check_inputs(config, districts: Districts, network: WalkingNetwork,
     _network_reaches_area(network, districts)
     streets = shapely.STRtree(network.edges.geometry.to_numpy())
     buffer_m = config.config.network.buffer_m
+    warnings += _network_offset(config, network, streets, facilities)
     for key, layer in facilities.items():
         source = config.config.facilities[key]
         name = f" {source.path.name}" if source.path is not None else ""
@@ -133,6 +155,7 @@ def check_inputs(config, districts: Districts, network: WalkingNetwork,
             warnings += _offset_messages(layer, streets, source.crs, what, key)
         warnings += _outside_area(layer, districts, buffer_m, what)
         warnings += _capacity_notes(layer, what)
+    warnings += districts.notes + network.notes
     warnings += population.notes
     warnings += [note for layer in facilities.values() for note in layer.notes]
     return warnings
@@ -261,10 +284,11 @@ def coordinate_offset(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
                 for px, py in ((x, y), (np.asarray(ox), np.asarray(oy)))
                 for a, d in zip(angle, length, strict=True)]
         null_m = np.array([m for m in null if np.isfinite(m)])
-        if len(null_m) < 4:  # too few moved points land among the streets to judge
-            continue
+        among_read = float(shapely.contains_xy(region, x, y).mean())
+        among_other = float(shapely.contains_xy(region, np.asarray(ox), np.asarray(oy)).mean())
+        # with too few moved points among the streets there is no null (see OffsetFinding)
         found.append(OffsetFinding(read_as, other, as_read, _median_distance(streets, ox, oy),
-                                   shift, null_m))
+                                   shift, null_m, among_read, among_other))
     return found
 
 
@@ -294,25 +318,139 @@ def _system(declared: str | None) -> str | None:
 
 def _offset_messages(layer: FacilityLayer, streets: shapely.STRtree, declared: str | None,
                      what: str, key: str) -> list[str]:
+    return point_crs_messages(layer.facilities.geometry.to_numpy(), layer.facilities.crs,
+                              streets, declared, what,
+                              lambda system: f'crs = "{system}" under [facilities.{key}]')
+
+
+def point_crs_messages(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
+                       declared: str | None, what: str, declare: Callable[[str], str],
+                       things: str = "facilities") -> list[str]:
+    """Check points' coordinate system against the streets (see :func:`coordinate_offset`).
+
+    Parameters
+    ----------
+    points : ndarray of Point
+        In the study CRS, as read under ``declared``.
+    crs : pyproj.CRS
+        The study CRS.
+    streets : shapely.STRtree
+        The network's street lines (study CRS).
+    declared : str, optional
+        The system the planner declared; None when the points were taken as WGS84.
+    what : str
+        The layer, for messages.
+    declare : callable
+        ``declare("GCJ-02")`` is how the planner declares a system for this layer, e.g.
+        ``'crs = "GCJ-02" under [facilities.childcare]'`` or ``"--candidates-crs GCJ-02"``.
+    things : str
+        What the points are, for messages.
+
+    Returns
+    -------
+    list of str
+        Warnings: a suspected offset, or coordinates that could not be verified.
+
+    Raises
+    ------
+    InputError
+        Undeclared coordinates that are conclusively GCJ-02/BD-09 read as WGS84.
+    """
     read_as = _system(declared)
-    points = layer.facilities.geometry.to_numpy()
-    if read_as is None or len(points) < MIN_FACILITIES_FOR_OFFSET:
+    if read_as is None or len(points) == 0:
         return []
-    hits = [f for f in coordinate_offset(points, layer.facilities.crs, streets, read_as)
-            if f.detected]
+    fix = (f"if the coordinates come from Amap or Tencent set {declare('GCJ-02')} (\"BD-09\""
+           " for Baidu; \"WGS84\" confirms them)")
+    if len(points) < MIN_FACILITIES_FOR_OFFSET:
+        if declared is not None:
+            return []
+        return [f"{what}: the coordinate system of its {len(points)} {things} could not be "
+                f"verified (at least {MIN_FACILITIES_FOR_OFFSET} are needed to compare them "
+                f"with the streets); they were read as WGS84: {fix}"]
+    found = coordinate_offset(points, crs, streets, read_as)
+    hits = [f for f in found if f.detected]
     if not hits:
+        if declared is None and (not found or not _on_streets(found)):
+            as_read = found[0].as_read_m if found else float("nan")
+            return [f"{what}: the coordinate system could not be verified: read as WGS84, "
+                    f"the {things}' median distance to the nearest street is {as_read:.0f} m,"
+                    " not clearly closer than points moved at random, and no other reading "
+                    f"fits better: {fix}"]
         return []
     best = min(hits, key=lambda f: f.as_other_m)
+    compared = (f"no closer than the same points moved {best.shift_m:.0f} m in other "
+                f"directions ({best.null_m.min():.0f}–{best.null_m.max():.0f} m)"
+                if len(best.null_m) >= 4 else
+                f"{best.among_read:.0%} of them among the streets, against "
+                f"{best.among_other:.0%} read as {best.other}")
     message = (
         f"{what}: the coordinates look like {best.other} read as {read_as}: as read, the "
-        f"facilities' median distance to the nearest street is {best.as_read_m:.0f} m, no "
-        f"closer than the same points moved {best.shift_m:.0f} m in other directions "
-        f"({best.null_m.min():.0f}–{best.null_m.max():.0f} m); read as {best.other} it is "
-        f"{best.as_other_m:.0f} m. Amap and Tencent give GCJ-02, Baidu BD-09")
+        f"{things}' median distance to the nearest street is {best.as_read_m:.0f} m, "
+        f"{compared}; read as {best.other} it is {best.as_other_m:.0f} m. Amap and Tencent "
+        "give GCJ-02, Baidu BD-09")
     if declared is None and best.conclusive:
-        raise InputError(f"{message}: set crs = \"{best.other}\" under [facilities.{key}] "
-                         f"(or crs = \"WGS84\" if the coordinates really are WGS84)")
-    return [f"{message}; check crs = \"{declared or 'WGS84'}\" under [facilities.{key}]"]
+        raise InputError(f"{message}: set {declare(best.other)} (or {declare('WGS84')} if the "
+                         "coordinates really are WGS84)")
+    if declared is None:
+        return [f"{message}; if so, set {declare(best.other)} ({declare('WGS84')} confirms "
+                "the reading as WGS84)"]
+    return [f"{message}; check {declare(declared)}"]
+
+
+def _on_streets(found: list[OffsetFinding]) -> bool:
+    """As read, the facilities sit clearly closer to the streets than shifted points."""
+    f = found[0]
+    if len(f.null_m) < 4:
+        return bool(f.among_read >= 0.8 and f.as_read_m <= 30)
+    return bool(f.as_read_m <= 0.5 * float(np.median(f.null_m)))
+
+
+def _network_offset(config, network: WalkingNetwork, streets: shapely.STRtree,
+                    facilities: dict[str, FacilityLayer]) -> list[str]:
+    """Centrelines traced from Amap/Baidu (GCJ-02/BD-09) but read as WGS84.
+
+    The facilities (those not from OpenStreetMap) are read as declared; if they sit on the
+    streets only when moved by the offset, the streets are the shifted layer. Only for a
+    centreline file whose system was not declared with ``[network] crs``.
+    """
+    from .sources.inputs import network_source
+
+    n = config.config.network
+    if n.crs is not None or network_source(n.path, n.source) != "centrelines":
+        return []
+    layers = [layer.facilities.geometry.to_numpy() for key, layer in facilities.items()
+              if config.config.facilities[key].source != "osm"
+              and _system(config.config.facilities[key].crs) is not None]
+    points = np.concatenate(layers) if layers else np.array([], dtype=object)
+    if len(points) < 2 * MIN_FACILITIES_FOR_OFFSET:
+        return [f"network {n.path.name}: the coordinate system of the centrelines could not "
+                "be checked against the facilities (too few of them); if the lines were "
+                "traced on Amap or Baidu, set [network] crs = \"GCJ-02\" or \"BD-09\""]
+    crs = network.crs
+    to_wgs = Transformer.from_crs(crs, 4326, always_xy=True)
+    from_wgs = Transformer.from_crs(4326, crs, always_xy=True)
+    lon, lat = to_wgs.transform(shapely.get_x(points), shapely.get_y(points))
+    for system, forward in (("GCJ-02", wgs84_to_gcj02), ("BD-09", wgs84_to_bd09)):
+        # the facilities where they would be on streets drawn in the offset system
+        x, y = from_wgs.transform(*forward(lon, lat))
+        moved = shapely.points(x, y)
+        finding = coordinate_offset(moved, crs, streets, "WGS84")
+        # compare: as read (original points) against moved; reuse the null of the moved
+        as_read = _median_distance(streets, shapely.get_x(points), shapely.get_y(points))
+        on = _median_distance(streets, x, y)
+        nulls = [f.null_m for f in finding if len(f.null_m)]
+        if not nulls:
+            continue
+        null = float(np.median(np.concatenate(nulls)))
+        if on <= 0.25 * null and as_read >= 0.8 * null and on <= 0.4 * as_read:
+            raise InputError(
+                f"network {n.path}: the centrelines look like {system} (traced on "
+                f"{'Amap or Tencent' if system == 'GCJ-02' else 'Baidu'}) read as WGS84: the "
+                f"facilities' median distance to the nearest street is {as_read:.0f} m as "
+                f"read and {on:.0f} m with the streets read as {system} (points moved at "
+                f"random: {null:.0f} m). Set [network] crs = \"{system}\" in the study file "
+                "(or crs = \"WGS84\" if the lines really are WGS84)")
+    return []
 
 
 # --------------------------------------------------------------------------------------
@@ -357,6 +495,55 @@ def population_without_facility(piece_of_cell: np.ndarray, pieces_with_facility:
     return float(cohort[stranded].sum())
 
 
+#: Share of residents beyond the snap limit above which the population's spread is
+#: questioned.
+SPREAD_WARNING_SHARE = 0.01
+
+
+def population_method(population: PopulationGrid, categories: dict) -> dict:
+    """How the residents and each category's cohort were obtained, for the manifest and
+    the report (``diagnostics["population_method"]``).
+
+    Returns
+    -------
+    dict
+        The reader's ``method`` (``source``, ``file``, ``residents``, ``spread_by``,
+        ``age_structure``), ``bands`` (the age bands present), ``cohorts`` (per category:
+        its ages and the bands it takes, with the share taken where a band is split
+        evenly across its single years of age) and ``text``, the same in one paragraph.
+    """
+    method = dict(population.method)
+    bands = [{"column": b.column, "ages": _ages(b.age_min, b.age_max)}
+             for b in population.bands]
+    cohorts, split_text = {}, []
+    for key, cat in categories.items():
+        parts = []
+        for b in population.bands:
+            lo, hi = max(cat.age_min, b.age_min), min(cat.age_max, b.age_max)
+            if hi < lo:
+                continue
+            share = 1.0 if b.age_max >= OPEN_AGE else (hi - lo + 1) / b.years
+            parts.append({"band": b.column, "share": round(share, 4)})
+            if share < 1:
+                split_text.append(f"{b.column} ({_ages(b.age_min, b.age_max)}) × "
+                                  f"{share:.2f} for {key} ({_ages(cat.age_min, cat.age_max)})")
+        whole = cat.age_min <= 0 and cat.age_max >= OPEN_AGE
+        cohorts[key] = {"ages": _ages(cat.age_min, cat.age_max),
+                        "from": "pop_total" if whole else parts}
+    split = ("bands split evenly across their single years of age: " + "; ".join(
+        dict.fromkeys(split_text)) if split_text else "no age band had to be split")
+    method.update(bands=bands, cohorts=cohorts, split=split)
+    text = population_summary(population.method)
+    if population.bands:
+        text += f"; age bands: {', '.join(b['column'] for b in bands)}; {split}"
+    method["text"] = text
+    return method
+
+
+def _ages(lo: int, hi: int) -> str:
+    return f"{lo}+" if hi >= OPEN_AGE else (f"{lo}" if lo == hi else f"{lo}-{hi}")
+
+
 def run_warnings(diagnostics: dict, categories: dict) -> list[str]:
     """Plain-language warnings from a run's diagnostics, to read next to its figures."""
     out = []
@@ -365,6 +552,17 @@ def run_warnings(diagnostics: dict, categories: dict) -> list[str]:
             f"{diagnostics['unsnapped_cells']:,} populated cells "
             f"({diagnostics['unsnapped_population']:,.0f} residents) are farther than the snap "
             "limit from every street; they count as unreachable (see analysis.max_snap_m)")
+        method = diagnostics.get("population_method", {})
+        share = diagnostics["unsnapped_population"] / max(diagnostics.get("population", 0), 1)
+        if method.get("source") == "census" and share > SPREAD_WARNING_SHARE:
+            better = ("weights = a layer of residential buildings (weight_field = floors) or "
+                      "residential land use (weight_field and residential_values)"
+                      if method.get("spread_by") == "land area" else
+                      "finer census areas, or a building layer with floors as weight_field")
+            out.append(
+                f"the census spread (by {method.get('spread_by')}) puts {share:.1%} of the "
+                "residents beyond the snap limit of every street (fields, water, hills): "
+                f"spread them where people live with [population] {better}")
     stranded = {k: v for k, v in diagnostics.get("population_without_facility", {}).items()
                 if v > 0}
     if diagnostics.get("network_pieces", 1) > 1 and (

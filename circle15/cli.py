@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     sites.add_argument("--candidates", type=Path,
                        help="candidate sites (CSV/XLSX with lon/lat, or points/parcels in "
                             "GeoJSON/GPKG/SHP); default: street points inside the gap areas")
+    sites.add_argument("--candidates-crs", metavar="CRS",
+                       help="coordinate system of the candidates: GCJ-02 (Amap/Tencent), "
+                            "BD-09 (Baidu), WGS84 (default) or an EPSG code")
     sites.add_argument("--capacity", type=float,
                        help="capacity of each new site (when the candidates have none): each "
                             "serves at most this many people")
@@ -165,7 +168,8 @@ def _run(args: argparse.Namespace) -> int:
     all_rows = result.districts[result.districts["district"] == "ALL"]
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
-        print("NOTE: synthetic demo data — " + result.notice)
+        print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
+                                           "real locations"))
     for _, row in all_rows.iterrows():
         cat = result.categories[row["category"]]
         print(f"  {cat.label:<32} {row['coverage']:7.1%} of {row['population']:>10,.0f} "
@@ -202,14 +206,18 @@ def _sites(args: argparse.Namespace) -> int:
     result = study.run()
     with progress.step(f"choosing {args.add} {args.category} site(s)"):
         choice = select_sites(result, args.category, args.add, candidates=args.candidates,
-                              capacity=args.capacity, exact=args.exact)
+                              capacity=args.capacity, exact=args.exact,
+                              candidates_crs=args.candidates_crs)
+    for note in choice.notes:
+        progress.say(f"warning: {note}")
     out_dir = args.out or Path("out") / result.name / f"sites_{args.category}"
     with progress.step("writing sites.csv, sites.gpkg and sites_map.html"), \
             staged_outputs(out_dir) as stage:  # all or nothing, like circle15 run
         paths = write_sites(choice, stage)
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
-        print("NOTE: synthetic demo data — " + result.notice)
+        print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
+                                           "real locations"))
     for line in choice.summary():
         print(line)
     seconds = (datetime.now(UTC) - started).total_seconds()
@@ -267,7 +275,8 @@ def _compare(args: argparse.Namespace) -> int:
     table = comparison.table
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
-        print("NOTE: synthetic demo data — " + result.notice)
+        print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
+                                           "real locations"))
     print(f"compared {len(table)} values of {table['indicator'].nunique()} indicators "
           f"in {table['district'].nunique()} units with {reference.name}")
     print(f"  {'indicator':<34} {'units':>5} {'Spearman ρ':>11}  beyond tolerance")

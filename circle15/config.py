@@ -49,6 +49,7 @@ class BoundarySection(_Section):
     districts_crs: str | None = None
     district_field: str = "district"
     name_en_field: str | None = "name_en"
+    encoding: str | None = None
 
 
 class NetworkSection(_Section):
@@ -57,7 +58,9 @@ class NetworkSection(_Section):
     ``source``: ``gpkg`` (osmnx GeoPackage layout: nodes + edges), ``osm`` (an
     ``.osm.pbf``/``.osm`` extract; ``osm_pbf``/``osm_xml`` are aliases) or ``centrelines``
     (road lines from SHP/GPKG/GeoJSON); ``auto`` decides by the file. Streets are taken
-    within the study area plus ``buffer_m`` metres.
+    within the study area plus ``buffer_m`` metres. ``crs`` declares the system of a file
+    without one (a shapefile without ``.prj``) or of lines traced from Amap/Baidu
+    (``GCJ-02``/``BD-09``); ``encoding`` the text of a shapefile without ``.cpg``.
     """
 
     path: Path
@@ -69,6 +72,7 @@ class NetworkSection(_Section):
     buffer_m: Annotated[float, Field(ge=0)] = 1500.0
     grade_separation: bool = True
     snap_tolerance_m: Annotated[float, Field(ge=0)] = 0.5
+    encoding: str | None = None
 
 
 class PopulationSection(_Section):
@@ -77,6 +81,9 @@ class PopulationSection(_Section):
     ``source = "auto"`` decides by the file: ``.tif``/``.tiff`` is a raster, CSV/XLSX a
     census table (one row per area, disaggregated to ``cell_size_m`` cells within the
     polygons of ``areas``, weighted by ``weights`` where given), anything else a grid.
+    ``crs`` is the system of a raster or grid file that has none (or mislabels it);
+    ``areas_crs`` that of the census areas (``GCJ-02`` for an Amap/DataV export). A key
+    that does not apply to the source is an error, not ignored.
     """
 
     path: Path
@@ -86,6 +93,7 @@ class PopulationSection(_Section):
     crs: str | None = None
     areas: Path | None = None
     areas_layer: str | None = None
+    areas_crs: str | None = None
     area_field: str | None = None
     table_field: str | None = None
     cell_size_m: PositiveFloat = 200.0
@@ -94,14 +102,21 @@ class PopulationSection(_Section):
     residential_values: list[str] | None = None
     age_table: Path | None = None
     age_area: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
 
 
 class FacilitySource(_Section):
     """``[facilities.<category>]``: one category's facilities.
 
-    ``source = "table"``: a CSV/XLSX/GeoJSON/GPKG/SHP file (columns detected, ``crs`` may
-    be ``GCJ-02`` or ``BD-09``); ``source = "osm"``: OpenStreetMap features by the
-    category's tag mapping, from ``path`` or else from the ``[network]`` OSM file.
+    ``source = "table"``: a CSV/TXT/XLSX/XLS/GeoJSON/GPKG/SHP file (columns detected,
+    ``crs`` may be ``GCJ-02`` or ``BD-09``; ``sheet`` (or ``layer``) is the sheet of a
+    workbook, default the first visible one, ``layer`` the layer of a GIS file;
+    ``encoding`` the text of a CSV/TXT or of a shapefile without ``.cpg``);
+    ``source = "osm"``: OpenStreetMap features by the category's tag mapping, from
+    ``path`` or else from the ``[network]`` OSM file. ``dedupe``: what to do with entries
+    of one facility (same or nearly the same name within ``dedupe_m`` metres): ``warn``
+    (default), ``merge`` (keep the first entry) or ``error``.
     """
 
     path: Path | None = None
@@ -113,6 +128,10 @@ class FacilitySource(_Section):
     lon_field: str | None = None
     lat_field: str | None = None
     crs: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    dedupe: Literal["warn", "merge", "error"] = "warn"
+    dedupe_m: Annotated[float, Field(ge=0, le=500)] = 20.0
 
 
 class CategoryOverride(_Section):

@@ -50,6 +50,8 @@ class WalkingNetwork:
 
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
+    #: What the reader found worth a warning (the encoding of a shapefile without .cpg).
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if len(self.edges) == 0:
@@ -81,14 +83,18 @@ class FacilityLayer:
     """Facilities of one category.
 
     ``facilities`` has columns ``facility_id`` (str, unique), ``name``, ``capacity``
-    (float, NaN when unknown), ``provenance`` and Point geometry. ``notes`` says what the
-    reader changed on the way in (duplicates dropped, levels guessed), for the manifest.
+    (float, NaN when unknown), ``provenance``, then the planner's own columns listed in
+    ``extra_columns`` (地址, 备注, 办园性质 … as text), and Point geometry. ``notes`` says
+    what the reader changed on the way in (duplicates dropped, encoding found), for the
+    manifest.
     """
 
     category: str
     facilities: gpd.GeoDataFrame
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    #: The file's other columns, carried through for map popups and the workbook.
+    extra_columns: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.facilities)
@@ -108,6 +114,9 @@ class PopulationGrid:
     bands: tuple[AgeBand, ...]
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    #: How the residents and their ages were obtained (``source``, ``residents``,
+    #: ``spread_by``, ``age_structure`` …), for the run's ``population_method``.
+    method: dict = field(default_factory=dict)
 
     def cohort(self, age_min: int, age_max: int) -> np.ndarray:
         """Residents aged ``age_min``..``age_max`` (inclusive) in each cell.
@@ -157,6 +166,8 @@ class Districts:
     zones: gpd.GeoDataFrame
     area: BaseGeometry
     provenance: dict[str, str] = field(default_factory=dict)
+    #: What the reader found worth a warning (an encoding, a coordinate check).
+    notes: list[str] = field(default_factory=list)
 
 
 def as_float(series: pd.Series) -> np.ndarray:

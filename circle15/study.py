@@ -11,7 +11,7 @@ import pandas as pd
 from pyproj import CRS
 
 from .analysis.network_issues import issue_warnings, network_issues, summarise
-from .checks import check_inputs, check_snapping
+from .checks import check_inputs, check_snapping, population_method
 from .config import LoadedConfig, load_config
 from .engine import build_routing_graph, nearest_facility
 from .engine.sites import SiteSet
@@ -155,6 +155,8 @@ class Study:
                        "network_issues": summarise(issues)}
         diagnostics["warnings"] = [*diagnostics.get("warnings", []),
                                    *issue_warnings(issues, loose_end_m)]
+        diagnostics["population_method"] = population_method(self.population,
+                                                             self.categories)
         # what the readers changed on the way in (duplicates merged, levels guessed)
         diagnostics["input_notes"] = [n for f in self.facilities.values() for n in f.notes]
         for message in diagnostics.get("warnings", []):

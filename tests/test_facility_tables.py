@@ -112,7 +112,7 @@ def test_same_id_different_rows_is_an_error_naming_the_rows(tmp_path):
     table.loc[2, "编号"] = "T1"
     path = tmp_path / "dup.csv"
     table.to_csv(path, index=False)
-    with pytest.raises(InputError, match=r"'T1' is used more than once \(rows 2, 4\)"):
+    with pytest.raises(InputError, match=r"'T1' is used more than once \(rows 2 \(蛟川托育园\), 4"):
         read_facilities(path, "childcare", UTM, source_crs="GCJ-02")
 
 

@@ -180,6 +180,12 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
     """
     head = scenario.scenario
     crs = head.crs
+    from ..sources.chinese_crs import parse_crs
+
+    try:
+        parse_crs(crs, f"{where}: scenario.crs")
+    except InputError as exc:
+        raise InputError(str(exc)) from None
     label = f"scenario {head.name}" + (" (synthetic location)" if head.synthetic else "")
     adds: dict[str, list[tuple[int, AddEntry]]] = defaultdict(list)
     for i, e in enumerate(scenario.add):
@@ -196,16 +202,23 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
         entries = [e for _, e in adds.get(key, [])]
         frame = None
         if entries:
-            frame = site_frame(
-                [e.position() for e in entries], result.cells.crs, crs=crs,
-                ids=[e.id for e in entries], names=[e.name for e in entries],
-                capacity=[e.capacity if e.capacity is not None else float("nan")
-                          for e in entries])
+            try:
+                frame = site_frame(
+                    [e.position() for e in entries], result.cells.crs, crs=crs,
+                    ids=[e.id for e in entries], names=[e.name for e in entries],
+                    capacity=[e.capacity if e.capacity is not None else float("nan")
+                              for e in entries])
+            except InputError as exc:
+                rows = ", ".join(f"add[{i}]" for i, _ in adds[key])
+                raise InputError(f"{where}: {rows} (category {key}): {exc}") from None
             frame["provenance"] = [f"{label}: {e.note}" if e.note else label for e in entries]
         moves = [e for e in scenario.move if e.category == key]
         move = None
         if moves:
-            points = site_frame([e.position() for e in moves], result.cells.crs, crs=crs)
+            try:
+                points = site_frame([e.position() for e in moves], result.cells.crs, crs=crs)
+            except InputError as exc:
+                raise InputError(f"{where}: [[move]] entries of {key}: {exc}") from None
             move = dict(zip([e.id for e in moves], points.geometry, strict=True))
         try:
             after = edit_facilities(after, key, add=frame,
@@ -220,11 +233,35 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
     synthetic, notice = after.synthetic, after.notice
     if head.synthetic:
         synthetic = True
-        if head.notice:
-            notice = f"{notice} {head.notice}".strip()
+        told = head.notice or (f"the sites of scenario {head.name} are synthetic (made-up "
+                               "locations), not planned ones")
+        notice = f"{notice} {told}".strip()
     # A new record: the result passed in stays as it was, even when nothing was edited.
     return dataclasses.replace(after, parameters=parameters, synthetic=synthetic,
                                notice=notice)
+
+
+def scenario_crs_notes(result: CoverageResult, scenario: Scenario, where: str) -> list[str]:
+    """Check the coordinate system of the scenario's new sites against the streets.
+
+    A declared ``[scenario] crs`` is used as it is; undeclared coordinates (WGS84 by
+    default) that are conclusively GCJ-02/BD-09 stop with the key to set, and too few
+    sites to tell give a note saying so.
+    """
+    from ..checks import point_crs_messages
+
+    head = scenario.scenario
+    lonlat = [e for e in scenario.add if e.lon is not None]
+    state = result.session.state if result.session is not None else None
+    if not lonlat or state is None:
+        return []
+    declared = head.crs if "crs" in head.model_fields_set else None
+    points = site_frame([e.position() for e in lonlat], result.cells.crs,
+                        crs=head.crs).geometry.to_numpy()
+    return point_crs_messages(points, result.cells.crs, state.edge_index.tree, declared,
+                              f"scenario {where}",
+                              lambda system: f'crs = "{system}" under [scenario]',
+                              things="new sites")
 
 
 def scenario_gain(before: CoverageResult, after: CoverageResult,
@@ -251,6 +288,7 @@ def run_scenario(result: CoverageResult, path: str | Path
     """Load a scenario file and apply it: (after, gain table, summary lines)."""
     path = Path(path)
     scenario = load_scenario(path)
+    notes = scenario_crs_notes(result, scenario, str(path))
     after = apply_scenario(result, scenario, where=str(path))
     gain = scenario_gain(result, after, scenario)
     head = scenario.scenario
@@ -258,5 +296,9 @@ def run_scenario(result: CoverageResult, path: str | Path
              f"{len(scenario.move)} moved, {len(scenario.remove)} removed"
              + (" (synthetic locations)" if head.synthetic else "")]
     lines += ["  " + line for line in describe_delta(gain, result.categories)]
+    lines += [f"  warning: {note}" for note in notes]
+    if notes:
+        after.diagnostics = {**after.diagnostics,
+                             "warnings": [*after.diagnostics.get("warnings", []), *notes]}
     return after, gain, lines
 

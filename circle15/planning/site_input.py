@@ -16,6 +16,7 @@ import shapely
 from pyproj import CRS
 
 from ..errors import InputError
+from ..sources.chinese_crs import geometries_to_wgs84, parse_crs, to_wgs84
 
 __all__ = ["STUDY_CRS", "WGS84", "SiteInput", "blank", "site_frame"]
 
@@ -32,16 +33,20 @@ SiteInput: TypeAlias = (gpd.GeoDataFrame | gpd.GeoSeries | pd.DataFrame | Sequen
 # ---------------------------------------------------------------------------- inputs
 
 
-def _crs(crs: str | CRS | None, study: CRS) -> CRS:
+def _crs(crs: str | CRS | None, study: CRS) -> CRS | str:
+    """A pyproj CRS, or ``"GCJ-02"``/``"BD-09"`` for Amap/Baidu longitude/latitude."""
     if crs is None:
         return CRS.from_user_input(WGS84)
     if isinstance(crs, str) and crs == STUDY_CRS:
         return study
+    if isinstance(crs, CRS):
+        return crs
     try:
-        return CRS.from_user_input(crs)
+        return parse_crs(crs)
     except Exception:  # pyproj raises several types for unknown input
         raise InputError(f"unknown coordinate system {crs!r}; use e.g. 'EPSG:4326' for "
-                         "longitude/latitude or 'study' for the study's projected CRS") from None
+                         "longitude/latitude, 'GCJ-02' (Amap/Tencent), 'BD-09' (Baidu) or "
+                         "'study' for the study's projected CRS") from None
 
 
 def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None,
@@ -61,7 +66,8 @@ def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None
         The study's projected CRS.
     crs : str or CRS, optional
         CRS of bare coordinates: WGS84 longitude/latitude unless told (``"study"`` for the
-        study CRS). Overrides what the columns of a DataFrame imply.
+        study CRS, ``"GCJ-02"`` for Amap/Tencent, ``"BD-09"`` for Baidu, an EPSG code).
+        Overrides what the columns of a DataFrame imply (and a GeoDataFrame's own CRS).
     ids, names, capacity : optional
         Override or fill the columns; ``capacity`` may be one number for every site.
     provenance : str
@@ -80,8 +86,13 @@ def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None
         if sites.crs is None and crs is None:
             raise InputError("the new sites have no CRS: set one (e.g. gdf.set_crs(4326)) "
                              "or pass crs=")
-        frame = sites if crs is None else sites.set_crs(_crs(crs, study_crs),
-                                                        allow_override=True)
+        system = None if crs is None else _crs(crs, study_crs)
+        if isinstance(system, str):  # GCJ-02/BD-09 numbers: move them to WGS84
+            frame = gpd.GeoDataFrame(sites.drop(columns=sites.geometry.name), crs=WGS84,
+                                     geometry=geometries_to_wgs84(
+                                         sites.geometry.to_numpy(), system))
+        else:
+            frame = sites if system is None else sites.set_crs(system, allow_override=True)
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         geometry = frame.geometry.representative_point().to_crs(study_crs).to_numpy()
     elif isinstance(sites, pd.DataFrame):
@@ -147,8 +158,11 @@ def _coordinates(sites: Any) -> np.ndarray:
     return xy
 
 
-def _points(xy: np.ndarray, crs: CRS, study_crs: CRS) -> np.ndarray:
+def _points(xy: np.ndarray, crs: CRS | str, study_crs: CRS) -> np.ndarray:
     if not np.isfinite(xy).all():
         raise InputError("a new site has a missing or non-numeric coordinate")
+    if isinstance(crs, str):  # GCJ-02/BD-09 longitude/latitude
+        xy = np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], crs))
+        crs = CRS.from_user_input(WGS84)
     pts = gpd.GeoSeries(shapely.points(xy), crs=crs)
     return pts.to_crs(study_crs).to_numpy()

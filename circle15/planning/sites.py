@@ -80,6 +80,8 @@ class SiteSelection:
     capacitated: bool
     requested: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: What reading the candidates found worth a warning (encoding, coordinate system).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def optimality_gap(self) -> float | None:
@@ -170,8 +172,12 @@ def read_candidates(path: str | Path, result: CoverageResult, category: str,
 
     Read like a facility table (see ``circle15.sources.facilities.read_facilities``):
     optional ``facility_id``/``id``, ``name`` and ``capacity`` columns; a parcel is
-    represented by a point inside it.
+    represented by a point inside it. ``source_crs`` (``--candidates-crs``) is the
+    system of the coordinates (``GCJ-02``, ``BD-09``, an EPSG code); undeclared ones are
+    checked against the streets: a conclusive Amap/Baidu offset stops, an unverifiable
+    one is a note (``frame.attrs["notes"]``, shown by ``circle15 sites``).
     """
+    from ..checks import point_crs_messages
     from ..sources.facilities import read_facilities
 
     path = Path(path)
@@ -180,6 +186,15 @@ def read_candidates(path: str | Path, result: CoverageResult, category: str,
     layer = read_facilities(path, category, result.cells.crs, source_crs=source_crs)
     frame = layer.facilities.copy()
     frame["facility_id"] = frame["facility_id"].astype(str)
+    notes = list(layer.notes)
+    state = result.session.state if result.session is not None else None
+    if state is not None:
+        notes += point_crs_messages(
+            frame.geometry.to_numpy(), frame.crs, state.edge_index.tree, source_crs,
+            f"candidate sites {path.name}",
+            lambda system: f"--candidates-crs {system} (candidates_crs=\"{system}\")",
+            things="candidates")
+    frame.attrs["notes"] = notes
     return frame
 
 
@@ -219,7 +234,8 @@ def candidate_reach(result: CoverageResult, category: str,
 def select_sites(result: CoverageResult, category: str, p: int, *,
                  candidates: gpd.GeoDataFrame | pd.DataFrame | str | Path | None = None,
                  capacity: float | None = None, exact: bool | None = None,
-                 time_limit_s: float = EXACT_TIME_LIMIT_S) -> SiteSelection:
+                 time_limit_s: float = EXACT_TIME_LIMIT_S,
+                 candidates_crs: str | None = None) -> SiteSelection:
     """Choose ``p`` new sites for ``category`` that bring the most of its cohort within the
     target time, existing facilities kept.
 
@@ -244,6 +260,9 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
         (``EXACT_MAX_CANDIDATES_CAPACITATED`` with capacities).
     time_limit_s : float
         Time limit of the exact solver.
+    candidates_crs : str, optional
+        Coordinate system of a candidates file or of a DataFrame's ``lon``/``lat``
+        (``GCJ-02`` for Amap/Tencent, ``BD-09`` for Baidu, an EPSG code); WGS84 otherwise.
 
     Returns
     -------
@@ -254,7 +273,7 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
         raise InputError(f"the number of new sites must be at least 1 (got {p})")
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    frame = _candidate_frame(result, category, candidates)
+    frame = _candidate_frame(result, category, candidates, candidates_crs)
     if capacity is not None:
         if capacity < 0:
             raise InputError("capacity must not be negative")
@@ -296,11 +315,11 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
     frame.loc[frame.index[greedy.chosen], "chosen"] = True
     frame["snapped"] = snapped
     return SiteSelection(category, sites, frame, result, after, greedy, solution_exact,
-                         capacitated, p, timings)
+                         capacitated, p, timings, notes=list(frame.attrs.get("notes", [])))
 
 
-def _candidate_frame(result: CoverageResult, category: str, candidates: Any
-                     ) -> gpd.GeoDataFrame:
+def _candidate_frame(result: CoverageResult, category: str, candidates: Any,
+                     candidates_crs: str | None = None) -> gpd.GeoDataFrame:
     if candidates is None:
         frame = gap_candidates(result, category)
         if frame.empty:
@@ -308,9 +327,10 @@ def _candidate_frame(result: CoverageResult, category: str, candidates: Any
                              "the target time, so there is nowhere to add a site for")
         return frame
     if isinstance(candidates, (str, Path)):
-        frame = read_candidates(candidates, result, category)
+        frame = read_candidates(candidates, result, category, candidates_crs)
     else:
-        frame = site_frame(candidates, result.cells.crs, provenance="candidate")
+        frame = site_frame(candidates, result.cells.crs, provenance="candidate",
+                           crs=candidates_crs)
         frame["facility_id"] = [i if i is not None else f"cand-{k + 1}"
                                 for k, i in enumerate(frame["facility_id"])]
     repeated = frame["facility_id"][frame["facility_id"].duplicated()]

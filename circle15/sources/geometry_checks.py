@@ -61,6 +61,14 @@ def check_geometries(geometries: np.ndarray, allowed: Sequence[str], what: str, 
         i = int(np.flatnonzero(missing)[0])
         raise InputError(f"{what}: {int(missing.sum())} feature(s) have no geometry (first: "
                          f"{rows[i]}); draw them or delete those rows")
+    coords, owner = shapely.get_coordinates(geometries, include_z=False, return_index=True)
+    broken = ~np.isfinite(coords).all(axis=1) | (np.abs(np.nan_to_num(coords)) > 1e12).any(axis=1)
+    if broken.any():
+        bad = np.unique(owner[broken])
+        shown = ", ".join(str(rows[i]) for i in bad[:5]) + (" …" if len(bad) > 5 else "")
+        raise InputError(f"{what}: {len(bad)} feature(s) have coordinates that are NaN, "
+                         f"infinite or absurdly large (feature {shown}); correct or delete "
+                         "them and export the file again")
     type_id = shapely.get_type_id(geometries)
     kinds = np.where(missing, "", _TYPE_NAMES[np.clip(type_id, 0, 7)])
     found = np.full(len(geometries), "other", dtype=object)

@@ -108,11 +108,16 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
     geometry = _oriented_lines(edges.geometry.to_numpy(), node_xy[u], node_xy[v])
     if "length" in edges.columns:
         length = pd.to_numeric(edges["length"], errors="coerce").to_numpy(dtype=float)
-        length = np.where(np.isfinite(length), length, shapely.length(geometry))
+        length = np.where(np.isnan(length), shapely.length(geometry), length)  # blank: drawn
     else:
         length = shapely.length(geometry)
-    if (length < 0).any():
-        raise InputError(f"{what}: some edges have a negative length")
+    bad = (length < 0) | ~np.isfinite(length) | (length > 1e7)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(f"{i + 1} ({length[i]:g})" for i in rows[:5])
+        raise InputError(f"{what}: {len(rows)} edge(s) of {edges_name} have a negative length "
+                         f"or an infinite or absurd one (edge {shown}); correct the length "
+                         "column or delete it to use the drawn lengths")
 
     keep = [c for c in ("highway", "bridge", "tunnel", "layer", "name") if c in edges.columns]
     edge_frame = gpd.GeoDataFrame(

@@ -14,7 +14,9 @@ from pyproj import CRS
 
 from ..errors import InputError
 from ..model import OPEN_AGE, AgeBand, Districts, PopulationGrid
+from ._encoding import Encoding
 from ._files import read_vector
+from .chinese_crs import geometries_to_wgs84, parse_crs
 from .geometry_checks import check_geometries
 
 _BAND = re.compile(r"^age_(\d+)(?:_(\d+|plus))?$")
@@ -35,19 +37,32 @@ def age_bands(columns: list[str]) -> tuple[AgeBand, ...]:
 
 
 def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | None = None,
-                    cell_id_field: str = "cell_id") -> PopulationGrid:
+                    cell_id_field: str = "cell_id", source_crs: str | None = None,
+                    encoding: Encoding | None = None) -> PopulationGrid:
     """Read a population grid and give each cell its sub-district.
 
     Cells whose centre lies outside the study area are dropped: population is counted
     inside the area only. Each cell belongs to the sub-district containing its centre.
+    ``source_crs`` (``[population] crs``) is the system of a file without one, or that
+    mislabels it (``GCJ-02``/``BD-09`` move the cells to WGS84).
 
     Raises
     ------
     InputError
-        When counts are missing, negative or not numbers, or age bands overlap.
+        When counts are missing, negative, infinite or not numbers, or age bands overlap.
     """
-    raw = read_vector(path, layer, "population grid")
-    return grid_from_layer(raw, path, crs, districts, cell_id_field)
+    declared = parse_crs(source_crs, f"population grid {path}: crs") if source_crs else None
+    notes: list[str] = []
+    raw = read_vector(path, layer, "population grid", allow_missing_crs=declared is not None,
+                      crs_field="[population] crs", encoding=encoding, notes=notes)
+    if isinstance(declared, str):
+        raw = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name), crs=4326,
+                               geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared))
+    elif declared is not None:
+        raw = raw.set_crs(declared, allow_override=True)
+    grid = grid_from_layer(raw, path, crs, districts, cell_id_field)
+    grid.notes[:0] = notes
+    return grid
 
 
 def grid_from_layer(raw: gpd.GeoDataFrame, path: Path, crs: CRS, districts: Districts,
@@ -63,6 +78,10 @@ def grid_from_layer(raw: gpd.GeoDataFrame, path: Path, crs: CRS, districts: Dist
     grid = population_from_frame(raw, crs, districts, f"{what} {path}", cell_id_field,
                                  str(path))
     grid.notes[:0] = notes
+    grid.method = {"source": "grid", "file": str(path),
+                   "residents": "counts per cell of the grid file, as given",
+                   "age_structure": ("the grid's own age bands" if grid.bands
+                                     else "none: totals only")}
     return grid
 
 
@@ -80,7 +99,7 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
     counts = {}
     for col in [b.column for b in bands] + (["pop_total"] if "pop_total" in raw.columns else []):
         values = pd.to_numeric(raw[col], errors="coerce")
-        bad = values.isna() | (values < 0)
+        bad = values.isna() | (values < 0) | ~np.isfinite(values.fillna(0)) | (values > 1e9)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             value = raw[col].iloc[i]
@@ -89,7 +108,7 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
             raise InputError(
                 f"{what}: cell {i + 1} ({cell_id_field}="
                 f"{raw[cell_id_field].iloc[i] if cell_id_field in raw else '?'}): {col} is "
-                f"{shown}; counts must be numbers >= 0"
+                f"{shown}; counts must be finite numbers >= 0"
             )
         counts[col] = values.to_numpy(dtype=float)
     if "pop_total" not in counts:
@@ -168,3 +187,15 @@ def _district_of(points: gpd.GeoSeries, districts: Districts) -> np.ndarray:
         near = near[~near.index.duplicated(keep="first")]
         names[lost] = near["district"].to_numpy()
     return names
+
+
+def population_summary(method: dict) -> str:
+    """One sentence on how the residents and their ages were obtained."""
+    if not method:
+        return "population: read as given"
+    text = f"population: {method.get('residents', method.get('source', ''))}"
+    if method.get("spread_by"):
+        text += f", spread by {method['spread_by']}"
+    if method.get("age_structure"):
+        text += f"; ages: {method['age_structure']}"
+    return text

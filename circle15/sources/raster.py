@@ -82,7 +82,12 @@ def read_raster_population(path: Path, crs: CRS, districts: Districts, *,
         transform = src.window_transform(window)
         names = _band_names(src.descriptions, src.count, age_shares is not None, what)
     counts = np.ma.filled(data, 0.0)
-    counts[~np.isfinite(counts)] = 0.0
+    if np.isinf(counts).any() or (counts > 1e9).any():
+        b, r, c = (int(i[0]) for i in np.nonzero(np.isinf(counts) | (counts > 1e9)))
+        raise InputError(f"{what}: pixel (row {int(window.row_off) + r}, column "
+                         f"{int(window.col_off) + c}) of band {b + 1} is {counts[b, r, c]:g}; "
+                         "counts must be finite (is the nodata value set?)")
+    counts[np.isnan(counts)] = 0.0  # NaN is how many rasters mark "no data"
     if (counts < 0).any():
         b, r, c = (int(i[0]) for i in np.nonzero(counts < 0))
         raise InputError(f"{what}: pixel (row {int(window.row_off) + r}, column "
@@ -102,7 +107,12 @@ def read_raster_population(path: Path, crs: CRS, districts: Districts, *,
         {"cell_id": [f"R{int(window.row_off) + r:06d}-{int(window.col_off) + c:06d}"
                      for r, c in zip(rows, cols, strict=True)], **columns},
         geometry=cells, crs=raster_crs)
-    return population_from_frame(frame, crs, districts, what, "cell_id", str(path))
+    grid = population_from_frame(frame, crs, districts, what, "cell_id", str(path))
+    grid.method = {"source": "raster", "file": str(path),
+                   "residents": "counts per pixel of the raster, as given",
+                   "age_structure": ("the raster's own age bands" if len(names) > 1
+                                     else "none: totals only")}
+    return grid
 
 
 def _band_names(descriptions: tuple, count: int, shares: bool, what: str) -> list[str]:
