@@ -12,6 +12,7 @@ from ..result import CoverageResult
 from .atomic import atomic_path
 from .index_tables import add_index_layers, round_supply_columns
 from .reproducible import fixed_gdal_date
+from .spreadsheet import write_csv
 
 #: Decimals kept in written tables: people to 0.01, minutes to 0.01, shares to 0.0001.
 _POPULATION_DECIMALS = 2
@@ -34,11 +35,9 @@ def districts_frame(result: CoverageResult) -> pd.DataFrame:
 
 
 def write_districts_csv(result: CoverageResult, path: Path) -> Path:
-    """Write ``districts.csv`` (UTF-8 with BOM so that Excel shows the Chinese names)."""
-    with atomic_path(path) as tmp:
-        districts_frame(result).to_csv(tmp, index=False, encoding="utf-8-sig",
-                                       lineterminator="\n")
-    return path
+    """Write ``districts.csv`` (UTF-8 with BOM so that Excel shows the Chinese names; no
+    cell can run as a formula, see :mod:`circle15.outputs.spreadsheet`)."""
+    return write_csv(districts_frame(result), path)
 
 
 def write_geopackage(result: CoverageResult, path: Path) -> Path:
