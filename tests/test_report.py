@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import shapely
-import shapely.affinity
 import pandas as pd
 import pytest
+import shapely
+import shapely.affinity
 from markupsafe import escape
 
 from circle15.analysis.equity import Equity

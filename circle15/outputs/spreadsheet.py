@@ -46,8 +46,19 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if out[name].dtype == object:
             out[name] = out[name].map(_listed)
     out = csv_safe_frame(out)
-    out.columns = [csv_safe_text(str(c)) for c in out.columns]
+    out.columns = [_line_ends(csv_safe_text(str(c))) for c in out.columns]
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(_line_ends)
     return out
+
+
+def _line_ends(value: Any) -> Any:
+    """A carriage return inside text as a line feed: the CSV writer quotes a field with a
+    line feed, but a bare CR would end the row in Excel and start a new one."""
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
