@@ -130,3 +130,23 @@ def test_svg_path_drops_rings_smaller_than_a_pixel() -> None:
     d = svg_path(shapes, lambda xy: xy)
     assert d.count("m") == 1  # the speck is gone, the square stays
     assert svg_path(np.array([], dtype=object), lambda xy: xy) == ""
+
+
+def test_regular_grid_agrees_with_the_coverage_check() -> None:
+    """Oracle: GEOS's coverage_is_valid, on grids with and without a fault."""
+    import shapely
+    from shapely import affinity
+
+    from circle15.outputs.report.static_map import regular_grid
+
+    x, y = np.meshgrid(np.arange(6) * 200.0 + 360_000, np.arange(4) * 200.0 + 3_300_000)
+    grid = shapely.box(x.ravel(), y.ravel(), x.ravel() + 200, y.ravel() + 200)
+    shifted = grid.copy()
+    shifted[7] = affinity.translate(grid[7], 50, 0)  # overlaps its neighbour
+    turned = np.array([affinity.rotate(g, 10) for g in grid], dtype=object)
+    twice = np.concatenate([grid, grid[:1]])  # one cell twice
+    for cells, expected in ((grid, True), (shifted, False), (twice, False)):
+        assert regular_grid(cells) == expected
+        assert bool(shapely.coverage_is_valid(cells)) == expected
+    assert not regular_grid(turned)  # not axis-aligned: left to the exact check
+    assert not regular_grid(np.array([], dtype=object))

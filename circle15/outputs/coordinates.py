@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import geopandas as gpd
@@ -58,18 +59,26 @@ class OutputCRS:
         """WGS84 longitude/latitude to this system, rounded (6 decimals or centimetres)."""
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        if self.system == "GCJ-02":
+        # compare names, not CRS objects: pyproj parses a string to compare with a CRS
+        offset = self.system if isinstance(self.system, str) else None
+        if offset == "GCJ-02":
             a, b = wgs84_to_gcj02(lon, lat)
-        elif self.system == "BD-09":
+        elif offset == "BD-09":
             a, b = wgs84_to_bd09(lon, lat)
-        elif isinstance(self.system, CRS) and self.system.equals(CRS.from_user_input(WGS84)):
+        elif self.columns == ("lon_wgs84", "lat_wgs84"):
             a, b = lon, lat
         else:
-            a, b = Transformer.from_crs(WGS84, self.system, always_xy=True).transform(lon, lat)
+            a, b = _from_wgs84(self.system.to_wkt()).transform(lon, lat)
         decimals = _DEGREE_DECIMALS if self.geographic else _METRE_DECIMALS
         # NaN in, NaN out (a missing point stays missing)
         return (np.round(np.asarray(a, dtype=float), decimals),
                 np.round(np.asarray(b, dtype=float), decimals))
+
+
+@cache
+def _from_wgs84(target: str) -> Transformer:
+    """A transformer from WGS84 longitude/latitude (built once: pyproj is slow to start)."""
+    return Transformer.from_crs(WGS84, target, always_xy=True)
 
 
 def _suffix(system: CRS | str) -> str:

@@ -26,7 +26,7 @@ from ._palette import OUTLINE_COLOUR
 from .charts import FONT_PX, fit, legend, nice_step, svg
 from .context import tier_segments
 
-__all__ = ["MAP_HEIGHT", "MAP_WIDTH", "PrintMaps", "svg_path"]
+__all__ = ["MAP_HEIGHT", "MAP_WIDTH", "PrintMaps", "regular_grid", "svg_path"]
 
 MAP_WIDTH = 680
 MAP_HEIGHT = 560
@@ -98,6 +98,29 @@ def svg_path(geometries: np.ndarray, to_px: Any, *, closed: bool = True) -> str:
     return text if closed else text.replace("z", "")
 
 
+def regular_grid(geometries: np.ndarray) -> bool:
+    """True when the geometries are equal axis-aligned rectangles on one lattice, each
+    place once: a grid that tiles without overlaps, found in O(n) without GEOS's
+    coverage check (seconds on a city's 200,000 cells)."""
+    geoms = np.asarray(geometries, dtype=object)
+    if not len(geoms) or not (shapely.get_type_id(geoms) == 3).all():
+        return False
+    b = shapely.bounds(geoms)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    if not (w[0] > 0 and h[0] > 0 and np.allclose(w, w[0]) and np.allclose(h, h[0])):
+        return False
+    if not ((shapely.get_num_coordinates(geoms) == 5).all()
+            and np.allclose(shapely.area(geoms), w * h)):  # rectangles, not rotated
+        return False
+    ix = (b[:, 0] - b[:, 0].min()) / w[0]
+    iy = (b[:, 1] - b[:, 1].min()) / h[0]
+    if not (np.allclose(ix, np.rint(ix), atol=1e-6) and np.allclose(iy, np.rint(iy),
+                                                                   atol=1e-6)):
+        return False
+    place = np.rint(ix).astype(np.int64) * (int(np.rint(iy).max()) + 1) + np.rint(iy)
+    return len(np.unique(place)) == len(place)
+
+
 def _dots(points: np.ndarray, to_px: Any) -> str:
     """One path of zero-length segments, drawn as dots by ``stroke-linecap="round"``."""
     pts = np.asarray(points, dtype=object)
@@ -147,10 +170,9 @@ class PrintMaps:
             stretch = math.cos(math.radians((y0 + y1) / 2))
         span_x, span_y = max((x1 - x0) * stretch, 1e-9), max(y1 - y0, 1e-9)
         scale = min(width / span_x, height / span_y)
-        maps = cls(result, span_x * scale, span_y * scale, (x0, y1), scale, stretch,
-                   cells_form_coverage(geoms), bool(np.isin(shapely.get_type_id(geoms),
-                                                            _POLYGONAL).all()),
-                   "", "", [])
+        coverage = regular_grid(geoms) or cells_form_coverage(geoms)
+        maps = cls(result, span_x * scale, span_y * scale, (x0, y1), scale, stretch, coverage,
+                   bool(np.isin(shapely.get_type_id(geoms), _POLYGONAL).all()), "", "", [])
         maps._draw_frame()
         return maps
 
