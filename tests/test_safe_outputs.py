@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import re
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import shapely
 
 from circle15.cli import main
 from circle15.outputs.batch import write_table
+from circle15.outputs.comparison import comparison_svg
 from circle15.outputs.report import build_comparison_page, write_report
 from circle15.outputs.safe_text import FORMULA_START
 from circle15.outputs.workbook import write_workbook
@@ -203,6 +205,12 @@ def test_report_and_comparison_page_escape_every_name(tmp_path: Path) -> None:
                                        notice=HOSTILE[8])
     _static_page_checks(comparison)
     assert "&lt;/script&gt;&lt;script&gt;window.__pwned=2&lt;/script&gt;" in comparison
+    # the standalone chart is XML: well-formed, with the names as text
+    svg = comparison_svg(_comparison(run, units=HOSTILE[6:], indicator=HOSTILE[9],
+                                     reference=HOSTILE[8]), title=HOSTILE[7])
+    root = ET.fromstring(svg.encode("utf-8"))
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert HOSTILE[6] in texts and "名称 换行 页" in texts
 
 
 @pytest.mark.browser

@@ -18,6 +18,7 @@ from ..analysis.compare import Comparison
 from .atomic import write_text
 from .report.assessment import build_comparison_page, comparison_chart, left_out
 from .reproducible import FIXED_DATE, source_date
+from .safe_text import clean_control
 from .spreadsheet import write_csv, write_xlsx
 
 __all__ = ["comparison_svg", "spearman_frame", "write_comparison"]
@@ -50,7 +51,8 @@ def comparison_svg(comparison: Comparison, *, title: str = "", synthetic: bool =
     if comparison.reference:
         heading += f" · reference: {comparison.reference}"
     chart = comparison_chart(comparison, heading=heading, synthetic=synthetic)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + str(chart) + "\n"
+    # XML 1.0 cannot hold control characters (a name pasted from Word): spaces instead
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + clean_control(str(chart)) + "\n"
 
 
 def write_comparison(comparison: Comparison, out_dir: Path, *, title: str = "",
