@@ -213,6 +213,21 @@ def test_report_and_comparison_page_escape_every_name(tmp_path: Path) -> None:
     assert HOSTILE[6] in texts and "名称 换行 页" in texts
 
 
+def _record(seen: list[str]):
+    """A dialog handler that notes the message (an alert means script ran) and closes it."""
+    def handle(dialog) -> None:
+        seen.append(dialog.message)
+        dialog.dismiss()
+    return handle
+
+
+def _only(url: str):
+    """A route handler that lets ``url`` load and aborts every other request."""
+    def handle(route) -> None:
+        route.continue_() if route.request.url == url else route.abort()
+    return handle
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_no_script_runs_in_the_report_or_comparison_page(tmp_path: Path, hostile_runs
@@ -235,11 +250,9 @@ def test_no_script_runs_in_the_report_or_comparison_page(tmp_path: Path, hostile
                 url = path.as_uri()
                 page = browser.new_page()
                 dialogs: list[str] = []
-                page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message),
-                                                           d.dismiss()))
+                page.on("dialog", _record(dialogs))
                 # the map beside the report is the web map's own test; here: this page only
-                page.route("**/*", lambda r, url=url: r.continue_()
-                           if r.request.url == url else r.abort())
+                page.route("**/*", _only(url))
                 page.goto(url, wait_until="load")
                 page.evaluate("""() => { for (const e of document.querySelectorAll('*')) {
                     for (const kind of ['mouseover', 'mouseenter', 'click', 'focus']) {
