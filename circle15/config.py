@@ -217,6 +217,19 @@ class CompareSection(_Section):
     sheet: str | None = None
 
 
+class OutputsSection(_Section):
+    """``[outputs]``: how the tables are written.
+
+    ``crs``: the coordinate system of the coordinates written to CSV and XLSX
+    (``results.xlsx`` gaps and facilities, ``sites.csv``), so that a result pasted into the
+    planner's own map lands where it should: ``"WGS84"`` (default), ``"GCJ-02"`` (Amap,
+    Tencent), ``"BD-09"`` (Baidu), ``"CGCS2000"`` or an EPSG code (``"EPSG:4549"``). The
+    columns are named after it (``lon_gcj02, lat_gcj02``; ``x_epsg4549, y_epsg4549``).
+    """
+
+    crs: Annotated[str, Field(min_length=1)] | None = None
+
+
 class StudyConfig(_Section):
     """A whole study file."""
 
@@ -230,6 +243,7 @@ class StudyConfig(_Section):
     supply: SupplySection = SupplySection()
     index: IndexSection = IndexSection()
     compare: CompareSection = CompareSection()
+    outputs: OutputsSection = OutputsSection()
 
     @field_validator("facilities")
     @classmethod

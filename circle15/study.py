@@ -24,6 +24,7 @@ from .planning.edits import EngineSession
 from .progress import QUIET, Progress
 from .result import CoverageResult
 from .sources.boundaries import admin_boundaries_file
+from .sources.chinese_crs import parse_crs
 from .sources.inputs import StudyInputs, read_inputs
 from .standards import Category
 
@@ -66,6 +67,8 @@ class Study:
             When the file or any input is invalid; the message names what to fix.
         """
         loaded = load_config(path)
+        if loaded.config.outputs.crs is not None:  # a wrong name stops before any work
+            parse_crs(loaded.config.outputs.crs, f"{loaded.path.name}: outputs.crs")
         # Each config section goes to its reader (grid/raster/census, gpkg/OSM/centrelines,
         # tables/OSM tags); see circle15.sources.inputs.
         found = (read or read_inputs)(loaded, progress)
@@ -174,6 +177,7 @@ class Study:
             parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),
                         "supply": asdict(self.config.supply),
                         "index": asdict(self.config.index),
+                        "outputs": {"crs": self.config.config.outputs.crs or "WGS84"},
                         "categories": {k: _category_parameters(c)
                                        for k, c in self.categories.items()}},
             session=EngineSession(settings, state),

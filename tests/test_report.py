@@ -11,6 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import shapely.affinity
+from markupsafe import escape
 
 from circle15.analysis.equity import Equity
 from circle15.outputs import report as creport
@@ -95,7 +98,9 @@ def test_category_section_by_sub_district(page: str, result: CoverageResult) -> 
     t = result.cells.loc[west, f"t_{key}"].to_numpy()
     pop = result.cells.loc[west, f"pop_{key}"].to_numpy()
     assert f"{pop[t <= 5].sum() / pop.sum():.1%}" in section
-    assert section.count("<svg") == 2  # sub-district bars and the minute histogram
+    # sub-district bars and the minute histogram, and the printable map of the tiers
+    assert section.count('class="c15-chart"') == 2
+    assert section.count('class="c15-tiermap"') == 1
     assert f"Walking speed: {cat.speed_kmh:g} km/h" in section
 
 
@@ -151,7 +156,7 @@ def test_parameters_with_sources_and_unverified_flags(page: str, result: Coverag
     for cat in result.categories.values():
         assert cat.label in params
         for source in cat.sources.values():
-            assert creport._e(source) in params
+            assert str(escape(source)) in params
     # the life-circle figures are unverified in standards.toml: flagged in the table
     first = next(iter(result.categories.values()))
     assert "life_circle_min" in first.unverified
@@ -212,3 +217,118 @@ def test_write_report_is_atomic(result: CoverageResult, tmp_path: Path) -> None:
     assert creport.write_report(result, target, started=STARTED) == target
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+# --------------------------------------------------------------------------------------
+# The printable map of each category
+# --------------------------------------------------------------------------------------
+def test_printed_map_paints_each_tier_where_its_cells_are(result: CoverageResult) -> None:
+    """Oracle: the fixture's walking times put these cells in these tiers (by hand), and
+    the union of their squares, scaled to the map, is what each tier's path paints."""
+    from shapely import union_all
+
+    from circle15.outputs.report.static_map import MAP_HEIGHT, MAP_WIDTH, PrintMaps
+
+    from .svg_paths import painted, path_of
+
+    key, cat = next(iter(result.categories.items()))
+    t = result.cells[f"t_{key}"].to_numpy()
+    by_hand = {0: t <= 5, 1: (t > 5) & (t <= 10), 2: (t > 10) & (t <= 15), 3: t > 15,
+               4: np.isnan(t)}
+    assert [int(m.sum()) for m in by_hand.values()] == [4, 4, 2, 1, 1]
+    maps = PrintMaps.of(result)
+    x0, y0, x1, y1 = result.zones.total_bounds
+    scale = min(MAP_WIDTH / (x1 - x0), MAP_HEIGHT / (y1 - y0))
+    assert maps.scale == pytest.approx(scale)
+    svg = str(maps.category(key, cat, result.facilities))
+    cells = result.cells.geometry.to_numpy()
+    for tier, mask in by_hand.items():
+        drawn = painted(path_of(svg, "data-tier", str(tier)))
+        truth = union_all(cells[mask])
+        # in pixels, y down from the top edge
+        truth_px = shapely.affinity.affine_transform(
+            truth, [scale, 0, 0, -scale, -x0 * scale, y1 * scale])
+        assert drawn.symmetric_difference(truth_px).area < 1.0, tier
+    # the two sub-districts are outlined and named, the facilities of the category dotted
+    assert svg.count("招宝山街道") == 1 and svg.count("蛟川街道") == 1
+    assert path_of(svg, "class", "c15-facilities").count("h0") == 2  # F1 and F2
+    assert "设施 托育 Childcare" in svg
+    assert "合成数据 SYNTHETIC DATA" in svg and ">200 m<" in svg  # about a fifth of 1 km
+
+
+def test_every_category_has_a_printed_map(page: str, result: CoverageResult) -> None:
+    assert page.count('class="c15-tiermap"') == len(result.categories)
+    assert page.count('class="c15-mapfig"') == len(result.categories)
+
+
+# --------------------------------------------------------------------------------------
+# What other parts of a run add, when present
+# --------------------------------------------------------------------------------------
+def test_population_method_and_network_issues_are_shown(result: CoverageResult) -> None:
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    method = {"text": "Residents from the census spread over buildings; ages 0–14 split "
+                      "evenly into single years.", "source": "census_2020.xlsx",
+              "split": ["0-14 evenly"]}
+    issues = gpd.GeoDataFrame(
+        {"issue_id": [f"N{i}" for i in range(35)],
+         "kind": ["piece"] * 5 + ["loose_end"] * 30,
+         "description": [f"piece {i} with no facility" for i in range(5)]
+         + [f"dead end {i} <near> a road" for i in range(30)],
+         "population": [120.0, 0, 0, 8.0, 40.0] + [np.nan] * 30,
+         "length_m": np.arange(35, dtype=float) * 10,
+         "nearest_m": [np.nan] * 5 + list(np.linspace(1, 30, 30))},
+        geometry=[LineString([(0, 0), (1, 1)])] * 35, crs=result.cells.crs)
+    run = replace(result, diagnostics={"population_method": method})
+    run.network_issues = issues  # an attribute other branches add
+    page = creport.build_report(run, started=STARTED)
+    sources = _section(page, "sources")
+    assert "ages 0–14 split evenly into single years." in sources
+    assert "census_2020.xlsx" in sources and "0-14 evenly" in sources
+    network = sources[sources.index("id=network-issues>"):]
+    rows = re.findall(r"<tr><td>(N\d+)</td>", network)
+    # most residents first, then the longest; 30 shown of 35
+    assert rows[:3] == ["N0", "N4", "N3"] and len(rows) == 30
+    assert "30 × 断头路 loose end, 5 × 独立路网片 separate piece" in network
+    assert "另有 5 处" in network and "dead end 29 &lt;near&gt; a road" in network
+    assert "&lt;near&gt;" in network and "<near>" not in network
+    # without them, no heading
+    assert "network-issues" not in creport.build_report(result, started=STARTED)
+
+
+def _comparison(result: CoverageResult, *, units: list[str], indicator: str = "composite",
+                reference: str = "ref.csv"):
+    from circle15.analysis.compare import Comparison
+
+    n = len(units)
+    table = pd.DataFrame({
+        "row": np.arange(n) + 2, "unit": units, "district": units, "name_en": [None] * n,
+        "indicator": indicator, "ours": np.linspace(40, 60, n),
+        "theirs": np.linspace(45, 50, n), "difference": np.linspace(-5, 10, n),
+        "tolerance": 5.0, "flag": [False] * (n - 1) + [True],
+        "rank_ours": pd.array(range(1, n + 1), dtype="Int64"),
+        "rank_theirs": pd.array(range(n, 0, -1), dtype="Int64")})
+    spearman = pd.DataFrame({"indicator": [indicator], "units": [n], "rho": [-1.0],
+                             "p_value": [0.0], "flagged": [1]})
+    unmatched = pd.DataFrame({"row": [9, 10, 11], "unit": ["Atlantis", "Atlantis", "蓬莱街道"],
+                              "indicator": ["综合", "可及", "综合"],
+                              "reason": ["unit matches no sub-district"] * 3})
+    return Comparison(table=table, spearman=spearman, unmatched=unmatched,
+                      reference=reference)
+
+
+def test_comparison_lists_unmatched_units_and_those_left_out(result: CoverageResult) -> None:
+    comparison = _comparison(result, units=["招宝山街道", "蛟川街道", "ALL"])
+    comparison.spearman["left_out"] = [["九龙湖镇", "澥浦镇"]]  # another branch's column
+    page = creport.build_report(replace(result, comparison=comparison), started=STARTED)
+    part = _section(page, "comparison")
+    unmatched = part[part.index("Reference rows left out"):part.index("<figure")]
+    assert re.findall(r"<tr><td>([^<]+)</td>", unmatched) == ["Atlantis", "蓬莱街道"]
+    assert "综合、可及" in unmatched and "9, 10" in unmatched
+    assert "九龙湖镇、澥浦镇" in part
+    # a left_out mapping on the comparison itself works too
+    comparison.spearman = comparison.spearman.drop(columns="left_out")
+    comparison.left_out = {"composite": ["骆驼街道"]}
+    page = creport.build_report(replace(result, comparison=comparison), started=STARTED)
+    assert "骆驼街道" in _section(page, "comparison")

@@ -93,3 +93,60 @@ def test_line_chart_maps_points_onto_the_axes() -> None:
 def test_text_width_counts_wide_characters() -> None:
     assert text_width("ab", 10) == pytest.approx(12)
     assert text_width("托育", 10) == pytest.approx(20)
+
+
+# --------------------------------------------------------------------------------------
+# Paths of the printed maps (oracle: shapely areas, read back by tests/svg_paths.py)
+# --------------------------------------------------------------------------------------
+def test_svg_path_draws_polygons_with_holes_in_whole_pixels() -> None:
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from circle15.outputs.report.static_map import svg_path
+
+    from .svg_paths import painted
+
+    square = Polygon([(0, 0), (100, 0), (100, 100), (0, 100)],
+                     holes=[[(20, 20), (60, 20), (60, 60), (20, 60)]])
+    far = Polygon([(300, 50), (340, 50), (340, 90)])
+    shapes = np.array([MultiPolygon([square, far])], dtype=object)
+
+    def to_px(xy: np.ndarray) -> np.ndarray:  # 1 unit = 0.5 px, y down from 200
+        return np.column_stack([xy[:, 0] * 0.5, (200 - xy[:, 1]) * 0.5])
+
+    d = svg_path(shapes, to_px)
+    assert d.count("m") == 3 and d.count("z") == 3
+    drawn = painted(d)
+    # 100x100 square less a 40x40 hole, plus a triangle of 800: in px (x0.25 per unit²)
+    assert drawn.area == pytest.approx((100 * 100 - 40 * 40 + 800) * 0.25)
+    assert drawn.bounds == pytest.approx((0, 50, 170, 100))
+
+
+def test_svg_path_drops_rings_smaller_than_a_pixel() -> None:
+    from shapely.geometry import box
+
+    from circle15.outputs.report.static_map import svg_path
+
+    shapes = np.array([box(0, 0, 0.3, 0.3), box(10, 10, 30, 30)], dtype=object)
+    d = svg_path(shapes, lambda xy: xy)
+    assert d.count("m") == 1  # the speck is gone, the square stays
+    assert svg_path(np.array([], dtype=object), lambda xy: xy) == ""
+
+
+def test_regular_grid_agrees_with_the_coverage_check() -> None:
+    """Oracle: GEOS's coverage_is_valid, on grids with and without a fault."""
+    import shapely
+    from shapely import affinity
+
+    from circle15.outputs.report.static_map import regular_grid
+
+    x, y = np.meshgrid(np.arange(6) * 200.0 + 360_000, np.arange(4) * 200.0 + 3_300_000)
+    grid = shapely.box(x.ravel(), y.ravel(), x.ravel() + 200, y.ravel() + 200)
+    shifted = grid.copy()
+    shifted[7] = affinity.translate(grid[7], 50, 0)  # overlaps its neighbour
+    turned = np.array([affinity.rotate(g, 10) for g in grid], dtype=object)
+    twice = np.concatenate([grid, grid[:1]])  # one cell twice
+    for cells, expected in ((grid, True), (shifted, False), (twice, False)):
+        assert regular_grid(cells) == expected
+        assert bool(shapely.coverage_is_valid(cells)) == expected
+    assert not regular_grid(turned)  # not axis-aligned: left to the exact check
+    assert not regular_grid(np.array([], dtype=object))

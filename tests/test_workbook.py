@@ -69,7 +69,8 @@ def test_gaps_with_walking_distance(book: Path) -> None:
     assert first["nearest_m"] == 1100
     assert first["nearest_name"] == "蛟川托育园"
     # a point inside the gap polygon (east half of the top row of the fixture)
-    assert 121.60 < first["lon"] < 121.62 and 29.98 < first["lat"] < 29.99
+    # WGS84 by default, and the column names say so
+    assert 121.60 < first["lon_wgs84"] < 121.62 and 29.98 < first["lat_wgs84"] < 29.99
     assert "geometry" not in gaps.columns
 
 
@@ -85,7 +86,8 @@ def test_facilities_say_who_they_serve(book: Path) -> None:
     assert fac.loc["F1", "served_per_capacity"] == pytest.approx(45 / 60, abs=0.01)
     assert fac.loc["F1", "capacity_unit"] == "托位 places"
     assert pd.isna(fac.loc["K2", "served_per_capacity"])  # no capacity given
-    assert 121.5 < fac.loc["F1", "lon"] < 121.7 and 29.9 < fac.loc["F1", "lat"] < 30.0
+    assert 121.5 < fac.loc["F1", "lon_wgs84"] < 121.7
+    assert 29.9 < fac.loc["F1", "lat_wgs84"] < 30.0
 
 
 def test_parameters_with_sources_and_flags(book: Path, result: CoverageResult) -> None:

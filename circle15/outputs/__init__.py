@@ -51,11 +51,11 @@ def _write_into(result: CoverageResult, out_dir: Path, *, config: Path,
             paths["index.csv"] = write_index_csv(result, out_dir / "index.csv")
             paths["equity.csv"] = write_equity_csv(result, out_dir / "equity.csv")
     if result.comparison is not None:
-        from .comparison import write_comparison  # matplotlib: load it only when needed
+        from .comparison import write_comparison
 
         with progress.step("writing the comparison with the reference"):
             paths.update(write_comparison(result.comparison, out_dir, title=result.title,
-                                          synthetic=result.synthetic))
+                                          synthetic=result.synthetic, notice=result.notice))
     with progress.step("writing map.html"):
         paths["map.html"] = write_map(result, out_dir / "map.html")
     with progress.step("writing report.html and results.xlsx"):

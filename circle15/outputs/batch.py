@@ -18,8 +18,9 @@ import geopandas as gpd
 import pandas as pd
 
 from ..standards import Category
-from .atomic import atomic_path, write_text
+from .atomic import write_text
 from .manifest import file_record, versions
+from .spreadsheet import write_csv
 
 #: The batch-level files, in the order they are written (the manifest last).
 BATCH_FILES = ("districts.csv", "index.csv", "totals.csv", "regions.csv", "map.html",
@@ -27,10 +28,9 @@ BATCH_FILES = ("districts.csv", "index.csv", "totals.csv", "regions.csv", "map.h
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a CSV (UTF-8 with BOM, so that Excel shows the Chinese names) atomically."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-    return path
+    """Write a CSV (UTF-8 with BOM, so that Excel shows the Chinese names) atomically; no
+    cell can run as a formula (see :mod:`circle15.outputs.spreadsheet`)."""
+    return write_csv(frame, path)
 
 
 def write_batch_outputs(out_dir: Path, *, tables: dict[str, pd.DataFrame],

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..analysis.coverage import ALL
 from ..analysis.index import DIMENSIONS
-from .atomic import atomic_path
+from .spreadsheet import write_csv
 
 if TYPE_CHECKING:
     from ..result import CoverageResult
@@ -51,21 +51,14 @@ def equity_frame(result: CoverageResult) -> pd.DataFrame:
     return table
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    # UTF-8 with BOM so that Excel shows the Chinese names, as districts.csv.
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-    return path
-
-
 def write_index_csv(result: CoverageResult, path: Path) -> Path:
     """Write ``index.csv``: one row per sub-district plus ``ALL``."""
-    return _write_csv(index_frame(result), path)
+    return write_csv(index_frame(result), path)
 
 
 def write_equity_csv(result: CoverageResult, path: Path) -> Path:
     """Write ``equity.csv``: Gini, Theil T and its decomposition per district and category."""
-    return _write_csv(equity_frame(result), path)
+    return write_csv(equity_frame(result), path)
 
 
 def index_layer(result: CoverageResult) -> gpd.GeoDataFrame:

@@ -14,7 +14,9 @@ import pandas as pd
 from branca.element import Element
 
 from .atomic import atomic_path, write_text
+from .coordinates import OutputCRS, output_crs
 from .reproducible import fixed_gdal_date
+from .spreadsheet import write_csv
 
 if TYPE_CHECKING:
     from ..planning.sites import SiteSelection
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
 WGS84 = "EPSG:4326"
 NEW_SITE_COLOUR = "#7b3294"
 GAP_BEFORE_COLOUR = "#ff7f00"
-#: Columns of ``sites.csv``, in order.
+#: Columns of ``sites.csv``, in order; ``lon, lat`` are written in the study's
+#: ``[outputs] crs`` under its own names (``lon_wgs84, lat_wgs84`` by default, see
+#: :mod:`circle15.outputs.coordinates`).
 SITES_COLUMNS = ["rank", "site_id", "name", "district", "lon", "lat", "capacity",
                  "marginal_gain", "cumulative_gain", "coverage_after", "served", "category",
                  "target_min"]
@@ -107,13 +111,18 @@ def sites_map(selection: SiteSelection, *, tiles: str | None = "OpenStreetMap",
     return m
 
 
-def sites_table(selection: SiteSelection) -> pd.DataFrame:
-    """The ranked sites as written to ``sites.csv`` (rounded)."""
+def sites_table(selection: SiteSelection, coordinates: OutputCRS | None = None
+                ) -> pd.DataFrame:
+    """The ranked sites as written to ``sites.csv`` (rounded), positions in
+    ``coordinates`` (default: the study's ``[outputs] crs``, else WGS84)."""
+    out = coordinates or output_crs(selection.before)
     table = pd.DataFrame(selection.sites.drop(columns="geometry"))[SITES_COLUMNS].copy()
     for col in ("marginal_gain", "cumulative_gain", "served", "capacity"):
         table[col] = table[col].round(2)
     table["coverage_after"] = table["coverage_after"].round(4)
-    return table
+    x, y = out.from_lonlat(table["lon"].to_numpy(float), table["lat"].to_numpy(float))
+    table["lon"], table["lat"] = x, y
+    return table.rename(columns={"lon": out.columns[0], "lat": out.columns[1]})
 
 
 def write_sites(selection: SiteSelection, out_dir: Path | str, **map_kwargs: Any
@@ -127,11 +136,7 @@ def write_sites(selection: SiteSelection, out_dir: Path | str, **map_kwargs: Any
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    csv = out_dir / "sites.csv"
-    with atomic_path(csv) as tmp:
-        sites_table(selection).to_csv(tmp, index=False, encoding="utf-8-sig",
-                                      lineterminator="\n")
-    paths["sites.csv"] = csv
+    paths["sites.csv"] = write_csv(sites_table(selection), out_dir / "sites.csv")
 
     key = selection.category
 

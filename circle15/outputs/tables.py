@@ -12,6 +12,7 @@ import pandas as pd
 from .atomic import atomic_path
 from .index_tables import add_index_layers, round_supply_columns
 from .reproducible import fixed_gdal_date
+from .spreadsheet import write_csv
 
 if TYPE_CHECKING:
     from ..result import CoverageResult
@@ -37,11 +38,9 @@ def districts_frame(result: CoverageResult) -> pd.DataFrame:
 
 
 def write_districts_csv(result: CoverageResult, path: Path) -> Path:
-    """Write ``districts.csv`` (UTF-8 with BOM so that Excel shows the Chinese names)."""
-    with atomic_path(path) as tmp:
-        districts_frame(result).to_csv(tmp, index=False, encoding="utf-8-sig",
-                                       lineterminator="\n")
-    return path
+    """Write ``districts.csv`` (UTF-8 with BOM so that Excel shows the Chinese names; no
+    cell can run as a formula, see :mod:`circle15.outputs.spreadsheet`)."""
+    return write_csv(districts_frame(result), path)
 
 
 def write_geopackage(result: CoverageResult, path: Path) -> Path:

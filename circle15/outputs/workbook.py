@@ -1,10 +1,12 @@
 """``results.xlsx``: the run's tables for planners who work in Excel.
 
-Sheets: ``about`` (what the workbook is, synthetic-data notice, run date), ``districts``
-(as ``districts.csv``), ``gaps`` (ranked, with the walking distance to the nearest facility
-and a point inside each gap), ``facilities`` (with who each one serves), ``parameters``
-(standards with their sources and "unverified" flags, and the analysis settings). Header
-rows are frozen and filtered; shares are formatted as percentages.
+Sheets: ``about`` (what the workbook is, synthetic-data notice, run date, the coordinate
+system), ``districts`` (as ``districts.csv``), ``gaps`` (ranked, with the walking distance
+to the nearest facility and a point inside each gap), ``facilities`` (with who each one
+serves, then the planner's own columns), ``parameters`` (standards with their sources and
+"unverified" flags, and the analysis settings). Header rows are frozen and filtered;
+shares are formatted as percentages. Coordinates are in the study's ``[outputs] crs``
+(WGS84 by default), in columns named after it (``lon_gcj02`` …). No cell is a formula.
 """
 
 from __future__ import annotations
@@ -13,18 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
 from ..analysis.service_areas import facility_reach
 from ._html import column
-from .atomic import atomic_path
-from .reproducible import normalise_xlsx
+from .coordinates import OutputCRS, output_crs, point_coordinates
+from .spreadsheet import write_xlsx
 from .tables import districts_frame
 
 if TYPE_CHECKING:
@@ -34,53 +33,60 @@ __all__ = ["SHEETS", "facilities_sheet", "gaps_sheet", "parameters_sheet", "writ
 
 #: Sheet names, in workbook order.
 SHEETS = ("about", "districts", "gaps", "facilities", "parameters")
-WGS84 = "EPSG:4326"
-_HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
-_MAX_WIDTH = 48
+#: Facility columns circle15 knows, in sheet order (coordinates after them); the
+#: planner's own columns of the facility tables follow the computed ones.
+FACILITY_COLUMNS = ("category", "category_zh", "facility_id", "name", "capacity",
+                    "capacity_unit", "district")
+FACILITY_COMPUTED = ("provenance", "snapped", "snap_m", "capacity_per_resident",
+                     "served_population", "served_cells", "nearest_population",
+                     "served_mean_min", "served_per_capacity")
 
 
-def _lonlat(frame: gpd.GeoDataFrame, *, inside: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Longitude and latitude (WGS84, 6 decimals) of a point of each geometry."""
-    geoms = frame.geometry
-    if inside:  # a point guaranteed inside the polygon (a centroid may fall outside)
-        geoms = geoms.representative_point()
-    points = gpd.GeoSeries(geoms, crs=frame.crs).to_crs(WGS84)
-    return np.round(points.x.to_numpy(), 6), np.round(points.y.to_numpy(), 6)
-
-
-def gaps_sheet(result: CoverageResult) -> pd.DataFrame:
+def gaps_sheet(result: CoverageResult, coordinates: OutputCRS | None = None) -> pd.DataFrame:
     """Gaps ranked by cohort population within each category, with distance and location.
 
     ``nearest_m`` is the walking distance from the gap's closest cell to its nearest
-    facility: ``nearest_min`` at the category's walking speed (snap legs included).
+    facility: ``nearest_min`` at the category's walking speed (snap legs included). The
+    location is a point inside the gap, in ``coordinates`` (default: the study's
+    ``[outputs] crs``, else WGS84), in the two columns named after that system.
     """
+    out = coordinates or output_crs(result)
     gaps = result.gaps
     if gaps is None or gaps.empty:
-        return pd.DataFrame(columns=["category", "category_zh", "gap_id", "rank"])
+        return pd.DataFrame(columns=["category", "category_zh", "gap_id", "rank",
+                                     *out.columns])
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))
     speed = table["category"].map({k: c.metres_per_minute for k, c in result.categories.items()})
     table["nearest_m"] = (pd.to_numeric(table["nearest_min"], errors="coerce") * speed).round(0)
     table.insert(1, "category_zh", table["category"].map(
         {k: c.name_zh for k, c in result.categories.items()}))
-    table["lon"], table["lat"] = _lonlat(gaps, inside=True)
+    table[out.columns[0]], table[out.columns[1]] = point_coordinates(gaps, out, inside=True)
     order = {k: i for i, k in enumerate(result.categories)}
     table = table.assign(_order=table["category"].map(order)).sort_values(
         ["_order", "rank"], kind="stable").drop(columns="_order")
     for col in table.columns:
-        if table[col].dtype.kind == "f" and col not in ("lon", "lat"):
+        if table[col].dtype.kind == "f" and col not in out.columns:
             table[col] = table[col].round(2 if col != "area_km2" else 4)
     return table.reset_index(drop=True)
 
 
-def facilities_sheet(result: CoverageResult) -> pd.DataFrame:
-    """Facilities with location and who each serves (see ``analysis.service_areas``)."""
+def facilities_sheet(result: CoverageResult, coordinates: OutputCRS | None = None
+                     ) -> pd.DataFrame:
+    """Facilities with location and who each serves (see ``analysis.service_areas``).
+
+    circle15's columns come first, then the planner's own columns of the facility tables
+    (地址, 备注, 办园性质 …) as they were read. The location is in ``coordinates``
+    (default: the study's ``[outputs] crs``, else WGS84).
+    """
+    out = coordinates or output_crs(result)
     fac = result.facilities
     if fac is None or fac.empty:
-        return pd.DataFrame(columns=["category", "facility_id", "name"])
+        return pd.DataFrame(columns=["category", "facility_id", "name", *out.columns])
     table = pd.DataFrame(fac.drop(columns=fac.geometry.name))
+    own = [c for c in table.columns if c not in (*FACILITY_COLUMNS, *FACILITY_COMPUTED)]
     table.insert(1, "category_zh", table["category"].map(
         {k: c.name_zh for k, c in result.categories.items()}))
-    table["lon"], table["lat"] = _lonlat(fac, inside=False)
+    table[out.columns[0]], table[out.columns[1]] = point_coordinates(fac, out)
     reach_parts = []
     cells = result.cells
     for key, cat in result.categories.items():
@@ -101,9 +107,12 @@ def facilities_sheet(result: CoverageResult) -> pd.DataFrame:
         table["capacity_unit"] = table["category"].map(
             {k: c.capacity_unit for k, c in result.categories.items()})
     for col in table.columns:
-        if table[col].dtype.kind == "f" and col not in ("lon", "lat"):
+        if table[col].dtype.kind == "f" and col not in out.columns and col not in own:
             table[col] = table[col].round(2)
-    return table
+    first = [c for c in (*FACILITY_COLUMNS, *out.columns, *FACILITY_COMPUTED)
+             if c in table.columns]
+    rest = [c for c in table.columns if c not in first]
+    return table[first + [c for c in rest if c not in own] + [c for c in rest if c in own]]
 
 
 def parameters_sheet(result: CoverageResult) -> pd.DataFrame:
@@ -135,54 +144,39 @@ def parameters_sheet(result: CoverageResult) -> pd.DataFrame:
     return frame
 
 
-def _about(result: CoverageResult, started: datetime) -> pd.DataFrame:
+def _about(result: CoverageResult, started: datetime, coordinates: OutputCRS) -> pd.DataFrame:
+    x, y = coordinates.columns
+    method = (result.diagnostics or {}).get("population_method")
+    population = (method.get("text") if isinstance(method, dict) else method) or ""
     lines = [
         ("title", result.title),
         ("study", result.name),
         ("run date (UTC)", started.astimezone(UTC).strftime("%Y-%m-%d %H:%M")),
         ("generated by", f"circle15 {__version__}"),
         ("synthetic data", f"YES — {result.notice}" if result.synthetic else "no"),
+        ("coordinates", f"{x}, {y}: {coordinates.description} (the study file's [outputs] "
+                        f"crs = \"{coordinates.declared}\"); results.gpkg keeps the study's "
+                        "own projected system"),
         ("districts", "one row per (sub-district, category) plus ALL rows for the whole area; "
                       "population = the category's target cohort; coverage = covered / "
                       "population within target_min; mean_min and p90_min over residents "
                       "who can reach a facility"),
         ("gaps", "populated areas beyond the target time, merged where they touch, ranked by "
                  "cohort population; nearest_min / nearest_m from the gap's closest cell; "
-                 "lon/lat: a point inside the gap"),
+                 f"{x}, {y}: a point inside the gap"),
         ("facilities", "every facility; served_population = cohort whose nearest facility it "
                        "is within the target time; nearest_population = at any time; "
-                       "served_per_capacity = served_population / capacity"),
+                       f"served_per_capacity = served_population / capacity; {x}, {y}: "
+                       "where it is; the columns after served_per_capacity are the facility "
+                       "table's own"),
         ("parameters", "standards per category with their sources; unverified = could not be "
                        "checked against the official text"),
         ("geometry", "results.gpkg in the same folder has the cells, gap polygons, "
                      "sub-districts and facilities"),
     ]
+    if population:
+        lines.insert(6, ("population", str(population)))
     return pd.DataFrame(lines, columns=["item", "value"])
-
-
-def _format(ws: Worksheet, frame: pd.DataFrame) -> None:
-    """Bold frozen header with a filter, column widths, percentages for shares."""
-    ws.freeze_panes = "A2"
-    if ws.max_row > 1:
-        ws.auto_filter.ref = ws.dimensions
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for i, name in enumerate(frame.columns, start=1):
-        letter = get_column_letter(i)
-        values = frame[name].astype(str).str.len()
-        longest = int(values.fillna(0).max()) if len(values) else 0  # NA (all-blank) -> 0
-        width = min(_MAX_WIDTH, max(len(str(name)), longest) + 2)
-        ws.column_dimensions[letter].width = max(width, 8)
-        fmt = None
-        if name == "coverage" or name.endswith("_share"):
-            fmt = "0.0%"
-        elif name.startswith("pop") or name.endswith("population"):
-            fmt = "#,##0.0"
-        if fmt:
-            for cell in ws[letter][1:]:
-                cell.number_format = fmt
 
 
 def write_workbook(result: CoverageResult, path: Path | str, *,
@@ -199,22 +193,21 @@ def write_workbook(result: CoverageResult, path: Path | str, *,
         When the run started (default: now), written on the ``about`` sheet.
     """
     started = started or datetime.now(UTC)
+    coordinates = output_crs(result)
     sheets = {
-        "about": _about(result, started),
+        "about": _about(result, started, coordinates),
         "districts": districts_frame(result),
-        "gaps": gaps_sheet(result),
-        "facilities": facilities_sheet(result),
+        "gaps": gaps_sheet(result, coordinates),
+        "facilities": facilities_sheet(result, coordinates),
         "parameters": parameters_sheet(result),
     }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name in SHEETS:
-                frame = sheets[name]
-                frame.to_excel(writer, sheet_name=name, index=False)
-                _format(writer.sheets[name], frame)
-            writer.sheets["about"].column_dimensions["B"].width = 100
-            for row in writer.sheets["about"].iter_rows(min_row=2, min_col=2, max_col=2):
-                row[0].alignment = Alignment(wrap_text=True, vertical="top")
-        normalise_xlsx(tmp, started)  # the run date, not the second of writing, inside
-    return path
+
+    def wrap_about(sheets: dict[str, Worksheet]) -> None:
+        about = sheets["about"]
+        about.column_dimensions["B"].width = 100
+        for row in about.iter_rows(min_row=2, min_col=2, max_col=2):
+            row[0].alignment = Alignment(wrap_text=True, vertical="top")
+
+    # the run date, not the second of writing, inside: the same bytes for the same run
+    return write_xlsx({name: sheets[name] for name in SHEETS}, path, started=started,
+                      finish=wrap_about)

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..analysis.delta import describe_delta
 from ..config import read_toml
 from ..errors import ConfigError, InputError
-from ..outputs.atomic import atomic_path
+from ..outputs.spreadsheet import write_csv
 from .edits import edit_facilities
 from .site_input import site_frame
 
@@ -278,9 +278,7 @@ def write_scenario_gain(gain: pd.DataFrame, path: Path) -> Path:
             table[col] = table[col].round(4)
         elif table[col].dtype.kind == "f":
             table[col] = table[col].round(2)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-    return path
+    return write_csv(table, path)  # no cell can run as a formula in Excel
 
 
 def run_scenario(result: CoverageResult, path: str | Path

@@ -21,8 +21,6 @@ wide table are not indicators.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -30,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ._encoding import text_encoding
 from .facilities import read_table
+from .tables import text_rows
 
 UNIT_NAMES = ("unit", "district", "area", "name", "subdistrict", "单位", "单位名称", "地区",
               "地区名称", "区域", "区域名称", "街道", "街道名称", "镇", "乡镇", "镇街", "街镇",
@@ -187,30 +187,13 @@ def _xlsx_rows(path: Path, sheet: str | None, what: str) -> tuple[list[list], li
 
 
 def _csv_rows(path: Path, what: str) -> tuple[list[list], list[int]]:
-    """Rows of a CSV/TSV read with the csv module, so a title line of another length and
-    blank lines keep every row's own number; UTF-8, UTF-16 (with its mark) or GBK."""
-    data = path.read_bytes()
-    if not data.strip():
+    """Rows of a CSV/TSV/TXT export with the line each starts on in the file: the
+    encoding found from the bytes and the delimiter from the first rows, as for every
+    other table (:mod:`circle15.sources.tables`)."""
+    if not path.read_bytes().strip():
         raise InputError(f"{what} {path}: the file is empty; save the table again")
-    try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            text = data.decode("utf-16")
-        else:
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                # Excel on Chinese Windows saves CSV as GBK; GB18030 is its superset.
-                text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {path}: not UTF-8, UTF-16 or GBK text; save it from Excel "
-                         "as \"CSV UTF-8\"") from None
-    dialect = "excel-tab" if path.suffix.lower() == ".tsv" or "\t" in text[:2000] else "excel"
-    try:
-        rows = [[c if c.strip() else None for c in r]
-                for r in csv.reader(io.StringIO(text, newline=""), dialect=dialect)]
-    except csv.Error as exc:
-        raise InputError(f"{what} {path}: cannot be read as a table ({exc})") from None
-    return rows, list(range(1, len(rows) + 1))
+    rows, lines, _ = text_rows(path, text_encoding(path), path.suffix.lower(), what)
+    return [[c if c.strip() else None for c in r] for r in rows], lines
 
 
 def _drop_blank_and_footnotes(table: pd.DataFrame, header: list[str]) -> pd.DataFrame:

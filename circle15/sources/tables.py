@@ -157,7 +157,7 @@ def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, 
         found = None
     else:
         found = text_encoding(path, encoding)
-        rows, lines, breaks = _text_rows(path, found, suffix, what)
+        rows, lines, breaks = text_rows(path, found, suffix, what)
         sheet_name = None
         if found.worth_saying:
             notes.append(f"{what} {path.name}: read as {found.label} ({found.how}"
@@ -249,7 +249,7 @@ def typed_frame(table: Table) -> pd.DataFrame:
     return frame
 
 
-def _text_rows(path: Path, encoding: Encoding, suffix: str,
+def text_rows(path: Path, encoding: Encoding, suffix: str,
                what: str) -> tuple[list[list[str]], list[int], bool]:
     """The rows of a text table, the line each starts on, and whether any cell holds a
     line break (a quoted cell over several lines)."""
