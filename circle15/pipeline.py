@@ -222,8 +222,10 @@ def carry_catchment(settings: RunSettings, before: EngineState, after: EngineSta
     after.remember_for(category, "catchment", sp.csr_array(sp.vstack(rows, format="csr")))
 
 
-def _assess(settings: RunSettings, state: EngineState, tables: Tables) -> None:
-    """Supply, equity and the index of ``tables``, recomputed in place."""
+def _assess(settings: RunSettings, state: EngineState, tables: Tables,
+            previous: Equity | None = None, changed: str | None = None) -> None:
+    """Supply, equity and the index of ``tables``, recomputed in place; after a what-if
+    on category ``changed``, the other categories' equity rows come from ``previous``."""
     catchments, capacity, where = {}, {}, {}
     facilities = tables.facilities
     for key, cat in settings.categories.items():
@@ -237,7 +239,8 @@ def _assess(settings: RunSettings, state: EngineState, tables: Tables) -> None:
     # A plain frame without geometry: the assessment's table work is a quarter quicker.
     light = pd.DataFrame(tables.cells.drop(columns=tables.cells.geometry.name))
     found = assess(light, base, settings.categories, settings.zones, catchments, capacity,
-                   where, settings.supply, settings.index)
+                   where, settings.supply, settings.index, previous=previous,
+                   changed=changed)
     for key in settings.categories:
         tables.cells[supply_col(key)] = found.cells[supply_col(key)].to_numpy()
     tables.districts = found.districts
@@ -370,7 +373,7 @@ def update_category(settings: RunSettings, state: EngineState, previous: Tables,
         pop[~found.reachable].sum())
     tables = Tables(cells, districts, gaps, all_facilities, diagnostics)
     if settings.assess:
-        _assess(settings, state, tables)
+        _assess(settings, state, tables, previous.equity, category)
     elif previous.index is not None or any(c.startswith("supply_") for c in cells.columns):
         _drop_assessment(tables, category)
     return tables

@@ -11,7 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..standards import Category
-from .equity import Equity, equity_tables
+from .equity import Equity, equity_tables, replace_category
 from .index import DIMENSIONS, IndexResult, IndexSettings, index_scores, indicator_values
 from .supply import SupplySettings, decay_function, district_supply, floating_catchment
 
@@ -52,7 +52,8 @@ def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
            categories: dict[str, Category], zones: pd.DataFrame,
            catchments: dict[str, sp.csr_array], capacity: dict[str, np.ndarray],
            facility_district: dict[str, np.ndarray], supply: SupplySettings,
-           index: IndexSettings) -> Assessment:
+           index: IndexSettings, *, previous: Equity | None = None,
+           changed: str | None = None) -> Assessment:
     """Capacity-aware supply, equity and the 可及/均衡/优质 index of a coverage run.
 
     Parameters
@@ -70,6 +71,10 @@ def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
         Per category, each facility's capacity (NaN unknown) and sub-district.
     supply, index : SupplySettings, IndexSettings
         The ``[supply]`` and ``[index]`` settings.
+    previous, changed : Equity and str, optional
+        After a what-if on category ``changed``: the equity before it, whose rows of the
+        other categories still hold (their walking times and supply are the same), so
+        only the changed category's are computed again.
 
     Returns
     -------
@@ -89,7 +94,11 @@ def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
             (np.isnan(fc.facility_ratio) & ~np.isnan(fc.capacity_used)).sum())
     names = list(zones["district"])
     supply_table = district_supply(cells, categories, names, capacity, facility_district)
-    equity = equity_tables(cells, categories, names, district_table)
+    if previous is not None and changed is not None:
+        fresh = equity_tables(cells, {changed: categories[changed]}, names, district_table)
+        equity = replace_category(previous, fresh, changed, list(categories))
+    else:
+        equity = equity_tables(cells, categories, names, district_table)
     result = index_scores(indicator_values(district_table, supply_table, equity, names),
                           categories, zones, index)
     scores = result.by_category.rename(columns={d: f"score_{d}" for d in DIMENSIONS})

@@ -247,3 +247,24 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
         })
     return Equity(table=pd.DataFrame(rows), coverage_balance=pd.DataFrame(balance),
                   lorenz=pd.concat(curves, ignore_index=True))
+
+
+def replace_category(previous: Equity, fresh: Equity, category: str,
+                     order: Sequence[str]) -> Equity:
+    """``previous`` with one category's rows replaced by those of ``fresh``.
+
+    After a what-if changes one category, only its walking times and supply change, so
+    only its equity rows need computing again (``fresh``, from :func:`equity_tables` for
+    that category alone); the result equals :func:`equity_tables` over every category.
+    """
+    rank = {k: i for i, k in enumerate(order)}
+
+    def splice(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+        kept = old[old["category"].to_numpy() != category]
+        both = pd.concat([kept, new], ignore_index=True) if len(kept) else new
+        keys = both["category"].map(rank).to_numpy()
+        return both.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
+
+    return Equity(table=splice(previous.table, fresh.table),
+                  coverage_balance=splice(previous.coverage_balance, fresh.coverage_balance),
+                  lorenz=splice(previous.lorenz, fresh.lorenz))

@@ -140,18 +140,25 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     IndexResult
     """
     settings.check(list(categories))
-    parts = []
+    # One long table built from arrays (a what-if scores the index after every edit).
+    by_key = {key: values[values["category"] == key] for key in categories}
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in (
+        "district", "category", "dimension", "indicator", "value", "score", "weight")}
     for dim, used in settings.indicators.items():
         for name, weight in used.items():
             for key, cat in categories.items():
-                rows = values[values["category"] == key]
-                parts.append(pd.DataFrame({
-                    "district": rows["district"].to_numpy(), "category": key,
-                    "dimension": dim, "indicator": name,
-                    "value": rows[name].to_numpy(dtype=float),
-                    "score": _scores(rows[name], rows["district"], name, cat, settings),
-                    "weight": float(weight)}))
-    long = pd.concat(parts, ignore_index=True)
+                rows = by_key[key]
+                n = len(rows)
+                cols["district"].append(rows["district"].to_numpy(dtype=object))
+                cols["category"].append(np.full(n, key, dtype=object))
+                cols["dimension"].append(np.full(n, dim, dtype=object))
+                cols["indicator"].append(np.full(n, name, dtype=object))
+                cols["value"].append(rows[name].to_numpy(dtype=float))
+                cols["score"].append(_scores(rows[name], rows["district"], name, cat,
+                                             settings))
+                cols["weight"].append(np.full(n, float(weight)))
+    long = pd.DataFrame({c: np.concatenate(v) if v else np.empty(0, dtype=object)
+                         for c, v in cols.items()})
     per_cat = _weighted(long, ["district", "category", "dimension"], "score", "weight")
     per_cat["cat_weight"] = per_cat["category"].map(
         lambda k: float(settings.category_weights.get(k, 1.0)))
@@ -164,8 +171,8 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     table = pd.DataFrame({"district": order})
     names = dict(zip(zones["district"], zones["name_en"], strict=False))
     table["name_en"] = [names.get(d, ALL_NAME_EN) for d in order]
-    wide = per_dim.pivot_table(index="district", columns="dimension", values="score",
-                               aggfunc="first", dropna=False)
+    # (district, dimension) pairs are unique: unstack is pivot_table without its cost
+    wide = per_dim.set_index(["district", "dimension"])["score"].unstack("dimension")
     for dim in DIMENSIONS:
         col = wide[dim] if dim in wide.columns else pd.Series(dtype=float)
         table[dim] = table["district"].map(col).astype(float) * settings.scale
@@ -174,8 +181,8 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     is_sub = table["district"] != ALL
     table["rank"] = (table["composite"].where(is_sub)
                      .rank(ascending=False, method="min").astype("Int64"))
-    by_cat = per_cat.pivot_table(index=["district", "category"], columns="dimension",
-                                 values="score", aggfunc="first", dropna=False)
+    by_cat = (per_cat.set_index(["district", "category", "dimension"])["score"]
+              .unstack("dimension"))
     by_cat = (by_cat.reindex(columns=list(DIMENSIONS)) * settings.scale).reset_index()
     by_cat.columns.name = None
     return IndexResult(table=table, by_category=by_cat, indicators=long)
