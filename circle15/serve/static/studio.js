@@ -302,6 +302,7 @@
         '容量 capacity ' + (f.capacity === null ? '—' : fmt.n(f.capacity)),
         {existing: '现有 existing', new: '新增 new (studio)', moved: '已移动 moved (studio)'}[f.status]];
       if (!f.snapped) lines.push('离街道过远 farther than the snap limit from every street');
+      marker.lines = lines;
       marker.bindTooltip(tooltip(lines), {direction: 'top', offset: [0, -6]});
       marker.on('click', (e) => onFacilityClick(e, marker));
       marker.on('mousedown', (e) => onDragStart(e, marker));
@@ -555,6 +556,9 @@
     const f = marker.facility;
     if (S.mode === 'add') addAt(e.latlng);
     else if (S.mode === 'remove') edit('remove', {remove: [f.id]});
+    else if (S.mode === 'inspect') {
+      L.popup().setLatLng(marker.getLatLng()).setContent(tooltip(marker.lines)).openOn(map);
+    }
   }
 
   function onDragStart(e, marker) {
@@ -611,9 +615,17 @@
     $('suggest-note').textContent = notes.join(' · ');
     $('accept-all').hidden = a.sites.length === 0;
     a.sites.forEach((s) => {
-      const icon = L.divIcon({className: 'suggest-icon', html: String(s.rank), iconSize: [22, 22]});
-      L.marker([s.lat, s.lon], {icon, keyboard: false}).bindTooltip(tooltip(['#' + s.rank + ' ' + s.name,
-        '+' + fmt.n(s.marginal_gain) + ' ' + c.cohort + ' → ' + fmt.pct(s.coverage_after)])).addTo(suggestLayer);
+      const icon = L.divIcon({className: 'suggest-icon' + (s.accepted ? ' accepted' : ''),
+        html: String(s.rank), iconSize: [22, 22]});
+      const lines = ['建议点 suggestion #' + s.rank + (s.accepted ? ' (已采纳 accepted)' : ''), s.name,
+        '+' + fmt.n(s.marginal_gain) + ' ' + c.cohort + ' → ' + fmt.pct(s.coverage_after)];
+      const marker = L.marker([s.lat, s.lon], {icon, keyboard: false}).bindTooltip(tooltip(lines));
+      marker.on('click', (e) => {
+        L.DomEvent.stop(e);
+        if (S.mode === 'add') addAt(e.latlng);
+        else L.popup().setLatLng(e.latlng).setContent(tooltip(lines)).openOn(map);
+      });
+      marker.addTo(suggestLayer);
       const li = el('li');
       li.dataset.rank = String(s.rank);
       li.append(el('span', '#' + s.rank + ' ' + (s.district || '') + ' +' + fmt.n(s.marginal_gain) + ' ' + c.cohort + ' → ' + fmt.pct(s.coverage_after) + ' '));
