@@ -70,8 +70,9 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
     base["coverage"] = district_table["coverage"].to_numpy(dtype=float)
     base["mean_time"] = district_table["mean_min"].to_numpy(dtype=float)
     base["p90_time"] = district_table["p90_min"].to_numpy(dtype=float)
-    eq = equity.table.pivot_table(index=["district", "category"], columns="measure",
-                                  values=["gini", "theil"], aggfunc="first", dropna=False)
+    # one row per (district, category, measure): unstack is pivot_table without its cost
+    eq = (equity.table.set_index(["district", "category", "measure"])[["gini", "theil"]]
+          .unstack("measure"))
     eq.columns = [f"{stat}_{'time' if m == 'walk_time' else m}" for stat, m in eq.columns]
     base = base.merge(eq.reset_index(), on=["district", "category"], how="left")
     sub = base["district"].isin(list(districts))
@@ -112,12 +113,23 @@ def _scores(values: pd.Series, districts: pd.Series, name: str, category: Catego
 
 
 def _weighted(frame: pd.DataFrame, by: list[str], value: str, weight: str) -> pd.DataFrame:
-    """Weighted mean of ``value`` per group, ignoring NaN values (NaN if none are left)."""
-    ok = frame[value].notna() & (frame[weight] > 0)
-    f = frame.assign(_wx=np.where(ok, frame[value] * frame[weight], 0.0),
-                     _w=np.where(ok, frame[weight], 0.0))
-    g = f.groupby(by, sort=False)[["_wx", "_w"]].sum()
-    return (g["_wx"] / g["_w"].where(g["_w"] > 0)).rename(value).reset_index()
+    """Weighted mean of ``value`` per group (groups in order of appearance), ignoring NaN
+    values (NaN if none are left)."""
+    x = frame[value].to_numpy(dtype=float)
+    w = frame[weight].to_numpy(dtype=float)
+    ok = ~np.isnan(x) & (w > 0)
+    if len(by) == 1:
+        codes, groups = pd.factorize(frame[by[0]], sort=False)
+        out = pd.DataFrame({by[0]: np.asarray(groups, dtype=object)})
+    else:
+        codes, groups = pd.MultiIndex.from_frame(frame[by]).factorize(sort=False)
+        out = pd.DataFrame.from_records(list(groups), columns=by)
+    n = len(out)
+    wx = np.bincount(codes, np.where(ok, x * w, 0.0), n)
+    ws = np.bincount(codes, np.where(ok, w, 0.0), n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[value] = np.where(ws > 0, wx / ws, np.nan)
+    return out
 
 
 def index_scores(values: pd.DataFrame, categories: dict[str, Category],
