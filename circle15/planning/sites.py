@@ -297,9 +297,9 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
         try:
             solution_exact = exact_sites(reach, demand, p, cap, time_limit_s)
             timings["exact"] = solution_exact.seconds
-        except RuntimeError as exc:  # HiGHS found no solution within its time limit
-            notes.append(f"the exact solver found no solution within {time_limit_s:g} s "
-                         f"({exc}); the choice is greedy's")
+        except RuntimeError:  # HiGHS found no solution within its time limit
+            notes.append(f"the exact solver found no solution within {time_limit_s:g} s; "
+                         "the choice is greedy's")
     best = greedy
     # (sums of the same populations in another order may differ in the last digit)
     if prefer_exact and solution_exact is not None and (
