@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -416,3 +419,29 @@ def test_concurrent_requests_are_answered_correctly(served, demo, spots):
     for i in range(8):
         assert got[i] == pytest.approx(want[i % 4], abs=1e-12)
     assert client.get("/api/state").json()["edits"] == []
+
+
+# ---------------------------------------------------------------------------- command
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "circle15.cli", "serve", "--no-browser",
+                           "--quiet", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_serve_refuses_a_taken_port_before_loading_the_study():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = _serve("--port", str(port))
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port 0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_serve_refuses_a_bad_port_and_a_missing_study(tmp_path):
+    proc = _serve("--port", "70000")
+    assert proc.returncode == 2 and "between 1 and 65535" in proc.stderr
+    proc = _serve(str(tmp_path / "missing.toml"), "--port", "0")
+    assert proc.returncode == 2 and "missing.toml" in proc.stderr

@@ -39,14 +39,40 @@ def add_serve_parser(sub) -> argparse.ArgumentParser:
 
 def run_serve_command(args: argparse.Namespace) -> int:
     """Load and run the study, start the studio and serve until Ctrl-C."""
-    from ..progress import Progress
-    from ..study import Study
-    from .app import create_app
-    from .server import listen, serve_forever, url_of
-    from .studio import Studio
+    require_studio_extra()
+    from .server import listen
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: give a port between 1 and 65535 (0: any)")
+    try:  # before the study loads: a taken port is known at once
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        raise Circle15Error(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc});"
+                            " another program may use the port: try --port 0 for a free "
+                            "one") from None
+    try:
+        return _serve(args, sock)
+    finally:
+        sock.close()
+
+
+def require_studio_extra() -> None:
+    """Raise a ``Circle15Error`` saying how to install FastAPI and uvicorn when they are not."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise Circle15Error(f"the studio needs FastAPI and uvicorn ({exc}); install them "
+                            "with: pip install \"circle15[studio]\"") from None
+
+
+def _serve(args: argparse.Namespace, sock) -> int:
+    from ..progress import Progress
+    from ..study import Study
+    from .app import create_app
+    from .server import serve_forever, url_of
+    from .studio import Studio
+
     progress = Progress(enabled=not args.quiet)
     study = Study.from_config(args.config, progress) if args.config else Study.demo(progress)
     result = study.run()
@@ -57,18 +83,14 @@ def run_serve_command(args: argparse.Namespace) -> int:
             studio.load_scenario_file(args.scenario)
     with progress.step("preparing the page"):
         studio.study()
-    try:
-        sock = listen(args.host, args.port)
-    except OSError as exc:
-        raise Circle15Error(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc});"
-                            " another program may use the port: try --port 0 for a free "
-                            "one") from None
     url = url_of(sock)
     hosts = None if args.host in LOOPBACK else ["*"]
     app = create_app(studio, allowed_hosts=hosts)
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
         print("NOTE: synthetic demo data — " + result.notice)
+    for line in result.diagnostics.get("warnings", []):
+        print(f"WARNING: {line}")  # as circle15 run prints them
     if hosts is not None:
         print(f"WARNING: listening on {args.host}: anyone who can reach this computer can "
               "edit the studio and write into its output folder; it has no login")
@@ -79,7 +101,5 @@ def run_serve_command(args: argparse.Namespace) -> int:
         serve_forever(app, sock)
     except KeyboardInterrupt:
         pass
-    finally:
-        sock.close()
     print("studio stopped", file=sys.stderr)
     return 0

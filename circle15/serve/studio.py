@@ -202,8 +202,7 @@ class Studio:
 
     def _answer(self, result: CoverageResult, category: str) -> dict[str, Any]:
         return {"state": self.state(), "layer": layer_payload(result, self.baseline,
-                                                              category, static=False),
-                "gain": self.gain(result, category)}
+                                                              category, static=False)}
 
     # ------------------------------------------------------------------------ editing
 
