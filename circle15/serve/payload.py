@@ -215,11 +215,12 @@ def gaps_payload(result: CoverageResult, category: str, limit: int = GAP_LIST
     rows = _records(pd.DataFrame(top.drop(columns=top.geometry.name)),
                     ["rank", "district", "population", "cells", "area_km2", "mean_min",
                      "nearest_name", "nearest_min"])
+    # (outlines are finite coordinates already: added after ``clean``, which they would slow)
     for row, rings in zip(rows, _rings(top.geometry.to_numpy(), top.crs, SIMPLIFY_M * 5),
                           strict=True):
         row["outline"] = rings
-    return clean({"count": len(gaps), "population": float(gaps["population"].sum()),
-                  "area_km2": float(gaps["area_km2"].sum()), "top": rows})
+    return {"count": len(gaps), "population": float(gaps["population"].sum()),
+            "area_km2": float(gaps["area_km2"].sum()), "top": rows}
 
 
 def coverage_payload(result: CoverageResult, category: str) -> dict[str, Any]:

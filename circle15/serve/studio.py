@@ -30,7 +30,6 @@ from .payload import (
     all_coverage,
     clean,
     coverage_payload,
-    gaps_payload,
     index_payload,
     layer_payload,
     study_payload,
@@ -227,14 +226,14 @@ class Studio:
             except InputError as exc:
                 raise RequestError(str(exc)) from None
             layer = layer_payload(after, self.baseline, change.category, static=False)
-            return clean({
+            return {
                 "category": change.category,
                 "coverage": coverage_payload(after, change.category),
                 "baseline_coverage": coverage_payload(self.baseline, change.category),
-                "districts": layer["districts"], "gaps": gaps_payload(after, change.category),
+                "districts": layer["districts"], "gaps": layer["gaps"],
                 "facilities": [f for f in layer["facilities"] if f["status"] != "existing"],
                 "index": index_payload(after), "gain": self.gain(after, change.category),
-            })
+            }
 
     def step(self, action: str, show: str) -> dict[str, Any]:
         """``undo``, ``redo`` or ``reset``; the new state and the layer of ``show``."""
