@@ -445,3 +445,24 @@ def test_serve_refuses_a_bad_port_and_a_missing_study(tmp_path):
     assert proc.returncode == 2 and "between 1 and 65535" in proc.stderr
     proc = _serve(str(tmp_path / "missing.toml"), "--port", "0")
     assert proc.returncode == 2 and "missing.toml" in proc.stderr
+
+
+def test_result_studio_serves_the_page_in_the_background(demo, tmp_path, spots):
+    study, result = demo
+    view = result.studio(study=study, out_dir=tmp_path, height=500)
+    try:
+        html = view._repr_html_()
+        assert f'src="{view.url}"' in html and "height: 500px" in html
+        assert view.url.startswith("http://127.0.0.1:")
+        assert httpx.get(view.url, timeout=60).status_code == 200
+        edit = httpx.post(view.url + "api/edit", timeout=300, json={
+            "category": KEY, "add": [{"lon": spots[6][0], "lat": spots[6][1]}]})
+        assert edit.status_code == 200
+        # the page and the notebook share one session
+        assert len(view.session.edits) == 1
+        want = result.add_facilities(KEY, [spots[6]]).coverage(KEY)
+        assert view.session.current.coverage(KEY) == pytest.approx(want, abs=1e-12)
+    finally:
+        view.stop()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(view.url, timeout=5)
