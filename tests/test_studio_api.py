@@ -26,6 +26,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from circle15 import Study  # noqa: E402
+from circle15.errors import RequestError  # noqa: E402
 from circle15.planning.scenario import apply_scenario, load_scenario  # noqa: E402
 from circle15.planning.sites import gap_candidates  # noqa: E402
 from circle15.serve import BackgroundServer, Studio, create_app  # noqa: E402
@@ -466,3 +467,17 @@ def test_result_studio_serves_the_page_in_the_background(demo, tmp_path, spots):
         view.stop()
     with pytest.raises(httpx.HTTPError):
         httpx.get(view.url, timeout=5)
+
+
+def test_saving_never_overwrites_the_scenario_the_studio_started_from(demo, tmp_path, spots):
+    result = demo[1]
+    studio = Studio(result, out_dir=tmp_path)
+    studio.session.add(KEY, [spots[7]])
+    first = Path(studio.save_scenario("start")["path"])
+    before = first.read_bytes()
+    studio.load_scenario_file(first)
+    studio.session.add(KEY, [spots[6]])
+    with pytest.raises(RequestError, match="started from") as refused:
+        studio.save_scenario("start")
+    assert refused.value.status == 409 and first.read_bytes() == before
+    assert Path(studio.save_scenario("start_v2")["path"]).is_file()

@@ -97,6 +97,8 @@ class Studio:
         self._area = baseline.area.buffer(snap) if snap > 0 else baseline.area
         shapely.prepare(self._area)
         self.study_arg = str(config) if config is not None else ""
+        #: Files the studio read (the study's inputs, a --scenario file): never written.
+        self.protected = {Path(f).resolve() for f in [config, *self.inputs.values()] if f}
 
     @classmethod
     def from_study(cls, study: Study, *, out_dir: str | Path | None = None,
@@ -299,6 +301,9 @@ class Studio:
     def save_scenario(self, name: str, title: str = "") -> dict[str, Any]:
         """Write the session's net change as ``<out>/scenarios/<name>.toml``."""
         path = self.scenario_path(name)
+        if path in self.protected:
+            raise RequestError(f"{path} is a file the studio started from; save the "
+                               "scenario under another name", status=409)
         with self._lock:
             if not self.session.edits:
                 raise RequestError("nothing to save: make an edit first", status=409)
@@ -331,6 +336,7 @@ class Studio:
         from ..planning.scenario import load_scenario
 
         scenario = load_scenario(path)
+        self.protected.add(Path(path).resolve())
         with self._lock:
             self.session.load_scenario(scenario, str(path))
 
