@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import Circle15Error, ConfigError
+from ._extra import require_studio_extra
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -54,16 +55,6 @@ def run_serve_command(args: argparse.Namespace) -> int:
         return _serve(args, sock)
     finally:
         sock.close()
-
-
-def require_studio_extra() -> None:
-    """Raise a ``Circle15Error`` saying how to install FastAPI and uvicorn when they are not."""
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise Circle15Error(f"the studio needs FastAPI and uvicorn ({exc}); install them "
-                            "with: pip install \"circle15[studio]\"") from None
 
 
 def _serve(args: argparse.Namespace, sock) -> int:

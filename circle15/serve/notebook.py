@@ -82,7 +82,7 @@ def show_studio(result: CoverageResult, *, study: Study | None = None,
     StudioView
         Displays as the frame; ``.session`` holds the edits made on the page.
     """
-    from .cli import require_studio_extra
+    from ._extra import require_studio_extra
 
     require_studio_extra()
     from .app import create_app
