@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_batch_parser(sub)
 
+    from .serve.cli import add_serve_parser  # circle15 serve [CONFIG] (circle15.serve)
+
+    add_serve_parser(sub)
+
     demo = sub.add_parser("demo", help="rebuild the synthetic Zhenhai demo data from its seed")
     demo.add_argument("--out", type=Path, required=True, help="folder to write the demo into")
     demo.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -329,8 +333,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Circle15Warning)
     logging.basicConfig(level=logging.WARNING, format="circle15: %(message)s")
 
+    from .serve.cli import run_serve_command
+
     handler = {"run": _run, "compare": _compare, "demo": _demo,
-               "fetch": _fetch, "sites": _sites, "batch": run_batch_command}[args.command]
+               "fetch": _fetch, "sites": _sites, "batch": run_batch_command,
+               "serve": run_serve_command}[args.command]
     try:
         with _terminate_like_ctrl_c():
             return handler(args)

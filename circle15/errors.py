@@ -42,6 +42,15 @@ class UnreadableInput(InputError):
         self.unexpected = unexpected
 
 
+class RequestError(InputError):
+    """A studio request the server refuses (unknown category or facility, a site outside
+    the study area, a bad folder name ...); ``status`` is the HTTP status it answers with."""
+
+    def __init__(self, message: str, *, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class FetchError(Circle15Error):
     """A download failed (no connection, server error); the message says what to try."""
 

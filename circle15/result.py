@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .analysis.equity import Equity
     from .planning.edits import EngineSession
     from .planning.site_input import SiteInput
+    from .serve.notebook import StudioView
 
 __all__ = ["UNREACHABLE", "CoverageResult"]
 
@@ -119,6 +120,13 @@ class CoverageResult:
         from .outputs.map import build_map
 
         return build_map(self, **kwargs)
+
+    def studio(self, **kwargs: Any) -> StudioView:
+        """The planning studio for this result, served in the background and shown inline
+        in a notebook (keyword arguments: :func:`circle15.serve.notebook.show_studio`)."""
+        from .serve.notebook import show_studio
+
+        return show_studio(self, **kwargs)
 
     def coverage(self, category: str, district: str = ALL) -> float:
         """Share of a category's cohort within its target time in ``district``."""

@@ -288,3 +288,4 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
         })
     return Equity(table=pd.DataFrame(rows), coverage_balance=pd.DataFrame(balance),
                   lorenz=pd.concat(curves, ignore_index=True))
+

@@ -89,8 +89,9 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
     base["coverage"] = district_table["coverage"].to_numpy(dtype=float)
     base["mean_time"] = district_table["mean_min"].to_numpy(dtype=float)
     base["p90_time"] = district_table["p90_min"].to_numpy(dtype=float)
-    eq = equity.table.pivot_table(index=["district", "category"], columns="measure",
-                                  values=["gini", "theil"], aggfunc="first", dropna=False)
+    # one row per (district, category, measure): unstack is pivot_table without its cost
+    eq = (equity.table.set_index(["district", "category", "measure"])[["gini", "theil"]]
+          .unstack("measure"))
     eq.columns = [f"{stat}_{'time' if m == 'walk_time' else m}" for stat, m in eq.columns]
     base = base.merge(eq.reset_index(), on=["district", "category"], how="left")
     # Everyone on the doorstep: walking times are perfectly equal, not undefined.
@@ -205,12 +206,23 @@ def _normalised(x: np.ndarray, districts: pd.Series, name: str, category: Catego
 
 
 def _weighted(frame: pd.DataFrame, by: list[str], value: str, weight: str) -> pd.DataFrame:
-    """Weighted mean of ``value`` per group, ignoring NaN values (NaN if none are left)."""
-    ok = frame[value].notna() & (frame[weight] > 0)
-    f = frame.assign(_wx=np.where(ok, frame[value] * frame[weight], 0.0),
-                     _w=np.where(ok, frame[weight], 0.0))
-    g = f.groupby(by, sort=False)[["_wx", "_w"]].sum()
-    return (g["_wx"] / g["_w"].where(g["_w"] > 0)).rename(value).reset_index()
+    """Weighted mean of ``value`` per group (groups in order of appearance), ignoring NaN
+    values (NaN if none are left)."""
+    x = frame[value].to_numpy(dtype=float)
+    w = frame[weight].to_numpy(dtype=float)
+    ok = ~np.isnan(x) & (w > 0)
+    if len(by) == 1:
+        codes, groups = pd.factorize(frame[by[0]], sort=False)
+        out = pd.DataFrame({by[0]: np.asarray(groups, dtype=object)})
+    else:
+        codes, groups = pd.MultiIndex.from_frame(frame[by]).factorize(sort=False)
+        out = pd.DataFrame.from_records(list(groups), columns=by)
+    n = len(out)
+    wx = np.bincount(codes, np.where(ok, x * w, 0.0), n)
+    ws = np.bincount(codes, np.where(ok, w, 0.0), n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[value] = np.where(ws > 0, wx / ws, np.nan)
+    return out
 
 
 def index_scores(values: pd.DataFrame, categories: dict[str, Category],
@@ -233,18 +245,24 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     IndexResult
     """
     settings.check(list(categories))
-    parts = []
+    # One long table built from arrays (a what-if scores the index after every edit).
+    by_key = {key: values[values["category"] == key] for key in categories}
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in (
+        "district", "category", "dimension", "indicator", "value", "score", "weight")}
     for dim, used in settings.indicators.items():
         for name, weight in used.items():
             for key, cat in categories.items():
-                rows = values[values["category"] == key]
-                parts.append(pd.DataFrame({
-                    "district": rows["district"].to_numpy(), "category": key,
-                    "dimension": dim, "indicator": name,
-                    "value": rows[name].to_numpy(dtype=float),
-                    "score": _scores(rows, name, cat, settings),
-                    "weight": float(weight)}))
-    long = pd.concat(parts, ignore_index=True)
+                rows = by_key[key]
+                n = len(rows)
+                cols["district"].append(rows["district"].to_numpy(dtype=object))
+                cols["category"].append(np.full(n, key, dtype=object))
+                cols["dimension"].append(np.full(n, dim, dtype=object))
+                cols["indicator"].append(np.full(n, name, dtype=object))
+                cols["value"].append(rows[name].to_numpy(dtype=float))
+                cols["score"].append(_scores(rows, name, cat, settings))
+                cols["weight"].append(np.full(n, float(weight)))
+    long = pd.DataFrame({c: np.concatenate(v) if v else np.empty(0, dtype=object)
+                         for c, v in cols.items()})
     per_cat = _weighted(long, ["district", "category", "dimension"], "score", "weight")
     per_cat["cat_weight"] = per_cat["category"].map(
         lambda k: float(settings.category_weights.get(k, 1.0)))
@@ -257,8 +275,8 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     table = pd.DataFrame({"district": order})
     names = dict(zip(zones["district"], zones["name_en"], strict=False))
     table["name_en"] = [names.get(d, ALL_NAME_EN) for d in order]
-    wide = per_dim.pivot_table(index="district", columns="dimension", values="score",
-                               aggfunc="first", dropna=False)
+    # (district, dimension) pairs are unique: unstack is pivot_table without its cost
+    wide = per_dim.set_index(["district", "dimension"])["score"].unstack("dimension")
     for dim in DIMENSIONS:
         col = wide[dim] if dim in wide.columns else pd.Series(dtype=float)
         table[dim] = table["district"].map(col).astype(float) * settings.scale
@@ -267,8 +285,8 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     is_sub = table["district"] != ALL
     table["rank"] = (table["composite"].where(is_sub)
                      .rank(ascending=False, method="min").astype("Int64"))
-    by_cat = per_cat.pivot_table(index=["district", "category"], columns="dimension",
-                                 values="score", aggfunc="first", dropna=False)
+    by_cat = (per_cat.set_index(["district", "category", "dimension"])["score"]
+              .unstack("dimension"))
     by_cat = (by_cat.reindex(columns=list(DIMENSIONS)) * settings.scale).reset_index()
     by_cat.columns.name = None
     return IndexResult(table=table, by_category=by_cat, indicators=long)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..analysis.delta import changed_categories, coverage_delta
 from ..engine.nearest import NearestFacility
@@ -36,7 +37,7 @@ from .site_input import WGS84, blank
 if TYPE_CHECKING:
     from ..result import CoverageResult
 
-__all__ = ["EngineSession", "category_facilities", "check_category", "compare",
+__all__ = ["Edit", "EngineSession", "category_facilities", "check_category", "compare",
            "edit_facilities", "engine_session", "search_limit"]
 
 
@@ -52,6 +53,33 @@ class EngineSession:
 
     settings: RunSettings
     state: EngineState
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One what-if step on one category, in the study CRS.
+
+    Attributes
+    ----------
+    category : str
+        Category key.
+    add : GeoDataFrame, optional
+        New sites (``facility_id``, ``name``, ``capacity``, ``provenance``, Point geometry).
+    remove : tuple of str
+        Ids of facilities that close.
+    move : dict
+        New position (shapely Point, study CRS) of facilities that move, by id.
+    """
+
+    category: str
+    add: gpd.GeoDataFrame | None = None
+    remove: tuple[str, ...] = ()
+    move: Mapping[str, shapely.Point] = field(default_factory=dict)
+
+    def apply(self, result: CoverageResult, *, assess: bool = True) -> CoverageResult:
+        """``result`` with this edit applied."""
+        return edit_facilities(result, self.category, add=self.add, remove=self.remove,
+                               move=dict(self.move), assess=assess)
 
 
 def engine_session(result: CoverageResult) -> EngineSession:

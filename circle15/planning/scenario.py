@@ -36,6 +36,7 @@ A scenario is one TOML file::
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -47,7 +48,7 @@ from ..analysis.delta import describe_delta
 from ..config import read_toml
 from ..errors import ConfigError, InputError
 from ..outputs.spreadsheet import write_csv
-from .edits import edit_facilities
+from .edits import Edit
 from .site_input import site_frame
 
 if TYPE_CHECKING:
@@ -148,6 +149,24 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ConfigError(_explain(path, exc)) from None
 
 
+def parse_scenario(text: str, where: str = "scenario") -> Scenario:
+    """Validate a scenario given as TOML text (an upload); errors name ``where``.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`load_scenario` does, e.g. ``plan.toml: add[3].lat: required``.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(Path(where), exc)) from None
+
+
 def _explain(path: Path, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
@@ -167,17 +186,17 @@ def _explain(path: Path, exc: ValidationError) -> str:
     return f"{path}: " + "; ".join(lines)
 
 
-def apply_scenario(result: CoverageResult, scenario: Scenario,
-                   where: str = "scenario") -> CoverageResult:
-    """The result with the scenario's facilities added, moved and removed.
-
-    One what-if step per category (all of a category's edits at once).
+def scenario_edits(result: CoverageResult, scenario: Scenario,
+                   where: str = "scenario") -> list[Edit]:
+    """The scenario as what-if steps on ``result``: one :class:`Edit` per category (all of a
+    category's edits at once), in the order the file first names each category.
 
     Raises
     ------
     InputError
-        Naming the entry: an unknown category or facility id, a site far from every street.
+        Naming the entry: an unknown category, a bad coordinate system.
     """
+
     head = scenario.scenario
     crs = head.crs
     from ..sources.chinese_crs import parse_crs
@@ -197,7 +216,7 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
                 raise InputError(f"{where}: {kind}[{i}].category: unknown category "
                                  f"{e.category!r}; this study has "
                                  f"{', '.join(result.categories)}")
-    after = result
+    edits = []
     for key in scenario.categories():
         entries = [e for _, e in adds.get(key, [])]
         frame = None
@@ -213,17 +232,36 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
                 raise InputError(f"{where}: {rows} (category {key}): {exc}") from None
             frame["provenance"] = [f"{label}: {e.note}" if e.note else label for e in entries]
         moves = [e for e in scenario.move if e.category == key]
-        move = None
+        move = {}
         if moves:
             try:
                 points = site_frame([e.position() for e in moves], result.cells.crs, crs=crs)
             except InputError as exc:
                 raise InputError(f"{where}: [[move]] entries of {key}: {exc}") from None
             move = dict(zip([e.id for e in moves], points.geometry, strict=True))
+        edits.append(Edit(key, add=frame,
+                          remove=tuple(e.id for e in scenario.remove if e.category == key),
+                          move=move))
+    return edits
+
+
+def apply_scenario(result: CoverageResult, scenario: Scenario,
+                   where: str = "scenario") -> CoverageResult:
+    """The result with the scenario's facilities added, moved and removed.
+
+    One what-if step per category (all of a category's edits at once; see
+    :func:`scenario_edits`).
+
+    Raises
+    ------
+    InputError
+        Naming the entry: an unknown category or facility id, a site far from every street.
+    """
+    head = scenario.scenario
+    after = result
+    for edit in scenario_edits(result, scenario, where):
         try:
-            after = edit_facilities(after, key, add=frame,
-                                    remove=[e.id for e in scenario.remove if e.category == key],
-                                    move=move)
+            after = edit.apply(after)
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
     parameters = {**after.parameters, "scenario": {

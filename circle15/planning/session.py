@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,43 +21,61 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
-from .edits import category_facilities, check_category, compare, edit_facilities
+from .edits import Edit, category_facilities, check_category, compare
+from .scenario import Scenario, scenario_edits
 from .site_input import WGS84, SiteInput, site_frame
 
 if TYPE_CHECKING:
     from ..result import CoverageResult
 
-__all__ = ["Edit", "WhatIfSession"]
+__all__ = ["Edit", "WhatIfSession", "make_edit"]
 
 #: Results kept for undo and redo; older steps are recomputed from the baseline.
 KEPT_RESULTS = 8
 
 
-@dataclass(frozen=True)
-class Edit:
-    """One what-if step on one category, in the study CRS.
+def make_edit(result: CoverageResult, category: str, *, add: SiteInput | None = None,
+              names: Sequence[str | None] | None = None,
+              capacity: float | Sequence[float] | None = None,
+              remove: Iterable[str] = (), move: Mapping[str, Any] | None = None,
+              crs: Any = None) -> Edit:
+    """One :class:`Edit` from coordinates: sites to open, ids to close, ids to move.
 
-    Attributes
+    Parameters
     ----------
+    result : CoverageResult
+        The study's result (for its CRS and categories).
     category : str
         Category key.
-    add : GeoDataFrame, optional
-        New sites (``facility_id``, ``name``, ``capacity``, ``provenance``, Point geometry).
-    remove : tuple of str
+    add : site input, optional
+        New sites, as :func:`site_frame` takes them (``(lon, lat)`` pairs by default).
+    names, capacity : optional
+        Per new site (None or NaN for none).
+    remove : iterable of str
         Ids of facilities that close.
-    move : dict
-        New position (shapely Point, study CRS) of facilities that move, by id.
+    move : mapping, optional
+        ``{facility_id: (lon, lat)}``: new positions.
+    crs : optional
+        CRS of the coordinates of ``add`` and ``move`` (WGS84 lon/lat unless told).
+
+    Raises
+    ------
+    InputError
+        Unknown category, a bad coordinate or CRS, nothing to do.
     """
-
-    category: str
-    add: gpd.GeoDataFrame | None = None
-    remove: tuple[str, ...] = ()
-    move: Mapping[str, shapely.Point] = field(default_factory=dict)
-
-    def apply(self, result: CoverageResult, *, assess: bool = True) -> CoverageResult:
-        """``result`` with this edit applied."""
-        return edit_facilities(result, self.category, add=self.add, remove=self.remove,
-                               move=dict(self.move), assess=assess)
+    check_category(result, category)
+    study_crs = result.cells.crs
+    frame = None
+    if add is not None:
+        frame = site_frame(add, study_crs, crs=crs, names=names, capacity=capacity)
+    moved: dict[str, shapely.Point] = {}
+    if move:
+        points = site_frame(list(move.values()), study_crs, crs=crs)
+        moved = dict(zip(map(str, move), points.geometry, strict=True))
+    edit = Edit(category, add=frame, remove=tuple(str(i) for i in remove), move=moved)
+    if frame is None and not edit.remove and not edit.move:
+        raise InputError("the edit adds, removes and moves nothing: give at least one site")
+    return edit
 
 
 class WhatIfSession:
@@ -143,6 +160,36 @@ class WhatIfSession:
         frame = site_frame(sites, self.baseline.cells.crs, crs=crs, ids=ids, names=names,
                            capacity=capacity)
         return self.apply(Edit(category, add=frame))
+
+    def edit(self, category: str, **change: Any) -> CoverageResult:
+        """Add, remove and move facilities of one category in one step (one undo);
+        keyword arguments as for :func:`make_edit`."""
+        return self.apply(make_edit(self.baseline, category, **change))
+
+    def evaluate(self, edits: Iterable[Edit]) -> CoverageResult:
+        """The baseline with ``edits`` applied, without recording them: the session's
+        edits, undo and redo stay as they were."""
+        with self._lock:  # the engine's caches are shared with the session's results
+            result = self.baseline
+            for edit in edits:
+                result = edit.apply(result, assess=self.assess)
+            return result
+
+    def load_scenario(self, scenario: Scenario, where: str = "scenario") -> CoverageResult:
+        """Start again from the baseline with a scenario's edits, one edit per category."""
+        edits = scenario_edits(self.baseline, scenario, where)
+        with self._lock:
+            result = self.baseline
+            try:
+                for edit in edits:
+                    result = edit.apply(result, assess=self.assess)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
+            self.reset()
+            for edit in edits:
+                self._edits.append(edit)
+            self._remember(len(self._edits), result)
+            return result
 
     def remove(self, category: str, ids: str | Iterable[str]) -> CoverageResult:
         """Close facilities by id."""
@@ -236,8 +283,6 @@ class WhatIfSession:
     def scenario(self, name: str, *, title: str = "", source: str = "",
                  synthetic: bool = False, notice: str = "") -> dict[str, Any]:
         """The net change as a scenario (the format of ``circle15 run --scenario``)."""
-        from .scenario import Scenario
-
         change = self.net_change()
         doc: dict[str, Any] = {"scenario": {"name": name, "title": title, "source": source,
                                             "synthetic": synthetic, "notice": notice,

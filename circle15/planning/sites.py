@@ -68,6 +68,12 @@ class SiteSelection:
         Sites asked for; fewer are chosen when no further site would add anyone.
     timings : dict
         Seconds per step.
+    method : str
+        Which solution ``sites`` reports: ``"greedy"``, or ``"exact"`` when asked to
+        prefer the exact solver's choice and it covers more.
+    notes : list of str
+        What the user should know about the choice (e.g. the exact solver found no
+        solution within its time limit).
     """
 
     category: str
@@ -80,7 +86,7 @@ class SiteSelection:
     capacitated: bool
     requested: int = 0
     timings: dict[str, float] = field(default_factory=dict)
-    #: What reading the candidates found worth a warning (encoding, coordinate system).
+    method: str = "greedy"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -103,6 +109,9 @@ class SiteSelection:
         lines = [f"{len(self.sites)} new {cat.label} site(s) chosen among "
                  f"{len(self.candidates):,} candidates ({self.greedy.method}, "
                  f"{self.greedy.evaluations} gain evaluations, {self.greedy.seconds:.3f} s)"]
+        if self.method != self.greedy.method:
+            lines[0] += f"; listed: the {self.method} solver's choice, which covers more"
+        lines += self.notes
         if len(self.sites) < self.requested:
             lines.append(f"  only {len(self.sites)} of the {self.requested} sites asked for "
                          "add anyone: no other candidate reaches a resident still uncovered")
@@ -235,7 +244,8 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
                  candidates: gpd.GeoDataFrame | pd.DataFrame | str | Path | None = None,
                  capacity: float | None = None, exact: bool | None = None,
                  time_limit_s: float = EXACT_TIME_LIMIT_S,
-                 candidates_crs: str | None = None) -> SiteSelection:
+                 candidates_crs: str | None = None,
+                 prefer_exact: bool = False) -> SiteSelection:
     """Choose ``p`` new sites for ``category`` that bring the most of its cohort within the
     target time, existing facilities kept.
 
@@ -259,10 +269,14 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
         there are at most ``EXACT_MAX_CANDIDATES`` candidates that would cover anyone
         (``EXACT_MAX_CANDIDATES_CAPACITATED`` with capacities).
     time_limit_s : float
-        Time limit of the exact solver.
+        Time limit of the exact solver; when it finds no solution in that time the
+        choice is greedy's and ``notes`` says so.
     candidates_crs : str, optional
         Coordinate system of a candidates file or of a DataFrame's ``lon``/``lat``
         (``GCJ-02`` for Amap/Tencent, ``BD-09`` for Baidu, an EPSG code); WGS84 otherwise.
+    prefer_exact : bool, default False
+        Report the exact solver's choice in ``sites`` (and ``after``) when it covers more
+        than greedy's; by default ``sites`` is always greedy's and ``exact`` the check.
 
     Returns
     -------
@@ -295,12 +309,23 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
     useful = int((reach @ demand > 0).sum())
     solution_exact = None
     small = useful <= (EXACT_MAX_CANDIDATES_CAPACITATED if capacitated else EXACT_MAX_CANDIDATES)
+    # What reading the candidates found worth saying (encoding, coordinate system).
+    notes: list[str] = list(frame.attrs.get("notes", []))
     if exact or (exact is None and small):
-        solution_exact = exact_sites(reach, demand, p, cap, time_limit_s)
-        timings["exact"] = solution_exact.seconds
+        try:
+            solution_exact = exact_sites(reach, demand, p, cap, time_limit_s)
+            timings["exact"] = solution_exact.seconds
+        except RuntimeError:  # HiGHS found no solution within its time limit
+            notes.append(f"the exact solver found no solution within {time_limit_s:g} s; "
+                         "the choice is greedy's")
+    best = greedy
+    # (sums of the same populations in another order may differ in the last digit)
+    if prefer_exact and solution_exact is not None and (
+            solution_exact.value > greedy.value + 1e-9 * max(1.0, greedy.value)):
+        best = solution_exact
 
     start = time.perf_counter()
-    chosen = frame.iloc[greedy.chosen].reset_index(drop=True)
+    chosen = frame.iloc[best.chosen].reset_index(drop=True)
     after = result
     if len(chosen):
         after = edit_facilities(result, category, add=chosen[
@@ -308,14 +333,14 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
                 provenance=[f"site selection: {pv}" for pv in chosen["provenance"]]))
     timings["after"] = time.perf_counter() - start
 
-    sites = _ranked(result, category, chosen, greedy, demand, reach, cap)
+    sites = _ranked(result, category, chosen, best, demand, reach, cap)
     solo = reach @ demand
     frame["solo_gain"] = np.minimum(solo, cap) if cap is not None else solo
     frame["chosen"] = False
-    frame.loc[frame.index[greedy.chosen], "chosen"] = True
+    frame.loc[frame.index[best.chosen], "chosen"] = True
     frame["snapped"] = snapped
     return SiteSelection(category, sites, frame, result, after, greedy, solution_exact,
-                         capacitated, p, timings, notes=list(frame.attrs.get("notes", [])))
+                         capacitated, p, timings, method=best.method, notes=notes)
 
 
 def _candidate_frame(result: CoverageResult, category: str, candidates: Any,
@@ -350,7 +375,7 @@ def _candidate_frame(result: CoverageResult, category: str, candidates: Any,
 
 
 def _ranked(result: CoverageResult, category: str, chosen: gpd.GeoDataFrame,
-            greedy: SitingSolution, demand: np.ndarray, reach: sp.csr_array,
+            solution: SitingSolution, demand: np.ndarray, reach: sp.csr_array,
             cap: np.ndarray | None) -> gpd.GeoDataFrame:
     cat = result.categories[category]
     cohort = result.cells[f"pop_{category}"].to_numpy(dtype=float).sum()
@@ -360,7 +385,7 @@ def _ranked(result: CoverageResult, category: str, chosen: gpd.GeoDataFrame,
     # Newly covered cohort, pick by pick (capacities do not limit who is within reach).
     hit = np.zeros(rows.shape[1], bool)
     gains = []
-    for j in greedy.chosen:
+    for j in solution.chosen:
         cells = rows.indices[rows.indptr[j]:rows.indptr[j + 1]]
         gains.append(float(demand[cells[~hit[cells]]].sum()))
         hit[cells] = True
@@ -377,7 +402,7 @@ def _ranked(result: CoverageResult, category: str, chosen: gpd.GeoDataFrame,
         "marginal_gain": gains,
         "cumulative_gain": np.cumsum(gains),
         "coverage_after": (base + np.cumsum(gains)) / cohort if cohort > 0 else np.nan,
-        "served": greedy.gains if cap is not None else gains,
+        "served": solution.gains if cap is not None else gains,
         "category": category,
         "target_min": cat.target_min,
     }, geometry=chosen.geometry.to_numpy(), crs=result.cells.crs)
