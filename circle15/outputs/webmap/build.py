@@ -31,7 +31,16 @@ from ...schema import ALL
 from ...standards import Category
 from ..atomic import write_text
 from ..offline import OfflineFigure
-from .elements import DataLayer, LayerControl, Legend, PageFrame, Runtime, Shared, stable_ids
+from .elements import (
+    DataLayer,
+    FitBounds,
+    LayerControl,
+    Legend,
+    PageFrame,
+    Runtime,
+    Shared,
+    stable_ids,
+)
 from .encode import DECIMALS, encode_cells, encode_geometry, to_wgs84
 from .facilities import facility_layer_data
 from .layers import (
@@ -195,7 +204,7 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
     for note in notes:
         m.add_child(note)
     if bounds is not None:
-        m.fit_bounds(bounds)
+        m.add_child(FitBounds(bounds))
     stable_ids(m.get_root())
     return m
 

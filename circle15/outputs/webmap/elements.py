@@ -25,6 +25,7 @@ from ..templating import environment, package_text, render
 __all__ = [
     "Circle15Element",
     "DataLayer",
+    "FitBounds",
     "LayerControl",
     "Legend",
     "PageFrame",
@@ -170,9 +171,10 @@ class DataLayer(Circle15Element, folium.map.Layer):
     def render(self, **kwargs: Any) -> None:
         """Add the layer to the map when it is shown on opening, then write its script."""
         if self.show:
-            self.add_child(ElementAddToElement(element_name=self.get_name(),
-                                               element_parent_name=self._parent.get_name()),
-                           name=self.get_name() + "_add")
+            add = ElementAddToElement(element_name=self.get_name(),
+                                      element_parent_name=self._parent.get_name())
+            add._id = self._id  # the same name on every render: rendering twice adds it once
+            self.add_child(add, name=self.get_name() + "_add")
         Circle15Element.render(self, **kwargs)
 
 
@@ -205,6 +207,17 @@ class LayerControl(Circle15Element):
         for _, entries in self.groups:
             for _, layer in entries:
                 layer.control = False
+
+
+class FitBounds(Circle15Element):
+    """Open the map on ``[[south, west], [north, east]]`` without a zoom animation."""
+
+    template_name = "fit.js"
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "Circle15FitBounds"
+        self.bounds = bounds
 
 
 class Legend(Circle15Element):

@@ -36,8 +36,9 @@ __all__ = [
 #: Decimal places kept in longitude/latitude (1e-6 degree is about 0.1 m).
 DECIMALS = 6
 _METRES_PER_DEGREE = 111_320.0
-#: Aim for control points about every 64 grid lines (a 6.4 km tile at 100 m cells).
-_CONTROL_TILES = 64
+#: Control points of the cell grid: about every kilometre, at most 256 tiles a side.
+_CONTROL_M = 1_000.0
+_CONTROL_TILES = 256
 _UINT = (np.uint8, np.uint16, np.uint32)
 _CODES = {np.dtype(np.uint8): "u1", np.dtype(np.uint16): "u2", np.dtype(np.uint32): "u4",
           np.dtype(np.float32): "f4"}
@@ -248,7 +249,8 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
     """The cells' ids, sub-districts and geometry for ``L.Circle15.Cells``.
 
     Cells that are axis-aligned rectangles of one size on one grid (in the cells' CRS) are
-    sent as grid indexes with a lattice of WGS84 control points every ``step`` grid lines;
+    sent as grid indexes with a lattice of WGS84 control points every ``step`` grid lines
+    (1e-7 degree, as one line through them row by row);
     all other cells (census areas, cells clipped by the outline) as polygons.
     """
     if cells.crs is None:
@@ -272,16 +274,21 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
         ij, g = found
         on_grid = ij[:, 0] >= 0
         ni, nj = int(ij[on_grid, 0].max()) + 1, int(ij[on_grid, 1].max()) + 1
-        step = max(1, math.ceil(max(ni, nj) / _CONTROL_TILES))
+        # Control points every ~1 km (a blend in Web Mercator is then within ~1.5 cm), at
+        # most _CONTROL_TILES tiles a side for grids of coarse cells.
+        metres = g["w"] * (_METRES_PER_DEGREE if cells.crs.is_geographic else 1.0)
+        step = max(1, min(math.ceil(max(ni, nj) / _CONTROL_TILES),
+                          math.floor(_CONTROL_M / metres)))
         cni, cnj = math.ceil(ni / step) + 1, math.ceil(nj / step) + 1
         ci, cj = np.meshgrid(np.arange(cni) * step, np.arange(cnj) * step)  # row-major by j
         to_wgs = Transformer.from_crs(cells.crs, WGS84, always_xy=True)
         lng, lat = to_wgs.transform(g["x0"] + ci.ravel() * g["w"], g["y0"] + cj.ravel() * g["h"])
         dtype = smallest_uint(max(ni, nj))
         none = np.iinfo(dtype).max
+        lattice = shapely.linestrings(np.column_stack([lng, lat]))  # in row order
         spec["grid"] = {
             "ni": ni, "nj": nj, "step": step, "cni": cni, "cnj": cnj,
-            "lat": np.round(lat, 7).tolist(), "lng": np.round(lng, 7).tolist(),
+            "lattice": encode_geometry(np.array([lattice], dtype=object), decimals=7),
             "i": typed(np.where(on_grid, ij[:, 0], none).astype(dtype)),
             "j": typed(np.where(on_grid, ij[:, 1], none).astype(dtype)),
         }

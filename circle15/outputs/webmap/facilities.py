@@ -129,7 +129,8 @@ def facility_popup(facilities: gpd.GeoDataFrame, cells: pd.DataFrame,
               "每单位容量服务人口 Served per unit of capacity" + (f" ({unit})" if unit else ""),
               "服务人口平均步行 Mean walk of those served (min)", "路网 Street"]
     labels += [_clip(str(name), MAX_LABEL_CHARS) for name in extras]
-    extra_values = [facilities[name].map(_text_or_none).tolist() for name in extras]
+    extra_values = [[_text_or_none(v) for v in facilities[name].to_numpy(dtype=object)]
+                    for name in extras]
     values, titles = [], []
     rows = zip(ids.to_numpy(), names, capacity, served, nearest, mean, snapped, snap_m,
                strict=True)

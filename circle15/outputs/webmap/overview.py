@@ -23,7 +23,7 @@ from ...schema import ALL
 from ...standards import Category
 from ..atomic import write_text
 from .build import banner_text, new_map
-from .elements import DataLayer, LayerControl, Legend, Shared, stable_ids
+from .elements import DataLayer, FitBounds, LayerControl, Legend, Shared, stable_ids
 from .encode import encode_geometry
 from .layers import fmt, texts, vector_data
 from .legend import swatch
@@ -188,7 +188,7 @@ def build_overview_map(regions: gpd.GeoDataFrame, districts: pd.DataFrame,
     m.add_child(Legend(_legend_sections(),
                        paragraphs=["点击区域查看其地图与报告 Click a region for its own map "
                                    "and report."]))
-    m.fit_bounds(bounds)
+    m.add_child(FitBounds(bounds))
     stable_ids(m.get_root())
     return m
 

@@ -99,9 +99,9 @@
         return new T(raw.buffer, 0, raw.byteLength / T.BYTES_PER_ELEMENT);
     };
 
-    /** Quantised numbers {"t", "b", "s": scale}: value(k) = int / scale, or null (max int). */
+    /** Quantised numbers {"t", "b", "s": scale (default 1)}: value(k) = int / scale, or null (max int). */
     C15.numbers = function (spec) {
-        var a = C15.array(spec), scale = spec.s, missing = Math.pow(2, 8 * a.BYTES_PER_ELEMENT) - 1;
+        var a = C15.array(spec), scale = spec.s || 1, missing = Math.pow(2, 8 * a.BYTES_PER_ELEMENT) - 1;
         return {
             raw: a,
             missing: missing,

@@ -25,9 +25,9 @@
         this._district = spec.district ? C15.array(spec.district) : null;
         this._districts = spec.districts;
         this.bounds = spec.bounds;
-        var g = spec.grid, gi = g ? C15.array(g.i) : null;
+        var g = spec.grid, gi = g ? C15.array(g.i) : null, lattice = g ? C15.geometry(g.lattice) : null;
         this.grid = g ? {
-            ni: g.ni, nj: g.nj, step: g.step, cni: g.cni, cnj: g.cnj, clat: g.lat, clng: g.lng,
+            ni: g.ni, nj: g.nj, step: g.step, cni: g.cni, cnj: g.cnj, clat: lattice.lat, clng: lattice.lng,
             i: gi, j: C15.array(g.j), none: Math.pow(2, 8 * gi.BYTES_PER_ELEMENT) - 1
         } : null;
         this.poly = spec.poly ? {
