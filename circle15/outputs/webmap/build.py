@@ -144,6 +144,8 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
     crs = study_crs(result)
     bounds = map_bounds(result, crs)
     m = new_map(result.title, banner_text(result.synthetic, result.notice), bounds)
+    if bounds is not None:  # before the layers: each draws once, in the opening view
+        m.add_child(FitBounds(bounds))
     base_layers: list[tuple[str, folium.map.Layer]] = []
     if tiles is not None:
         base_name = f"底图 {tiles} basemap"
@@ -203,8 +205,6 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
     m.add_child(Legend(sections))
     for note in notes:
         m.add_child(note)
-    if bounds is not None:
-        m.add_child(FitBounds(bounds))
     stable_ids(m.get_root())
     return m
 

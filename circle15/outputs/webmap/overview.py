@@ -144,6 +144,7 @@ def build_overview_map(regions: gpd.GeoDataFrame, districts: pd.DataFrame,
     west, south, east, north = regions.total_bounds
     bounds = [[float(south), float(west)], [float(north), float(east)]]
     m = new_map(title, banner_text(synthetic, notice), bounds, zoom_start=9)
+    m.add_child(FitBounds(bounds))
     tiles = folium.TileLayer("OpenStreetMap", name=OSM_LAYER, show=False, overlay=True)
     m.add_child(tiles)
     region_geom = Shared({"geom": encode_geometry(regions.geometry.to_numpy())})
@@ -188,7 +189,6 @@ def build_overview_map(regions: gpd.GeoDataFrame, districts: pd.DataFrame,
     m.add_child(Legend(_legend_sections(),
                        paragraphs=["点击区域查看其地图与报告 Click a region for its own map "
                                    "and report."]))
-    m.add_child(FitBounds(bounds))
     stable_ids(m.get_root())
     return m
 

@@ -220,7 +220,7 @@
      * Cells that are not on the grid are drawn as paths.
      */
     C15.CellCanvas = L.Renderer.extend({
-        options: {padding: 0.5, pane: "c15Cells", paneZ: 350, paneOpacity: 0.7},
+        options: {padding: 0.25, pane: "c15Cells", paneZ: 350, paneOpacity: 0.7},
 
         initialize: function (cells, look, options) {
             L.Renderer.prototype.initialize.call(this, options);
@@ -238,6 +238,7 @@
         onRemove: function (map) {
             C15.clicks(map).remove(this);
             this._onOut();
+            this._drawnView = null;
             L.Renderer.prototype.onRemove.call(this, map);
         },
 
@@ -266,6 +267,11 @@
             if (this._map._animatingZoom && this._bounds) { return; }
             L.Renderer.prototype._update.call(this);
             var b = this._bounds, size = b.getSize(), r = window.devicePixelRatio || 1, canvas = this._container;
+            // a view reset is followed by moveend: draw once per view
+            var view = [this._zoom, b.min.x, b.min.y, b.max.x, b.max.y, this._map.getPixelOrigin().x,
+                        this._map.getPixelOrigin().y, r].join();
+            if (view === this._drawnView && canvas.width) { return; }
+            this._drawnView = view;
             L.DomUtil.setPosition(canvas, b.min);
             canvas.width = Math.round(r * size.x);
             canvas.height = Math.round(r * size.y);
@@ -343,27 +349,41 @@
             }
         },
 
+        // Lattice tiles are drawn in blocks of f x f, f chosen so that a block spans at most
+        // ~256 px: each block's affine transform then stays within a fraction of a pixel of
+        // the bilinear lattice (the bend of Web Mercator grows with the square of the block's
+        // size, the pixels with it), and zoomed out the grid takes a few hundred drawImage
+        // calls instead of one per tile.
         _drawGrid: function (ctx, G, v) {
-            var g = this._cells.grid, images = this._images(), step = g.step;
+            var g = this._cells.grid, images = this._images(), step = g.step, C = images.size;
+            var tile = Math.hypot(G.cx[1] - G.cx[0], G.cy[1] - G.cy[0]) * v.s;  // px per tile
+            var per = C / step, f = Math.max(1, Math.min(per, Math.pow(2, Math.floor(Math.log2(256 / Math.max(tile, 1e-9))))));
             ctx.imageSmoothingEnabled = false;
-            for (var tj = 0; tj < g.cnj - 1; tj++) {
-                for (var ti = 0; ti < g.cni - 1; ti++) {
-                    var u0 = ti * step, v0 = tj * step;
-                    if (u0 >= g.ni || v0 >= g.nj) { continue; }
-                    var k00 = tj * g.cni + ti, k10 = k00 + 1, k01 = k00 + g.cni, k11 = k01 + 1;
-                    var x0 = G.cx[k00] * v.s - v.ox, y0 = G.cy[k00] * v.s - v.oy;
-                    var xs = [x0, G.cx[k10] * v.s - v.ox, G.cx[k01] * v.s - v.ox, G.cx[k11] * v.s - v.ox];
-                    var ys = [y0, G.cy[k10] * v.s - v.oy, G.cy[k01] * v.s - v.oy, G.cy[k11] * v.s - v.oy];
-                    if (Math.max.apply(null, xs) < 0 || Math.min.apply(null, xs) > v.w ||
-                        Math.max.apply(null, ys) < 0 || Math.min.apply(null, ys) > v.h) { continue; }
-                    var C = images.size, ci = Math.floor(u0 / C), cj = Math.floor(v0 / C), ch = images.list[cj * images.nci + ci];
+            for (var cj = 0; cj * C < g.nj; cj++) {
+                for (var ci = 0; ci * C < g.ni; ci++) {
+                    var ch = images.list[cj * images.nci + ci];
                     if (!ch.canvas) { continue; }
-                    var su = u0 - ci * C, sv = v0 - cj * C;
-                    var sw = Math.min(step + 1, ch.w - su), sh = Math.min(step + 1, ch.h - sv);
-                    // image (u, v) -> screen: origin at corner (u0, v0), one step per cell
-                    ctx.setTransform(v.r * (xs[1] - x0) / step, v.r * (ys[1] - y0) / step,
-                                     v.r * (xs[2] - x0) / step, v.r * (ys[2] - y0) / step, v.r * x0, v.r * y0);
-                    ctx.drawImage(ch.canvas, su, sv, sw, sh, 0, 0, sw, sh);
+                    for (var bj = 0; bj < per; bj += f) {
+                        for (var bi = 0; bi < per; bi += f) {
+                            var ti = ci * per + bi, tj = cj * per + bj;
+                            var u0 = ti * step, v0 = tj * step;
+                            if (u0 >= g.ni || v0 >= g.nj) { continue; }
+                            var t1 = Math.min(ti + f, g.cni - 1), tj1 = Math.min(tj + f, g.cnj - 1);
+                            var k00 = tj * g.cni + ti, k10 = tj * g.cni + t1, k01 = tj1 * g.cni + ti, k11 = tj1 * g.cni + t1;
+                            var xs = [G.cx[k00], G.cx[k10], G.cx[k01], G.cx[k11]], ys = [G.cy[k00], G.cy[k10], G.cy[k01], G.cy[k11]];
+                            for (var c = 0; c < 4; c++) { xs[c] = xs[c] * v.s - v.ox; ys[c] = ys[c] * v.s - v.oy; }
+                            if (Math.max(xs[0], xs[1], xs[2], xs[3]) < 0 || Math.min(xs[0], xs[1], xs[2], xs[3]) > v.w ||
+                                Math.max(ys[0], ys[1], ys[2], ys[3]) < 0 || Math.min(ys[0], ys[1], ys[2], ys[3]) > v.h) { continue; }
+                            var du = (t1 - ti) * step, dv = (tj1 - tj) * step;
+                            var su = u0 - ci * C, sv = v0 - cj * C;
+                            var sw = Math.min(du + 1, ch.w - su), sh = Math.min(dv + 1, ch.h - sv);
+                            // image (u, v) -> screen: origin at the block's corner, du x dv cells
+                            ctx.setTransform(v.r * (xs[1] - xs[0]) / du, v.r * (ys[1] - ys[0]) / du,
+                                             v.r * (xs[2] - xs[0]) / dv, v.r * (ys[2] - ys[0]) / dv,
+                                             v.r * xs[0], v.r * ys[0]);
+                            ctx.drawImage(ch.canvas, su, sv, sw, sh, 0, 0, sw, sh);
+                        }
+                    }
                 }
             }
         },
