@@ -49,6 +49,7 @@ from .layers import (
     choropleth_data,
     gap_data,
     issue_data,
+    nearest_codes,
     outline_data,
     service_area_data,
 )
@@ -244,12 +245,13 @@ def _category_layers(m: folium.Map, result: CoverageResult, colours: dict[str, s
                                                   else pd.DataFrame(), cat, colours[key], reach),
                 name=full_layer_name(label, FACILITIES_SHORT), show=first))
         if grid is not None:
-            values = Shared(cell_values(cells, cat, facilities))
+            nearest = nearest_codes(cells, key)
+            values = Shared(cell_values(cells, cat, facilities, nearest))
             m.add_child(values)
             add(WALKING_SHORT, "walking", DataLayer(
                 "walking", {"opacity": CELL_OPACITY}, refs=[values, grid],
                 name=full_layer_name(label, WALKING_SHORT), show=first))
-            areas = service_area_data(cells, cat, colours[key], values.data, reach)
+            areas = service_area_data(cells, cat, colours[key], values.data, reach, nearest)
             if areas is not None:
                 add(SERVICE_AREAS_SHORT, "service_areas", DataLayer(
                     "serviceAreas", areas, refs=[values, grid],

@@ -42,6 +42,7 @@ __all__ = [
     "fmt",
     "gap_data",
     "issue_data",
+    "nearest_codes",
     "outline_data",
     "service_area_data",
     "texts",
@@ -112,13 +113,14 @@ def vector_data(geoms: np.ndarray, styles: list[dict[str, Any]], *,
 # --------------------------------------------------------------------------------------
 # Cells
 # --------------------------------------------------------------------------------------
-def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFrame
-                ) -> dict[str, Any]:
+def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFrame,
+                nearest: tuple[np.ndarray, list[str]] | None = None) -> dict[str, Any]:
     """Per-cell minutes, cohort population and nearest facility of one category.
 
     Minutes travel in tenths (the popup shows one decimal) and the tier is derived from them
     in the browser; the few cells whose tier differs from that (a time within 0.05 minutes
     of a tier bound, or a tier column that says otherwise) are listed in ``fix``.
+    ``nearest`` is :func:`nearest_codes` of the cells when already known.
     """
     key = category.key
     minutes = pd.to_numeric(column(cells, f"t_{key}"), errors="coerce").to_numpy(float)
@@ -129,7 +131,7 @@ def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFram
                        np.searchsorted(category.tiers_min, tenths / 10, side="left"))
     tier = tier_index(cells, category)
     wrong = np.flatnonzero(derived != tier)
-    near_code, near_ids = nearest_codes(cells, key)
+    near_code, near_ids = nearest_codes(cells, key) if nearest is None else nearest
     names: dict[str, Any] = {}
     if {"category", "facility_id", "name"} <= set(facilities.columns):
         of_cat = facilities[facilities["category"] == key]
@@ -157,13 +159,15 @@ def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFram
 
 
 def service_area_data(cells: gpd.GeoDataFrame, category: Category, colour: str,
-                      values: dict[str, Any], reach: pd.DataFrame | None = None
+                      values: dict[str, Any], reach: pd.DataFrame | None = None,
+                      nearest: tuple[np.ndarray, list[str]] | None = None
                       ) -> dict[str, Any] | None:
     """Each facility's service area (its cells within the target time): popup figures.
 
     The runtime draws the areas from the cells (:func:`cell_values`); here is what each
-    area's popup says, per facility in the order of ``values["fac"]``. ``reach`` is
-    :func:`~circle15.analysis.service_areas.facility_reach` of the cells when already known.
+    area's popup says, per facility in the order of ``values["fac"]``. ``reach`` and
+    ``nearest`` are :func:`~circle15.analysis.service_areas.facility_reach` and
+    :func:`nearest_codes` of the cells when already known.
     """
     key = category.key
     if not {f"t_{key}", f"nearest_{key}", f"pop_{key}"} <= set(cells.columns):
@@ -173,7 +177,7 @@ def service_area_data(cells: gpd.GeoDataFrame, category: Category, colour: str,
     if not len(reach) or not (reach["served_cells"] > 0).any():
         return None
     minutes = pd.to_numeric(cells[f"t_{key}"], errors="coerce").to_numpy(float)
-    codes, ids = nearest_codes(cells, key)
+    codes, ids = nearest_codes(cells, key) if nearest is None else nearest
     served = np.isfinite(minutes) & (minutes <= category.target_min) & (codes >= 0)
     if cells.crs is None or cells.crs.is_geographic:
         area_by = np.full(len(ids), np.nan)  # degrees² are no area
