@@ -168,8 +168,9 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
         if "core" in r:
             first = (f"; what-if first call {r['whatif_first_s'] * 1000:.0f} ms"
                      if "whatif_first_s" in r else "")
+            cpu = f" ({r['map_cpu_s']:.2f} s CPU)" if "map_cpu_s" in r else ""
             lines.append(f"  {size:<5} {_fmt_size(r)}; {r['categories']} categories"
-                         f"{first}; map {r['map_mb']:.1f} MB")
+                         f"{first}; map {r['map_mb']:.1f} MB written in {r['map_s']:.2f} s{cpu}")
             if "map_open" in r and "error" not in r["map_open"]:
                 o = r["map_open"]
                 drawn = f", cells drawn {o['drawn_s']:.2f} s" if o.get("drawn_s") else ""

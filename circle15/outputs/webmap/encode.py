@@ -249,8 +249,9 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
     """The cells' ids, sub-districts and geometry for ``L.Circle15.Cells``.
 
     Cells that are axis-aligned rectangles of one size on one grid (in the cells' CRS) are
-    sent as grid indexes with a lattice of WGS84 control points every ``step`` grid lines
-    (1e-7 degree, as one line through them row by row);
+    sent as their grid positions (``pos``: ``j * ni + i`` as varint deltas, in cell order,
+    skipping the cells listed in ``off``) with a lattice of WGS84 control points every
+    ``step`` grid lines (1e-7 degree, as one line through them row by row);
     all other cells (census areas, cells clipped by the outline) as polygons.
     """
     if cells.crs is None:
@@ -283,14 +284,15 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
         ci, cj = np.meshgrid(np.arange(cni) * step, np.arange(cnj) * step)  # row-major by j
         to_wgs = Transformer.from_crs(cells.crs, WGS84, always_xy=True)
         lng, lat = to_wgs.transform(g["x0"] + ci.ravel() * g["w"], g["y0"] + cj.ravel() * g["h"])
-        dtype = smallest_uint(max(ni, nj))
-        none = np.iinfo(dtype).max
         lattice = shapely.linestrings(np.column_stack([lng, lat]))  # in row order
+        # Grid positions as j * ni + i, each from the one before (cells usually come row by
+        # row: one byte a cell), and which cells are not on the grid.
+        position = ij[on_grid, 1] * ni + ij[on_grid, 0]
         spec["grid"] = {
             "ni": ni, "nj": nj, "step": step, "cni": cni, "cnj": cnj,
             "lattice": encode_geometry(np.array([lattice], dtype=object), decimals=7),
-            "i": typed(np.where(on_grid, ij[:, 0], none).astype(dtype)),
-            "j": typed(np.where(on_grid, ij[:, 1], none).astype(dtype)),
+            "pos": _varints(np.diff(position, prepend=0)),
+            "off": _varints(np.diff(np.flatnonzero(~on_grid), prepend=0)),
         }
     rest = np.flatnonzero(present & ~on_grid)
     if len(rest):

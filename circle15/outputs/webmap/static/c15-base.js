@@ -219,5 +219,6 @@
 
     // Shared with the other runtime files.
     C15.util = {el: el, rowsOf: rowsOf, cardOf: cardOf, people: people, bytes: bytes, ids: ids,
+                varints: varints,
                 featureLatLngs: featureLatLngs, pane: pane, MISSING: MISSING};
 }(window.L));

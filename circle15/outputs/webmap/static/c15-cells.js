@@ -9,7 +9,7 @@
     "use strict";
 
     var C15 = L.Circle15, U = C15.util, el = U.el, rowsOf = U.rowsOf, people = U.people;
-    var bytes = U.bytes, ids = U.ids, pane = U.pane, MISSING = U.MISSING;
+    var bytes = U.bytes, ids = U.ids, varints = U.varints, pane = U.pane, MISSING = U.MISSING;
 
     // ---------------------------------------------------------------------------------
     // Cells: grid indexes or polygons, projected once, looked up under the pointer
@@ -24,17 +24,27 @@
         this.id = ids(spec.ids);
         this._district = spec.district ? C15.array(spec.district) : null;
         this._districts = spec.districts;
-        this.bounds = spec.bounds;
-        var g = spec.grid, gi = g ? C15.array(g.i) : null, lattice = g ? C15.geometry(g.lattice) : null;
-        this.grid = g ? {
-            ni: g.ni, nj: g.nj, step: g.step, cni: g.cni, cnj: g.cnj, clat: lattice.lat, clng: lattice.lng,
-            i: gi, j: C15.array(g.j), none: Math.pow(2, 8 * gi.BYTES_PER_ELEMENT) - 1
-        } : null;
+        this.grid = spec.grid ? grid(spec.grid, this.n) : null;
         this.poly = spec.poly ? {
             geom: C15.geometry(spec.poly.geom), cell: C15.array(spec.poly.cell)
         } : null;
         this._prepared = null;
     };
+
+    // Grid (i, j) of each cell from the running sums of its position deltas; `none` off it.
+    function grid(g, n) {
+        var lattice = C15.geometry(g.lattice), pos = varints(g.pos), off = varints(g.off);
+        var i = new Uint32Array(n), j = new Uint32Array(n), none = 4294967295, skip = new Uint8Array(n);
+        for (var x = 0, at = 0; x < off.length; x++) { at += off[x]; skip[at] = 1; }
+        for (var k = 0, p = 0, lin = 0; k < n; k++) {
+            if (skip[k]) { i[k] = j[k] = none; continue; }
+            lin += pos[p++];
+            i[k] = lin % g.ni;
+            j[k] = Math.floor(lin / g.ni);
+        }
+        return {ni: g.ni, nj: g.nj, step: g.step, cni: g.cni, cnj: g.cnj, clat: lattice.lat,
+                clng: lattice.lng, i: i, j: j, none: none};
+    }
 
     C15.Cells.prototype.district = function (k) {
         if (!this._district) { return MISSING; }
