@@ -239,3 +239,18 @@ def test_empty_and_single_cell(n: int) -> None:
     spec = encode_cells(cells)
     assert spec["n"] == n
     assert (spec["grid"] is None) == (n == 0)
+
+
+def test_cells_without_a_usable_geometry_are_not_drawn() -> None:
+    cells = _grid(3, 2, 100.0)
+    geoms = cells.geometry.to_numpy().copy()
+    geoms[1] = None
+    with np.errstate(invalid="ignore"):
+        geoms[2] = shapely.Polygon([(0, 0), (np.nan, 0), (1, 1), (0, 0)])
+    cells = cells.set_geometry(geoms)
+    spec = encode_cells(cells)
+    off = np.cumsum(varints(spec["grid"]["off"])).tolist()
+    assert off == [1, 2] and spec["poly"] is None  # neither on the grid nor a polygon
+    from circle15.outputs.templating import script_json
+
+    script_json(spec)  # strict JSON: no NaN anywhere

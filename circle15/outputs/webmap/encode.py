@@ -180,7 +180,15 @@ def to_wgs84(frame: gpd.GeoDataFrame, simplify_m: float = 0.0, *,
         geoms = geoms.simplify(tolerance, preserve_topology=preserve_topology)
     out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
                            geometry=geoms.to_crs(WGS84).to_numpy(), crs=WGS84)
-    return out[out.geometry.notna() & ~out.geometry.is_empty]
+    return out[_drawable(out.geometry.to_numpy())]
+
+
+def _drawable(geoms: np.ndarray) -> np.ndarray:
+    """Geometries that exist, are not empty and have finite coordinates only."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    finite = np.ones(len(geoms), dtype=bool)
+    finite[index[~np.isfinite(coords).all(axis=1)]] = False
+    return finite & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
 
 
 # --------------------------------------------------------------------------------------
@@ -257,7 +265,7 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
     if cells.crs is None:
         raise ValueError("the cells of the coverage result have no CRS")
     geoms = cells.geometry.to_numpy()
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    present = _drawable(geoms)  # a cell without a usable geometry is not drawn
     if not np.isin(shapely.get_type_id(geoms[present]), (3, 6)).all():
         raise ValueError("cells must be Polygon or MultiPolygon geometries to be mapped")
     district_code, district_names = pd.factorize(column(cells, "district", None))
@@ -273,7 +281,7 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
     on_grid = np.zeros(len(cells), bool)
     if found is not None:
         ij, g = found
-        on_grid = ij[:, 0] >= 0
+        on_grid = (ij[:, 0] >= 0) & present
         ni, nj = int(ij[on_grid, 0].max()) + 1, int(ij[on_grid, 1].max()) + 1
         # Control points every ~1 km (a blend in Web Mercator is then within ~1.5 cm), at
         # most _CONTROL_TILES tiles a side for grids of coarse cells.
@@ -297,5 +305,8 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
     rest = np.flatnonzero(present & ~on_grid)
     if len(rest):
         polygons = gpd.GeoSeries(geoms[rest], crs=cells.crs).to_crs(WGS84).to_numpy()
+        keep = _drawable(polygons)
+        rest, polygons = rest[keep], polygons[keep]
+    if len(rest):
         spec["poly"] = {"geom": encode_geometry(polygons), "cell": typed(rest.astype(np.uint32))}
     return spec
