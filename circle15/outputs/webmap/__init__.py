@@ -4,8 +4,9 @@ Small modules with one job each: :mod:`.style` (colours, classes, layer names),
 :mod:`.encode` (compact typed arrays and geometries), :mod:`.layers` and
 :mod:`.facilities` (each layer's data), :mod:`.legend`, :mod:`.elements` (folium elements
 rendered from ``templates/``), :mod:`.build` (the coverage map), :mod:`.overview` (batch)
-and :mod:`.sites` (before/after sites). The browser side is ``static/circle15-map.js``: it
-draws the layers from the data and writes every value from input files as text.
+and :mod:`.sites` (before/after sites). The browser side is ``static/c15-*.js`` (and
+``circle15-map.css``), inlined into every page: it draws the layers from the data and writes
+every value from input files as text.
 """
 
 from .build import build_map, render_map, write_map
