@@ -1,7 +1,7 @@
 """Run the benchmark suite and print a table of ratios.
 
 ``python -m benchmarks [--sizes demo,10k,100k,1m] [--peers pandana,networkx,osmnx-recipe]
-[--cap-seconds 300] [--json FILE]``
+[--cap-seconds 300] [--json FILE] [--map]``
 
 Each (task, size) runs in its own process (``benchmarks.worker``): its peak memory is its
 own and a peer past the time cap is stopped and reported as "did not finish in N s". The
@@ -38,9 +38,10 @@ def _limit_memory() -> None:  # runs in the child before exec
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def run_task(task: str, size: str, cap_s: float, log=sys.stderr) -> dict:
+def run_task(task: str, size: str, cap_s: float, log=sys.stderr, *, open_map: bool = False
+             ) -> dict:
     """Run one worker; its RESULT, or a did-not-finish / failure record."""
-    cmd = [sys.executable, "-m", "benchmarks.worker", task, size]
+    cmd = [sys.executable, "-m", "benchmarks.worker", task, size, *(["--map"] if open_map else [])]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, preexec_fn=None if task == "circle15" else _limit_memory)
     errors: list[str] = []
@@ -139,12 +140,15 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
                 lines.append(f"  {size:<5} {p:<13} {steps}; peak {r['peak_rss_mb']:,.0f} MB; "
                              f"{r['check']}")
     lines.append("")
+    opened = any("map_open" in run["circle15"] for run in runs.values())
     head2 = (f"{'size':<6}{'snap':>7}{'graph':>7}{'times':>7}{'agg':>7}{'core':>7}"
-             f"{'full':>8}{'what-if ms':>26}{'siting':>8}{'map':>7}{'peak MB':>9}")
+             f"{'full':>8}{'what-if ms':>26}{'siting':>8}{'map':>7}{'MB':>7}"
+             + (f"{'open':>7}" if opened else "") + f"{'peak MB':>9}")
     lines += ["circle15 steps, seconds. core = snap + graph + times + agg (the end-to-end "
               "figure above); full = Study.run", "with gaps, supply, equity and index; "
               "what-if = open one site: engine / coverage / full result (warm);",
-              "siting = choose 3 of 1,000 candidates (greedy); map = write map.html; "
+              "siting = choose 3 of 1,000 candidates (greedy); map = write map.html (MB its "
+              "size" + ("; open = Chromium opens it, median of 3" if opened else "") + ");",
               "peak = the whole run's peak memory", head2, "-" * len(head2)]
     for size, run in runs.items():
         r = run["circle15"]
@@ -156,17 +160,31 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
         lines.append(
             f"{size:<6}{c['snap']:>7.2f}{c['graph']:>7.2f}{c['times']:>7.2f}"
             f"{c['aggregate']:>7.2f}{c['total']:>7.2f}{r['full_run_s']:>8.2f}"
-            f"{whatif:>26}{r['siting_s']:>8.2f}{r['map_s']:>7.2f}"
-            f"{r['peak_rss_mb']:>9,.0f}")
+            f"{whatif:>26}{r['siting_s']:>8.2f}{r['map_s']:>7.2f}{r['map_mb']:>7.1f}"
+            + (f"{_open_cell(r):>7}" if opened else "") + f"{r['peak_rss_mb']:>9,.0f}")
     lines.append("")
     for size, run in runs.items():
         r = run["circle15"]
         if "core" in r:
             first = (f"; what-if first call {r['whatif_first_s'] * 1000:.0f} ms"
                      if "whatif_first_s" in r else "")
+            cpu = f" ({r['map_cpu_s']:.2f} s CPU)" if "map_cpu_s" in r else ""
             lines.append(f"  {size:<5} {_fmt_size(r)}; {r['categories']} categories"
-                         f"{first}; map {r['map_mb']:.1f} MB")
+                         f"{first}; map {r['map_mb']:.1f} MB written in {r['map_s']:.2f} s{cpu}")
+            if "map_open" in r and "error" not in r["map_open"]:
+                o = r["map_open"]
+                drawn = f", cells drawn {o['drawn_s']:.2f} s" if o.get("drawn_s") else ""
+                lines.append(f"        map.html in {o['chromium']}: load event {o['load_s']:.2f} s"
+                             f"{drawn}, first frame after load {o['open_s']:.2f} s "
+                             "(median of 3, from navigation start)")
     return "\n".join(lines)
+
+
+def _open_cell(r: dict) -> str:
+    o = r.get("map_open")
+    if not o:
+        return "-"
+    return o["error"][:6] if "error" in o else f"{o['open_s']:.2f}"
 
 
 def environment() -> str:
@@ -194,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cap-seconds", type=float, default=300.0,
                     help="time cap of each peer run (default 300)")
     ap.add_argument("--json", type=Path, help="also write every measurement to this file")
+    ap.add_argument("--map", action="store_true",
+                    help="also open circle15's map.html in headless Chromium and time it")
     args = ap.parse_args(argv)
     sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     peers = [] if args.peers == "none" else [p.strip() for p in args.peers.split(",")]
@@ -205,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict] = {}
     for size in sizes:
         print(f"[bench] {size}", file=sys.stderr, flush=True)
-        runs[size] = {"circle15": run_task("circle15", size, max(args.cap_seconds, 600))}
+        runs[size] = {"circle15": run_task("circle15", size, max(args.cap_seconds, 600),
+                                           open_map=args.map)}
         for peer in peers:
             runs[size][peer] = run_task(peer, size, args.cap_seconds)
     print(environment())

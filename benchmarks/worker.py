@@ -1,7 +1,8 @@
 """One benchmark task in its own process, so that its peak memory is its own.
 
-``python -m benchmarks.worker TASK SIZE`` where TASK is ``circle15`` or a peer name
-(``pandana``, ``pandana-15min``, ``networkx``, ``osmnx-recipe``). It prints ``READY``
+``python -m benchmarks.worker TASK SIZE [--map]`` where TASK is ``circle15`` or a peer name
+(``pandana``, ``pandana-15min``, ``networkx``, ``osmnx-recipe``); ``--map`` also opens
+circle15's ``map.html`` in Chromium. It prints ``READY``
 when the inputs are built (the orchestrator starts a peer's time cap there) and one
 ``RESULT {json}`` line. Everything else a library prints goes to stderr.
 """
@@ -138,8 +139,12 @@ def _siting_primitive(result, category, candidates) -> dict:  # pragma: no cover
             "siting_how": "point_catchments+greedy_sites"}
 
 
-def run_circle15(size: str) -> dict:
-    """circle15 end to end on one workload, with what-if, site selection and the map."""
+def run_circle15(size: str, open_map: bool = False) -> dict:
+    """circle15 end to end on one workload, with what-if, site selection and the map.
+
+    With ``open_map`` the written ``map.html`` is also opened in headless Chromium
+    (:mod:`benchmarks.map_open`), after the process's peak memory has been taken.
+    """
     from circle15.outputs.map import write_map
     from circle15.progress import Progress
 
@@ -169,15 +174,22 @@ def run_circle15(size: str) -> dict:
     out.update(_siting(result, category, work.candidates))
     rss["siting"] = peak_rss_mb()
     out["candidates"] = len(work.candidates)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "map.html"
-        out["map_s"], _ = _timed(lambda: write_map(result, path))
-        out["map_mb"] = path.stat().st_size / 1e6
     out["coverage"] = {
         row.category: float(row.coverage)
         for row in result.districts[result.districts["district"] == "ALL"].itertuples()}
-    rss["map"] = out["peak_rss_mb"] = peak_rss_mb()
-    out["peak_rss_after_mb"] = rss  # the peak so far at the end of each stage
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "map.html"
+        cpu = time.process_time()
+        out["map_s"], _ = _timed(lambda: write_map(result, path))
+        # CPU time too: on a shared machine the wall time is mostly waiting for a core
+        out["map_cpu_s"] = time.process_time() - cpu
+        out["map_mb"] = path.stat().st_size / 1e6
+        rss["map"] = out["peak_rss_mb"] = peak_rss_mb()
+        out["peak_rss_after_mb"] = rss  # the peak so far at the end of each stage
+        if open_map:
+            from .map_open import open_times
+
+            out["map_open"] = open_times(path)
     return out
 
 
@@ -196,7 +208,9 @@ def run_peer(peer: str, size: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m benchmarks.worker TASK SIZE``."""
     global _CHANNEL
-    task, size = (argv if argv is not None else sys.argv[1:])[:2]
+    args = argv if argv is not None else sys.argv[1:]
+    task, size = args[:2]
+    open_map = "--map" in args[2:]
     # Libraries' own progress output must not mix with ours: pandana's C++ code prints to
     # file descriptor 1 directly, so point that at stderr and keep a copy for ourselves.
     sys.stdout.flush()
@@ -204,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     with contextlib.redirect_stdout(sys.stderr):
         try:
-            payload = run_circle15(size) if task == "circle15" else run_peer(task, size)
+            payload = (run_circle15(size, open_map) if task == "circle15"
+                       else run_peer(task, size))
         except AssertionError as exc:
             payload = {"peer": task, "size": size, "error": f"answers differ: {exc}"}
         except MemoryError:

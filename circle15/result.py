@@ -117,7 +117,7 @@ class CoverageResult:
 
         Keyword arguments go to :func:`circle15.outputs.map.build_map`.
         """
-        from .outputs.map import build_map
+        from .outputs.webmap.build import build_map
 
         return build_map(self, **kwargs)
 

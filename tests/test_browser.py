@@ -145,7 +145,7 @@ def map_visit(browser: sync_api.BrowserContext, demo_run) -> Iterator[Visit]:
     path = out / "map.html"
     v = visit(browser, path)
     v.page.wait_for_function("() => !!window.L && Object.values(window).some("
-                             "o => o instanceof L.Control.GroupedLayers)")
+                             "o => o instanceof L.Circle15.LayerControl)")
     record_timing(browser, "map", v, path)
     yield v
     v.page.close()
@@ -153,20 +153,23 @@ def map_visit(browser: sync_api.BrowserContext, demo_run) -> Iterator[Visit]:
 
 _STATE_JS = """() => {
     const map = Object.values(window).find(o => o instanceof L.Map);
-    const control = Object.values(window).find(o => o instanceof L.Control.GroupedLayers);
+    const control = Object.values(window).find(o => o instanceof L.Circle15.LayerControl);
     window.__c15 = {map, control};
-    const on = {};
+    const on = {}, full = {};
     for (const [name, layer] of Object.entries(control.circle15Layers)) {
         on[name] = map.hasLayer(layer);
+    }
+    for (const obj of control._layers) {
+        full[obj.circle15Id] = obj.group ? obj.group + " · " + obj.name : obj.name;
     }
     const inputs = [...control.getContainer().querySelectorAll(
         "input.leaflet-control-layers-selector[type=checkbox]")].map(i => {
             const obj = control._getLayer(i.layerId);
-            return {group: obj.group.name, name: obj.name, checked: i.checked};
+            return {group: obj.group || "", name: obj.name, checked: i.checked};
         });
     const legend = [...document.querySelectorAll(".c15-legend [data-layers]")].map(el => ({
-        names: JSON.parse(el.getAttribute("data-layers")), hidden: el.hidden,
-        shown: el.offsetParent !== null}));
+        names: el.getAttribute("data-layers").split(" ").map(id => full[id]),
+        hidden: el.hidden, shown: el.offsetParent !== null}));
     return {on, inputs, legend};
 }"""
 
@@ -294,10 +297,9 @@ def test_popups_and_tooltips(map_visit: Visit) -> None:
         assert label in text
     page.wait_for_timeout(300)  # let the popup fade in
     page.screenshot(path=str(ARTIFACTS / "map-facility-popup.png"))
-    # a gap, a service area and a sub-district: their popups and tooltip
+    # a gap and a sub-district: the popup and the tooltip of their first feature
     checks = {
         f"{group} · 服务缺口 gaps": ("popup", "到最近设施距离 Walking distance to it (m)"),
-        f"{group} · 服务范围 service areas": ("popup", "服务人口 Residents served"),
         f"{group} · 街道覆盖率 coverage by sub-district": ("tooltip", "Coverage within 15 min"),
     }
     for name, (kind, label) in checks.items():
@@ -306,24 +308,58 @@ def test_popups_and_tooltips(map_visit: Visit) -> None:
             const group = control.circle15Layers[name];
             const wasOn = map.hasLayer(group);
             map.addLayer(group);
-            let geo, feature;
-            group.eachLayer(g => {
-                if (!geo) { geo = g; g.eachLayer(f => { if (!feature) { feature = f; } }); }
-            });
-            map.fitBounds(feature.getBounds());
+            let feature;
+            group.eachLayer(f => { if (!feature) { feature = f; } });
+            map.fitBounds(feature.getBounds(), {animate: false});
             map.closePopup();
             // what a click or a hover on the shape does: the event bubbles to its layer
             const latlng = feature.getBounds().getCenter();
             feature.fire(kind === "popup" ? "click" : "mouseover", {latlng}, true);
-            const overlay = kind === "popup" ? geo.getPopup() : geo.getTooltip();
+            const overlay = kind === "popup" ? feature.getPopup() : feature.getTooltip();
             const el = overlay && overlay.isOpen() ? overlay.getElement() : null;
             const text = el ? el.innerText : "";
-            if (kind === "popup") { map.closePopup(); } else { geo.closeTooltip(); }
+            if (kind === "popup") { map.closePopup(); } else { feature.closeTooltip(); }
             if (!wasOn) { map.removeLayer(group); }
             return text;
         }""", [name, kind])
         assert label in got, (name, got)
+    # the cells: a real click on a cell of the walking-time layer, then on one of a service
+    # area (its own layer alone), and a hover over the service area for its tooltip
+    for short, label in (("步行可达 walking access", "步行时间 Walking time"),
+                         ("服务范围 service areas", "服务人口 Residents served")):
+        name = f"{group} · {short}"
+        at = page.evaluate(_CELL_AT_JS, name)
+        page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+        page.mouse.click(at["x"], at["y"])
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert label in popup.inner_text(), (name, popup.inner_text())
+        if short.startswith("服务范围"):
+            page.mouse.move(at["x"] + 1, at["y"] + 1)
+            page.locator(".c15-tooltip").wait_for()
+            assert "服务范围 Service area" in page.locator(".c15-tooltip").inner_text()
+        page.evaluate("(name) => window.__c15.map.removeLayer("
+                      "window.__c15.control.circle15Layers[name])", name)
+    page.evaluate("() => window.__c15.map.closePopup()")
     assert v.errors() == []
+
+
+# Show only the named cell layer, centre the map on its first drawn cell, return where it is.
+_CELL_AT_JS = """(name) => {
+    const {map, control} = window.__c15;
+    map.closePopup();
+    for (const layer of Object.values(control.circle15Layers)) { map.removeLayer(layer); }
+    const layer = control.circle15Layers[name];
+    map.addLayer(layer);
+    const cls = layer._classes();
+    const k = cls.findIndex(c => c >= 0);
+    const xs = new Float64Array(4), ys = new Float64Array(4);
+    layer._cells.quad(map, k, xs, ys);
+    const centre = map.unproject([(xs[0] + xs[2]) / 2, (ys[0] + ys[2]) / 2], 0);
+    map.setView(centre, 16, {animate: false});
+    const c = map.latLngToContainerPoint(centre), box = map.getContainer().getBoundingClientRect();
+    return {x: box.left + c.x, y: box.top + c.y};
+}"""
 
 
 def test_map_screenshot_with_service_areas(map_visit: Visit) -> None:

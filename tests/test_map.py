@@ -1,4 +1,9 @@
-"""The interactive map: one self-contained HTML page with every layer, legend and banner."""
+"""The interactive map: one self-contained HTML page with every layer, legend and banner.
+
+What the page does in a browser is checked in ``test_browser.py`` (the demo),
+``test_map_scale.py`` (every cell of a city-sized grid) and ``test_map_security.py``
+(hostile names); these tests check what the page is written with.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from circle15.outputs.offline import (
     inline_assets,
     vendored_urls,
 )
+from circle15.outputs.webmap.elements import DataLayer, Shared
 from circle15.result import CoverageResult
 from circle15.standards import load_standards
 
@@ -169,8 +175,16 @@ def _script_blocks(html: str) -> list[str]:
 
 
 def _js_name(name: str) -> str:
-    """How folium writes a layer name into its script (JSON, non-ASCII escaped)."""
-    return json.dumps(name)
+    """How a layer name is written into the page's script (JSON, UTF-8 kept)."""
+    return json.dumps(name, ensure_ascii=False)
+
+
+def layer(m: folium.Map, name: str) -> DataLayer:
+    """The circle15 layer called ``name`` in a built map."""
+    found = [c for c in m._children.values()
+             if isinstance(c, DataLayer) and c.layer_name == name]
+    assert len(found) == 1, f"one layer named {name!r}, found {len(found)}"
+    return found[0]
 
 
 class _Checker(HTMLParser):
@@ -213,12 +227,15 @@ def test_page_loads_nothing_from_outside(page: str) -> None:
     assert not re.search(r"<(script|link)\b[^>]*https?://", page, re.I)
 
 
-def test_page_inlines_leaflet(page: str) -> None:
+def test_page_inlines_leaflet_plugins_and_runtime(page: str) -> None:
     assert "Leaflet 1.9.3, a JS library for interactive maps" in page
     assert ".leaflet-container" in page  # the stylesheet
     assert "data:image/png;base64," in page  # layer-control icon from the vendored CSS
+    assert "markerClusterGroup" in page and ".leaflet-cluster-anim" in page
+    assert "L.Circle15 = {}" in page and "C15.CellCanvas" in page  # the runtime, inline
     assert "sourceMappingURL" not in page
-    for dropped in ("jquery", "bootstrap", "awesome-markers", "fontawesome", "font-awesome"):
+    for dropped in ("jquery", "bootstrap", "awesome-markers", "fontawesome", "font-awesome",
+                    "groupedlayercontrol"):
         assert dropped not in page.lower()
 
 
@@ -234,9 +251,9 @@ def test_page_is_well_formed_html(page: str) -> None:
 
 
 def test_page_has_title_and_synthetic_banner(page: str) -> None:
-    assert 'class="c15-title">镇海区测试 Zhenhai test map<' in page
+    assert '<div class="c15-title">镇海区测试 Zhenhai test map</div>' in page
     assert f"合成数据 SYNTHETIC DATA — {NOTICE}" in page
-    assert 'class="c15-banner"' in page
+    assert 'class="c15-banner" role="alert"' in page
 
 
 def test_no_banner_for_real_data() -> None:
@@ -244,37 +261,36 @@ def test_no_banner_for_real_data() -> None:
     assert "SYNTHETIC" not in page
     assert "合成数据" not in page
     assert 'class="c15-banner"' not in page
-    assert 'class="c15-title">镇海区测试 Zhenhai test map<' in page
+    assert '<div class="c15-title">镇海区测试 Zhenhai test map</div>' in page
 
 
 def test_page_names_every_category_and_layer(page: str, result: CoverageResult) -> None:
     for cat in result.categories.values():
         assert cat.label in page  # legend, raw UTF-8
-        assert _js_name(cmap.walking_layer_name(cat)) in page
-        assert _js_name(cmap.choropleth_layer_name(cat)) in page
+        # the control lists each layer under its category's heading
+        for short in (cmap.FACILITIES_SHORT, cmap.WALKING_SHORT, cmap.SERVICE_AREAS_SHORT,
+                      cmap.GAPS_SHORT, cmap.CHOROPLETH_SHORT):
+            assert f"{_js_name(short)}, {_js_name(cat.label)}" in page
     for name in (cmap.ZONES_LAYER_NAME, cmap.STUDY_LAYER_NAME, cmap.NO_BASEMAP_NAME):
         assert _js_name(name) in page
-    assert '"collapsed": false' in page
+    assert '"collapsed":false' in page
     assert "L.control.scale()" in page
-    assert ".fitBounds(" in page
+    assert ".fitBounds([[" in page and "{animate: false}" in page
 
 
 def test_only_first_category_is_shown(result: CoverageResult) -> None:
     m = cmap.build_map(result)
-    groups = {
-        child.layer_name: child.show
-        for child in m._children.values()
-        if isinstance(child, folium.FeatureGroup) and child.overlay
-    }
+    shown = {c.layer_name: c.show for c in m._children.values() if isinstance(c, DataLayer)}
     first, second = result.categories.values()
-    assert groups[cmap.walking_layer_name(first)] is True
-    assert groups[cmap.walking_layer_name(second)] is False
-    assert groups[cmap.choropleth_layer_name(first)] is False
+    assert shown[cmap.walking_layer_name(first)] is True
+    assert shown[cmap.walking_layer_name(second)] is False
+    assert shown[cmap.choropleth_layer_name(first)] is False
+    assert shown[cmap.ZONES_LAYER_NAME] is True
 
 
 def test_legend(page: str, result: CoverageResult) -> None:
     assert "图例 Legend" in page
-    assert 'class="c15-legend leaflet-control"' in page
+    assert 'class="c15-legend leaflet-control" hidden' in page
     cat = next(iter(result.categories.values()))
     for name in cmap.tier_names(cat):
         assert name in page
@@ -288,44 +304,42 @@ def test_legend(page: str, result: CoverageResult) -> None:
     assert f"{cat.label}: {all_row.coverage:.1%}" in page
 
 
-def test_popups_carry_the_fields(page: str) -> None:
-    scripts = "".join(_script_blocks(page))
-    # cells: ids, sub-districts and nearest facility names travel in the shared grid data
-    assert '"c000"' in scripts and '"招宝山街道"' in scripts
-    assert "最近设施 Nearest facility" in scripts
-    # gaps: folium popups with bilingual aliases (JSON-escaped)
-    for alias in ("排名 Rank", "面积 Area (km²)"):
-        assert _js_name(alias) in scripts
-    # facilities: popup HTML written by circle15.outputs.markers (UTF-8 kept)
-    for alias in ("容量 Capacity", "路网 Street", "服务人口 Serves"):
-        assert alias in scripts
-    assert "不可达 unreachable" in scripts  # the unreachable cell / gap mean
-    # sub-district tooltip
-    assert _js_name("15分钟内覆盖率 Coverage within 15 min") in scripts
-    assert _js_name("招宝山街道 Zhaobaoshan") in scripts
+def test_cells_travel_as_arrays_shared_by_every_category(result: CoverageResult) -> None:
+    m = cmap.build_map(result)
+    shared = [c for c in m._children.values() if isinstance(c, Shared) and c.factory]
+    assert len(shared) == 1  # one cell geometry for both categories
+    cells = shared[0].data
+    assert cells["n"] == 12 and cells["poly"] is None
+    assert cells["grid"]["ni"] == 4 and cells["grid"]["nj"] == 3
+    assert cells["ids"] == {"prefix": "c", "width": 3, "start": 0}
+    assert cells["districts"] == ["招宝山街道", "蛟川街道"]
+    for cat in result.categories.values():
+        walking = layer(m, cmap.walking_layer_name(cat))
+        assert walking.factory == "walking" and walking.refs[1] is shared[0]
+        assert layer(m, cmap.service_area_layer_name(cat)).refs == walking.refs
 
 
-def test_user_text_is_escaped(page: str) -> None:
+def test_user_text_is_data_not_markup(page: str) -> None:
+    # names travel as JSON strings with "<" escaped; the runtime writes them as text
     assert "<托育>" not in page
-    assert "\\u003c托育\\u003e" in page  # cell data: the nearest facility name, JS-escaped
-    # facility popup (folium writes "&" as \u0026 in its JSON)
-    assert re.search(r"A(&|\\u0026)amp;B (&|\\u0026)lt;", page)
+    assert "A\\u0026B \\u003c托育\\u003e 中心" in page
+    assert "&lt;" not in page.split("<script>", 1)[1]  # no HTML-escaping inside scripts
 
 
-def test_coordinates_are_wgs84_and_rounded(page: str) -> None:
-    map_script = _script_blocks(page)[-1]
-    assert not re.search(r"\d\.\d{7,}", map_script)
-    lats = [float(v) for v in re.findall(r"\b29\.9\d+", map_script)]
-    lons = [float(v) for v in re.findall(r"\b121\.6\d+", map_script)]
-    assert lats and lons
+def test_page_is_the_same_every_time(result: CoverageResult) -> None:
+    page = cmap.render_map(result)
+    assert page == cmap.render_map(result)
+    # branca's element names are numbered in order, not random
+    ids = set(re.findall(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])", page))
+    assert ids and all(int(i, 16) < 1000 for i in ids)
 
 
-def test_cells_are_embedded_once(page: str, result: CoverageResult) -> None:
-    first = result.cells.to_crs("EPSG:4326").geometry.iloc[0].exterior.coords[0]
-    lat = f"{round(first[1], 6)}"
-    assert page.count(lat) >= 1
-    # the grid appears once even though two categories use it
-    assert page.count('"c011"') == 1
+def test_coordinates_are_wgs84_and_rounded(result: CoverageResult) -> None:
+    m = cmap.build_map(result)
+    facilities = layer(m, cmap.facility_layer_name(next(iter(result.categories.values()))))
+    lats, lngs = facilities.data["lat"], facilities.data["lng"]
+    assert all(29.9 < v < 30.1 for v in lats) and all(121.5 < v < 121.7 for v in lngs)
+    assert all(round(v, 6) == v for v in lats + lngs)
 
 
 def test_tiles_are_optional(result: CoverageResult) -> None:
@@ -349,6 +363,7 @@ def test_map_object_saves_offline(result: CoverageResult, tmp_path: Path) -> Non
     assert find_external_assets(saved) == []
     assert "Leaflet 1.9.3" in saved
     assert "Leaflet 1.9.3" in m._repr_html_()  # notebook display is offline too
+    assert result.map().get_root().render() == cmap.render_map(result)
 
 
 def test_write_map_is_atomic_and_overwrites(result: CoverageResult, tmp_path: Path) -> None:
@@ -475,11 +490,13 @@ def test_vendored_files_match_manifest_and_readme() -> None:
 
 def test_rendering_twice_adds_header_and_legend_once(result: CoverageResult) -> None:
     root = cmap.build_map(result, tiles=None).get_root()
-    root.render()
+    first = root.render()
     page = root.render()
+    assert page == first
     assert page.count('class="c15-banner"') == 1
     assert page.count('class="c15-legend leaflet-control"') == 1
     assert page.count("Leaflet 1.9.3, a JS library") == 1
+    assert page.count("L.Circle15 = {}") == 1
 
 
 def test_categories_with_their_own_tiers(result: CoverageResult) -> None:

@@ -37,8 +37,8 @@ def _write_into(result: CoverageResult, out_dir: Path, *, config: Path,
                 inputs: dict[str, Path], started: datetime, progress: Progress,
                 final_dir: Path) -> dict[str, Path]:
     """Write every output into ``out_dir`` (the staging folder), the manifest last."""
-    from .map import write_map  # folium is the slowest import; load it when needed
     from .report import write_report
+    from .webmap.build import write_map  # folium is the slowest import: load it when needed
     from .workbook import write_workbook
 
     shown = run_date(started)  # SOURCE_DATE_EPOCH pins the date shown in report and xlsx

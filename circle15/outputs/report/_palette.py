@@ -5,7 +5,7 @@ The one place the report takes anything from the web map: its palettes.
 
 from __future__ import annotations
 
-from ..map import FACILITY_COLOURS, UNREACHABLE_COLOUR, tier_colours
+from ..webmap.style import FACILITY_COLOURS, UNREACHABLE_COLOUR, tier_colours
 
 __all__ = ["BEYOND_COLOUR", "FACILITY_COLOURS", "OUTLINE_COLOUR", "UNREACHABLE_COLOUR",
            "tier_colours"]
