@@ -25,12 +25,40 @@ from pathlib import Path
 FIXED_DATE = datetime(1980, 1, 1, tzinfo=UTC)
 
 
-def source_date() -> datetime | None:
-    """The date of ``SOURCE_DATE_EPOCH``, or None when it is unset or not a number."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not value.isdigit():
+#: The latest date ``SOURCE_DATE_EPOCH`` may give (the end of year 9999).
+LATEST_EPOCH = 253_402_300_799
+
+
+def check_source_date_epoch(value: str | None) -> int | None:
+    """``SOURCE_DATE_EPOCH`` as seconds, None when unset.
+
+    Raises
+    ------
+    ConfigError
+        When it is set but not a whole number of seconds since 1970 (ASCII digits, at most
+        year 9999): the reproducible-builds convention asks tools to stop rather than
+        ignore a malformed value.
+    """
+    from ..errors import ConfigError
+
+    if value is None:
         return None
-    return max(datetime.fromtimestamp(int(value), UTC), FIXED_DATE)
+    if not re.fullmatch(r"[0-9]{1,12}", value) or int(value) > LATEST_EPOCH:
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH={value[:40]!r} is not a number of seconds since 1970-01-01 "
+            "(digits only, e.g. 1700000000); set it to one or unset it")
+    return int(value)
+
+
+def source_date() -> datetime | None:
+    """The date of ``SOURCE_DATE_EPOCH``, or None when it is unset.
+
+    Raises ``ConfigError`` when it is malformed (see :func:`check_source_date_epoch`).
+    """
+    seconds = check_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
+    if seconds is None:
+        return None
+    return max(datetime.fromtimestamp(seconds, UTC), FIXED_DATE)
 
 
 def run_date(started: datetime) -> datetime:
