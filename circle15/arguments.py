@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from collections.abc import Callable
 
 from .errors import ConfigError
@@ -24,6 +25,34 @@ MIN_MEMORY, MAX_MEMORY = 64 * 10**6, 2**60
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
           "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
           "tib": 2**40}
+
+
+#: The latest date ``SOURCE_DATE_EPOCH`` may give (the end of year 9999).
+LATEST_EPOCH = 253_402_300_799
+
+
+def check_source_date_epoch(value: str | None) -> int | None:
+    """``SOURCE_DATE_EPOCH`` as seconds, None when unset.
+
+    Raises
+    ------
+    ConfigError
+        When it is set but not a whole number of seconds since 1970 (ASCII digits, at most
+        year 9999): the reproducible-builds convention asks tools to stop rather than
+        ignore a malformed value.
+    """
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", value) or int(value) > LATEST_EPOCH:
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH={value[:40]!r} is not a number of seconds since 1970-01-01 "
+            "(digits only, e.g. 1700000000); set it to one or unset it")
+    return int(value)
+
+
+#: Chooses how outputs are put in place (see ``circle15.outputs.layout``).
+LAYOUT_ENV = "CIRCLE15_OUTPUT_LAYOUT"
+LAYOUTS = ("auto", "links", "files")
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
@@ -102,9 +131,6 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
         ``links``, ``files`` or ``auto``; ``CIRCLE15_CACHE`` or ``CIRCLE15_INPUT_CACHE``
         empty or naming a file.
     """
-    from .outputs.layout import LAYOUT_ENV, LAYOUTS
-    from .outputs.reproducible import check_source_date_epoch
-
     env = os.environ if environ is None else environ
     check_source_date_epoch(env.get("SOURCE_DATE_EPOCH"))
     layout = env.get(LAYOUT_ENV)

@@ -11,6 +11,7 @@ network at all.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -298,4 +299,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError:
         raise InputError(f"fetch: --bbox {text!r} is not west,south,east,north") from None
+    if not all(math.isfinite(v) for v in (west, south, east, north)) or not (
+            -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90
+            and -90 <= north <= 90):
+        raise InputError(f"fetch: --bbox {text!r}: longitudes must lie within -180..180 and "
+                         "latitudes within -90..90 (WGS84 degrees)")
     return west, south, east, north

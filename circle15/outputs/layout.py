@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..arguments import LAYOUT_ENV, LAYOUTS  # noqa: F401 (LAYOUTS: re-exported)
 from .atomic import TEMP_PREFIX, pause_for_tests
 
 #: circle15's own folder inside an output folder.
@@ -43,8 +44,6 @@ CURRENT = "current"
 JOURNAL = "journal.json"
 BACKUP_PREFIX = "backup-"
 MANIFEST = "manifest.json"
-LAYOUT_ENV = "CIRCLE15_OUTPUT_LAYOUT"
-LAYOUTS = ("auto", "links", "files")
 
 
 # ----------------------------------------------------------------------------------------

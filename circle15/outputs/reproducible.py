@@ -20,34 +20,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..arguments import LATEST_EPOCH, check_source_date_epoch
+
+__all__ = ["FIXED_DATE", "LATEST_EPOCH", "check_source_date_epoch", "fixed_gdal_date",
+           "normalise_xlsx", "run_date", "source_date", "stable_element_ids"]
+
 #: Written into GeoPackage ``gpkg_contents.last_change`` when no SOURCE_DATE_EPOCH is set:
 #: the earliest date a zip archive can hold, as used by reproducible Python wheels.
 FIXED_DATE = datetime(1980, 1, 1, tzinfo=UTC)
-
-
-#: The latest date ``SOURCE_DATE_EPOCH`` may give (the end of year 9999).
-LATEST_EPOCH = 253_402_300_799
-
-
-def check_source_date_epoch(value: str | None) -> int | None:
-    """``SOURCE_DATE_EPOCH`` as seconds, None when unset.
-
-    Raises
-    ------
-    ConfigError
-        When it is set but not a whole number of seconds since 1970 (ASCII digits, at most
-        year 9999): the reproducible-builds convention asks tools to stop rather than
-        ignore a malformed value.
-    """
-    from ..errors import ConfigError
-
-    if value is None:
-        return None
-    if not re.fullmatch(r"[0-9]{1,12}", value) or int(value) > LATEST_EPOCH:
-        raise ConfigError(
-            f"SOURCE_DATE_EPOCH={value[:40]!r} is not a number of seconds since 1970-01-01 "
-            "(digits only, e.g. 1700000000); set it to one or unset it")
-    return int(value)
 
 
 def source_date() -> datetime | None:
