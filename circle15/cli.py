@@ -398,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with _terminate_like_ctrl_c():
             check_environment()  # before numpy is imported: it reads SOURCE_DATE_EPOCH too
+            from .outputs import lock, staging
+
+            # Named to a second command that finds an output folder locked; and nothing
+            # published yet by this command (main may run several times in one process).
+            lock.COMMAND = " ".join(["circle15", *(sys.argv[1:] if argv is None else argv)])
+            staging.PUBLISHED.clear()
             return handler(args)
     except Circle15Error as exc:
         if getattr(args, "debug", False):

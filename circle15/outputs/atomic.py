@@ -32,8 +32,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
         _pause_for_tests(target)
         os.replace(tmp_path, target)
     except OSError as exc:
-        if exc.filename is None:  # Python's own writes do not say which file failed
-            exc.filename = str(target)
+        if exc.filename is None and exc.errno is not None:  # Python's own writes do not
+            exc.filename = str(target)                           # say which file failed
         raise
     finally:
         if tmp_path.exists():

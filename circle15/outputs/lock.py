@@ -45,7 +45,8 @@ def holder_info(command: str) -> dict[str, Any]:
     except Exception:  # no user name in the environment or passwd
         user = str(os.getuid()) if hasattr(os, "getuid") else "?"
     return {"pid": os.getpid(), "host": socket.gethostname(), "user": user,
-            "command": command, "started_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+            "command": command[:500],
+            "started_utc": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def describe(info: dict[str, Any] | None) -> str:
@@ -138,6 +139,8 @@ class FolderLock:
         path = self.state / LOCK_FILE
         told = False
         while True:
+            # A holder that never published removes circle15's folder when it ends.
+            self.state.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 try:
@@ -174,6 +177,7 @@ class FolderLock:
         path = self.state / HELD_FILE
         told = False
         while True:
+            self.state.mkdir(parents=True, exist_ok=True)
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
@@ -255,8 +259,14 @@ def _dead_here(holder: dict[str, Any]) -> bool:
         return False
 
 
+#: Set by the command line to what the user typed; else taken from ``sys.argv``.
+COMMAND: str | None = None
+
+
 def command_line() -> str:
     """The command this process runs, as typed (for the lock's holder information)."""
+    if COMMAND:
+        return COMMAND
     name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     if name in ("__main__.py", "cli.py", "-c", "-m"):
         name = "circle15"

@@ -29,20 +29,20 @@ _PACKAGES = ("circle15", "numpy", "scipy", "pandas", "shapely", "geopandas", "py
              "pyogrio", "networkx", "osmnx", "folium")
 
 
-#: Hashes computed in this process, by file identity and modification (size, time).
-_HASHES: dict[tuple[int, int, int, int], str] = {}
+#: Hashes computed in this process, by file identity and modification (size, times).
+_HASHES: dict[tuple[int, int, int, int, int], str] = {}
 
 
 def sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes.
 
-    A file hashed before in this process and not modified since (same device, inode, size
-    and modification time) is not read again: checking an output folder before a run and
+    A file hashed before in this process and not modified since (same device, inode, size,
+    modification and change times) is not read again: checking an output folder before a run and
     publishing after it read each file once.
     """
     with open(path, "rb") as fh:
         info = os.fstat(fh.fileno())
-        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
         if key in _HASHES and info.st_ino:
             return _HASHES[key]
         digest = hashlib.sha256()

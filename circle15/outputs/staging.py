@@ -151,6 +151,7 @@ class Publication:
             self.close()
             raise
         try:
+            self._open_state()  # again: a predecessor may have removed it before we got in
             self._recover()
             self.layout = layout.choose_layout(self.state, self._layout_wanted)
             self.previous = read_manifest(self.out / MANIFEST)
