@@ -344,3 +344,50 @@ def test_report_through_its_link_shows_the_map_in_chromium(published, tmp_path):
         browser.close()
     assert href == link == (published / "map.html").as_uri()  # beside the link, as typed
     assert errors == []
+
+
+# ----------------------------------------------------------------------------------------
+# The lock itself: flock, and the exclusive file where flock is not available
+
+def _dead_pid() -> int:
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.mark.parametrize("kind", ["flock", "file"])
+def test_the_lock_names_its_holder_and_is_taken_over_when_stale(tmp_path, monkeypatch, kind):
+    import json as json_module
+
+    from circle15.errors import OutputError
+    from circle15.outputs.lock import HELD_FILE, LOCK_FILE, FolderLock
+
+    if kind == "file":
+        monkeypatch.setenv("CIRCLE15_LOCK", "file")
+    state = tmp_path / ".circle15"
+    state.mkdir()
+    first = FolderLock(state, tmp_path, "circle15 run a.toml")
+    first.acquire()
+    second = FolderLock(state, tmp_path, "circle15 run b.toml")
+    with pytest.raises(OutputError) as caught:
+        second.acquire()
+    message = str(caught.value)
+    assert f"pid {os.getpid()} on {socket.gethostname()}" in message
+    assert "`circle15 run a.toml`" in message and "started 20" in message
+    first.release()
+    second.acquire()
+    assert second.stale is None  # released properly: nobody died holding it
+    second.release()
+    # A holder that died: its information is left behind, and taken over.
+    dead = {"pid": _dead_pid(), "host": socket.gethostname(), "user": "x",
+            "command": "circle15 run dead.toml", "started_utc": "2026-01-01T00:00:00+00:00"}
+    (state / (HELD_FILE if kind == "file" else LOCK_FILE)).write_text(
+        json_module.dumps(dead), encoding="utf-8")
+    third = FolderLock(state, tmp_path, "circle15 run c.toml")
+    third.acquire()
+    assert third.stale == dead
+    third.release()
+    if kind == "file":  # another host's lock cannot be checked: it is respected
+        (state / HELD_FILE).write_text(json_module.dumps({**dead, "host": "elsewhere"}),
+                                       encoding="utf-8")
+        with pytest.raises(OutputError, match="elsewhere"):
+            FolderLock(state, tmp_path, "circle15 run d.toml").acquire()

@@ -65,6 +65,10 @@ def prepare_folder(out: Path) -> list[Path]:
 def folder_error(out: Path, exc: OSError, doing: str = "write to") -> OutputError:
     """An :class:`OutputError` for an ``OSError`` met while creating or writing ``out``."""
     where = exc.filename or out
+    if getattr(exc, "winerror", None) in (32, 33):  # Windows: another program has it open
+        return OutputError(f"cannot {doing} output folder {out}: {where} is open in another "
+                           "program (Excel, a browser …); close it and run again. The previous "
+                           "outputs are unchanged")
     if exc.errno == errno.EROFS:
         reason = "it is on a read-only file system"
     elif exc.errno in (errno.EACCES, errno.EPERM):
