@@ -144,6 +144,7 @@ def check_inputs(config, districts: Districts, network: WalkingNetwork,
         raise InputError("boundary outline: the study area has no extent (empty or "
                          "zero-area polygons); check the outline file")
     _network_reaches_area(network, districts)
+    _network_has_length(network)
     streets = shapely.STRtree(network.edges.geometry.to_numpy())
     buffer_m = config.config.network.buffer_m
     warnings += _network_offset(config, network, streets, facilities)
@@ -172,6 +173,17 @@ def _network_reaches_area(network: WalkingNetwork, districts: Districts) -> None
         f"network: none of its {len(lines):,} street segments lies within the study area "
         f"(the nearest is {gap_km:,.1f} km away); check that the network covers the area "
         "and that its coordinate system is the one declared")
+
+
+def _network_has_length(network: WalkingNetwork) -> None:
+    """A network whose streets all have length 0 would put everyone 0 minutes from
+    everything (100 % coverage)."""
+    lengths = network.edges["length_m"].to_numpy(dtype=float)
+    if not (lengths > 0).any():
+        raise InputError(
+            f"network: all {len(lengths):,} of its street segments have length 0 m, so every "
+            "walk would take 0 minutes; check the file's length column (osmnx: 'length', in "
+            "metres) and that the lines have their real coordinates")
 
 
 def _outside_area(layer: FacilityLayer, districts: Districts, buffer_m: float,

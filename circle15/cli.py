@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -14,7 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
+from .arguments import check_environment, finite_number, whole_number
 from .errors import Circle15Error, Circle15Warning, ConfigError
+
+#: Help for --wait, on every command that writes an output folder.
+WAIT_HELP = ("wait for another circle15 writing to the same output folder to finish "
+             "(default: stop with exit code 2, naming it)")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -37,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="scenario TOML (facilities to add/move/remove): write the outputs "
                           "with it applied, and scenario_gain.csv (default folder: "
                           "out/<study>_<scenario>)")
+    run.add_argument("--wait", action="store_true", help=WAIT_HELP)
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -45,20 +52,22 @@ def _parser() -> argparse.ArgumentParser:
     sites.add_argument("config", nargs="?", type=Path,
                        help="study TOML file; omit it to use the embedded Zhenhai demo")
     sites.add_argument("--category", required=True, help="category key, e.g. childcare")
-    sites.add_argument("--add", type=int, required=True, metavar="P", help="new sites to choose")
+    sites.add_argument("--add", type=whole_number(1, 10_000), required=True, metavar="P",
+                       help="new sites to choose")
     sites.add_argument("--candidates", type=Path,
                        help="candidate sites (CSV/XLSX with lon/lat, or points/parcels in "
                             "GeoJSON/GPKG/SHP); default: street points inside the gap areas")
     sites.add_argument("--candidates-crs", metavar="CRS",
                        help="coordinate system of the candidates: GCJ-02 (Amap/Tencent), "
                             "BD-09 (Baidu), WGS84 (default) or an EPSG code")
-    sites.add_argument("--capacity", type=float,
+    sites.add_argument("--capacity", type=finite_number(0, 1e9, above=True),
                        help="capacity of each new site (when the candidates have none): each "
                             "serves at most this many people")
     sites.add_argument("--exact", action=argparse.BooleanOptionalAction, default=None,
                        help="also solve exactly and report greedy's gap (default: when small)")
     sites.add_argument("--out", type=Path,
                        help="output folder (default: out/<study name>/sites_<category>)")
+    sites.add_argument("--wait", action="store_true", help=WAIT_HELP)
     sites.add_argument("--quiet", action="store_true", help="no progress messages")
     sites.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -70,10 +79,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="reference table (CSV/XLSX): unit, indicator, value "
                               "(default: [compare] reference in the study file)")
     compare.add_argument("--sheet", help="sheet of an XLSX reference (default: the first)")
-    compare.add_argument("--tolerance", type=float,
+    compare.add_argument("--tolerance", type=finite_number(0, 1e9),
                          help="flag differences larger than this for every indicator "
                               "(default: per indicator, see the README)")
     compare.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
+    compare.add_argument("--wait", action="store_true", help=WAIT_HELP)
     compare.add_argument("--quiet", action="store_true", help="no progress messages")
     compare.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -102,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "Helsinki'")
     fetch.add_argument("--out", type=Path, required=True, help="study folder to write")
     fetch.add_argument("--study-name", help="study name (default: from the area)")
-    fetch.add_argument("--buffer-m", type=float, default=1500.0,
+    fetch.add_argument("--buffer-m", type=finite_number(0, 100_000), default=1500.0,
                        help="take streets and facilities this far beyond the area (1500)")
     fetch.add_argument("--categories", help="comma-separated categories (default: all six)")
     fetch.add_argument("--population", type=Path,
@@ -110,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--cache", type=Path, help="osmnx HTTP cache folder "
                                                   "(default ~/.cache/circle15/osmnx)")
     fetch.add_argument("--overpass-url", help="Overpass API endpoint (default: osmnx's)")
+    fetch.add_argument("--wait", action="store_true", help=WAIT_HELP)
     fetch.add_argument("--quiet", action="store_true", help="no progress messages")
     fetch.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return parser
@@ -126,7 +137,7 @@ def _fetch(args: argparse.Namespace) -> int:
     toml = fetch_study(args.out, area, name=args.study_name, buffer_m=args.buffer_m,
                        categories=categories, population=args.population, cache=args.cache,
                        overpass_url=args.overpass_url,
-                       progress=Progress(enabled=not args.quiet))
+                       progress=Progress(enabled=not args.quiet), wait=args.wait)
     print(f"study folder written: {toml.parent.resolve()}")
     if args.population is None:
         print("next: add a population file (see README.md there), then "
@@ -136,39 +147,64 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_study(config: Path | None, progress):
-    """The study a command names, or the embedded demo when it names none."""
-    from .study import Study
+def _study_file(config: Path | None, progress) -> Path:
+    """The study file a command names, or the embedded demo's when it names none."""
+    if config is not None:
+        return config
+    from .demo.locate import demo_config_path
 
-    return Study.from_config(config, progress) if config else Study.demo(progress)
+    return demo_config_path(progress)
+
+
+def _with_outline(study, inputs: dict[str, Path]) -> dict[str, Path]:
+    """``inputs`` with the outline file looked up by adcode or name, for the manifest."""
+    return {**study.input_files(), **inputs}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .outputs import write_outputs
+    from .config import load_config
+    from .outputs import COMPARISON_OUTPUTS, RUN_OUTPUTS, SCENARIO_OUTPUTS, write_outputs
+    from .outputs.staging import Publication
     from .progress import Progress
+    from .study import Study
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
-    study = _load_study(args.config, progress)
-    result = study.run()
-    out_dir = args.out or Path("out") / result.name
-    inputs, scenario_lines = study.input_files(), []
+    # The study file and the scenario are read first (small files): they name the output
+    # folder and the inputs, which are checked before any input is read.
+    study_file = _study_file(args.config, progress)
+    loaded = load_config(study_file)
+    inputs = loaded.input_files()
+    scenario = None
     if args.scenario:
-        from .planning.scenario import run_scenario, write_scenario_gain
+        from .planning.scenario import load_scenario
 
-        with progress.step("applying the scenario"):
-            result, gain, scenario_lines = run_scenario(result, args.scenario)
-        out_dir = args.out or Path("out") / f"{result.name}_{result.parameters['scenario']['name']}"
-        inputs = {**inputs, "scenario": args.scenario}
-        write_scenario_gain(gain, Path(out_dir) / "scenario_gain.csv")
-    reference = _configured_reference(study)
-    if reference is not None:  # [compare] reference: the comparison joins the outputs
-        with progress.step("comparing with the reference"):
-            result.comparison = _comparison(study, result, reference, None, None)
-        inputs = {**inputs, "compare.reference": reference}
-    paths = write_outputs(result, out_dir, config=study.config.path,
-                          inputs=inputs, started=started,
-                          progress=progress)
+        scenario = load_scenario(args.scenario)
+        inputs["scenario"] = args.scenario
+    name = loaded.name if scenario is None else f"{loaded.name}_{scenario.scenario.name}"
+    out_dir = args.out or Path("out") / name
+    reference = _configured_reference(loaded)
+    if reference is not None:
+        inputs["compare.reference"] = reference
+    scenario_lines: list[str] = []
+    names = [*RUN_OUTPUTS, *(COMPARISON_OUTPUTS if reference is not None else ()),
+             *(SCENARIO_OUTPUTS if scenario is not None else ())]
+    with Publication(out_dir, kind="run", outputs=names, wait=args.wait,
+                     inputs=[study_file, *inputs.values()], progress=progress) as publication:
+        study = Study.from_config(study_file, progress)
+        inputs = _with_outline(study, inputs)
+        result = study.run()
+        if scenario is not None:
+            from .planning.scenario import run_scenario, write_scenario_gain
+
+            with progress.step("applying the scenario"):
+                result, gain, scenario_lines = run_scenario(result, args.scenario)
+            write_scenario_gain(gain, publication.folder / "scenario_gain.csv")
+        if reference is not None:  # [compare] reference: the comparison joins the outputs
+            with progress.step("comparing with the reference"):
+                result.comparison = _comparison(study, result, reference, None, None)
+        paths = write_outputs(result, publication, config=loaded.path, inputs=inputs,
+                              started=started, progress=progress)
     all_rows = result.districts[result.districts["district"] == "ALL"]
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
@@ -194,30 +230,59 @@ def _run(args: argparse.Namespace) -> int:
         for line in result.comparison.notes():
             print(f"    {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
-    print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
+    print(f"outputs in {publication.out} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0
 
 
+#: Every file ``circle15 sites`` and ``circle15 compare`` write.
+SITES_OUTPUTS = ("sites.csv", "sites.gpkg", "sites_map.html", "manifest.json")
+
+
 def _sites(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .outputs.manifest import file_record
     from .outputs.sites import write_sites
-    from .outputs.staging import staged_outputs
+    from .outputs.staging import Publication
     from .planning.sites import select_sites
     from .progress import Progress
+    from .study import Study
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
-    study = _load_study(args.config, progress)
-    result = study.run()
-    with progress.step(f"choosing {args.add} {args.category} site(s)"):
-        choice = select_sites(result, args.category, args.add, candidates=args.candidates,
-                              capacity=args.capacity, exact=args.exact,
-                              candidates_crs=args.candidates_crs)
-    for note in choice.notes:
-        progress.say(f"warning: {note}")
-    out_dir = args.out or Path("out") / result.name / f"sites_{args.category}"
-    with progress.step("writing sites.csv, sites.gpkg and sites_map.html"), \
-            staged_outputs(out_dir) as stage:  # all or nothing, like circle15 run
-        paths = write_sites(choice, stage)
+    study_file = _study_file(args.config, progress)
+    loaded = load_config(study_file)
+    if args.category not in loaded.categories:  # before the run, and before any folder
+        raise ConfigError(f"--category {args.category!r}: not a category of this study; "
+                          f"use one of {', '.join(loaded.categories)}")
+    inputs = loaded.input_files()
+    if args.candidates is not None:
+        inputs["candidates"] = args.candidates
+    out_dir = args.out or Path("out") / loaded.name / f"sites_{args.category}"
+    with Publication(out_dir, kind="sites", outputs=SITES_OUTPUTS, wait=args.wait,
+                     inputs=[study_file, *inputs.values()], progress=progress) as publication:
+        study = Study.from_config(study_file, progress)
+        inputs = _with_outline(study, inputs)
+        result = study.run()
+        with progress.step(f"choosing {args.add} {args.category} site(s)"):
+            choice = select_sites(result, args.category, args.add, candidates=args.candidates,
+                                  capacity=args.capacity, exact=args.exact,
+                                  candidates_crs=args.candidates_crs)
+        for note in choice.notes:
+            progress.say(f"warning: {note}")
+        with progress.step("writing sites.csv, sites.gpkg and sites_map.html"):
+            written = write_sites(choice, publication.folder)
+            publication.write_manifest({
+                "study": result.name, "synthetic_data": result.synthetic,
+                "started_utc": started.isoformat(timespec="seconds"),
+                "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                "config": file_record(loaded.path),
+                "inputs": {k: file_record(Path(p)) for k, p in inputs.items()},
+                "parameters": {"category": args.category, "add": args.add,
+                               "capacity": args.capacity, "exact": args.exact,
+                               "candidates": "file" if args.candidates else "gap streets"},
+                "summary": choice.summary(),
+            }, order=list(written))
+            paths = publication.publish()
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
         print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
@@ -225,19 +290,19 @@ def _sites(args: argparse.Namespace) -> int:
     for line in choice.summary():
         print(line)
     seconds = (datetime.now(UTC) - started).total_seconds()
-    print(f"outputs in {Path(out_dir).resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
+    print(f"outputs in {publication.out} ({', '.join(paths)}) — {seconds:.1f} s")
     return 0
 
 
-def _configured_reference(study) -> Path | None:
+def _configured_reference(loaded) -> Path | None:
     """The study file's ``[compare] reference``, relative to the study file."""
-    section = study.config.config.compare
+    section = loaded.config.compare
     if section.reference is None:
         return None
     path = section.reference
-    path = path if path.is_absolute() else study.config.path.parent / path
+    path = path if path.is_absolute() else loaded.path.parent / path
     if not path.is_file():
-        raise ConfigError(f"{study.config.path}: compare.reference: file not found: {path} "
+        raise ConfigError(f"{loaded.path}: compare.reference: file not found: {path} "
                           "(paths are relative to the study file)")
     return path
 
@@ -254,28 +319,48 @@ def _comparison(study, result, path: Path, sheet: str | None, tolerance: float |
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .outputs import COMPARISON_OUTPUTS
     from .outputs.comparison import write_comparison
-    from .outputs.staging import staged_outputs
+    from .outputs.manifest import file_record
+    from .outputs.staging import Publication
     from .progress import Progress
     from .sources.reference import read_reference
+    from .study import Study
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
-    if args.reference is not None:
-        read_reference(args.reference, args.sheet)  # a bad reference fails before the run
-    study = _load_study(args.config, progress)
-    reference = args.reference or _configured_reference(study)
+    study_file = _study_file(args.config, progress)
+    loaded = load_config(study_file)
+    reference = args.reference or _configured_reference(loaded)
     if reference is None:
         raise ConfigError("compare: give --reference FILE, or name the reference table in "
                           "the study file under [compare] reference = \"<file>\"")
-    result = study.run()
-    with progress.step("comparing with the reference"):
-        comparison = _comparison(study, result, reference, args.sheet, args.tolerance)
-    result.comparison = comparison
-    out_dir = args.out or Path("out") / result.name
-    with progress.step("writing the comparison"), staged_outputs(out_dir) as stage:
-        paths = write_comparison(comparison, stage, title=result.title,
-                                 synthetic=result.synthetic)
+    inputs = {**loaded.input_files(), "compare.reference": reference}
+    out_dir = args.out or Path("out") / loaded.name
+    with Publication(out_dir, kind="compare", wait=args.wait,
+                     outputs=[*COMPARISON_OUTPUTS, "manifest.json"],
+                     inputs=[study_file, *inputs.values()], progress=progress) as publication:
+        read_reference(reference, args.sheet)  # a bad reference fails before the run
+        study = Study.from_config(study_file, progress)
+        inputs = _with_outline(study, inputs)
+        result = study.run()
+        with progress.step("comparing with the reference"):
+            comparison = _comparison(study, result, reference, args.sheet, args.tolerance)
+        result.comparison = comparison
+        with progress.step("writing the comparison"):
+            written = write_comparison(comparison, publication.folder, title=result.title,
+                                       synthetic=result.synthetic, notice=result.notice)
+            publication.write_manifest({
+                "study": result.name, "synthetic_data": result.synthetic,
+                "started_utc": started.isoformat(timespec="seconds"),
+                "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                "config": file_record(loaded.path),
+                "inputs": {k: file_record(Path(p)) for k, p in inputs.items()},
+                "parameters": {"sheet": args.sheet, "tolerance": args.tolerance,
+                               "tolerances": dict(loaded.config.compare.tolerance)},
+            }, order=list(written))
+            paths = publication.publish()
     table = comparison.table
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
@@ -295,7 +380,8 @@ def _compare(args: argparse.Namespace) -> int:
     for line in comparison.notes():
         print(f"  {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
-    print(f"outputs in {out_dir.resolve()} ({', '.join(paths)}) — {seconds:.1f} s")
+    shown = [p for p in paths if p.startswith("comparison")]
+    print(f"outputs in {publication.out} ({', '.join(shown)}) — {seconds:.1f} s")
     return 0
 
 
@@ -326,6 +412,9 @@ def _terminate_like_ctrl_c():
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``circle15`` console script; returns the exit code."""
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show Chinese
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
     from .batch.cli import run_batch_command
 
@@ -340,6 +429,13 @@ def main(argv: list[str] | None = None) -> int:
                "serve": run_serve_command}[args.command]
     try:
         with _terminate_like_ctrl_c():
+            check_environment()  # before numpy is imported: it reads SOURCE_DATE_EPOCH too
+            from .outputs import lock, staging
+
+            # Named to a second command that finds an output folder locked; and nothing
+            # published yet by this command (main may run several times in one process).
+            lock.COMMAND = " ".join(["circle15", *(sys.argv[1:] if argv is None else argv)])
+            staging.PUBLISHED.clear()
             return handler(args)
     except Circle15Error as exc:
         if getattr(args, "debug", False):
@@ -347,17 +443,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"circle15: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("circle15: interrupted; the previous outputs are left as they were",
-              file=sys.stderr)
+        from .outputs.staging import interrupted_message
+
+        print(f"circle15: {interrupted_message()}", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, not bad input: say so instead of a bare traceback
         if getattr(args, "debug", False):
             traceback.print_exc()
         where = "" if getattr(args, "debug", False) else (
             "; run the same command with --debug to see the traceback")
+        from .outputs.staging import PUBLISHED
+
+        kept = (f" The new outputs were published in {PUBLISHED[-1]} before it happened"
+                if PUBLISHED else " The output folder keeps the files of the previous run")
         print(f"circle15: internal error, please report it with the command you ran "
-              f"({type(exc).__name__}: {exc}){where}. The output folder keeps the files of the "
-              "previous run", file=sys.stderr)
+              f"({type(exc).__name__}: {exc}){where}.{kept}", file=sys.stderr)
         return EXIT_INTERNAL_ERROR
 
 

@@ -6,28 +6,89 @@ the field, e.g. ``zhenhai.toml: network.path: file not found: network/walk.gpkg`
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 from .settings import LUO_QI_STEP_WEIGHTS, IndexSettings, SupplySettings
 from .standards import Category, Standards, load_standards, validate_category
 
+#: A study file is a few kilobytes; a batch file listing thousands of regions well under this.
+MAX_TOML_BYTES = 4 << 20
+#: Deepest nesting of arrays and tables a circle15 file needs is 4; beyond this the parser's
+#: recursion (and every tool reading the document after it) is at risk.
+MAX_TOML_DEPTH = 32
+#: Largest plausible values, so that a typo such as ``1e308`` is refused, not overflowed.
+MAX_MINUTES = 24 * 60.0
+MAX_METRES = 100_000.0
+MAX_AGE = 200  # ``model.OPEN_AGE``: "and over"
+MAX_AMOUNT = 1e9  # capacities, norms, people
+MAX_WEIGHT = 1e6
+
+#: A name that becomes one folder or file name: letters of any script, digits, ``_``,
+#: ``-``, and ``.`` after the first character; so never ``..``, a separator or a hidden name.
+_COMPONENT = re.compile(r"\w[\w.-]*")
+#: A category key also becomes column names (``t_<key>``): no dots.
+_KEY = re.compile(r"\w[\w-]*")
+#: Names Windows reserves for devices, with or without an extension.
+_DEVICE = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)(\..*)?", re.IGNORECASE)
+MAX_NAME_CHARS = 64
+
+
+def path_component(value: str, what: str = "name") -> str:
+    """``value`` when it can name one folder or file on every platform, else ``ValueError``.
+
+    Used for study, scenario and batch names and region keys: they become folder names
+    under the output folder, so ``..``, separators, hidden names and device names are
+    refused.
+    """
+    if (not isinstance(value, str) or len(value) > MAX_NAME_CHARS
+            or not _COMPONENT.fullmatch(value) or value.endswith(".")
+            or _DEVICE.fullmatch(value)):
+        raise ValueError(
+            f"{what} {value!r} names a folder: use letters, digits, '_', '-' and '.' (not "
+            f"first or last), at most {MAX_NAME_CHARS} characters, no '/' or '\\', and not a "
+            "name Windows reserves (CON, NUL, COM1 …)")
+    return value
+
+
+def category_key(value: str) -> str:
+    """``value`` when it can be a category key (folder names, column names), else ``ValueError``."""
+    if (not isinstance(value, str) or len(value) > MAX_NAME_CHARS
+            or not _KEY.fullmatch(value) or _DEVICE.fullmatch(value)):
+        raise ValueError(
+            f"category key {value!r} names columns and folders: use letters, digits, '_' "
+            f"and '-' (not first), at most {MAX_NAME_CHARS} characters, and not a name "
+            "Windows reserves (CON, NUL, COM1 …)")
+    return value
+
+
+PathComponent = Annotated[str, AfterValidator(path_component)]
 PositiveFloat = Annotated[float, Field(gt=0)]
+Minutes = Annotated[float, Field(gt=0, le=MAX_MINUTES)]
+Metres = Annotated[float, Field(ge=0, le=MAX_METRES)]
+Amount = Annotated[float, Field(gt=0, le=MAX_AMOUNT)]
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+Bounded = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and ±inf (TOML has ``nan`` and ``inf``; ``1e309`` overflows to inf) are refused
+    # in every number of every section.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StudySection(_Section):
     """``[study]``: the study's name and how it is presented."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: PathComponent
     title: str = ""
     synthetic: bool = False
     notice: str = ""
@@ -69,9 +130,9 @@ class NetworkSection(_Section):
     edges_layer: str = "edges"
     layer: str | None = None
     crs: str | None = None
-    buffer_m: Annotated[float, Field(ge=0)] = 1500.0
+    buffer_m: Metres = 1500.0
     grade_separation: bool = True
-    snap_tolerance_m: Annotated[float, Field(ge=0)] = 0.5
+    snap_tolerance_m: Annotated[float, Field(ge=0, le=100)] = 0.5
     encoding: str | None = None
 
 
@@ -96,7 +157,7 @@ class PopulationSection(_Section):
     areas_crs: str | None = None
     area_field: str | None = None
     table_field: str | None = None
-    cell_size_m: PositiveFloat = 200.0
+    cell_size_m: Annotated[float, Field(ge=1, le=MAX_METRES)] = 200.0
     weights: Path | None = None
     weight_field: str | None = None
     residential_values: list[str] | None = None
@@ -139,14 +200,14 @@ class CategoryOverride(_Section):
 
     name_zh: str | None = None
     name_en: str | None = None
-    age_min: Annotated[int, Field(ge=0)] | None = None
-    age_max: Annotated[int, Field(ge=0)] | None = None
-    tiers_min: list[PositiveFloat] | None = None
-    target_min: PositiveFloat | None = None
-    speed_kmh: PositiveFloat | None = None
+    age_min: Annotated[int, Field(ge=0, le=MAX_AGE)] | None = None
+    age_max: Annotated[int, Field(ge=0, le=MAX_AGE)] | None = None
+    tiers_min: Annotated[list[Minutes], Field(max_length=24)] | None = None
+    target_min: Minutes | None = None
+    speed_kmh: PositiveFloat | None = None  # 0.5-10 km/h, see standards.validate_category
     capacity_unit: str | None = None
-    norm: PositiveFloat | None = None
-    norm_per: PositiveFloat | None = None
+    norm: Amount | None = None
+    norm_per: Amount | None = None
     norm_base: Literal["residents", "cohort"] | None = None
 
 
@@ -158,8 +219,8 @@ class AnalysisSection(_Section):
     drawing gap in the centrelines); 0 lists none.
     """
 
-    max_snap_m: PositiveFloat | None = None
-    loose_end_m: Annotated[float, Field(ge=0)] = 5.0
+    max_snap_m: Annotated[float, Field(gt=0, le=MAX_METRES)] | None = None
+    loose_end_m: Annotated[float, Field(ge=0, le=MAX_METRES)] = 5.0
 
 
 class SupplySection(_Section):
@@ -167,8 +228,9 @@ class SupplySection(_Section):
 
     method: Literal["2sfca", "e2sfca"] = "2sfca"
     decay: Literal["step", "gaussian"] = "step"
-    step_weights: list[Annotated[float, Field(ge=0, le=1)]] = list(LUO_QI_STEP_WEIGHTS)
-    catchment_min: PositiveFloat | None = None
+    step_weights: Annotated[list[Annotated[float, Field(ge=0, le=1)]],
+                            Field(max_length=24)] = list(LUO_QI_STEP_WEIGHTS)
+    catchment_min: Minutes | None = None
     missing_capacity: Literal["exclude", "median"] = "exclude"
 
     def settings(self) -> SupplySettings:
@@ -185,11 +247,11 @@ class IndexSection(_Section):
     """
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
-    scale: PositiveFloat = 100.0
-    weights: dict[str, float] = {}
-    indicators: dict[str, dict[str, float]] = {}
-    category_weights: dict[str, float] = {}
-    goalposts: dict[str, tuple[float, float]] = {}
+    scale: Annotated[float, Field(gt=0, le=MAX_WEIGHT)] = 100.0
+    weights: dict[str, Weight] = {}
+    indicators: dict[str, dict[str, Weight]] = {}
+    category_weights: dict[str, Weight] = {}
+    goalposts: dict[str, tuple[Bounded, Bounded]] = {}
     inequality_aversion: Annotated[float, Field(ge=0, lt=1)] = 0.5
     unserved: Literal["worst", "missing"] = "worst"
 
@@ -212,7 +274,7 @@ class CompareSection(_Section):
     to the study file), ``circle15 run`` compares too and the report shows it.
     """
 
-    tolerance: dict[str, Annotated[float, Field(ge=0)]] = {}
+    tolerance: dict[str, Annotated[float, Field(ge=0, le=MAX_AMOUNT)]] = {}
     reference: Path | None = None
     sheet: str | None = None
 
@@ -250,6 +312,15 @@ class StudyConfig(_Section):
     def _some_facilities(cls, value: dict[str, FacilitySource]) -> dict[str, FacilitySource]:
         if not value:
             raise ValueError("list at least one [facilities.<category>] table")
+        for key in value:
+            category_key(key)
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _category_keys(cls, value: dict[str, CategoryOverride]) -> dict[str, CategoryOverride]:
+        for key in value:
+            category_key(key)
         return value
 
 
@@ -299,6 +370,11 @@ class LoadedConfig:
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """Parse a UTF-8 TOML file, with errors that name the file and say what to fix.
 
+    Only a regular file of at most :data:`MAX_TOML_BYTES` is read (a FIFO or device would
+    block or never end), and a document nested deeper than :data:`MAX_TOML_DEPTH` is
+    refused before the parser's recursion can blow up. A UTF-8 byte-order mark (Windows
+    Notepad) is accepted.
+
     Parameters
     ----------
     path : Path
@@ -306,14 +382,79 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     what : str
         What the file is, for messages (``"study file"``, ``"scenario"``, ``"batch file"``).
     """
-    if not path.is_file():
-        raise ConfigError(f"{what} not found: {path}")
+    path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path}: is a folder; give the {what} itself (a .toml file)")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file (a pipe, device or socket); save the "
+                          f"{what} as a file and give its path")
+    if info.st_size > MAX_TOML_BYTES:
+        raise ConfigError(f"{path}: {info.st_size:,} bytes is too large for a {what} (at most "
+                          f"{MAX_TOML_BYTES:,}); list many regions or sites in a table file")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    if len(data) > MAX_TOML_BYTES:  # it grew while being read
+        raise ConfigError(f"{path}: too large for a {what} (at most {MAX_TOML_BYTES:,} bytes)")
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
+    depth = _nesting_depth(text)
+    if depth > MAX_TOML_DEPTH:
+        raise ConfigError(f"{path}: arrays or tables nested {depth} deep (at most "
+                          f"{MAX_TOML_DEPTH}); a {what} needs no such nesting")
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:  # a nesting the scan above did not see
+        raise ConfigError(f"{path}: nested too deeply to be a {what}") from None
+    if _structure_depth(document) > MAX_TOML_DEPTH:  # dotted keys a.b.c… nest too
+        raise ConfigError(f"{path}: keys nested more than {MAX_TOML_DEPTH} deep; a {what} "
+                          "needs no such nesting")
+    return document
+
+
+#: Strings and comments (whose brackets do not count) and the brackets that nest.
+_TOML_TOKENS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"'
+                          r"|'[^'\n]*'|#[^\n]*|[\[\]{}]", re.DOTALL)
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in TOML text, outside strings and comments."""
+    depth = deepest = 0
+    for match in _TOML_TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in ("]", "}"):
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _structure_depth(document: Any) -> int:
+    """Deepest nesting of tables and arrays in a parsed document (without recursion)."""
+    deepest, stack = 0, [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_TOML_DEPTH:
+            break
+        children = (value.values() if isinstance(value, dict)
+                    else value if isinstance(value, list) else ())
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+    return deepest
 
 
 def load_config(path: str | Path, standards: Standards | None = None) -> LoadedConfig:
@@ -342,7 +483,9 @@ def load_config(path: str | Path, standards: Standards | None = None) -> LoadedC
     except ValidationError as exc:
         raise ConfigError(_explain(path, exc)) from None
     config = _absolute_paths(config, path.parent.resolve(), path)
-    return LoadedConfig(path.resolve(), config, standards or load_standards())
+    # Absolute but not resolved: a study file that is a link (e.g. one written by
+    # ``circle15 fetch``) keeps its folder as the base of relative paths.
+    return LoadedConfig(Path(os.path.abspath(path)), config, standards or load_standards())
 
 
 def _explain(path: Path, exc: ValidationError) -> str:
@@ -353,6 +496,12 @@ def _explain(path: Path, exc: ValidationError) -> str:
             lines.append(f"{field}: unknown field; check its spelling")
         elif err["type"] == "missing":
             lines.append(f"{field}: required field is missing")
+        elif err["type"] == "value_error":  # our validators: the message names the value
+            lines.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
+        elif err["type"] == "finite_number":
+            lines.append(f"{field}: {err.get('input')!r} is not a finite number; write the "
+                         "value itself (nan, inf and overflowing numbers such as 1e309 are "
+                         "refused)")
         else:
             lines.append(f"{field}: {err['msg']} (got {err.get('input')!r})")
     return f"{path}: " + "; ".join(lines)

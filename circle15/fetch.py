@@ -11,6 +11,7 @@ network at all.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -22,8 +23,11 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
+from .config import path_component
 from .errors import FetchError, InputError
 from .outputs.atomic import atomic_path, write_text
+from .outputs.safe_text import csv_safe_frame
+from .outputs.staging import Publication
 from .progress import QUIET, Progress
 from .sources.boundaries import admin_outline, read_outline
 from .sources.crs import study_crs
@@ -57,7 +61,7 @@ class Area:
 def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: float = 1500.0,
                 categories: list[str] | None = None, population: Path | None = None,
                 cache: Path | None = None, overpass_url: str | None = None,
-                progress: Progress = QUIET) -> Path:
+                progress: Progress = QUIET, wait: bool = False) -> Path:
     """Download network and facilities for an area and write a study folder.
 
     Parameters
@@ -82,6 +86,12 @@ def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: flo
         osmnx HTTP cache folder (default ``~/.cache/circle15/osmnx``).
     overpass_url : str, optional
         Another Overpass API endpoint (e.g. a mirror in China or a local server).
+    wait : bool
+        Wait for another circle15 writing to ``out`` instead of stopping.
+
+    The folder is written as one publication (see :mod:`circle15.outputs.staging`):
+    checked and locked before anything is downloaded, complete or not at all, with a
+    ``manifest.json`` listing every file; your own files in it are left alone.
 
     Returns
     -------
@@ -95,16 +105,34 @@ def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: flo
     FetchError
         When OpenStreetMap cannot be reached and the answer is not cached.
     """
-    import osmnx as ox
-
-    from .sources.network import network_from_graph
-    from .sources.osm import features_online, study_polygon_wgs84, walk_graph_online
-
     categories = categories or list(MAPPING)
     unknown = [c for c in categories if c not in MAPPING]
     if unknown:
         raise InputError(f"fetch: no OpenStreetMap tag mapping for {unknown[0]!r}; "
                          f"categories are {', '.join(MAPPING)}")
+    study_name = name or _slug(area)
+    try:
+        path_component(study_name, "study name")
+    except ValueError as exc:
+        raise InputError(f"fetch: --study-name: {exc}") from None
+    outputs = ["study.toml", "README.md", "boundary/outline.geojson", "network/walk_osm.gpkg",
+               *(f"facilities/{key}.csv" for key in categories), "manifest.json"]
+    with Publication(out, kind="fetch", outputs=outputs, inputs=[area.polygon, population],
+                     wait=wait, progress=progress) as publication:
+        toml = _fetch_into(publication, area, study_name, buffer_m, categories, population,
+                           cache, overpass_url, progress)
+    return toml
+
+
+def _fetch_into(publication: Publication, area: Area, study_name: str, buffer_m: float,
+                categories: list[str], population: Path | None, cache: Path | None,
+                overpass_url: str | None, progress: Progress) -> Path:
+    """Download and write the study folder into the publication's run, then publish it."""
+    import osmnx as ox
+
+    from .sources.network import network_from_graph
+    from .sources.osm import features_online, study_polygon_wgs84, walk_graph_online
+
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(cache or DEFAULT_CACHE)
     if overpass_url:
@@ -128,13 +156,11 @@ def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: flo
             raise FetchError(_offline_hint(exc, cache)) from None
         raise
 
-    out.mkdir(parents=True, exist_ok=True)
+    run, out = publication.folder, publication.out
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    outline_file = out / "boundary" / "outline.geojson"
-    with atomic_path(outline_file) as tmp:
+    with atomic_path(run / "boundary" / "outline.geojson") as tmp:
         outline.to_crs(4326).to_file(tmp, driver="GeoJSON")
-    network_file = out / "network" / "walk_osm.gpkg"
-    with atomic_path(network_file) as tmp:
+    with atomic_path(run / "network" / "walk_osm.gpkg") as tmp:
         ox.save_graph_geopackage(graph, tmp, directed=False)
     counts = {}
     for key, layer in layers.items():
@@ -146,17 +172,26 @@ def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: flo
             "facility_id": f["facility_id"], "name": f["name"], "capacity": f["capacity"],
             "lon": f.geometry.x.round(7), "lat": f.geometry.y.round(7),
             "provenance": f["provenance"]})
-        with atomic_path(out / "facilities" / f"{key}.csv") as tmp:
-            table.to_csv(tmp, index=False, encoding="utf-8")
-    study_name = name or _slug(area)
-    pop_path = (Path(os.path.relpath(population.resolve(), out.resolve())) if population
+        with atomic_path(run / "facilities" / f"{key}.csv") as tmp:
+            csv_safe_frame(table).to_csv(tmp, index=False, encoding="utf-8")
+    # Relative to where study.toml is read: the output folder, not the run folder.
+    pop_path = (Path(os.path.relpath(population.resolve(), out)) if population
                 else Path("population") / "population.tif")
     toml = _study_toml(study_name, area, crs.to_string(), buffer_m, counts, pop_path,
                        population is not None, stamp)
-    write_text(out / "README.md", _readme(area, buffer_m, network, counts, stamp,
+    write_text(run / "README.md", _readme(area, buffer_m, network, counts, stamp,
                                           population is not None,
                                           ox.settings.overpass_url))
-    return write_text(out / "study.toml", toml)
+    write_text(run / "study.toml", toml)
+    publication.write_manifest({
+        "area": area.describe(), "buffer_m": buffer_m, "categories": counts,
+        "source": {"overpass_url": ox.settings.overpass_url,
+                   "cache": str(cache or DEFAULT_CACHE), "attribution": ATTRIBUTION},
+        "population": str(population) if population else None,
+        "fetched_utc": stamp,
+    }, order=["study.toml"])
+    publication.publish()
+    return out / "study.toml"
 
 
 def _outline(area: Area) -> gpd.GeoDataFrame:
@@ -264,4 +299,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError:
         raise InputError(f"fetch: --bbox {text!r} is not west,south,east,north") from None
+    if not all(math.isfinite(v) for v in (west, south, east, north)) or not (
+            -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90
+            and -90 <= north <= 90):
+        raise InputError(f"fetch: --bbox {text!r}: longitudes must lie within -180..180 and "
+                         "latitudes within -90..90 (WGS84 degrees)")
     return west, south, east, north

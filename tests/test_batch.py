@@ -242,7 +242,7 @@ def test_batch_on_local_processes_equals_single_runs_despite_a_killed_worker(
     killed = None
     deadline = time.monotonic() + 60
     while thread.is_alive() and killed is None and time.monotonic() < deadline:
-        started = [p for p in out.glob("r0*/outline.geojson")]
+        started = list(out.glob(".circle15/runs/*/r0*/outline.geojson"))  # being written
         workers = [p for p in psutil.Process().children()
                    if "spawn_main" in " ".join(p.cmdline())]
         if started and workers:
@@ -277,7 +277,7 @@ def test_batch_on_a_dask_cluster_equals_single_runs_despite_a_killed_worker(
         while thread.is_alive() and victim is None and time.monotonic() < deadline:
             busy = {w: keys for w, keys in client.processing().items()
                     if any(str(k).startswith("circle15-") for k in keys)}
-            if busy and list(out.glob("r0*/outline.geojson")):
+            if busy and list(out.glob(".circle15/runs/*/r0*/outline.geojson")):
                 victim = next(iter(busy))
                 pid = client.run(os.getpid, workers=[victim])[victim]
                 os.kill(pid, signal.SIGKILL)

@@ -10,7 +10,24 @@ others go on; a re-run skips the regions whose inputs and outputs are unchanged.
 
 from __future__ import annotations
 
-from .config import Batch, Region, load_batch
-from .run import BatchRun, run_batch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Batch, Region, load_batch
+    from .run import BatchRun, run_batch
+
+#: Loaded on first use (PEP 562): the ``circle15`` parser imports ``batch.cli`` only.
+_LAZY = {"Batch": ".config", "Region": ".config", "load_batch": ".config",
+         "BatchRun": ".run", "run_batch": ".run"}
 
 __all__ = ["Batch", "BatchRun", "Region", "load_batch", "run_batch"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

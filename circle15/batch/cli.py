@@ -7,6 +7,7 @@ import unicodedata
 from pathlib import Path
 
 from .. import __version__
+from ..arguments import MAX_WORKERS, memory_argument, whole_number
 
 
 def add_batch_parser(sub) -> argparse.ArgumentParser:
@@ -20,16 +21,19 @@ def add_batch_parser(sub) -> argparse.ArgumentParser:
                        help="run on Dask: 'local' starts a LocalCluster, or the address of a "
                             "running scheduler, e.g. tcp://10.0.0.5:8786 (default: local "
                             "processes, no Dask)")
-    batch.add_argument("--workers", type=int,
+    batch.add_argument("--workers", type=whole_number(0, MAX_WORKERS),
                        help="worker processes (local processes and --scheduler local; "
                             "default: one per core, at most one per region; 0: one region "
                             "after another in this process)")
-    batch.add_argument("--memory-limit", metavar="SIZE",
+    batch.add_argument("--memory-limit", metavar="SIZE", type=memory_argument,
                        help="memory per worker, e.g. 4GB (default: the memory available, "
                             "shared out among the workers)")
     batch.add_argument("--rerun", action="store_true",
                        help="run every region, also those whose inputs and outputs are "
                             "unchanged since their last run")
+    batch.add_argument("--wait", action="store_true",
+                       help="wait for another circle15 writing to the same folder to finish "
+                            "(default: stop with exit code 2, naming it)")
     batch.add_argument("--quiet", action="store_true", help="no progress messages")
     batch.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return batch
@@ -38,13 +42,12 @@ def add_batch_parser(sub) -> argparse.ArgumentParser:
 def run_batch_command(args: argparse.Namespace) -> int:
     """Run the batch, print a table of the regions, and return the exit code."""
     from ..progress import Progress
-    from .execute import parse_memory
     from .run import run_batch
 
     progress = Progress(enabled=not args.quiet)
     run = run_batch(args.config, args.out, scheduler=args.scheduler, workers=args.workers,
-                    memory_limit=parse_memory(args.memory_limit), resume=not args.rerun,
-                    progress=progress)
+                    memory_limit=args.memory_limit, resume=not args.rerun,
+                    progress=progress, wait=args.wait)
     print(f"circle15 {__version__}: batch {run.batch.name} — {run.batch.title}")
     if run.batch.section.synthetic:
         print("NOTE: synthetic data — " + run.batch.section.notice)

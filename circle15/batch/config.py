@@ -22,7 +22,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__
-from ..config import LoadedConfig, StudyConfig, _explain, read_toml
+from ..config import LoadedConfig, PathComponent, StudyConfig, _explain, path_component, read_toml
 from ..errors import Circle15Error, ConfigError
 from ..standards import Category, load_standards
 from . import storage
@@ -45,13 +45,22 @@ _POPULATION_FILES = ("path", "areas", "weights", "age_table")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _is_key(key: str) -> bool:
+    """Whether ``key`` can name a region's folder (see ``config.path_component``)."""
+    try:
+        path_component(key)
+    except ValueError:
+        return False
+    return bool(_KEY.match(key))
 
 
 class BatchSection(_Section):
     """``[batch]``: the batch's name (its output folder) and how it is presented."""
 
-    name: Annotated[str, Field(pattern=KEY_PATTERN)]
+    name: PathComponent
     title: str = ""
     synthetic: bool = False
     notice: str = ""
@@ -88,7 +97,7 @@ class RegionEntry(_Section):
     ``districts`` file.
     """
 
-    key: Annotated[str, Field(pattern=KEY_PATTERN)] | None = None
+    key: Annotated[PathComponent, Field(pattern=KEY_PATTERN)] | None = None
     name: str | None = None
     adcode: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
     outline: str | None = None
@@ -325,6 +334,11 @@ def _regions(parsed: BatchFile, base: Path, where: Path) -> list[Region]:
             raise ConfigError(f"{where}: two regions have the key {region.key!r} "
                               f"({origin[region.key]}; {region.source}); give one of them "
                               "another key")
+        twin = next((k for k in regions if k.casefold() == region.key.casefold()), None)
+        if twin is not None:  # one folder on Windows and macOS
+            raise ConfigError(f"{where}: region keys {twin!r} ({origin[twin]}) and "
+                              f"{region.key!r} ({region.source}) differ only in case and "
+                              "would share a folder on Windows and macOS; rename one")
         regions[region.key] = region
         origin[region.key] = region.source
 
@@ -424,12 +438,12 @@ def _file_regions(r: RegionsSection, reference: str, where: Path) -> list[Region
                               "outline or remove the row")
         if r.key_field is not None:
             key = str(frame[r.key_field].iloc[i]).strip()
-            if not _KEY.match(key):
+            if not _is_key(key):
                 raise ConfigError(f"{where}: regions.key_field: {row}: key {key!r} may only "
                                   "hold letters, digits, '_', '.' and '-', not start with '.' "
                                   "(it names a folder)")
         else:
-            key = name if _KEY.match(name) else f"region_{i + 1:02d}"
+            key = name if _is_key(name) else f"region_{i + 1:02d}"
         out.append(Region(key, name, shapely.to_wkb(shapely.make_valid(geometry)), crs,
                           f"{row} of {reference}"))
     return out
@@ -455,8 +469,8 @@ def _outline_region(entry: RegionEntry, reference: str, where: Path, label: str)
     except Circle15Error as exc:
         raise ConfigError(f"{where}: {label}.outline: {exc}") from None
     stem = Path(local).stem
-    key = entry.key or (entry.name if entry.name and _KEY.match(entry.name) else stem)
-    if not _KEY.match(key):
+    key = entry.key or (entry.name if entry.name and _is_key(entry.name) else stem)
+    if not _is_key(key):
         raise ConfigError(f"{where}: {label}: give key = \"...\" (letters, digits, '_', '.', "
                           "'-'): it names the region's output folder")
     geometry = shapely.union_all(frame.geometry.make_valid().to_numpy())

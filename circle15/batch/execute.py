@@ -49,20 +49,13 @@ def available_memory() -> int:
 
 
 def parse_memory(text: str | int | None) -> int | None:
-    """``"4GB"``, ``"512MB"``, ``"2GiB"`` or a number of bytes → bytes (None stays None)."""
-    if text is None or isinstance(text, int):
-        return text
-    units = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-             "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-    value = text.strip().lower().replace(" ", "")
-    number = value.rstrip("kmgtib")
-    unit = value[len(number):]
-    try:
-        if unit not in units:
-            raise ValueError
-        return int(float(number) * units[unit])
-    except ValueError:
-        raise ConfigError(f"--memory-limit {text!r}: write a size such as 4GB or 512MB") from None
+    """``"4GB"``, ``"512MB"``, ``"2GiB"`` or a number of bytes → bytes (None stays None).
+
+    See :func:`circle15.arguments.memory_size` (64 MB to 2⁶⁰ bytes, finite).
+    """
+    from ..arguments import memory_size
+
+    return memory_size(text)
 
 
 def run_tasks(tasks: Sequence[RegionTask], on_done: OnDone, *, scheduler: str | None = None,

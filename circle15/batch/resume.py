@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs.manifest import sha256
-from .config import STUDY_FILE
+from .config import DISTRICTS_FILE, OUTLINE_FILE, STUDY_FILE
 from .region import OK, RECORD_FILE, RegionTask
 
 
-def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None) -> str | None:
+def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None,
+                 folder: Path | None = None) -> str | None:
     """Why ``task`` must run again, or None when its outputs are up to date.
 
     Parameters
@@ -27,9 +28,13 @@ def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None) -> str 
     hashes : dict, optional
         SHA-256 of files by path, filled in as files are hashed (shared inputs are then
         hashed once per batch, not once per region).
+    folder : Path, optional
+        Where the region's files are (default: its published folder); an interrupted
+        batch's run folder is checked the same way. Paths in its manifest that name the
+        published folder are looked up here.
     """
     hashes = {} if hashes is None else hashes
-    out = Path(task.out_dir)
+    out = Path(folder) if folder is not None else task.published
     record = _json(out / RECORD_FILE)
     if record is None:
         return "not run before"
@@ -38,26 +43,43 @@ def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None) -> str 
     if record.get("fingerprint") != task.fingerprint:
         return "inputs or settings changed"
     manifest = _json(out / "manifest.json")
-    if manifest is None:
+    if manifest is None or not isinstance(manifest.get("outputs"), dict):
         return "outputs incomplete"
     study = out / STUDY_FILE
     if (not study.is_file() or study.read_text(encoding="utf-8") != task.study_text
             or manifest.get("config", {}).get("sha256") != _hash(study, hashes)):
         return f"{STUDY_FILE} changed"
     for field, entry in manifest.get("inputs", {}).items():
-        path = Path(entry["path"])
+        path = _here(Path(entry["path"]), task.published, out)
         if path.is_file() and _hash(path, hashes) != entry["sha256"]:
             return f"input {field} changed"  # remote inputs: covered by the fingerprint
-    for name, entry in manifest.get("outputs", {}).items():
-        path = Path(entry["path"])
-        if not path.is_file() or sha256(path) != entry["sha256"]:
+    for name, entry in manifest["outputs"].items():
+        path = out / name
+        if not path.is_file() or sha256(path) != entry.get("sha256"):
             return f"output {name} missing or changed"
     return None
 
 
-def recorded_outcome(task: RegionTask) -> dict[str, Any]:
+def region_files(task: RegionTask, folder: Path) -> list[str]:
+    """The files of an up-to-date region in ``folder``: those its manifest lists, the
+    manifest and the record (not files a user put beside them)."""
+    manifest = _json(folder / "manifest.json") or {"outputs": {}}
+    written = [*manifest["outputs"], "manifest.json", RECORD_FILE, STUDY_FILE, OUTLINE_FILE,
+               DISTRICTS_FILE]
+    return [rel for rel in dict.fromkeys(written) if (folder / rel).is_file()]
+
+
+def _here(path: Path, published: Path, folder: Path) -> Path:
+    """``path`` under ``published`` looked up in ``folder`` instead."""
+    try:
+        return folder / path.relative_to(published)
+    except ValueError:
+        return path
+
+
+def recorded_outcome(task: RegionTask, folder: Path | None = None) -> dict[str, Any]:
     """The summary of an up-to-date region, from its record, marked ``skipped``."""
-    record = _json(Path(task.out_dir) / RECORD_FILE) or {}
+    record = _json((Path(folder) if folder is not None else task.published) / RECORD_FILE) or {}
     keep = ("cells", "population", "warnings", "seconds", "worker", "peak_memory_mb",
             "started_utc")
     return {"key": task.key, "name": task.name, "status": "skipped",

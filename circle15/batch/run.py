@@ -11,13 +11,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from ..outputs.layout import place_copy
 from ..outputs.manifest import file_record
 from ..progress import QUIET, Progress
 from . import combine, storage
 from .config import Batch, load_batch
 from .execute import run_tasks
 from .region import ERROR, FAILED, OK, SKIPPED, RegionTask
-from .resume import recorded_outcome, stale_reason
+from .resume import recorded_outcome, region_files, stale_reason
 
 #: Exit codes: every region done; some failed on bad input; a region hit a fault.
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
@@ -66,7 +67,7 @@ class BatchRun:
 
 def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str | None = None,
               workers: int | None = None, memory_limit: int | None = None,
-              resume: bool = True, progress: Progress = QUIET) -> BatchRun:
+              resume: bool = True, progress: Progress = QUIET, wait: bool = False) -> BatchRun:
     """Run every region of a batch file and write the per-region and combined outputs.
 
     Parameters
@@ -83,9 +84,15 @@ def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str
     memory_limit : int, optional
         Bytes per worker.
     resume : bool
-        Skip regions whose inputs and outputs are unchanged since their last run.
+        Skip regions whose inputs and outputs are unchanged since their last run, or
+        that an interrupted run of the batch finished.
     progress : Progress
         One line per region as it finishes.
+    wait : bool
+        Wait for another circle15 writing to the batch folder instead of stopping.
+
+    The batch folder is one publication (see :mod:`circle15.outputs.staging`): regions
+    and combined tables appear together, complete, or not at all.
 
     Returns
     -------
@@ -96,24 +103,66 @@ def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str
     ConfigError
         When the batch file is wrong (nothing runs then). A region's bad data do not
         raise: the region is reported ``failed`` with the reason.
+    OutputError
+        When the batch folder cannot be written or another circle15 is writing to it.
     """
+    from ..outputs.batch import BATCH_FILES
+    from ..outputs.staging import Publication
+
     started = datetime.now(UTC)
-    batch = load_batch(path)
-    out_dir = Path(out) if out is not None else Path("out") / batch.name
-    out_dir = out_dir.resolve()
+    path = Path(path)
+    out_dir = Path(out) if out is not None else Path("out") / _batch_name(path)
+    with Publication(out_dir, kind="batch", outputs=BATCH_FILES, inputs=[path], wait=wait,
+                     progress=progress, keep_partial=True) as publication:
+        batch = load_batch(path)
+        return _run(batch, publication, started, scheduler=scheduler, workers=workers,
+                    memory_limit=memory_limit, resume=resume, progress=progress)
+
+
+def _batch_name(path: Path) -> str:
+    """The ``[batch] name`` (the default folder), read before anything else."""
+    from ..config import path_component, read_toml
+
+    name = read_toml(path, "batch file").get("batch", {}).get("name")
+    try:
+        return path_component(name, "batch.name")
+    except ValueError:
+        load_batch(path)  # says what is wrong with the file
+        raise
+
+
+def _run(batch: Batch, publication, started: datetime, *, scheduler: str | None,
+         workers: int | None, memory_limit: int | None, resume: bool,
+         progress: Progress) -> BatchRun:
+    out_dir, run_dir = publication.out, publication.folder
+    publication.check_inputs([storage.absolute_reference(ref, batch.path.parent)
+                              for ref in batch.inputs.values()])
+    publication.check_names([f"{r.key}/manifest.json" for r in batch.regions])
     with progress.step(f"checking the inputs of {len(batch.regions)} regions"):
         references = sorted({ref for r in batch.regions
                              for ref in batch.region_inputs(r).values()})
         hashes = {ref: storage.sha256(ref) for ref in references}
-        tasks = [RegionTask.make(batch, r, out_dir, hashes) for r in batch.regions]
+        tasks = [RegionTask.make(batch, r, run_dir, hashes, published=out_dir)
+                 for r in batch.regions]
         file_hashes: dict[str, str] = {}
-        reasons = {t.key: (stale_reason(t, file_hashes) if resume else "asked to run all")
-                   for t in tasks}
-    outcomes: dict[str, dict[str, Any]] = {}
-    for task in tasks:
-        if reasons[task.key] is None:
-            outcomes[task.key] = recorded_outcome(task)
-    to_run = [t for t in tasks if reasons[t.key] is not None]
+        reasons: dict[str, str | None] = {}
+        outcomes: dict[str, dict[str, Any]] = {}
+        for task in tasks:
+            reasons[task.key] = "asked to run all"
+            if not resume:
+                continue
+            # The published region, then what interrupted runs of the batch finished.
+            places = [task.published, *(f / task.key for f in reversed(publication.leftovers))]
+            for n, place in enumerate(places):
+                reason = stale_reason(task, file_hashes, folder=place)
+                if n == 0:
+                    reasons[task.key] = reason
+                if reason is None:
+                    for rel in region_files(task, place):
+                        place_copy(place / rel, Path(task.out_dir) / rel)
+                    outcomes[task.key] = recorded_outcome(task, place)
+                    break
+    to_run = [t for t in tasks if t.key not in outcomes]
     if outcomes:
         progress.say(f"{len(outcomes)} of {len(tasks)} regions are up to date and kept")
 
@@ -136,16 +185,20 @@ def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str
             "batch_file": file_record(batch.path),
             "inputs": {ref: {"sha256": h} for ref, h in hashes.items()},
             "executor": executor,
-            "regions": [_manifest_entry(t, s) for t, s in zip(tasks, summaries, strict=True)],
+            "regions": [_manifest_entry(t, s, run_dir, out_dir)
+                        for t, s in zip(tasks, summaries, strict=True)],
         }
         from ..outputs.batch import write_batch_outputs
 
         paths = write_batch_outputs(
-            out_dir, tables=tables, regions=regions, zones=zones, categories=categories,
+            run_dir, tables=tables, regions=regions, zones=zones, categories=categories,
             title=batch.title, synthetic=batch.section.synthetic, notice=batch.section.notice,
-            manifest=manifest)
+            manifest=manifest, publication=publication)
+    with progress.step("publishing the batch folder"):
+        publication.publish()
     seconds = (datetime.now(UTC) - started).total_seconds()
-    return BatchRun(batch, out_dir, summaries, tables, executor, paths, round(seconds, 2))
+    return BatchRun(batch, out_dir, summaries, tables, executor,
+                    {name: out_dir / name for name in paths}, round(seconds, 2))
 
 
 def region_line(summary: dict[str, Any], n: int, total: int) -> str:
@@ -203,12 +256,13 @@ def _region_frame(batch: Batch, summaries: list[dict[str, Any]]) -> gpd.GeoDataF
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
 
 
-def _manifest_entry(task: RegionTask, summary: dict[str, Any]) -> dict[str, Any]:
+def _manifest_entry(task: RegionTask, summary: dict[str, Any], run_dir: Path,
+                    out_dir: Path) -> dict[str, Any]:
     entry = {k: summary.get(k) for k in ("key", "name", "status", "reason", "seconds",
                                          "worker", "peak_memory_mb")}
     manifest = Path(task.out_dir) / "manifest.json"
     entry["folder"] = task.key
     entry["fingerprint"] = task.fingerprint
     if summary["status"] in (OK, SKIPPED) and manifest.is_file():
-        entry["manifest"] = file_record(manifest)
+        entry["manifest"] = file_record(manifest, folder=run_dir, published=out_dir)
     return entry

@@ -3,20 +3,26 @@
 A batch on a cluster reads its inputs from storage every worker can reach: a shared
 folder (NFS, SMB), given as a plain path or a ``file://`` URL, or object storage and
 archives through fsspec (``s3://bucket/network.gpkg``, ``zip://roads.gpkg::file:///data/
-ningbo.zip``, ``https://…``). Local files are read where they are; anything else is
-copied once per worker into a local cache, keeping its file name (readers dispatch on the
-suffix) and, for a shapefile, its sidecar files.
+ningbo.zip``, ``https://…``). Local files are read where they are. Anything else is
+copied once per worker into a cache that belongs to the user (``$CIRCLE15_INPUT_CACHE``,
+else ``~/.cache/circle15/inputs``; mode 0700, refused when another user owns it), filed
+under the SHA-256 of its content and checked against the hash the batch computed when it
+started: a file that changed meanwhile, or a cached copy that is not what it should be,
+is never read. A shapefile travels with its sidecar files, and its hash covers them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import shutil
+import stat
 import tempfile
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 
 #: ``scheme://`` or ``scheme::`` (fsspec chaining) at the start of a reference.
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*(://|::)")
@@ -86,59 +92,166 @@ def exists(reference: str) -> bool:
 
 
 def sha256(reference: str) -> str:
-    """Hex SHA-256 of the bytes a reference names (streamed, 1 MiB at a time)."""
-    digest = hashlib.sha256()
+    """Hex SHA-256 of the content a reference names (streamed, 1 MiB at a time).
+
+    For a shapefile, the SHA-256 of its parts' hashes (``.shp`` and the sidecars present),
+    so that a changed attribute table (``.dbf``) or projection (``.prj``) counts too.
+    """
     local = _local_path(reference)
     if local is not None:
-        opened = open(local, "rb")  # closed by the with below
-    else:
-        fs, path = _filesystem(reference)
-        opened = fs.open(path, "rb")
-    with opened as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return _content_hash({suffix: _local_hash(p) for suffix, p in _local_parts(local)})
+    fs, path = _filesystem(reference)
+    return _content_hash({suffix: _remote_hash(fs, p) for suffix, p in _remote_parts(fs, path)})
 
 
-def local_copy(reference: str, cache: Path | None = None) -> Path:
+def local_copy(reference: str, cache: Path | None = None,
+               expected: str | None = None) -> Path:
     """A local path holding the file a reference names.
 
-    Local files are returned as they are. Remote ones are downloaded into ``cache``
-    (default: ``$CIRCLE15_INPUT_CACHE`` or the system's temporary folder) under a folder
-    named after the URL, keeping the file's name; a copy already there with the same size
-    is reused. The download goes to a temporary name first, so a worker killed halfway
-    never leaves a truncated file behind for the next one.
+    Local files are returned as they are. Remote ones are downloaded into the user's
+    cache (``cache``, else ``$CIRCLE15_INPUT_CACHE``, else ``~/.cache/circle15/inputs``)
+    under ``<sha256>/<file name>``, with a shapefile's sidecars beside it. A copy already
+    there is reused only when its content still has that hash.
+
+    Parameters
+    ----------
+    reference : str
+        Path or URL.
+    cache : Path, optional
+        Cache folder (created with mode 0700).
+    expected : str, optional
+        The SHA-256 the content must have (:func:`sha256` when the batch started).
+
+    Raises
+    ------
+    InputError
+        When the content's hash is not ``expected`` (the file changed since the batch
+        started).
+    ConfigError
+        When the cache folder belongs to another user or cannot be made private.
     """
     local = _local_path(reference)
     if local is not None:
         return local
     fs, path = _filesystem(reference)
-    root = Path(cache or os.environ.get(CACHE_ENV)
-                or Path(tempfile.gettempdir()) / "circle15-inputs")
-    folder = root / hashlib.sha256(reference.encode("utf-8")).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
+    root = cache_folder(cache)
     name = Path(path.rstrip("/")).name
-    target = folder / name
-    _fetch(fs, path, target)
-    if target.suffix.lower() == ".shp":
+    if expected:
+        cached = root / expected / name
+        if cached.is_file() and _cached_hash(cached) == expected:
+            return cached
+    download = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    try:
+        parts = _remote_parts(fs, path)
+        for suffix, part in parts:
+            target = download / (Path(name).stem + suffix if suffix else name)
+            fs.get_file(part, str(target))
+        digest = _cached_hash(download / name)
+        if expected and digest != expected:
+            raise InputError(
+                f"{reference}: its content changed while the batch ran (SHA-256 "
+                f"{digest[:12]}… now, {expected[:12]}… when the batch started); run the "
+                "batch again once the file stays put")
+        final = root / digest
+        try:
+            os.rename(download, final)
+        except OSError:  # another worker filed the same content first: use that copy
+            if not (final / name).is_file() or _cached_hash(final / name) != digest:
+                shutil.rmtree(final, ignore_errors=True)  # not what it should be: replace
+                os.rename(download, final)
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
+    return final / name
+
+
+def cache_folder(cache: Path | str | None = None) -> Path:
+    """The user's private input cache, created with mode 0700.
+
+    Raises
+    ------
+    ConfigError
+        When it exists and belongs to another user (a shared ``/tmp`` folder someone else
+        made), or is not a folder.
+    """
+    root = Path(cache or os.environ.get(CACHE_ENV) or _user_cache() / "inputs")
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = os.stat(root)
+    except OSError as exc:
+        raise ConfigError(f"input cache {root}: cannot use it ({exc.strerror}); set "
+                          f"{CACHE_ENV} to a folder of your own") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"input cache {root} is not a folder; set {CACHE_ENV} to a folder")
+    if hasattr(os, "getuid"):
+        if info.st_uid != os.getuid():
+            raise ConfigError(
+                f"input cache {root} belongs to another user (uid {info.st_uid}), who could "
+                f"change the files cached there; set {CACHE_ENV} to a folder of your own")
+        if info.st_mode & 0o077:
+            try:
+                os.chmod(root, 0o700)
+            except OSError as exc:
+                raise ConfigError(f"input cache {root} is open to other users and cannot be "
+                                  f"made private ({exc.strerror}); set {CACHE_ENV} to a "
+                                  "folder of your own") from None
+    return root
+
+
+def _user_cache() -> Path:
+    base = os.environ.get("CIRCLE15_CACHE")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "circle15"
+
+
+def _content_hash(parts: dict[str, str]) -> str:
+    """One file's SHA-256, or for a file with sidecars the SHA-256 of ``suffix:hash`` lines."""
+    if list(parts) == [""]:
+        return parts[""]
+    lines = "".join(f"{suffix or '.shp'}:{digest}\n" for suffix, digest in parts.items())
+    return hashlib.sha256(lines.encode("ascii")).hexdigest()
+
+
+def _local_parts(path: Path) -> list[tuple[str, Path]]:
+    """``("", the file)`` and, for a shapefile, ``(".dbf", …)`` for each sidecar present."""
+    parts: list[tuple[str, Path]] = [("", path)]
+    if path.suffix.lower() == ".shp":
+        for suffix in _SHAPEFILE_SIDECARS:
+            for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+                if candidate.is_file():
+                    parts.append((suffix, candidate))
+                    break
+    return parts
+
+
+def _remote_parts(fs, path: str) -> list[tuple[str, str]]:
+    parts: list[tuple[str, str]] = [("", path)]
+    if path.lower().endswith(".shp"):
         stem = path[: -len(".shp")]
         for suffix in _SHAPEFILE_SIDECARS:
             for candidate in (stem + suffix, stem + suffix.upper()):
-                if fs.isfile(candidate):
-                    _fetch(fs, candidate, folder / (Path(name).stem + suffix))
-                    break
-    return target
+                with contextlib.suppress(OSError, ValueError):
+                    if fs.isfile(candidate):
+                        parts.append((suffix, candidate))
+                        break
+    return parts
 
 
-def _fetch(fs, path: str, target: Path) -> None:
-    size = fs.size(path)
-    if target.is_file() and size is not None and target.stat().st_size == size:
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        fs.get_file(path, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _local_hash(path: Path) -> str:
+    from ..outputs.manifest import sha256 as file_sha256
+
+    return file_sha256(path)
+
+
+def _remote_hash(fs, path: str) -> str:
+    digest = hashlib.sha256()
+    with fs.open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cached_hash(path: Path) -> str:
+    """The content hash of a cached file and the sidecars beside it."""
+    return _content_hash({suffix: _local_hash(p) for suffix, p in _local_parts(path)})

@@ -31,6 +31,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp_path
         _pause_for_tests(target)
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:  # Python's own writes do not
+            exc.filename = str(target)                           # say which file failed
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -44,15 +48,27 @@ def write_text(target: Path, text: str) -> Path:
 
 
 def _pause_for_tests(target: Path) -> None:
-    """Test hook: stop a run while it writes a given file, so a test can kill it there.
+    pause_for_tests(target.name)
 
-    With ``CIRCLE15_TEST_PAUSE_AT=<file name>`` and ``CIRCLE15_TEST_SENTINEL=<path>`` in the
-    environment, the run creates the sentinel file once that output is fully written to
-    its temporary name, and then waits (up to a minute) before renaming it.
+
+def pause_for_tests(point: str) -> None:
+    """Test hook: stop a run at a known point, so that a test can interrupt it there.
+
+    ``point`` is an output's file name (once it is fully written to its temporary name)
+    or ``"publish"`` (between two renames of publishing). With
+    ``CIRCLE15_TEST_PAUSE_AT=<point>`` and ``CIRCLE15_TEST_SENTINEL=<path>`` in the
+    environment, the run creates the sentinel file there and then waits, up to a minute,
+    until the file ``CIRCLE15_TEST_RELEASE`` names exists. With
+    ``CIRCLE15_TEST_FAIL_AT=<point>`` it raises an error there instead.
     """
-    if os.environ.get("CIRCLE15_TEST_PAUSE_AT") != target.name:
+    if os.environ.get("CIRCLE15_TEST_FAIL_AT") == point:
+        raise RuntimeError(f"injected failure at {point} (CIRCLE15_TEST_FAIL_AT)")
+    if os.environ.get("CIRCLE15_TEST_PAUSE_AT") != point:
         return
     sentinel = os.environ.get("CIRCLE15_TEST_SENTINEL")
     if sentinel:
         Path(sentinel).write_text(str(os.getpid()), encoding="utf-8")
-    time.sleep(60)
+    release = os.environ.get("CIRCLE15_TEST_RELEASE")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (release and os.path.exists(release)):
+        time.sleep(0.02)

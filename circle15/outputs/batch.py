@@ -8,19 +8,19 @@ status and the SHA-256 of its own manifest, how and where the batch ran).
 
 from __future__ import annotations
 
-import json
-import platform
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
 from ..standards import Category
-from .atomic import write_text
-from .manifest import file_record, versions
+from .manifest import write_folder_manifest
 from .spreadsheet import write_csv
+
+if TYPE_CHECKING:
+    from .staging import Publication
 
 #: The batch-level files, in the order they are written (the manifest last).
 BATCH_FILES = ("districts.csv", "index.csv", "totals.csv", "regions.csv", "map.html",
@@ -36,13 +36,14 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
 def write_batch_outputs(out_dir: Path, *, tables: dict[str, pd.DataFrame],
                         regions: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None,
                         categories: dict[str, Category], title: str, synthetic: bool,
-                        notice: str, manifest: dict[str, Any]) -> dict[str, Path]:
+                        notice: str, manifest: dict[str, Any],
+                        publication: Publication | None = None) -> dict[str, Path]:
     """Write the combined tables, the overview map and the batch manifest.
 
     Parameters
     ----------
     out_dir : Path
-        The batch folder.
+        The batch folder (the batch's run folder when it is published as a unit).
     tables : dict
         ``districts``, ``index``, ``totals`` and ``regions`` frames.
     regions : GeoDataFrame
@@ -55,7 +56,10 @@ def write_batch_outputs(out_dir: Path, *, tables: dict[str, pd.DataFrame],
     title, synthetic, notice
         As on a study's map.
     manifest : dict
-        The manifest's content; ``outputs`` (with SHA-256) and ``finished_utc`` are added.
+        The manifest's content; ``outputs`` (every file of the folder, the regions' too,
+        with SHA-256) and ``finished_utc`` are added.
+    publication : Publication, optional
+        The publication ``out_dir`` belongs to (its manifest carries the run's id).
 
     Returns
     -------
@@ -72,10 +76,11 @@ def write_batch_outputs(out_dir: Path, *, tables: dict[str, pd.DataFrame],
     paths["map.html"] = write_overview_map(
         out_dir / "map.html", regions, tables["districts"], categories, title=title,
         zones=zones, synthetic=synthetic, notice=notice)
-    document = {**manifest, "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-                "outputs": {k: file_record(p) for k, p in paths.items()},
-                "versions": versions(), "platform": platform.platform()}
-    paths["manifest.json"] = write_text(
-        out_dir / "manifest.json", json.dumps(document, ensure_ascii=False, indent=2,
-                                              default=str))
+    document = {**manifest, "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    order = list(paths)
+    if publication is not None:
+        paths["manifest.json"] = publication.write_manifest(document, order=order)
+    else:
+        paths["manifest.json"] = write_folder_manifest(out_dir, {"command": "batch",
+                                                                 **document}, order=order)
     return paths

@@ -20,17 +20,25 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..arguments import LATEST_EPOCH, check_source_date_epoch
+
+__all__ = ["FIXED_DATE", "LATEST_EPOCH", "check_source_date_epoch", "fixed_gdal_date",
+           "normalise_xlsx", "run_date", "source_date", "stable_element_ids"]
+
 #: Written into GeoPackage ``gpkg_contents.last_change`` when no SOURCE_DATE_EPOCH is set:
 #: the earliest date a zip archive can hold, as used by reproducible Python wheels.
 FIXED_DATE = datetime(1980, 1, 1, tzinfo=UTC)
 
 
 def source_date() -> datetime | None:
-    """The date of ``SOURCE_DATE_EPOCH``, or None when it is unset or not a number."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not value.isdigit():
+    """The date of ``SOURCE_DATE_EPOCH``, or None when it is unset.
+
+    Raises ``ConfigError`` when it is malformed (see :func:`check_source_date_epoch`).
+    """
+    seconds = check_source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
+    if seconds is None:
         return None
-    return max(datetime.fromtimestamp(int(value), UTC), FIXED_DATE)
+    return max(datetime.fromtimestamp(seconds, UTC), FIXED_DATE)
 
 
 def run_date(started: datetime) -> datetime:

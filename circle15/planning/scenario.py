@@ -45,7 +45,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..analysis.delta import describe_delta
-from ..config import read_toml
+from ..config import MAX_AMOUNT, PathComponent, read_toml
 from ..errors import ConfigError, InputError
 from ..outputs.spreadsheet import write_csv
 from .edits import Edit
@@ -56,14 +56,15 @@ if TYPE_CHECKING:
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN, ±inf and overflowing numbers (1e309) are refused in every field.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Located(_Entry):
-    lon: float | None = None
-    lat: float | None = None
-    x: float | None = None
-    y: float | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    x: Annotated[float, Field(ge=-1e8, le=1e8)] | None = None
+    y: Annotated[float, Field(ge=-1e8, le=1e8)] | None = None
 
     @model_validator(mode="after")
     def _one_position(self) -> _Located:
@@ -84,7 +85,7 @@ class AddEntry(_Located):
     category: str
     id: str | None = None
     name: str | None = None
-    capacity: Annotated[float, Field(ge=0)] | None = None
+    capacity: Annotated[float, Field(ge=0, le=MAX_AMOUNT)] | None = None
     note: str = ""
 
 
@@ -105,7 +106,7 @@ class MoveEntry(_Located):
 class ScenarioHeader(_Entry):
     """``[scenario]``: what the scenario is and where its figures come from."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: PathComponent
     title: str = ""
     source: str = ""
     synthetic: bool = False
