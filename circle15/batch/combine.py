@@ -32,7 +32,7 @@ RUN_COLUMNS = ("region", "region_name", "status", "reason", "seconds", "worker",
                "peak_memory_mb", "cells", "population", "warnings")
 #: Columns of ``totals.csv`` that are sums over the regions.
 _SUMMED = ("population", "covered_population", "unreachable_population",
-           "unsnapped_population", "capacity")
+           "unsnapped_population", "capacity", "capacity_unknown")
 
 
 def stack(tables: dict[str, pd.DataFrame], names: dict[str, str]) -> pd.DataFrame:
@@ -79,7 +79,8 @@ def totals(districts: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``category, category_zh, regions, population, pop_within_<tier>…, target_min,
         covered_population, coverage, mean_min, unreachable_population,
-        unsnapped_population`` (and ``capacity`` when the regions have it).
+        unsnapped_population`` (and ``capacity``, the known capacity, blank when no region
+        knows any, and ``capacity_unknown``, when the regions have them).
     """
     whole = districts[districts["district"] == ALL]
     within = [c for c in whole.columns if c.startswith("pop_within_")]
@@ -91,6 +92,9 @@ def totals(districts: pd.DataFrame) -> pd.DataFrame:
             row["category_zh"] = rows_of["category_zh"].iloc[0]
         row["regions"] = len(rows_of)
         sums = rows_of[summed].sum()
+        if "capacity" in summed:
+            # Unknown capacity stays unknown: blank only when no region knows any.
+            sums["capacity"] = rows_of["capacity"].sum(min_count=1)
         row.update(sums.to_dict())
         row["target_min"] = rows_of["target_min"].iloc[0]
         row["coverage"] = (sums["covered_population"] / sums["population"]
@@ -103,7 +107,7 @@ def totals(districts: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     order = ["category", "category_zh", "regions", "population", *within, "target_min",
              "covered_population", "coverage", "mean_min", "unreachable_population",
-             "unsnapped_population", "capacity"]
+             "unsnapped_population", "capacity", "capacity_unknown"]
     out = pd.DataFrame(rows)
     return out[[c for c in order if c in out.columns]]
 

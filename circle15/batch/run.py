@@ -13,6 +13,7 @@ import shapely
 
 from ..outputs.layout import place_copy
 from ..outputs.manifest import file_record
+from ..outputs.spreadsheet import read_own_csv
 from ..progress import QUIET, Progress
 from . import combine, storage
 from .config import Batch, load_batch
@@ -240,8 +241,10 @@ def _combine(tasks: list[RegionTask], summaries: list[dict[str, Any]]
 def _csv(path: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
-                       dtype={"district": str, "name_en": str, "rank": "Int64"})
+    # The region's own CSV: names that were guarded against spreadsheet formulas come back
+    # as the region wrote them, so they match its map and the other tables.
+    return read_own_csv(path, keep_default_na=False, na_values=[""],
+                        dtype={"district": str, "name_en": str, "rank": "Int64"})
 
 
 def _region_frame(batch: Batch, summaries: list[dict[str, Any]]) -> gpd.GeoDataFrame:

@@ -61,6 +61,27 @@ def _line_ends(value: Any) -> Any:
     return value
 
 
+def read_own_csv(path: Path | str, **kwargs: Any) -> pd.DataFrame:
+    """Read back a CSV written by :func:`write_csv`: the apostrophe that kept a text from
+    starting a formula is taken off again, so names match the other tables.
+
+    Keyword arguments go to :func:`pandas.read_csv` (UTF-8 with its byte-order mark).
+    """
+    frame = pd.read_csv(path, encoding="utf-8-sig", **kwargs)
+    frame.columns = [_unguarded(c) for c in frame.columns]
+    for name in frame.columns:
+        if frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name]):
+            frame[name] = frame[name].map(_unguarded)
+    return frame
+
+
+def _unguarded(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
+            FORMULA_START):
+        return value[1:]
+    return value
+
+
 def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
     """Write ``frame`` as CSV atomically: UTF-8 with BOM (so that Excel shows Chinese
     names), ``\\n`` line ends, no index, no formulas, no control characters."""
