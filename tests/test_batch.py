@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.synthetic_batch import write_synthetic_batch
-from circle15 import ConfigError, Study
+from circle15 import ConfigError, InputError, Study
 from circle15.batch import load_batch, run_batch, storage
 from circle15.batch.execute import parse_memory
 from circle15.batch.region import RegionTask
@@ -401,3 +401,16 @@ def test_regions_cut_from_the_demo_give_the_whole_district_figures(demo_run, tmp
     county = table[table["region"] == "330211"].drop(columns=["region", "region_name"])
     assert county["district"].tolist() == whole["district"].tolist()
     pd.testing.assert_frame_equal(county.reset_index(drop=True), whole, check_dtype=False)
+
+
+def test_outputs_crs_reaches_every_region(batch_dir, tmp_path):
+    """A batch's [outputs] crs is the regions' too, and a bad one is refused at once."""
+    text = (batch_dir / "batch.toml").read_text(encoding="utf-8")
+    path = batch_dir / "batch_gcj02.toml"  # beside the inputs it names
+    path.write_text(text + '\n[outputs]\ncrs = "GCJ-02"\n', encoding="utf-8")
+    batch = load_batch(path)
+    assert all(batch.study_document(r)["outputs"] == {"crs": "GCJ-02"}
+               for r in batch.regions)
+    path.write_text(text + '\n[outputs]\ncrs = "EPSG:999999"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="outputs.crs"):
+        load_batch(path)

@@ -1,7 +1,8 @@
 """A batch file: shared inputs and standards, and the regions to run them over.
 
 A batch file has the sections of a study file (``[network]``, ``[population]``,
-``[facilities.<category>]``, ``[categories.*]``, ``[analysis]``, ``[supply]``, ``[index]``),
+``[facilities.<category>]``, ``[categories.*]``, ``[analysis]``, ``[supply]``, ``[index]``,
+``[outputs]``),
 shared by every region, plus ``[batch]`` (name, title) and the regions: features of a
 boundary file (``[regions] path``), Chinese adcodes (``[regions] adcodes``, offline) and
 single ``[[region]]`` entries, which may also add a region's own sub-district file. Paths
@@ -32,7 +33,7 @@ KEY_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"  # no leading dot: no "..", no h
 _KEY = re.compile(KEY_PATTERN)
 #: Study sections a batch shares with every region.
 STUDY_SECTIONS = ("network", "population", "facilities", "categories", "analysis", "supply",
-                  "index")
+                  "index", "outputs")
 #: Files a region's folder gets besides the outputs of a study run.
 OUTLINE_FILE = "outline.geojson"
 DISTRICTS_FILE = "districts.geojson"
@@ -121,6 +122,7 @@ class BatchFile(_Section):
     analysis: dict[str, Any] = {}
     supply: dict[str, Any] = {}
     index: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,10 @@ def _check_study_sections(sections: dict[str, Any], batch: BatchSection,
         config = StudyConfig.model_validate(document)
     except ValidationError as exc:
         raise ConfigError(_explain(where, exc)) from None
+    if config.outputs.crs is not None:  # a wrong name stops before any region runs
+        from ..sources.chinese_crs import parse_crs
+
+        parse_crs(config.outputs.crs, f"{where}: outputs.crs")
     return LoadedConfig(where, config, load_standards()).categories
 
 
