@@ -7,6 +7,7 @@ All geometries are in one projected metric CRS chosen for the study (see
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -116,7 +117,7 @@ class PopulationGrid:
     notes: list[str] = field(default_factory=list)
     #: How the residents and their ages were obtained (``source``, ``residents``,
     #: ``spread_by``, ``age_structure`` …), for the run's ``population_method``.
-    method: dict = field(default_factory=dict)
+    method: dict[str, Any] = field(default_factory=dict)
 
     def cohort(self, age_min: int, age_max: int) -> np.ndarray:
         """Residents aged ``age_min``..``age_max`` (inclusive) in each cell.

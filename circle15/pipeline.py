@@ -117,8 +117,10 @@ def category_cells(category: Category, found: NearestFacility,
     # A category may have no facility at all (every one closed, or none within a batch
     # region's reach): then nobody reaches one.
     ids = np.asarray(facility_ids, dtype=object)
-    nearest = (np.where(found.reachable, ids[np.maximum(found.facility, 0)], None)
-               if len(ids) else np.full(len(minutes), None, dtype=object))
+    nearest = np.full(len(minutes), None, dtype=object)
+    if len(ids):
+        reached = found.reachable
+        nearest[reached] = ids[found.facility[reached]]
     return {time_col(key): minutes, nearest_col(key): nearest,
             tier_col(key): tier_labels(minutes, category.tiers_min)}
 
@@ -145,7 +147,7 @@ def _gap_rows(cells: gpd.GeoDataFrame, category: Category, names: dict[str, str]
                            memo=state.memo(f"gap_groups_{category.key}", dict), grid=grid)
 
 
-def _empty_gaps(crs: CRS) -> gpd.GeoDataFrame:
+def _empty_gaps(crs: CRS | None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry", crs=crs)
 
 

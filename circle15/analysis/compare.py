@@ -157,7 +157,7 @@ def indicator_aliases(result: CoverageResult) -> dict[str, str]:
                 out[_indicator_key(alias)] = name
             suffixes = [*([zh] if zh else []), *METRIC_ALIASES_ZH.get(metric, ())]
             if metric.startswith("score_"):
-                suffixes += [zh + s for s in ("性", "得分", "性得分", "指数", "性指数")]
+                suffixes += [(zh or "") + s for s in ("性", "得分", "性得分", "指数", "性指数")]
             for short in names_zh:
                 for suffix in suffixes:
                     out.setdefault(_indicator_key(short + suffix), name)
@@ -295,7 +295,8 @@ def default_tolerance(indicator: str, theirs: np.ndarray, scale: float) -> np.nd
         return np.full(len(theirs), 0.05)
     if metric in ("mean_min", "p90_min"):
         return np.full(len(theirs), 2.0)
-    return 0.1 * np.abs(theirs)
+    relative: np.ndarray = 0.1 * np.abs(theirs)
+    return relative
 
 
 def _metric_of(indicator: str) -> str:
@@ -356,8 +357,8 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     ref = ref[reasons == ""]
     # A bare number under a "%" header is a percentage of a share (85 -> 0.85).
     share = ref["indicator"].map(lambda i: _metric_of(i) in SHARE_METRICS).astype(bool)
-    scale = np.where(ref["per_cent"].astype(bool) & share, 0.01, 1.0)
-    ref = ref.assign(value=ref["value"].to_numpy(dtype=float) * scale)
+    factor = np.where(ref["per_cent"].astype(bool) & share, 0.01, 1.0)
+    ref = ref.assign(value=ref["value"].to_numpy(dtype=float) * factor)
     blank = ref["value"].isna()
     skipped = ref[blank]
     ref = ref[~blank]
@@ -421,10 +422,9 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     spear["flagged"] = spear["indicator"].map(flagged).astype(int)
     left_out = _left_out(merged, skipped, list(result.zones["district"]))
     sub = left_out[left_out["district"] != ALL]
-    named = sub.groupby("indicator", sort=False).apply(
-        lambda p: "; ".join(f"{d} ({r})" for d, r in zip(p["district"], p["reason"],
-                                                        strict=True)),
-        include_groups=False) if len(sub) else pd.Series(dtype=object)
+    named = pd.Series({indicator: "; ".join(f"{d} ({r})" for d, r in zip(
+        part["district"], part["reason"], strict=True))
+        for indicator, part in sub.groupby("indicator", sort=False)}, dtype=object)
     spear["left_out"] = spear["indicator"].map(named).astype(object).fillna("")
     return Comparison(table=table.reset_index(drop=True), spearman=spear,
                       unmatched=unmatched, reference=source, left_out=left_out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def tier_labels(minutes: np.ndarray, tiers: Sequence[float]) -> np.ndarray:
                       + [f">{_fmt(tiers[-1])}"], dtype=object)
     idx = np.searchsorted(np.asarray(tiers, dtype=float), np.nan_to_num(minutes, nan=0.0),
                           side="left")
-    out = labels[idx]
+    out: np.ndarray = labels[idx]
     out[np.isnan(minutes)] = UNREACHABLE
     return out
 
@@ -86,7 +87,7 @@ def district_table(cells: pd.DataFrame, categories: dict[str, Category],
     """
     names = list(districts)
     # Cells outside every named sub-district (-1) count in the whole area only.
-    code = pd.Index(names).get_indexer(cells["district"].to_numpy())
+    code = pd.Index(names).get_indexer(pd.Index(cells["district"].to_numpy()))
     known = code >= 0
     n = len(names)
     snapped = cells["snapped"].to_numpy(dtype=bool)
@@ -102,7 +103,8 @@ def district_table(cells: pd.DataFrame, categories: dict[str, Category],
         t = cells[time_col(key)].to_numpy(dtype=float)
         reach = ~np.isnan(t)
         population = by_district(pop)
-        frame = {"district": [*names, ALL], "category": key, "population": population}
+        frame: dict[str, Any] = {"district": [*names, ALL], "category": key,
+                                 "population": population}
         for tier in cat.tiers_min:
             frame[within_column(tier)] = by_district(np.where(reach & (t <= tier), pop, 0.0))
         covered = by_district(np.where(reach & (t <= cat.target_min), pop, 0.0))
@@ -145,4 +147,5 @@ def _sorted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float
         return float("nan")
     cdf = weights.cumsum(dtype=np.float64)
     cdf /= cdf[-1]
-    return float(values[min(np.searchsorted(cdf, q, side="left"), len(values) - 1)])
+    at = min(int(np.searchsorted(cdf, q, side="left")), len(values) - 1)
+    return float(values[at])

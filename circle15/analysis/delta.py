@@ -20,7 +20,8 @@ DELTA_COLUMNS = [
 
 def _within(cells: pd.DataFrame, cat: Category) -> np.ndarray:
     t = cells[f"t_{cat.key}"].to_numpy(dtype=float)
-    return ~np.isnan(t) & (t <= cat.target_min)
+    within: np.ndarray = ~np.isnan(t) & (t <= cat.target_min)
+    return within
 
 
 def _mean(minutes: np.ndarray, pop: np.ndarray) -> float:

@@ -278,13 +278,13 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
         cov = district_table[(district_table["category"] == key)
                              & district_table["district"].isin(list(districts))]
         cov = cov[cov["coverage"].notna()]
-        worst = cov.loc[cov["coverage"].idxmin()] if len(cov) else None
+        worst = cov.iloc[int(np.argmin(cov["coverage"].to_numpy()))] if len(cov) else None
         balance.append({
             "category": key,
             "min_coverage": np.nan if worst is None else float(worst["coverage"]),
             "min_district": None if worst is None else worst["district"],
             "mean_coverage": float(cov["coverage"].mean()) if len(cov) else np.nan,
-            "min_mean_ratio": min_mean_ratio(cov["coverage"].to_numpy(dtype=float)),
+            "min_mean_ratio": min_mean_ratio(cov["coverage"].tolist()),
         })
     return Equity(table=pd.DataFrame(rows), coverage_balance=pd.DataFrame(balance),
                   lorenz=pd.concat(curves, ignore_index=True))

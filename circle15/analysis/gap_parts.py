@@ -13,6 +13,8 @@ it falls back to ``gap_areas``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -49,7 +51,7 @@ def cell_adjacency(geometries: np.ndarray) -> sp.csr_array | None:
 
 
 def _unchanged_groups(cells_of: np.ndarray, part: np.ndarray, n_parts: int,
-                      memo: dict) -> tuple[np.ndarray, np.ndarray]:
+                      memo: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Groups made of exactly the same cells as a remembered group, and its polygon.
 
     A group is unchanged when all its cells were in one remembered group and that group had
@@ -72,7 +74,8 @@ def _unchanged_groups(cells_of: np.ndarray, part: np.ndarray, n_parts: int,
 def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
                     facility_names: dict[str, str],
                     adjacency: sp.csr_array | None,
-                    memo: dict | None = None, grid: Grid | None = None) -> gpd.GeoDataFrame:
+                    memo: dict[str, Any] | None = None, grid: Grid | None = None,
+                    ) -> gpd.GeoDataFrame:
     """Same as :func:`~circle15.analysis.gaps.gap_areas`, from a precomputed adjacency.
 
     Parameters
@@ -100,10 +103,10 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     district, names = pd.factorize(cells["district"].to_numpy(dtype=object)[missed],
                                    use_na_sentinel=False)
     # Gaps end at sub-district boundaries: drop the links between cells of two of them.
-    links = adjacency[missed][:, missed].tocoo()
-    same = district[links.row] == district[links.col]
-    links = sp.csr_array((links.data[same], (links.row[same], links.col[same])),
-                         shape=links.shape)
+    pairs = adjacency[missed][:, missed].tocoo()
+    same = district[pairs.row] == district[pairs.col]
+    links = sp.csr_array((pairs.data[same], (pairs.row[same], pairs.col[same])),
+                         shape=pairs.shape)
     n_parts, part = connected_components(links, directed=False)
     geoms = cells.geometry.to_numpy()[missed]
     if memo and len(memo.get("part_of_cell", ())) == len(cells):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -118,7 +120,7 @@ def gap_areas(cells: gpd.GeoDataFrame, category: Category,
     return out[[*GAP_COLUMNS, "geometry"]]
 
 
-def empty_gaps(crs) -> gpd.GeoDataFrame:
+def empty_gaps(crs: Any) -> gpd.GeoDataFrame:
     """A gap table without rows (every resident of the cohort within the target)."""
     return gpd.GeoDataFrame(columns=[*GAP_COLUMNS, "geometry"], geometry="geometry", crs=crs)
 

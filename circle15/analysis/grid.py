@@ -169,10 +169,10 @@ def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray,
         polygon_group.append(int(value) - 1)
     # Build every ring and polygon in one call each rather than one object at a time.
     counts = np.array([len(r) for r in rings])
-    linear = shapely.linearrings(np.concatenate(rings), indices=np.repeat(
-        np.arange(len(rings)), counts))
+    linear: np.ndarray = np.asarray(shapely.linearrings(
+        np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), counts)))
     # With indices, each polygon takes its rings in order: the shell first, then holes.
-    polygons = shapely.polygons(linear, indices=np.array(ring_polygon))
+    polygons: np.ndarray = np.asarray(shapely.polygons(linear, indices=np.array(ring_polygon)))
     polygon_group_arr = np.array(polygon_group)
     pieces_per_group = np.bincount(polygon_group_arr, minlength=n_groups)
     single = pieces_per_group[polygon_group_arr] == 1

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,9 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
     # one row per (district, category, measure): unstack is pivot_table without its cost
     eq = (equity.table.set_index(["district", "category", "measure"])[["gini", "theil"]]
           .unstack("measure"))
-    eq.columns = [f"{stat}_{'time' if m == 'walk_time' else m}" for stat, m in eq.columns]
+    assert isinstance(eq, pd.DataFrame)  # unstacking a frame gives a frame
+    pairs = cast("list[tuple[str, str]]", eq.columns.to_list())
+    eq.columns = pd.Index([f"{stat}_{'time' if m == 'walk_time' else m}" for stat, m in pairs])
     base = base.merge(eq.reset_index(), on=["district", "category"], how="left")
     # Everyone on the doorstep: walking times are perfectly equal, not undefined.
     doorstep = (base["mean_time"] == 0).to_numpy()
@@ -202,7 +205,8 @@ def _normalised(x: np.ndarray, districts: pd.Series, name: str, category: Catego
         worst, best = (lo, hi) if INDICATORS[name].higher_is_better else (hi, lo)
     else:
         worst, best = _goalposts(name, category, settings)
-    return np.clip((x - worst) / (best - worst), 0.0, 1.0)
+    score: np.ndarray = np.clip((x - worst) / (best - worst), 0.0, 1.0)
+    return score
 
 
 def _weighted(frame: pd.DataFrame, by: list[str], value: str, weight: str) -> pd.DataFrame:
@@ -215,8 +219,8 @@ def _weighted(frame: pd.DataFrame, by: list[str], value: str, weight: str) -> pd
         codes, groups = pd.factorize(frame[by[0]], sort=False)
         out = pd.DataFrame({by[0]: np.asarray(groups, dtype=object)})
     else:
-        codes, groups = pd.MultiIndex.from_frame(frame[by]).factorize(sort=False)
-        out = pd.DataFrame.from_records(list(groups), columns=by)
+        codes, keys = pd.MultiIndex.from_frame(frame[by]).factorize(sort=False)
+        out = pd.DataFrame.from_records(list(keys), columns=by)
     n = len(out)
     wx = np.bincount(codes, np.where(ok, x * w, 0.0), n)
     ws = np.bincount(codes, np.where(ok, w, 0.0), n)

@@ -19,6 +19,7 @@ Pure function of the engine's graph labels and the network: no file I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -89,7 +90,7 @@ _DTYPES = {"issue_id": object, "kind": object, "description": object, "populatio
            "length_m": float, "nearest_m": float}
 
 
-def summarise(issues: gpd.GeoDataFrame) -> dict:
+def summarise(issues: gpd.GeoDataFrame) -> dict[str, Any]:
     """Counts for the run's diagnostics (``manifest.json``)."""
     pieces = issues[issues["kind"] == SEPARATE_PIECE]
     return {"separate_pieces": len(pieces),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -66,8 +67,9 @@ class SitingSolution:
     seconds: float
 
 
-def _rows(reach: sp.spmatrix | sp.sparray) -> sp.csr_array:
-    out = sp.csr_array(reach, dtype=float)
+def _rows(reach: sp.sparray | sp.spmatrix) -> sp.csr_array:
+    # Two-dimensional whatever its class (csr/coo array or matrix): as a CSR array.
+    out: sp.csr_array = sp.csr_array(cast("sp.csr_array", reach)).astype(np.float64)
     out.data[:] = 1.0  # within reach or not; explicit zeros (a cell at the door) count
     return out
 
@@ -104,7 +106,9 @@ def served(reach: sp.csr_array, demand: np.ndarray, sites: np.ndarray,
         hit = np.zeros(rows.shape[1], bool)
         hit[rows.indices] = True
         return float(demand[hit].sum())
-    cap = _capacity(capacity, reach.shape[0])[np.asarray(sites, dtype=np.int64)]
+    limits = _capacity(capacity, reach.shape[0])
+    assert limits is not None  # capacity was given
+    cap = limits[np.asarray(sites, dtype=np.int64)]
     coo = rows.tocoo()
     keep = demand[coo.col] > 0
     r, c = coo.row[keep], coo.col[keep]
@@ -119,7 +123,7 @@ def served(reach: sp.csr_array, demand: np.ndarray, sites: np.ndarray,
     a = sp.vstack([a_cell, a_site]).tocsr()
     b = np.concatenate([demand[cells], cap[finite]])
     res = linprog(-np.ones(len(r)), A_ub=a, b_ub=b, bounds=(0, None), method="highs")
-    if res.status != 0:  # pragma: no cover - an LP this simple is always solvable
+    if res.status != 0 or res.fun is None:  # pragma: no cover - always solvable
         raise RuntimeError(f"capacitated coverage LP failed: {res.message}")
     return float(-res.fun)
 
@@ -228,9 +232,9 @@ def exact_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
     budget = sp.csr_array(np.ones((1, n)))
     if cap is None:
         # Columns: z (n), x (m). Rows: x_i - sum z_j <= 0 for each cell; sum z <= p.
-        link = sp.hstack([sp.csr_array((-np.ones(len(r)), (ci, r)), shape=(m, n)),
-                          sp.eye_array(m)]).tocsr()
-        a = sp.vstack([link, sp.hstack([budget, sp.csr_array((1, m))])]).tocsr()
+        link = sp.csr_array(sp.hstack([sp.csr_array((-np.ones(len(r)), (ci, r)),
+                                                    shape=(m, n)), sp.eye_array(m)]))
+        a = sp.csr_array(sp.vstack([link, sp.hstack([budget, sp.csr_array((1, m))])]))
         cost = np.concatenate([np.zeros(n), -d])
         upper = np.concatenate([np.ones(n), np.ones(m)])
         integrality = np.concatenate([np.ones(n), np.zeros(m)])
@@ -245,8 +249,8 @@ def exact_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
         per_site = sp.hstack([sp.csr_array(sp.diags_array(-big)),
                               sp.csr_array((np.ones(k), (r, e)), shape=(n, k))])
         tight = sp.hstack([sp.csr_array((-d[ci], (e, r)), shape=(k, n)), sp.eye_array(k)])
-        a = sp.vstack([per_cell, per_site, tight,
-                       sp.hstack([budget, sp.csr_array((1, k))])]).tocsr()
+        a = sp.csr_array(sp.vstack([per_cell, per_site, tight,
+                                    sp.hstack([budget, sp.csr_array((1, k))])]))
         cost = np.concatenate([np.zeros(n), -np.ones(k)])
         upper = np.concatenate([np.ones(n), d[ci]])
         integrality = np.concatenate([np.ones(n), np.zeros(k)])

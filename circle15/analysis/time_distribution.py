@@ -108,4 +108,5 @@ def share_within(minutes: np.ndarray, population: np.ndarray,
     order = np.argsort(t[reach], kind="stable")
     sorted_t = t[reach][order]
     cumulative = np.concatenate([[0.0], np.cumsum(p[reach][order])])
-    return cumulative[np.searchsorted(sorted_t, thresholds, side="right")] / total
+    shares: np.ndarray = cumulative[np.searchsorted(sorted_t, thresholds, side="right")] / total
+    return shares
