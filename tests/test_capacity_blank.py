@@ -55,7 +55,7 @@ def test_unknown_capacity_is_blank_in_every_output(tmp_path):
 
     facilities = gpd.read_file(out / "results.gpkg", layer="facilities")
     assert facilities.loc[facilities["category"] == "kindergarten", "capacity"].isna().all()
-    book = pd.read_excel(out / "results.xlsx", sheet_name=None)
+    book = pd.read_excel(out / "results.xlsx", sheet_name=None, engine="openpyxl")
     sheet = book["districts"]
     assert sheet.loc[(sheet["district"] == "西区") & (sheet["category"] == "kindergarten"),
                      "capacity"].isna().all()

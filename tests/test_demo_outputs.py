@@ -56,11 +56,11 @@ def test_workbook_matches_the_tables(demo_run) -> None:
     wb = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
     assert wb.sheetnames == ["about", "districts", "gaps", "facilities", "parameters"]
     csv = pd.read_csv(out / "districts.csv", encoding="utf-8-sig")
-    sheet = pd.read_excel(out / "results.xlsx", sheet_name="districts")
+    sheet = pd.read_excel(out / "results.xlsx", sheet_name="districts", engine="openpyxl")
     assert len(sheet) == len(csv)
     assert sheet["coverage"].to_numpy() == pytest.approx(csv["coverage"].to_numpy(),
                                                          nan_ok=True)
-    facilities = pd.read_excel(out / "results.xlsx", sheet_name="facilities")
+    facilities = pd.read_excel(out / "results.xlsx", sheet_name="facilities", engine="openpyxl")
     assert len(facilities) == 214
     # everyone within the target is served by exactly one facility (its nearest)
     by_category = facilities.groupby("category")["served_population"].agg(["sum", "size"])

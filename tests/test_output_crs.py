@@ -118,7 +118,7 @@ def gcj_run(tmp_path_factory):
 
 def test_workbook_writes_gcj02_columns_and_says_so(gcj_run) -> None:
     toml, out = gcj_run
-    facilities = pd.read_excel(out / "results.xlsx", sheet_name="facilities")
+    facilities = pd.read_excel(out / "results.xlsx", sheet_name="facilities", engine="openpyxl")
     assert {"lon_gcj02", "lat_gcj02"} <= set(facilities.columns)
     assert "lon" not in facilities.columns and "lon_wgs84" not in facilities.columns
     # the facilities were given in WGS84 in the study's CSV: each lands on the formula's
@@ -128,7 +128,7 @@ def test_workbook_writes_gcj02_columns_and_says_so(gcj_run) -> None:
     for _, row in facilities.iterrows():
         want = gcj02(given.loc[row["facility_id"], "lon"], given.loc[row["facility_id"], "lat"])
         assert (row["lon_gcj02"], row["lat_gcj02"]) == pytest.approx(want, abs=2e-6)
-    gaps = pd.read_excel(out / "results.xlsx", sheet_name="gaps")
+    gaps = pd.read_excel(out / "results.xlsx", sheet_name="gaps", engine="openpyxl")
     assert {"lon_gcj02", "lat_gcj02"} <= set(gaps.columns)
     about = openpyxl.load_workbook(out / "results.xlsx")["about"]
     lines = {row[0].value: row[1].value for row in about.iter_rows(min_row=2)}

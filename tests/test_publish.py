@@ -92,7 +92,8 @@ def test_a_second_run_exits_2_naming_the_first(out, study, tmp_path, capsys):
     assert "--wait" in err and "Traceback" not in err
     assert check_folder(out) == before  # the second run changed nothing
     (tmp_path / "release").touch()
-    assert first.wait(timeout=300) == 0
+    first.communicate(timeout=300)  # (and its pipes closed)
+    assert first.returncode == 0
     assert "scenario_gain.csv" in check_folder(out)["outputs"]
 
 
@@ -107,7 +108,8 @@ def test_a_second_run_with_wait_runs_after_the_first(out, study, tmp_path):
         second.wait(timeout=20)  # blocked on the lock (it loads its study file first)
     assert second.poll() is None  # still waiting
     (tmp_path / "release").touch()
-    assert first.wait(timeout=300) == 0
+    first.communicate(timeout=300)
+    assert first.returncode == 0
     _, err = second.communicate(timeout=600)
     assert second.returncode == 0, err
     assert "waiting for `" in err and f"pid {first.pid}" in err
@@ -122,7 +124,7 @@ def test_the_lock_of_a_killed_run_is_taken_over(out, study, tmp_path):
                   CIRCLE15_TEST_RELEASE=str(tmp_path / "release"))
     wait_for(sentinel, first)
     first.send_signal(signal.SIGKILL)
-    first.wait(timeout=60)
+    first.communicate(timeout=60)
     proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", str(study[0]),
                            "--out", str(out)], capture_output=True, text=True, timeout=600,
                           env=env_with())

@@ -51,7 +51,7 @@ def test_everything_but_the_manifest_is_identical_with_source_date_epoch(tmp_pat
             assert first[name] == second[name], name
     book = openpyxl.load_workbook(tmp_path / "a" / "results.xlsx")
     assert book.properties.created == datetime(2023, 11, 14, 22, 13)
-    about = pd.read_excel(tmp_path / "a" / "results.xlsx", sheet_name="about")
+    about = pd.read_excel(tmp_path / "a" / "results.xlsx", sheet_name="about", engine="openpyxl")
     assert "2023-11-14 22:13" in about.astype(str).to_numpy().ravel().tolist()
     assert "2023-11-14 22:13 UTC" in first["report.html"].decode("utf-8")
 
@@ -86,7 +86,7 @@ def test_normalised_workbooks_written_apart_are_identical(tmp_path):
         assert {i.date_time for i in archive.infolist()} == {(2026, 1, 2, 3, 4, 0)}
     book = openpyxl.load_workbook(paths[0])
     assert book.properties.modified == datetime(2026, 1, 2, 3, 4)
-    assert pd.read_excel(paths[0])["名称"].tolist() == ["甲", "乙"]
+    assert pd.read_excel(paths[0], engine="openpyxl")["名称"].tolist() == ["甲", "乙"]
 
 
 def test_stable_element_ids_number_folium_ids_in_order():

@@ -76,13 +76,15 @@ def server(tmp_path_factory):
         url = found.group(1) if found else None
     if url is None:
         proc.kill()
-        pytest.fail("circle15 serve did not start:\n" + "".join(lines) + proc.stderr.read())
+        _, err = proc.communicate()
+        pytest.fail("circle15 serve did not start:\n" + "".join(lines) + err)
     yield url, out
     proc.terminate()
     try:
-        proc.wait(30)
+        proc.communicate(timeout=30)  # waits, and closes the pipes
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.communicate()
 
 
 @pytest.fixture(scope="module")

@@ -350,7 +350,9 @@ def _grid(rows: list[list], text: bool, breaks: bool = True) -> pd.DataFrame:
     """Rows as a frame of cleaned text cells ("" for blank), ragged rows padded."""
     if not text:
         rows = [[_cell_text(c) for c in r] for r in rows]
-    grid = pd.DataFrame(rows, dtype=object)
+    width = max((len(r) for r in rows), default=0)
+    # Ragged rows (a title line, a short footnote) padded to the widest one.
+    grid = pd.DataFrame([[*r, *[""] * (width - len(r))] for r in rows], dtype=object)
     if grid.shape[1] == 0:
         return pd.DataFrame(index=range(len(rows)), columns=[0], dtype=object).fillna("")
     grid = grid.fillna("")
