@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..schema import UNREACHABLE, pop_col, time_col
 from ..standards import Category
+from ._groups import DistrictGroups
 
 #: District name of the rows that cover the whole study area.
 ALL = "ALL"
@@ -85,17 +86,10 @@ def district_table(cells: pd.DataFrame, categories: dict[str, Category],
         NaN where the cohort is empty; ``mean_min`` and ``p90_min`` are over the residents
         who can reach a facility (NaN when none can).
     """
-    names = list(districts)
-    # Cells outside every named sub-district (-1) count in the whole area only.
-    code = pd.Index(names).get_indexer(pd.Index(cells["district"].to_numpy()))
-    known = code >= 0
-    n = len(names)
+    groups = DistrictGroups.of(cells["district"].to_numpy(), districts)
+    names, code, n = groups.names, groups.code, len(groups.names)
     snapped = cells["snapped"].to_numpy(dtype=bool)
-
-    def by_district(weights: np.ndarray) -> np.ndarray:
-        """Sums per district in report order, then the whole area."""
-        return np.append(np.bincount(code[known], weights=weights[known], minlength=n),
-                         weights.sum())
+    by_district = groups.sums
 
     frames = []
     for key, cat in categories.items():

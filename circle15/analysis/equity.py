@@ -251,30 +251,36 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
     -------
     Equity
     """
-    names = cells["district"].to_numpy(dtype=object)
-    groups = [(d, names == d) for d in districts] + [(ALL, np.ones(len(cells), bool))]
+    # Every place the cells name (sub-districts, and whatever lies outside them): the
+    # Theil decomposition runs over all of them, the table over the sub-districts.
+    label, places = pd.factorize(cells["district"].to_numpy(dtype=object),
+                                 use_na_sentinel=False)
+    where = {name: i for i, name in enumerate(places)}
     rows, curves, balance = [], [], []
     for key in categories:
         w = cells[f"pop_{key}"].to_numpy(dtype=float)
         for measure, column in MEASURES.items():
             x = cells[column.format(key=key)].to_numpy(dtype=float)
-            for name, mask in groups:
-                xm, wm = x[mask], w[mask]
-                ok = ~np.isnan(xm) & (wm > 0)
-                pop = wm[ok].sum()
+            parts = _by_place(x, w, label, len(places))
+            whole = _stats(*_clean(x, w))
+            for name in [*districts, ALL]:
+                if name == ALL:
+                    stats, excluded = whole, parts.excluded.sum()
+                else:
+                    i = where.get(name)
+                    stats = parts.stats[i] if i is not None else _stats(*_EMPTY)
+                    excluded = parts.excluded[i] if i is not None else 0.0
                 row = {"district": name, "category": key, "measure": measure,
-                       "population": pop, "excluded_population": wm[~ok].sum(),
-                       "mean": (wm[ok] * xm[ok]).sum() / pop if pop > 0 else np.nan,
-                       "gini": weighted_gini(xm, wm), "theil": weighted_theil(xm, wm),
+                       "population": stats.population, "excluded_population": excluded,
+                       "mean": stats.mean, "gini": stats.gini, "theil": stats.theil,
                        "theil_between": np.nan, "theil_within": np.nan}
                 if name == ALL:
-                    parts = theil_decomposition(x, w, names)
-                    row.update(theil_between=parts.between, theil_within=parts.within)
+                    row.update(zip(("theil_between", "theil_within"),
+                                   _decomposed(parts.stats, whole), strict=True))
                 rows.append(row)
-                share, value = lorenz_curve(xm, wm)
                 curves.append(pd.DataFrame({"district": name, "category": key,
-                                            "measure": measure, "pop_share": share,
-                                            "value_share": value}))
+                                            "measure": measure, "pop_share": stats.lorenz[0],
+                                            "value_share": stats.lorenz[1]}))
         cov = district_table[(district_table["category"] == key)
                              & district_table["district"].isin(list(districts))]
         cov = cov[cov["coverage"].notna()]
@@ -289,3 +295,62 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
     return Equity(table=pd.DataFrame(rows), coverage_balance=pd.DataFrame(balance),
                   lorenz=pd.concat(curves, ignore_index=True))
 
+
+_EMPTY = (np.empty(0), np.empty(0))
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """The measures of one group of residents."""
+
+    population: float
+    mean: float
+    gini: float
+    theil: float
+    lorenz: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Per place: the measures of its residents and the weight left out (no value)."""
+
+    stats: list[_Stats]
+    excluded: np.ndarray
+
+
+def _stats(x: np.ndarray, w: np.ndarray) -> _Stats:
+    total = w.sum()
+    return _Stats(population=float(total),
+                  mean=float((w * x).sum() / total) if total > 0 else np.nan,
+                  gini=weighted_gini(x, w), theil=weighted_theil(x, w),
+                  lorenz=lorenz_curve(x, w))
+
+
+def _by_place(x: np.ndarray, w: np.ndarray, label: np.ndarray, n: int) -> _Places:
+    """The measures of every place, from one sort of all residents by (place, value)
+    instead of one mask and one sort per place (the measures sort again, at no cost, what
+    is already in order)."""
+    keep = ~np.isnan(x) & (w > 0)
+    excluded = np.bincount(label, weights=np.where(keep, 0.0, w), minlength=n)
+    x, w, label = x[keep], w[keep], label[keep]
+    order = np.lexsort((x, label))
+    x, w, label = x[order], w[order], label[order]
+    ends = np.cumsum(np.bincount(label, minlength=n))
+    starts = ends - np.bincount(label, minlength=n)
+    return _Places([_stats(x[a:b], w[a:b]) for a, b in zip(starts, ends, strict=True)],
+                   excluded)
+
+
+def _decomposed(parts: list[_Stats], whole: _Stats) -> tuple[float, float]:
+    """Theil T between and within places (see :func:`theil_decomposition`)."""
+    if not whole.population > 0 or not whole.mean > 0:
+        return float("nan"), float("nan")
+    pop = np.array([p.population for p in parts])
+    mean = np.array([p.mean for p in parts])
+    theil = np.array([p.theil for p in parts])
+    used = pop > 0
+    r = mean[used] / whole.mean
+    pop_share = pop[used] / whole.population
+    share = pop_share * r
+    return (float((pop_share * xlogy(r, r)).sum()),
+            float(np.nansum(share * theil[used])))

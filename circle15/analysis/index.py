@@ -43,8 +43,9 @@ import pandas as pd
 from ..schema import pop_col, supply_col, time_col
 from ..settings import ALL_NAME_EN, DIMENSIONS, INDICATORS, IndexSettings, Indicator
 from ..standards import Category
+from ._groups import DistrictGroups
 from .coverage import ALL
-from .equity import Equity, atkinson_ede
+from .equity import Equity
 
 __all__ = ["ALL_NAME_EN", "DIMENSIONS", "INDICATORS", "IndexResult", "IndexSettings",
            "Indicator", "achievement_ede", "index_scores", "indicator_values"]
@@ -148,11 +149,11 @@ def achievement_ede(cells: pd.DataFrame, categories: dict[str, Category],
     DataFrame
         ``district, category, ede_time, ede_supply``, ``ALL`` rows included.
     """
-    names = cells["district"].to_numpy(dtype=object)
-    groups = [(d, names == d) for d in districts] + [(ALL, np.ones(len(cells), bool))]
+    groups = DistrictGroups.of(cells["district"].to_numpy(), districts)
+    order = [*groups.names, ALL]
     norm_base = supply_table.set_index(["district", "category"])["norm_population"]
     e = settings.inequality_aversion
-    rows = []
+    frames = []
     for key, cat in categories.items():
         w = cells[pop_col(key)].to_numpy(dtype=float)
         worst, best = _goalposts("mean_time", cat, settings)
@@ -162,16 +163,44 @@ def achievement_ede(cells: pd.DataFrame, categories: dict[str, Category],
                               np.clip((t - worst) / (best - worst), 0.0, 1.0))
         supply = (cells[supply_col(key)].to_numpy(dtype=float) if supply_col(key) in cells
                   else np.full(len(cells), np.nan))
-        for name, mask in groups:
-            cohort = w[mask].sum()
-            ede_supply = np.nan
-            if cat.norm is not None and cohort > 0:
-                target = cat.norm * float(norm_base[(name, key)]) / (cat.norm_per * cohort)
-                ede_supply = atkinson_ede(np.minimum(supply[mask] / target, 1.0), w[mask], e)
-            rows.append({"district": name, "category": key,
-                         "ede_time": atkinson_ede(a_time[mask], w[mask], e),
-                         "ede_supply": ede_supply})
-    return pd.DataFrame(rows, columns=["district", "category", "ede_time", "ede_supply"])
+        cohort = groups.sums(w)
+        ede_supply = np.full(len(order), np.nan)
+        if cat.norm is not None:
+            base = np.array([float(norm_base[(name, key)]) for name in order])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                target = cat.norm * base / (cat.norm_per * cohort)
+            # Each resident's share of the supply that would just meet the norm where they
+            # live; the whole area has one target of its own.
+            local = np.minimum(supply / groups.per_cell(target[:-1]), 1.0)
+            whole = np.minimum(supply / target[-1], 1.0)
+            ede_supply[:-1] = _grouped_ede(local, w, groups, e)[:-1]
+            ede_supply[-1] = _grouped_ede(whole, w, groups, e)[-1]
+            ede_supply[~(cohort > 0)] = np.nan
+        frames.append(pd.DataFrame({"district": order, "category": key,
+                                    "ede_time": _grouped_ede(a_time, w, groups, e),
+                                    "ede_supply": ede_supply}))
+    return pd.concat(frames, ignore_index=True)[["district", "category", "ede_time",
+                                                   "ede_supply"]]
+
+
+def _grouped_ede(achievement: np.ndarray, weights: np.ndarray, groups: DistrictGroups,
+                 aversion: float) -> np.ndarray:
+    """:func:`~circle15.analysis.equity.atkinson_ede` of every sub-district, then of the
+    whole area, from sums: NaN where nobody is weighted or a weighted achievement is NaN."""
+    if not 0 <= aversion < 1:
+        raise ValueError("inequality aversion must lie in [0, 1)")
+    weighted = weights > 0
+    a = np.where(weighted, achievement, 0.0)
+    if (a < 0).any():
+        raise ValueError("the equally-distributed equivalent needs achievements >= 0")
+    unknown = groups.counts(weighted & np.isnan(achievement))
+    total = groups.sums(np.where(weighted, weights, 0.0))
+    power = 1.0 - aversion
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = groups.sums(np.where(weighted & ~np.isnan(a), weights * a**power, 0.0))
+        ede: np.ndarray = (level / total) ** (1.0 / power)
+    return np.where((total > 0) & (unknown == 0), ede, np.nan)
+
 
 
 def _goalposts(name: str, category: Category, settings: IndexSettings) -> tuple[float, float]:

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from ..settings import LUO_QI_STEP_WEIGHTS, MissingCapacity, SupplySettings
 from ..standards import Category
+from ._groups import DistrictGroups
 from .coverage import ALL
 
 __all__ = ["LUO_QI_STEP_WEIGHTS", "DecayFunction", "FloatingCatchment", "SupplySettings",
@@ -184,36 +185,36 @@ def district_supply(cells: pd.DataFrame, categories: dict[str, Category],
         - ``norm_ratio = accessible_provision / norm`` and ``norm_met = norm_ratio >= 1``
           (NA without a norm or without residents).
     """
-    rows = []
-    names = cells["district"].to_numpy()
-    groups = [(d, names == d) for d in districts] + [(ALL, np.ones(len(cells), bool))]
+    groups = DistrictGroups.of(cells["district"].to_numpy(), districts)
+    order = [*groups.names, ALL]
     residents = cells["pop_total"].to_numpy(dtype=float)
+    frames = []
     for key, cat in categories.items():
         cohort = cells[f"pop_{key}"].to_numpy(dtype=float)
         supply = cells[f"supply_{key}"].to_numpy(dtype=float)
-        base = residents if cat.norm_base == "residents" else cohort
+        p = groups.sums(cohort)
+        b = groups.sums(residents if cat.norm_base == "residents" else cohort)
+        shared = groups.sums(cohort * supply)
         cap = np.asarray(facility_capacity[key], dtype=float)
-        where = np.asarray(facility_district[key], dtype=object)
-        for name, mask in groups:
-            p, b = cohort[mask].sum(), base[mask].sum()
-            shared = float((cohort[mask] * supply[mask]).sum())
-            here = cap if name == ALL else cap[where == name]
-            unknown = int(np.isnan(here).sum())
-            # Blank, not 0, where facilities stand but none has a known capacity.
-            located = np.nan if unknown and unknown == len(here) else float(np.nansum(here))
-            norm = np.nan if cat.norm is None else cat.norm
-            accessible = shared / b * cat.norm_per if b > 0 else np.nan
-            ratio = accessible / norm if b > 0 and cat.norm is not None else np.nan
-            rows.append({
-                "district": name, "category": key, "capacity": located,
-                "capacity_unknown": unknown,
-                "supply_ratio": shared / p if p > 0 else np.nan,
+        standing = DistrictGroups.of(np.asarray(facility_district[key], dtype=object),
+                                     districts)
+        unknown = standing.counts(np.isnan(cap))
+        # Blank, not 0, where facilities stand but none has a known capacity.
+        located = np.where((unknown > 0) & (unknown == standing.counts(np.ones(len(cap)))),
+                           np.nan, standing.sums(np.nan_to_num(cap)))
+        norm = np.nan if cat.norm is None else float(cat.norm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            accessible = np.where(b > 0, shared / b * cat.norm_per, np.nan)
+            ratio = accessible / norm
+            frames.append(pd.DataFrame({
+                "district": order, "category": key, "capacity": located,
+                "capacity_unknown": unknown.astype(int),
+                "supply_ratio": np.where(p > 0, shared / p, np.nan),
                 "norm_population": b,
-                "provision": located / b * cat.norm_per if b > 0 else np.nan,
+                "provision": np.where(b > 0, located / b * cat.norm_per, np.nan),
                 "accessible_provision": accessible,
                 "norm": norm, "norm_ratio": ratio,
-                "norm_met": pd.NA if np.isnan(ratio) else bool(ratio >= 1.0),
-            })
-    out = pd.DataFrame(rows)
-    out["norm_met"] = out["norm_met"].astype("boolean")
-    return out
+                "norm_met": pd.arrays.BooleanArray(ratio >= 1.0, np.isnan(ratio)),
+            }))
+    return pd.concat(frames, ignore_index=True)
+

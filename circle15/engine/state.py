@@ -72,9 +72,16 @@ class EngineState:
         return value
 
     def peek_for(self, category: str, name: str) -> Any:
-        """The value :meth:`memo_for` holds for the category's current sites, else None."""
-        for sites, value in self._cache.get((name, category), ()):
+        """The value :meth:`memo_for` holds for the category's current sites, else None.
+
+        A value found moves to the front, so the values in use (a baseline's, while
+        what-ifs start from it again and again) are the last to go.
+        """
+        kept = self._cache.get((name, category), [])
+        for i, (sites, value) in enumerate(kept):
             if sites is self.sites[category]:
+                if i:
+                    kept.insert(0, kept.pop(i))
                 return value
         return None
 
