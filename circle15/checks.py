@@ -134,6 +134,7 @@ def check_inputs(config, districts: Districts, network: WalkingNetwork,
         warnings += _outside_area(layer, districts, buffer_m, what)
         warnings += _capacity_notes(layer, what)
     warnings += population.notes
+    warnings += network.notes
     warnings += [note for layer in facilities.values() for note in layer.notes]
     return warnings
 

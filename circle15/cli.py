@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="scenario TOML (facilities to add/move/remove): write the outputs "
                           "with it applied, and scenario_gain.csv (default folder: "
                           "out/<study>_<scenario>)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="build an OSM or centreline network afresh, not from the network "
+                          "cache")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -127,11 +130,12 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_study(config: Path | None, progress):
+def _load_study(config: Path | None, progress, cache: bool = True):
     """The study a command names, or the embedded demo when it names none."""
     from .study import Study
 
-    return Study.from_config(config, progress) if config else Study.demo(progress)
+    return (Study.from_config(config, progress, cache=cache) if config
+            else Study.demo(progress))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -140,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
 
     started = datetime.now(UTC)
     progress = Progress(enabled=not args.quiet)
-    study = _load_study(args.config, progress)
+    study = _load_study(args.config, progress, cache=not args.no_cache)
     result = study.run()
     out_dir = args.out or Path("out") / result.name
     inputs, scenario_lines = study.config.input_files(), []

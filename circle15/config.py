@@ -57,7 +57,9 @@ class NetworkSection(_Section):
     ``source``: ``gpkg`` (osmnx GeoPackage layout: nodes + edges), ``osm`` (an
     ``.osm.pbf``/``.osm`` extract; ``osm_pbf``/``osm_xml`` are aliases) or ``centrelines``
     (road lines from SHP/GPKG/GeoJSON); ``auto`` decides by the file. Streets are taken
-    within the study area plus ``buffer_m`` metres.
+    within the study area plus ``buffer_m`` metres. ``cache = false`` builds an OSM or
+    centreline network afresh on every run instead of keeping it in the network cache
+    (``circle15.sources.network_cache``).
     """
 
     path: Path
@@ -69,6 +71,7 @@ class NetworkSection(_Section):
     buffer_m: Annotated[float, Field(ge=0)] = 1500.0
     grade_separation: bool = True
     snap_tolerance_m: Annotated[float, Field(ge=0)] = 0.5
+    cache: bool = True
 
 
 class PopulationSection(_Section):

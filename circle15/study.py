@@ -52,13 +52,15 @@ class Study:
 
     @classmethod
     def from_config(cls, path: str | Path, progress: Progress = QUIET, *,
-                    read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None
-                    ) -> Study:
+                    read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None,
+                    cache: bool = True) -> Study:
         """Read every input named in a study TOML file.
 
         ``read`` reads the inputs (default :func:`circle15.sources.inputs.read_inputs`); a
         batch region passes :func:`circle15.sources.region.read_region_inputs`, which keeps
-        the streets and facilities within the region plus its buffer.
+        the streets and facilities within the region plus its buffer. ``cache=False``
+        builds an OSM or centreline network afresh instead of reading it from the network
+        cache (as ``[network] cache = false`` does).
 
         Raises
         ------
@@ -66,6 +68,10 @@ class Study:
             When the file or any input is invalid; the message names what to fix.
         """
         loaded = load_config(path)
+        if not cache:
+            c = loaded.config
+            loaded.config = c.model_copy(
+                update={"network": c.network.model_copy(update={"cache": False})})
         # Each config section goes to its reader (grid/raster/census, gpkg/OSM/centrelines,
         # tables/OSM tags); see circle15.sources.inputs.
         found = (read or read_inputs)(loaded, progress)
@@ -225,6 +231,8 @@ class Study:
             "network_nodes": int(self.network.n_nodes),
             "network_edges": int(self.network.n_edges),
             "network_pieces": len(pieces),
+            # how the network was read: from the network cache or built, and the cache key
+            "network_source": dict(self.network.provenance),
             "largest_piece_share_of_nodes": round(float(sizes.max() / sizes.sum()), 4),
             "cells": len(cells),
             "population": float(pop.sum()),
