@@ -250,7 +250,7 @@ def test_an_entry_another_process_finished_first_is_kept(tmp_path):
         built.append(1)
         return network_of_small(tmp_path)
 
-    first = cached_network("test", [], {"x": 1}, build, root=root)
+    first = cached_network("test", [], {"x": 1}, build, root=root, crs=CRS)
     (entry,) = entries(root)
     stamp = (entry / "entry.json").stat().st_mtime_ns
     # a second process that missed too writes the same entry: the first one stays
@@ -258,7 +258,8 @@ def test_an_entry_another_process_finished_first_is_kept(tmp_path):
     network_cache._write_entry(entry, first.provenance["cache_key"], first, "test", [],
                                {"x": 1})
     assert entries(root) == [entry]
-    assert cached_network("test", [], {"x": 1}, build, root=root).provenance["cache"] == "hit"
+    assert cached_network("test", [], {"x": 1}, build, root=root,
+                          crs=CRS).provenance["cache"] == "hit"
     assert len(built) == 1
     assert not [p for p in root.iterdir() if p.name.startswith(".")]
 

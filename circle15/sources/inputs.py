@@ -108,11 +108,11 @@ def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts,
     if source == "osm":
         from .osm import OSM_READER_VERSION, read_osm_network, study_polygon_wgs84
 
-        polygon = study_polygon_wgs84(districts.area, crs, n.buffer_m)
         return cached_network(
             "osm-walk", [n.path], {**where, "reader": OSM_READER_VERSION},
-            lambda: read_osm_network(n.path, crs, polygon, progress),
-            enabled=n.cache, progress=progress)
+            lambda: read_osm_network(n.path, crs, study_polygon_wgs84(
+                districts.area, crs, n.buffer_m), progress),
+            crs=crs, enabled=n.cache, progress=progress)
     from .centrelines import CENTRELINES_VERSION, centreline_files, read_centrelines
 
     settings = {**where, "reader": CENTRELINES_VERSION, "layer": n.layer, "source_crs": n.crs,
@@ -123,7 +123,7 @@ def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts,
                                  area=districts.area.buffer(n.buffer_m),
                                  grade_separation=n.grade_separation,
                                  snap_tolerance_m=n.snap_tolerance_m),
-        enabled=n.cache, progress=progress)
+        crs=crs, enabled=n.cache, progress=progress)
 
 
 def read_study_population(loaded: LoadedConfig, crs: CRS,

@@ -114,7 +114,7 @@ def cache_key(kind: str, files: Sequence[Path], settings: dict[str, Any]) -> str
 
 
 def cached_network(kind: str, files: Sequence[Path], settings: dict[str, Any],
-                   build: Callable[[], WalkingNetwork], *, enabled: bool = True,
+                   build: Callable[[], WalkingNetwork], *, crs, enabled: bool = True,
                    root: Path | None = None, progress: Progress = QUIET) -> WalkingNetwork:
     """The network ``build()`` returns, from the cache when an entry exists.
 
@@ -129,6 +129,8 @@ def cached_network(kind: str, files: Sequence[Path], settings: dict[str, Any],
         digest, buffer, reader options.
     build : callable
         Builds the network when it is not cached.
+    crs : pyproj.CRS
+        The network's CRS (that of ``build()``'s network; part of ``settings``).
     enabled : bool
         False: build, and neither read nor write the cache.
     root : Path, optional
@@ -149,7 +151,7 @@ def cached_network(kind: str, files: Sequence[Path], settings: dict[str, Any],
     problem = None
     if folder.is_dir():
         try:
-            network = _read_entry(folder, key)
+            network = _read_entry(folder, key, crs)
         except Exception as exc:  # any damage: rebuild (below) and say so
             problem = f"{type(exc).__name__}: {exc}"
         else:
@@ -180,9 +182,7 @@ def _stamp(network: WalkingNetwork, use: CacheUse) -> WalkingNetwork:
 # Entries
 
 
-def _read_entry(folder: Path, key: str) -> WalkingNetwork:
-    import geopandas as gpd
-
+def _read_entry(folder: Path, key: str, crs) -> WalkingNetwork:
     entry = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
     if entry.get("key") != key or entry.get("format") != FORMAT_VERSION:
         raise ValueError("the entry's key or format does not match")
@@ -192,13 +192,39 @@ def _read_entry(folder: Path, key: str) -> WalkingNetwork:
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != entry["sha256"][layer]:
             raise ValueError(f"{path.name} does not match its recorded SHA-256")
-        frames[layer] = gpd.read_parquet(path)
+        frames[layer] = _read_geoparquet(data, crs)
         if len(frames[layer]) != entry["rows"][layer]:
             raise ValueError(f"{path.name} has {len(frames[layer])} rows, not "
                              f"{entry['rows'][layer]}")
     network = WalkingNetwork(nodes=frames["nodes"], edges=frames["edges"])
     network.provenance.update(entry.get("provenance", {}))
     return network
+
+
+def _read_geoparquet(data: bytes, crs):
+    """A GeoParquet file circle15 wrote (geoarrow points or lines), in ``crs``.
+
+    Read with pyarrow directly: the CRS is the study's (it is part of the key), so the
+    file's PROJJSON need not be parsed again, and the coordinates go to shapely in bulk.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    table = pq.read_table(pa.BufferReader(data))
+    column = table.column("geometry").combine_chunks()
+    if pa.types.is_struct(column.type):  # geoarrow.point
+        geometry = shapely.points(column.field("x").to_numpy(), column.field("y").to_numpy())
+    else:  # geoarrow.linestring: list<struct<x, y>>
+        points = column.values
+        coords = np.column_stack([points.field("x").to_numpy(), points.field("y").to_numpy()])
+        offsets = column.offsets.to_numpy().astype(np.int64)
+        geometry = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords,
+                                             (offsets,))
+    frame = table.drop_columns(["geometry"]).to_pandas()
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
 def _write_entry(folder: Path, key: str, network: WalkingNetwork, kind: str,

@@ -35,8 +35,6 @@ from .osm_filter import filter_keys, filter_mask
 WAY_TAGS = ("highway", "name", "bridge", "tunnel")
 #: Feed libosmium at least this many bytes of a PBF file at a time.
 PIECE_BYTES = 8 << 20
-#: Parse the OPL text this many bytes at a time (bounds the memory of big extracts).
-PARSE_BYTES = 64 << 20
 #: Stands for a node whose location is not in the file (a way cut at the extract's edge).
 _NO_LOCATION = 1e9
 
@@ -198,80 +196,78 @@ def _varint(data: bytes, i: int) -> tuple[int, int]:
 
 
 def _parse_opl(opl: Path, filter_text: str) -> WayArrays:
-    parts = []
-    with open(opl, encoding="utf-8") as fh:
-        while lines := fh.readlines(PARSE_BYTES):
-            parts.append(_parse_lines(lines, filter_text))
-    if not parts:
+    """The ways of an OPL file (``w<id> T<tags> N<nodes>`` lines) that pass the filter.
+
+    Parsed column-wise by Apache Arrow (CSV reader, string kernels, number casts) in C++.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    if opl.stat().st_size == 0:
         return _empty()
-    ids = np.concatenate([p[0] for p in parts])
-    counts = np.concatenate([p[1] for p in parts])
-    refs = np.concatenate([p[2] for p in parts])
-    tags = {k: np.concatenate([p[3][k] for p in parts]) for k in WAY_TAGS}
-    # Leave out references to nodes the file lacks, then ways of fewer than 2 references.
-    valid = refs[:, 1] != _NO_LOCATION
-    owner = np.repeat(np.arange(len(ids)), counts)
-    counts = np.bincount(owner[valid], minlength=len(ids))
-    refs = refs[valid]
-    enough = counts >= 2
-    refs = refs[np.repeat(enough, counts)]
-    counts = counts[enough]
-    if len(refs) and np.abs(refs[:, 0]).max() >= 2.0**53:
-        raise InputError("network: OpenStreetMap node ids beyond 2^53 are not supported")
-    # Exactly libosmium's doubles: the file's 1e-7 degree integers divided by 1e7.
-    lon = np.rint(refs[:, 1] * 1e7) / 1e7
-    lat = np.rint(refs[:, 2] * 1e7) / 1e7
-    return WayArrays(ids[enough], np.r_[0, np.cumsum(counts)].astype(np.int64),
-                     refs[:, 0].astype(np.int64), lon, lat,
-                     {k: v[enough] for k, v in tags.items()})
-
-
-def _parse_lines(lines: list[str], filter_text: str):
-    """Ids, reference counts, (id, lon, lat) rows and tag columns of the kept ways."""
-    fields = [line.rstrip("\n").split(" ") for line in lines if line.startswith("w")]
-    if any(len(f) != 3 for f in fields):  # pragma: no cover - libosmium's format changed
-        raise InputError("network: unexpected OPL text from libosmium")
-    heads, tag_texts, node_texts = zip(*fields, strict=True) if fields else ((), (), ())
-    n = len(heads)
-    columns = _tag_columns([t[1:] for t in tag_texts],
+    table = pcsv.read_csv(
+        opl, read_options=pcsv.ReadOptions(column_names=["id", "tags", "nodes"],
+                                           block_size=16 << 20),
+        parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(("id", "tags", "nodes"), pa.string()),
+            strings_can_be_null=False, quoted_strings_can_be_null=False))
+    n = table.num_rows
+    columns = _tag_columns(pc.utf8_slice_codeunits(table["tags"], 1), n,
                            (*filter_keys(filter_text), *WAY_TAGS))
     keep = filter_mask(filter_text, columns, n)
-    ids = np.fromiter((int(h[1:]) for h in heads), dtype=np.int64, count=n)[keep]
-    nodes = [t[1:] for t, k in zip(node_texts, keep.tolist(), strict=True) if k]
-    counts = np.fromiter((len(t) and t.count(",") + 1 for t in nodes), dtype=np.int64,
-                         count=len(nodes))
-    text = ",".join(t for t in nodes if t)
-    # "n12x-8.61y41.15" -> "12,-8.61,41.15"; a node missing from the file is "n12xy"
-    text = (text.replace("xy", f"x{_NO_LOCATION:.0f}y{_NO_LOCATION:.0f}")
-            .replace("n", "").replace("x", ",").replace("y", ","))
-    refs = (np.fromstring(text, dtype=np.float64, sep=",").reshape(-1, 3) if text
-            else np.empty((0, 3)))
-    if len(refs) != counts.sum():  # pragma: no cover - libosmium's format changed
-        raise InputError("network: unexpected OPL text from libosmium")
-    return ids, counts, refs, {k: columns[k][keep] for k in WAY_TAGS}
+    ids = pc.cast(pc.utf8_slice_codeunits(table["id"], 1), pa.int64()).to_numpy()[keep]
+    nodes = pc.utf8_slice_codeunits(table["nodes"].filter(pa.array(keep)), 1)
+    lists = pc.split_pattern(nodes, ",")
+    counts = np.where(pc.equal(nodes, "").to_numpy(zero_copy_only=False), 0,
+                      pc.list_value_length(lists).to_numpy(zero_copy_only=False))
+    items = pc.list_flatten(lists)
+    items = items.filter(pc.not_equal(items, ""))
+    # "n12x-8.61y41.15" -> 12, -8.61, 41.15; a node missing from the file is "n12xy"
+    items = pc.replace_substring(items, "xy", f"x{_NO_LOCATION:.0f}y{_NO_LOCATION:.0f}")
+    parts = pc.split_pattern_regex(pc.utf8_slice_codeunits(items, 1), "[xy]")
+    node_id = pc.cast(pc.list_element(parts, 0), pa.int64()).to_numpy()
+    x = pc.cast(pc.list_element(parts, 1), pa.float64()).to_numpy()
+    y = pc.cast(pc.list_element(parts, 2), pa.float64()).to_numpy()
+    # Leave out references to nodes the file lacks, then ways of fewer than 2 references.
+    valid = x != _NO_LOCATION
+    owner = np.repeat(np.arange(len(ids)), counts)
+    counts = np.bincount(owner[valid], minlength=len(ids))
+    refs = np.flatnonzero(valid)
+    enough = counts >= 2
+    refs = refs[np.repeat(enough, counts)]
+    # Exactly libosmium's doubles: the file's 1e-7 degree integers divided by 1e7.
+    return WayArrays(ids[enough], np.r_[0, np.cumsum(counts[enough])].astype(np.int64),
+                     node_id[refs], np.rint(x[refs] * 1e7) / 1e7,
+                     np.rint(y[refs] * 1e7) / 1e7,
+                     {k: columns[k][keep][enough] for k in WAY_TAGS})
 
 
-def _tag_columns(texts: list[str], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _tag_columns(tags, n: int, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Per way, the value of each of ``keys`` (None when absent), from OPL tag lists."""
-    n = len(texts)
-    out = {k: np.full(n, None, dtype=object) for k in keys}
-    if n == 0:
-        return out
-    counts = np.fromiter((t.count(",") + 1 if t else 0 for t in texts), dtype=np.int64,
-                         count=n)
-    string = np.dtypes.StringDType()
-    flat = np.array(",".join(t for t in texts if t).split(","), dtype=string)
-    key, _, value = np.strings.partition(flat, np.array("=", dtype=string))
-    owner = np.repeat(np.arange(n), counts)
-    escaped = np.strings.find(value, np.array("%", dtype=string)) >= 0
+    import pyarrow.compute as pc
+
+    lists = pc.split_pattern(tags, ",")
+    owner = pc.list_parent_indices(lists).to_numpy()
+    pairs = pc.split_pattern(pc.list_flatten(lists), "=", max_splits=1)
+    has_value = pc.equal(pc.list_value_length(pairs), 2)
+    owner = owner[has_value.to_numpy(zero_copy_only=False)]
+    pairs = pairs.filter(has_value)
+    key = pc.list_element(pairs, 0)
+    value = pc.list_element(pairs, 1)
+    out = {}
     for k in dict.fromkeys(keys):
-        # OPL escapes ' ', ',', '=', '%', '@' and non-ASCII as %hex%; keys looked for
-        # here are plain, so only values need unescaping
-        rows = np.flatnonzero(key == k)
-        values = value[rows].astype(object)
-        for i in np.flatnonzero(escaped[rows]).tolist():
+        # keys looked for are plain; OPL escapes ' ', ',', '=', '%', '@' and non-ASCII in
+        # values as %hex%
+        rows = np.flatnonzero(pc.equal(key, k).to_numpy(zero_copy_only=False))
+        values = value.take(rows).to_numpy(zero_copy_only=False).astype(object)
+        escaped = np.flatnonzero([("%" in v) for v in values]) if len(values) else []
+        for i in escaped:
             values[i] = _unescape(values[i])
-        out[k][owner[rows]] = values
+        col = np.full(n, None, dtype=object)
+        col[owner[rows]] = values
+        out[k] = col
     return out
 
 
