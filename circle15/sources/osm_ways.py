@@ -218,18 +218,19 @@ def _parse_opl(opl: Path, filter_text: str) -> WayArrays:
                            (*filter_keys(filter_text), *WAY_TAGS))
     keep = filter_mask(filter_text, columns, n)
     ids = pc.cast(pc.utf8_slice_codeunits(table["id"], 1), pa.int64()).to_numpy()[keep]
-    nodes = pc.utf8_slice_codeunits(table["nodes"].filter(pa.array(keep)), 1)
-    lists = pc.split_pattern(nodes, ",")
-    counts = np.where(pc.equal(nodes, "").to_numpy(zero_copy_only=False), 0,
-                      pc.list_value_length(lists).to_numpy(zero_copy_only=False))
-    items = pc.list_flatten(lists)
-    items = items.filter(pc.not_equal(items, ""))
-    # "n12x-8.61y41.15" -> 12, -8.61, 41.15; a node missing from the file is "n12xy"
-    items = pc.replace_substring(items, "xy", f"x{_NO_LOCATION:.0f}y{_NO_LOCATION:.0f}")
-    parts = pc.split_pattern_regex(pc.utf8_slice_codeunits(items, 1), "[xy]")
-    node_id = pc.cast(pc.list_element(parts, 0), pa.int64()).to_numpy()
-    x = pc.cast(pc.list_element(parts, 1), pa.float64()).to_numpy()
-    y = pc.cast(pc.list_element(parts, 2), pa.float64()).to_numpy()
+    nodes = table["nodes"].filter(pa.array(keep))
+    # "Nn12x-8.61y41.15,n13x…" -> "12,-8.61,41.15,13,…"; a node missing from the file
+    # is "n12xy"
+    counts = pc.count_substring(nodes, "n").to_numpy(zero_copy_only=False)
+    text = pc.replace_substring(pc.utf8_slice_codeunits(nodes, 2), "xy",
+                                f"x{_NO_LOCATION:.0f}y{_NO_LOCATION:.0f}")
+    for old in (",n", "x", "y"):
+        text = pc.replace_substring(text, old, ",")
+    numbers = pc.list_flatten(pc.split_pattern(text.filter(pc.not_equal(text, "")), ","))
+    every = np.arange(0, len(numbers), 3)
+    node_id = pc.cast(numbers.take(every), pa.int64()).to_numpy()
+    x = pc.cast(numbers.take(every + 1), pa.float64()).to_numpy()
+    y = pc.cast(numbers.take(every + 2), pa.float64()).to_numpy()
     # Leave out references to nodes the file lacks, then ways of fewer than 2 references.
     valid = x != _NO_LOCATION
     owner = np.repeat(np.arange(len(ids)), counts)
