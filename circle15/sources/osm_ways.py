@@ -4,12 +4,12 @@ Why this way (measured on the Porto extract, 348k nodes, 51k highway ways; see
 ``benchmarks/README.md``): libosmium decodes a PBF file in C++ in about 0.5 s, but
 handing its objects to Python one attribute at a time costs about 2 µs per node
 reference (pyosmium's ``way.nodes``: 1.0 s for the 427k references of Porto's highways)
-and 30 µs per way for its tags. pyrosm's Cython parser is no shortcut either: it parses
-every node and tag of the file into Python objects (2.9-4.6 s on Porto). So nothing
-crosses into Python per object: one chain of libosmium handlers (node locations, "ways
-with a ``highway`` tag", a writer) runs in C++ and writes those ways, with each node's
-id and location, as OPL text (libosmium's line format); Python then reads the text in
-bulk — one split per way and one ``numpy.fromstring`` over all node references.
+and 30 µs per way for its tags. pyrosm (Cython) parses every node and tag of the file
+and takes 3-5 s on Porto. So nothing crosses into Python per object: one chain of
+libosmium handlers (node locations, "ways with a ``highway`` tag", a writer) runs in C++
+and writes those ways, with each node's id and location, as OPL text (libosmium's line
+format); Apache Arrow then reads that text column-wise in C++ (its CSV reader, string
+kernels and number parsing), and only the few tag values with escapes go through Python.
 Coordinates come out exactly as libosmium gives them to pyosmium (and as osmnx reads them
 from OSM XML): the 1e-7-degree integers of the file, divided by 1e7.
 
