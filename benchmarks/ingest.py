@@ -22,6 +22,12 @@ the median. The file is read once beforehand, so every tool finds it in the page
 circle15's graph is checked against osmnx's whenever osmnx finished: same nodes, same
 edges, every length within 1 mm.
 
+A second table compares the parsers alone, the choice behind circle15's reader: the
+walkable ways of the whole file as arrays of way ids, node ids, coordinates and tags,
+(a) circle15's (libosmium handlers in C++ write OPL text, Arrow parses it) and (b) the
+usual pyosmium loop (``FileProcessor.with_locations()``, a Python dict of tags and a
+list of node references per way); both must find the same ways and references.
+
 ``synthetic-5m`` is a SYNTHETIC extract of 5 million OSM nodes written by
 ``benchmarks.synthetic_osm`` (seeded) into a temporary folder for the run.
 """
@@ -42,7 +48,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASETS = "porto,porto-25km,chengdu,synthetic-5m"
-TOOLS = ("circle15", "circle15-cached", "pyrosm")
+TOOLS = ("circle15", "circle15-cached", "pyrosm", "parse-circle15", "parse-pyosmium")
+MAIN_TOOLS = TOOLS[:3]
 
 
 def datasets(names: list[str], folder: Path, log=sys.stderr) -> dict[str, dict]:
@@ -117,7 +124,13 @@ def measure(tool: str, spec: dict, dump: Path | None = None) -> dict:
 
     from pyproj import CRS
 
-    if tool == "pyrosm":
+    if tool.startswith("parse-"):
+        parse = _parse_with_libosmium if tool == "parse-circle15" else _parse_with_pyosmium
+        start = time.perf_counter()
+        ways, refs = parse(Path(spec["path"]))
+        seconds = time.perf_counter() - start
+        out = {"ways": ways, "refs": refs}
+    elif tool == "pyrosm":
         import pyrosm
 
         start = time.perf_counter()
@@ -147,6 +160,43 @@ def measure(tool: str, spec: dict, dump: Path | None = None) -> dict:
     out.update(tool=tool, seconds=seconds,
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
+
+
+def _parse_with_libosmium(path: Path) -> tuple[int, int]:
+    from circle15.sources.osm_filter import WALK_FILTER
+    from circle15.sources.osm_ways import read_walk_ways
+
+    ways = read_walk_ways(path, WALK_FILTER)
+    return ways.n_ways, len(ways.node_id)
+
+
+def _parse_with_pyosmium(path: Path) -> tuple[int, int]:
+    """The walkable ways as arrays, the way pyosmium's documentation reads them."""
+    import osmium
+
+    from circle15.sources.osm_filter import WALK_FILTER, compile_filter
+    from circle15.sources.osm_ways import WAY_TAGS
+
+    keep = compile_filter(WALK_FILTER)
+    way_ids, counts, refs, tags = [], [], [], {k: [] for k in WAY_TAGS}
+    processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+                 .with_locations()
+                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                 .with_filter(osmium.filter.KeyFilter("highway")))
+    for way in processor:
+        way_tags = {t.k: t.v for t in way.tags}
+        if not keep(way_tags):
+            continue
+        nodes = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
+        if len(nodes) < 2:
+            continue
+        way_ids.append(way.id)
+        counts.append(len(nodes))
+        refs.extend(nodes)
+        for k in WAY_TAGS:
+            tags[k].append(way_tags.get(k))
+    table = np.asarray(refs, dtype=float).reshape(-1, 3)
+    return len(np.asarray(way_ids)), len(table)
 
 
 def _network_summary(net, dump: Path | None) -> dict:
@@ -211,8 +261,11 @@ def _run(tool: str, spec: dict, cache_dir: Path, cap_s: float, dump: Path | None
 
 
 def run_ingest(names: list[str], rounds: int = 3, cap_s: float = 900.0,
-               log=sys.stderr) -> dict:
-    """Measure every tool on every dataset; a dict of results by dataset."""
+               log=sys.stderr, parse_rounds: int = 1) -> dict:
+    """Measure every tool on every dataset; a dict of results by dataset.
+
+    The parsers alone (second table) run in the first ``parse_rounds`` rounds.
+    """
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="circle15-ingest-") as tmp:
         tmp = Path(tmp)
@@ -225,7 +278,7 @@ def run_ingest(names: list[str], rounds: int = 3, cap_s: float = 900.0,
             print(f"[ingest] {name}: cache entry {stored.get('cache', stored)}", file=log,
                   flush=True)
             for r in range(rounds):
-                for tool in TOOLS:
+                for tool in TOOLS if r < parse_rounds else MAIN_TOOLS:
                     runs[tool].append(_run(tool, spec, cache_dir, cap_s))
                     print(f"[ingest] {name} round {r + 1} {tool}: "
                           f"{_seconds_text(runs[tool][-1])}", file=log, flush=True)
@@ -273,7 +326,7 @@ def format_ingest(results: dict) -> str:
     for name, res in results.items():
         runs = res["runs"]
         cells = []
-        for tool in TOOLS:
+        for tool in MAIN_TOOLS:
             best, med = _best(runs[tool]), _median(runs[tool])
             cells.append(f"{best:.2f} / {med:.2f}" if best is not None
                          else _seconds_text(runs[tool][-1])[:14])
@@ -290,12 +343,25 @@ def format_ingest(results: dict) -> str:
         ours = next((r for r in runs["circle15"] if "nodes" in r), {})
         pyrosm = next((r for r in runs["pyrosm"] if "edges" in r), {})
         peak = {t: max((r.get("peak_rss_mb", 0) for r in runs[t]), default=0)
-                for t in (*TOOLS, "osmnx")}
+                for t in (*MAIN_TOOLS, "osmnx")}
         lines.append(f"  {name}: {spec['about']}; file {spec['bytes'] / 1e6:.1f} MB")
         lines.append(f"    circle15 {ours.get('nodes', 0):,} nodes / {ours.get('edges', 0):,} "
                      f"edges (simplified); pyrosm {pyrosm.get('edges', 0):,} edges "
                      f"(unsimplified, whole file); {res['check']}")
         lines.append("    peak memory MB: " + ", ".join(f"{t} {peak[t]:,.0f}" for t in peak))
+    lines += ["", "Parsers alone: the walkable ways of the whole file as arrays (seconds, best "
+              "of the rounds): circle15 (libosmium -> OPL -> Arrow) against the pyosmium loop",
+              f"{'dataset':<14}{'circle15':>12}{'pyosmium':>12}{'x':>8}   ways / references"]
+    for name, res in results.items():
+        runs = res["runs"]
+        ours, theirs = _best(runs["parse-circle15"]), _best(runs["parse-pyosmium"])
+        if ours is None or theirs is None:
+            continue
+        a = next(r for r in runs["parse-circle15"] if "ways" in r)
+        b = next(r for r in runs["parse-pyosmium"] if "ways" in r)
+        same = "same" if (a["ways"], a["refs"]) == (b["ways"], b["refs"]) else "DIFFERENT"
+        lines.append(f"{name:<14}{ours:>10.2f} s{theirs:>10.2f} s{theirs / ours:>7.1f}x   "
+                     f"{a['ways']:,} / {a['refs']:,} ({same})")
     return "\n".join(lines)
 
 

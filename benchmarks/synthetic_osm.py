@@ -11,8 +11,8 @@ land-use polygons and tagged points of interest. Every way, node and tag comes f
 seeded generator, and every way carries ``note=synthetic``.
 
 The file is written as OPL text and converted to ``.osm.pbf`` by pyosmium's writer
-(``osmium.SimpleWriter``) into a folder the caller gives (a temporary folder in the
-benchmark): never committed, never shipped.
+(``osmium.SimpleWriter``, with the notice as the file's ``generator``) into a folder the
+caller gives (a temporary folder in the benchmark): never committed, never shipped.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def synthetic_extract(folder: Path, target_nodes: int = 5_000_000,
     writer.save(opl)
     if pbf.exists():
         pbf.unlink()
-    out = osmium.SimpleWriter(str(pbf))
+    header = osmium.io.Header()
+    header.set("generator", NOTICE)
+    out = osmium.SimpleWriter(str(pbf), header=header)
     try:
         osmium.apply(str(opl), out)
     finally:

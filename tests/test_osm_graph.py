@@ -299,3 +299,18 @@ def test_unreadable_file_is_an_input_error(tmp_path):
     garbage.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
     with pytest.raises(InputError, match="cannot be read as OpenStreetMap data"):
         read_osm_network(garbage, "EPSG:32651", town_polygon())
+
+
+def test_seeded_synthetic_extract_equals_osmnx(tmp_path):
+    from benchmarks.synthetic_osm import NOTICE, synthetic_extract
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ex = synthetic_extract(tmp_path / "a", 30_000)
+    again = synthetic_extract(tmp_path / "b", 30_000)
+    assert ex.path.read_bytes() == again.path.read_bytes()  # seeded: the same file
+    assert osmium.io.Reader(str(ex.path)).header().get("generator") == NOTICE
+    assert "SYNTHETIC" in NOTICE
+    ours, theirs = both(ex.path, box(*ex.study_box()), "EPSG:32651")
+    assert ours.n_nodes > 400
+    assert_same_graph(ours, theirs)
