@@ -289,6 +289,18 @@ def test_quadrats_are_osmnx_quadrats():
     assert all(a.equals_exact(b, 0) for a, b in zip(ours, theirs, strict=False))
 
 
+def test_no_street_in_the_area_is_an_input_error(tmp_path):
+    nodes = {1: pt(0, 0), 2: pt(1, 0), 3: pt(30, 30), 4: pt(31, 30)}
+    path = write_osm(tmp_path / "few.osm.pbf", nodes, [
+        (1, [1, 1], {"highway": "footway"}),  # one node repeated: no segment
+        (2, [3, 4], {"highway": "footway"}),  # far away
+        (3, [1, 2], {"highway": "motorway"})])  # not walkable
+    with pytest.raises(InputError, match="has no streets"):
+        read_osm_network(path, "EPSG:32651", town_polygon())
+    with pytest.raises(InputError, match="no walkable way of OpenStreetMap lies within"):
+        read_osm_network(path, "EPSG:32651", box(*pt(10, 10), *pt(12, 12)))
+
+
 def test_unreadable_file_is_an_input_error(tmp_path):
     bad = tmp_path / "cut.osm.pbf"
     data = quirks_file(tmp_path / "ok.osm.pbf").read_bytes()
@@ -314,3 +326,21 @@ def test_seeded_synthetic_extract_equals_osmnx(tmp_path):
     ours, theirs = both(ex.path, box(*ex.study_box()), "EPSG:32651")
     assert ours.n_nodes > 400
     assert_same_graph(ours, theirs)
+
+
+def test_reading_in_pieces_gives_the_same_ways(tmp_path, monkeypatch):
+    from benchmarks.synthetic_osm import synthetic_extract
+    from circle15.sources import osm_ways
+
+    ex = synthetic_extract(tmp_path, 100_000)
+    whole = osm_ways.read_walk_ways(ex.path, WALK_FILTER)
+    monkeypatch.setattr(osm_ways, "PIECES_FROM_BYTES", 0)
+    monkeypatch.setattr(osm_ways, "PIECE_BYTES", 1)  # every block a piece
+    pieces = [covered for _, covered in osm_ways._pieces(ex.path, tmp_path)]
+    assert len(pieces) > 5 and sum(pieces) == ex.path.stat().st_size
+    parts = osm_ways.read_walk_ways(ex.path, WALK_FILTER)
+    for name in ("way_id", "start", "node_id", "lon", "lat"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+    for key, values in whole.tags.items():
+        assert parts.tags[key].tolist() == values.tolist()
+    assert whole.n_ways > 1000

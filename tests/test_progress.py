@@ -95,6 +95,7 @@ def test_the_osm_reader_shows_its_bar(tmp_path, monkeypatch):
     from .test_osm_graph import quirks_file
 
     pbf = quirks_file(tmp_path / "town.osm.pbf")
+    monkeypatch.setattr(osm_ways, "PIECES_FROM_BYTES", 0)
     monkeypatch.setattr(osm_ways, "PIECE_BYTES", 1)  # one libosmium call per block
     monkeypatch.setattr(progress_module, "LINE_EVERY_S", 0.0)
     monkeypatch.setattr(progress_module, "LINE_EVERY_SHARE", 0.0)

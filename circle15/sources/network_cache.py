@@ -252,7 +252,10 @@ def _write_entry(folder: Path, key: str, network: WalkingNetwork, kind: str,
                                                   default=str), encoding="utf-8")
         if folder.exists():  # a damaged entry: move it aside in one step, then delete it
             trash = root / f"{_TRASH}{uuid.uuid4().hex[:8]}"
-            os.replace(folder, trash)
+            try:
+                os.replace(folder, trash)
+            except FileNotFoundError:  # another process moved it first
+                pass
             shutil.rmtree(trash, ignore_errors=True)
         try:
             os.rename(temp, folder)

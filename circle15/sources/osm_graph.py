@@ -267,12 +267,12 @@ def _truncate(seg: _Segments, within: np.ndarray) -> _Segments:
                      seg.way[keep_segment], seg.length[keep_segment])
 
 
-def _simplify(seg: _Segments) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Endpoint nodes and merged edges (module doc).
+def _simplify(seg: _Segments) -> tuple[np.ndarray, _Edges]:
+    """The endpoints (positions in ``seg``) and the merged edges between them (module doc).
 
-    Returns the endpoints (positions in ``seg``) and per edge: ``u``, ``v``, ``length``,
-    the node ``sequence`` along it (``first``/``n_points`` into it) and its ways
-    (``way_edge``/``way_id`` pairs).
+    Each chain of segments through non-endpoints becomes one edge, taken in one direction
+    (osmnx builds both, and ``to_undirected`` keeps one); segments between two endpoints
+    stay as they are.
     """
     n, m = len(seg.node_id), len(seg.a)
     a, b = seg.a, seg.b
@@ -333,7 +333,7 @@ def _simplify(seg: _Segments) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         u=np.r_[a[direct], tail[members[first]]].astype(np.int64),
         v=np.r_[b[direct], head[members[last]]].astype(np.int64),
         length=np.r_[seg.length[direct], chain_length],
-        first=np.r_[0, np.cumsum(n_points)[:-1]].astype(np.int64), n_points=n_points,
+        first=(np.cumsum(n_points) - n_points).astype(np.int64), n_points=n_points,
         edge=np.arange(n_direct + n_chains),
         sequence=np.r_[np.column_stack([a[direct], b[direct]]).ravel(), chain_nodes],
         way_edge=pairs // n_ways, way_id=pairs % n_ways)
@@ -342,7 +342,7 @@ def _simplify(seg: _Segments) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 def _ranges(first: np.ndarray, counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``values[first[i]:first[i] + counts[i]]`` for every i, concatenated."""
     total = int(counts.sum())
-    offsets = np.repeat(first - np.r_[0, np.cumsum(counts)[:-1]], counts)
+    offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
     return values[np.arange(total) + offsets]
 
 

@@ -13,8 +13,10 @@ kernels and number parsing), and only the few tag values with escapes go through
 Coordinates come out exactly as libosmium gives them to pyosmium (and as osmnx reads them
 from OSM XML): the 1e-7-degree integers of the file, divided by 1e7.
 
-A ``.osm.pbf`` file is fed to libosmium in pieces of whole blocks so that a progress bar
-can follow the bytes read; other formats (``.osm`` XML, compressed XML) in one piece.
+A large ``.osm.pbf`` file is fed to libosmium in pieces of whole blocks (copied to
+temporary files: libosmium reads a file several times faster than an in-memory buffer)
+so that a progress bar can follow the bytes read; small files and other formats (``.osm``
+XML, compressed XML) in one go.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ from .osm_filter import filter_keys, filter_mask
 
 #: Way tags kept per way: those of osmnx's ``useful_tags_way`` that the network keeps.
 WAY_TAGS = ("highway", "name", "bridge", "tunnel")
-#: Feed libosmium at least this many bytes of a PBF file at a time.
-PIECE_BYTES = 8 << 20
+#: A PBF file larger than this is fed to libosmium in pieces, so that a bar can follow
+#: (the call into libosmium holds Python's lock: nothing can report from inside it) …
+PIECES_FROM_BYTES = 64 << 20
+#: … of at least this many bytes (and at most about 50 pieces).
+PIECE_BYTES = 16 << 20
 #: Stands for a node whose location is not in the file (a way cut at the extract's edge).
 _NO_LOCATION = 1e9
 
@@ -93,7 +98,7 @@ def read_walk_ways(path: Path, filter_text: str,
                  osmium.filter.KeyFilter("highway"), writer)
         try:
             with progress.bar(f"reading {path.name}", path.stat().st_size) as bar:
-                for piece, covered in _pieces(path):
+                for piece, covered in _pieces(path, Path(tmp)):
                     osmium.apply(piece, *chain)
                     bar.update(covered)
         except RuntimeError as exc:  # libosmium: unreadable or truncated file
@@ -108,22 +113,27 @@ def read_walk_ways(path: Path, filter_text: str,
 # Feeding libosmium
 
 
-def _pieces(path: Path) -> Iterator[tuple[object, int]]:
-    """(input for ``osmium.apply``, bytes of the file it covers), in file order."""
-    import osmium
+def _pieces(path: Path, folder: Path) -> Iterator[tuple[str, int]]:
+    """(file for ``osmium.apply``, bytes of ``path`` it covers), in file order.
 
-    ends = _pbf_blocks(path)
+    Each piece is the OSMHeader block and whole data blocks, written to ``folder`` (and
+    overwritten by the next piece once libosmium has read it).
+    """
+    size = path.stat().st_size
+    ends = _pbf_blocks(path) if size > PIECES_FROM_BYTES else None
     if ends is None:
-        yield str(path), path.stat().st_size
+        yield str(path), size
         return
+    step = max(PIECE_BYTES, size // 50)
+    piece = folder / "piece.osm.pbf"
     with open(path, "rb") as fh:
         header = fh.read(ends[0])
         covered, start = 0, ends[0]
         for i, end in enumerate(ends[1:], 1):
-            if end - start < PIECE_BYTES and i < len(ends) - 1:
+            if end - start < step and i < len(ends) - 1:
                 continue
-            # libosmium wants the OSMHeader block first in every piece
-            yield osmium.io.FileBuffer(header + fh.read(end - start), "pbf"), end - covered
+            piece.write_bytes(header + fh.read(end - start))
+            yield str(piece), end - covered
             covered = start = end
 
 
@@ -258,14 +268,18 @@ def _tag_columns(tags, n: int, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     key = pc.list_element(pairs, 0)
     value = pc.list_element(pairs, 1)
     out = {}
+    plain: dict[str, str] = {}  # names repeat over the ways of a street: unescape once
     for k in dict.fromkeys(keys):
         # keys looked for are plain; OPL escapes ' ', ',', '=', '%', '@' and non-ASCII in
         # values as %hex%
         rows = np.flatnonzero(pc.equal(key, k).to_numpy(zero_copy_only=False))
-        values = value.take(rows).to_numpy(zero_copy_only=False).astype(object)
-        escaped = np.flatnonzero([("%" in v) for v in values]) if len(values) else []
-        for i in escaped:
-            values[i] = _unescape(values[i])
+        values = value.take(rows)
+        escaped = np.flatnonzero(pc.match_substring(values, "%").to_numpy(
+            zero_copy_only=False))
+        values = values.to_numpy(zero_copy_only=False).astype(object)
+        for i in escaped.tolist():
+            text = values[i]
+            values[i] = plain.get(text) or plain.setdefault(text, _unescape(text))
         col = np.full(n, None, dtype=object)
         col[owner[rows]] = values
         out[k] = col
