@@ -40,8 +40,10 @@ WAY_TAGS = ("highway", "name", "bridge", "tunnel")
 PIECES_FROM_BYTES = 64 << 20
 #: … of at least this many bytes (and at most about 50 pieces).
 PIECE_BYTES = 16 << 20
-#: Stands for a node whose location is not in the file (a way cut at the extract's edge).
-_NO_LOCATION = 1e9
+#: OPL node lists to CSV rows: N, n and "," start a row, x and y separate its fields.
+_OPL_TO_CSV = np.arange(256, dtype=np.uint8)
+_OPL_TO_CSV[[ord("N"), ord("n"), ord(",")]] = ord("\n")
+_OPL_TO_CSV[[ord("x"), ord("y")]] = ord(",")
 
 
 @dataclass
@@ -229,20 +231,10 @@ def _parse_opl(opl: Path, filter_text: str) -> WayArrays:
     keep = filter_mask(filter_text, columns, n)
     ids = pc.cast(pc.utf8_slice_codeunits(table["id"], 1), pa.int64()).to_numpy()[keep]
     nodes = table["nodes"].filter(pa.array(keep))
-    # "Nn12x-8.61y41.15,n13x…" -> "12,-8.61,41.15,13,…"; a node missing from the file
-    # is "n12xy"
     counts = pc.count_substring(nodes, "n").to_numpy(zero_copy_only=False)
-    text = pc.replace_substring(pc.utf8_slice_codeunits(nodes, 2), "xy",
-                                f"x{_NO_LOCATION:.0f}y{_NO_LOCATION:.0f}")
-    for old in (",n", "x", "y"):
-        text = pc.replace_substring(text, old, ",")
-    numbers = pc.list_flatten(pc.split_pattern(text.filter(pc.not_equal(text, "")), ","))
-    every = np.arange(0, len(numbers), 3)
-    node_id = pc.cast(numbers.take(every), pa.int64()).to_numpy()
-    x = pc.cast(numbers.take(every + 1), pa.float64()).to_numpy()
-    y = pc.cast(numbers.take(every + 2), pa.float64()).to_numpy()
+    node_id, x, y = _node_references(nodes)
     # Leave out references to nodes the file lacks, then ways of fewer than 2 references.
-    valid = x != _NO_LOCATION
+    valid = ~np.isnan(x)
     owner = np.repeat(np.arange(len(ids)), counts)
     counts = np.bincount(owner[valid], minlength=len(ids))
     refs = np.flatnonzero(valid)
@@ -255,6 +247,36 @@ def _parse_opl(opl: Path, filter_text: str) -> WayArrays:
                      {k: columns[k][keep][enough] for k in WAY_TAGS})
 
 
+def _node_references(nodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Node ids, longitudes and latitudes of OPL node lists (NaN: node not in the file).
+
+    The lists' bytes (``Nn12x-8.61y41.15,n13x…``; a node the file lacks is ``n13xy``),
+    end to end, become CSV rows by one byte mapping (``N``, ``n`` and ``,`` start a row,
+    ``x`` and ``y`` separate fields) that Arrow's CSV reader parses in C++.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    parts = []
+    for chunk in nodes.chunks:
+        if len(chunk) == 0:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[
+            chunk.offset:chunk.offset + len(chunk) + 1]
+        parts.append(np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[
+            offsets[0]:offsets[-1]])
+    data = _OPL_TO_CSV[np.concatenate(parts)] if parts else np.empty(0, np.uint8)
+    if not (data != ord("\n")).any():
+        return np.empty(0, np.int64), np.empty(0), np.empty(0)
+    table = pcsv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pcsv.ReadOptions(column_names=["id", "x", "y"], block_size=16 << 20),
+        convert_options=pcsv.ConvertOptions(
+            column_types={"id": pa.int64(), "x": pa.float64(), "y": pa.float64()}))
+    return (table["id"].to_numpy(), table["x"].to_numpy(zero_copy_only=False),
+            table["y"].to_numpy(zero_copy_only=False))
+
+
 def _tag_columns(tags, n: int, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Per way, the value of each of ``keys`` (None when absent), from OPL tag lists."""
     import pyarrow.compute as pc
@@ -265,14 +287,16 @@ def _tag_columns(tags, n: int, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
     has_value = pc.equal(pc.list_value_length(pairs), 2)
     owner = owner[has_value.to_numpy(zero_copy_only=False)]
     pairs = pairs.filter(has_value)
-    key = pc.list_element(pairs, 0)
+    key = pc.dictionary_encode(pc.list_element(pairs, 0).combine_chunks())
+    code = key.indices.to_numpy(zero_copy_only=False)
+    code_of = {name: i for i, name in enumerate(key.dictionary.to_pylist())}
     value = pc.list_element(pairs, 1)
     out = {}
     plain: dict[str, str] = {}  # names repeat over the ways of a street: unescape once
     for k in dict.fromkeys(keys):
         # keys looked for are plain; OPL escapes ' ', ',', '=', '%', '@' and non-ASCII in
         # values as %hex%
-        rows = np.flatnonzero(pc.equal(key, k).to_numpy(zero_copy_only=False))
+        rows = np.flatnonzero(code == code_of.get(k, -1))
         values = value.take(rows)
         escaped = np.flatnonzero(pc.match_substring(values, "%").to_numpy(
             zero_copy_only=False))
