@@ -21,6 +21,7 @@ XML, compressed XML) in one go.
 
 from __future__ import annotations
 
+import os
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -92,16 +93,24 @@ def read_walk_ways(path: Path, filter_text: str,
 
     with tempfile.TemporaryDirectory(prefix="circle15-osm-") as tmp:
         opl = Path(tmp) / "ways.opl"
+        # libosmium's default pool leaves two cores aside: on a small machine one thread
+        pool = osmium.io.ThreadPool(min(8, max(2, os.cpu_count() or 2)))
         locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
         locations.ignore_errors()  # ways leaving the extract: keep their nodes inside it
         writer = osmium.SimpleWriter(osmium.io.File(
-            str(opl), "opl,locations_on_ways=true,add_metadata=false"))
-        chain = (locations, osmium.filter.EntityFilter(osmium.osm.WAY),
-                 osmium.filter.KeyFilter("highway"), writer)
+            str(opl), "opl,locations_on_ways=true,add_metadata=false"), thread_pool=pool)
+        # ways without a highway tag go first, before their node locations are looked up
+        chain = (osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY), locations,
+                 osmium.filter.EntityFilter(osmium.osm.WAY), writer)
         try:
             with progress.bar(f"reading {path.name}", path.stat().st_size) as bar:
                 for piece, covered in _pieces(path, Path(tmp)):
-                    osmium.apply(piece, *chain)
+                    reader = osmium.io.Reader(piece, osmium.osm.NODE | osmium.osm.WAY,
+                                              thread_pool=pool)
+                    try:
+                        osmium.apply(reader, *chain)
+                    finally:
+                        reader.close()
                     bar.update(covered)
         except RuntimeError as exc:  # libosmium: unreadable or truncated file
             raise InputError(f"network {path}: cannot be read as OpenStreetMap data ({exc})") \
