@@ -1,7 +1,13 @@
 """Run the benchmark suite and print a table of ratios.
 
-``python -m benchmarks [--sizes demo,10k,100k,1m] [--peers pandana,networkx,osmnx-recipe]
-[--cap-seconds 300] [--json FILE] [--map]``
+``python -m benchmarks [--sizes demo,10k,100k,1m,porto,chengdu] [--peers pandana,networkx,
+osmnx-recipe] [--ingest porto,porto-25km,chengdu,synthetic-5m] [--cap-seconds 300]
+[--json FILE] [--map]``
+
+``porto`` and ``chengdu`` are the real streets of ``../shared/data/real`` (synthetic
+residents and facilities; skipped when the data are absent). ``--ingest`` adds the
+ingestion table (``benchmarks.ingest``): the walking network read from the OSM file by
+circle15 (cold and cached), pyrosm and osmnx, side by side.
 
 Each (task, size) runs in its own process (``benchmarks.worker``): its peak memory is its
 own and a peer past the time cap is stopped and reported as "did not finish in N s". The
@@ -26,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SIZES = "demo,10k,100k,1m"
+DEFAULT_SIZES = "demo,10k,100k,1m,porto,chengdu"
 DEFAULT_PEERS = "pandana,pandana-15min,networkx,osmnx-recipe"
 #: Address-space limit of a peer process: a peer that needs more fails instead of
 #: pushing a shared machine into swap.
@@ -104,7 +110,7 @@ def _fmt_size(r: dict) -> str:
 def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
     """The report: ratios first, then circle15's own steps."""
     lines = []
-    head = f"{'size':<6}{'circle15':>10}  " + "".join(f"{p:>26}" for p in peers)
+    head = f"{'size':<8}{'circle15':>10}  " + "".join(f"{p:>26}" for p in peers)
     lines += ["End to end (seconds, and peer / circle15): circle15 = snap + splice + walking "
               "times + district table;", "a peer = its network work on circle15's snapped "
               "graph + circle15's snap, splice and table (which it lacks)",
@@ -112,10 +118,10 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
     for size, run in runs.items():
         ours = run["circle15"]
         if "core" not in ours:
-            lines.append(f"{size:<6}{'failed: ' + ours.get('error', '?')}")
+            lines.append(f"{size:<8}{'failed: ' + ours.get('error', '?')}")
             continue
         t, shared = ours["core"]["total"], _shared(ours["core"])
-        row = f"{size:<6}{t:>8.3f} s  "
+        row = f"{size:<8}{t:>8.3f} s  "
         row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t, shared):>26}"
                        for p in peers)
         lines.append(row)
@@ -127,7 +133,7 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
         if "core" not in ours:
             continue
         t = ours["core"]["graph"] + ours["core"]["times"]
-        row = f"{size:<6}{t:>8.3f} s  "
+        row = f"{size:<8}{t:>8.3f} s  "
         row += "".join(f"{_peer_cell(run.get(p, {'error': 'not run'}), t):>26}" for p in peers)
         lines.append(row)
     lines.append("")
@@ -141,7 +147,7 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
                              f"{r['check']}")
     lines.append("")
     opened = any("map_open" in run["circle15"] for run in runs.values())
-    head2 = (f"{'size':<6}{'snap':>7}{'graph':>7}{'times':>7}{'agg':>7}{'core':>7}"
+    head2 = (f"{'size':<8}{'snap':>7}{'graph':>7}{'times':>7}{'agg':>7}{'core':>7}"
              f"{'full':>8}{'what-if ms':>26}{'siting':>8}{'map':>7}{'MB':>7}"
              + (f"{'open':>7}" if opened else "") + f"{'peak MB':>9}")
     lines += ["circle15 steps, seconds. core = snap + graph + times + agg (the end-to-end "
@@ -158,7 +164,7 @@ def format_tables(runs: dict[str, dict], peers: list[str]) -> str:
         whatif = " / ".join(f"{r[k] * 1000:,.1f}" if k in r else "-" for k in
                             ("whatif_engine_s", "whatif_coverage_s", "whatif_s"))
         lines.append(
-            f"{size:<6}{c['snap']:>7.2f}{c['graph']:>7.2f}{c['times']:>7.2f}"
+            f"{size:<8}{c['snap']:>7.2f}{c['graph']:>7.2f}{c['times']:>7.2f}"
             f"{c['aggregate']:>7.2f}{c['total']:>7.2f}{r['full_run_s']:>8.2f}"
             f"{whatif:>26}{r['siting_s']:>8.2f}{r['map_s']:>7.2f}{r['map_mb']:>7.1f}"
             + (f"{_open_cell(r):>7}" if opened else "") + f"{r['peak_rss_mb']:>9,.0f}")
@@ -189,7 +195,8 @@ def _open_cell(r: dict) -> str:
 
 def environment() -> str:
     """Machine, versions and date, for the record."""
-    names = ["numpy", "scipy", "shapely", "networkx", "osmnx", "pandana", "geopandas"]
+    names = ["numpy", "scipy", "shapely", "networkx", "osmnx", "pandana", "geopandas",
+             "osmium", "pyrosm", "pyarrow"]
     versions = []
     for name in names:
         try:
@@ -211,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated, or 'none' (default {DEFAULT_PEERS})")
     ap.add_argument("--cap-seconds", type=float, default=300.0,
                     help="time cap of each peer run (default 300)")
+    from .ingest import DEFAULT_DATASETS
+
+    ap.add_argument("--ingest", default=DEFAULT_DATASETS,
+                    help="datasets of the ingestion table, or 'none' (default "
+                         f"{DEFAULT_DATASETS}; real ones skipped when absent)")
+    ap.add_argument("--ingest-rounds", type=int, default=3,
+                    help="rounds of the ingestion table (default 3)")
     ap.add_argument("--json", type=Path, help="also write every measurement to this file")
     ap.add_argument("--map", action="store_true",
                     help="also open circle15's map.html in headless Chromium and time it")
@@ -222,16 +236,33 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         ap.error(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEERS)}")
+    from .real import EXTRACTS
+
     runs: dict[str, dict] = {}
     for size in sizes:
+        if size in EXTRACTS and not EXTRACTS[size].available:
+            print(f"[bench] {size}: {EXTRACTS[size].path} is absent, skipped", file=sys.stderr)
+            continue
         print(f"[bench] {size}", file=sys.stderr, flush=True)
         runs[size] = {"circle15": run_task("circle15", size, max(args.cap_seconds, 600),
                                            open_map=args.map)}
         for peer in peers:
             runs[size][peer] = run_task(peer, size, args.cap_seconds)
+    ingest = {}
+    if args.ingest != "none":
+        from .ingest import run_ingest
+
+        print("[bench] ingestion", file=sys.stderr, flush=True)
+        ingest = run_ingest([d.strip() for d in args.ingest.split(",") if d.strip()],
+                            args.ingest_rounds, max(args.cap_seconds, 900))
     print(environment())
     print(format_tables(runs, peers))
+    if ingest:
+        from .ingest import format_ingest
+
+        print()
+        print(format_ingest(ingest))
     if args.json:
-        args.json.write_text(json.dumps({"environment": environment(), "runs": runs},
-                                        indent=1))
+        args.json.write_text(json.dumps({"environment": environment(), "runs": runs,
+                                         "ingest": ingest}, indent=1))
     return 0

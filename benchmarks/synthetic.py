@@ -62,12 +62,15 @@ class City:
     districts: Districts
     candidates: np.ndarray  # shapely Points where a new facility could go
     side_m: float
+    crs: str = CRS
+    notice: str = NOTICE
+    name: str = "synthetic"
 
     def study(self) -> Study:
         """A :class:`circle15.Study` over the city, with the standard categories."""
         raw = {
-            "study": {"name": "synthetic", "title": "Synthetic benchmark city",
-                      "synthetic": True, "notice": NOTICE, "crs": CRS},
+            "study": {"name": self.name, "title": "Synthetic benchmark city",
+                      "synthetic": True, "notice": self.notice, "crs": self.crs},
             "boundary": {"outline": "synthetic"},
             "network": {"path": "synthetic"},
             "population": {"path": "synthetic"},
@@ -191,7 +194,7 @@ def _districts(rng: np.random.Generator, side: float, centre: np.ndarray):
                      provenance={"zones": PROVENANCE}), names[zone]
 
 
-def _population(rng, centre, residents, district) -> PopulationGrid:
+def _population(rng, centre, residents, district, crs: str = CRS) -> PopulationGrid:
     shares = np.array(list(AGE_SHARES.values()))
     # Neighbourhoods differ: some are older, some younger.
     mix = shares * rng.lognormal(0.0, 0.25, (len(centre), len(shares)))
@@ -203,7 +206,7 @@ def _population(rng, centre, residents, district) -> PopulationGrid:
     cols = {"cell_id": np.char.add("C", np.arange(len(centre)).astype(str)).astype(object),
             "district": district, "pop_total": residents}
     cols.update({name: counts[:, i] for i, name in enumerate(AGE_SHARES)})
-    cells = gpd.GeoDataFrame(cols, geometry=geometry, crs=CRS)
+    cells = gpd.GeoDataFrame(cols, geometry=geometry, crs=crs)
     bands = []
     for name in AGE_SHARES:
         parts = name.split("_")[1:]
@@ -212,7 +215,8 @@ def _population(rng, centre, residents, district) -> PopulationGrid:
     return PopulationGrid(cells=cells, bands=tuple(bands), source=PROVENANCE)
 
 
-def _facilities(rng, population: PopulationGrid, centre: np.ndarray) -> dict[str, FacilityLayer]:
+def _facilities(rng, population: PopulationGrid, centre: np.ndarray,
+                crs: str = CRS) -> dict[str, FacilityLayer]:
     standards = load_standards().categories
     total = float(population.cells["pop_total"].sum())
     out = {}
@@ -225,7 +229,7 @@ def _facilities(rng, population: PopulationGrid, centre: np.ndarray) -> dict[str
         ids = np.char.add(f"{key[:3].upper()}-", np.arange(n).astype(str)).astype(object)
         frame = gpd.GeoDataFrame({
             "facility_id": ids, "name": ids, "capacity": np.full(n, np.nan),
-            "provenance": PROVENANCE}, geometry=shapely.points(xy), crs=CRS)
+            "provenance": PROVENANCE}, geometry=shapely.points(xy), crs=crs)
         out[key] = FacilityLayer(category=key, facilities=frame, source=PROVENANCE)
     return out
 

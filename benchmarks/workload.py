@@ -42,9 +42,16 @@ class Workload:
 
 
 def load_workload(size: str) -> Workload:
-    """The demo (``"demo"``) or a seeded synthetic city (``"10k"``, ``"100k"``, ``"1m"``)."""
+    """The demo (``"demo"``), a seeded synthetic city (``"10k"``, ``"100k"``, ``"1m"``) or
+    the real streets of an extract in ``../shared/data/real`` (``"porto"``, ``"chengdu"``,
+    ``"hangzhou"``) with synthetic residents and facilities."""
+    from .real import EXTRACTS, real_city
+
     start = time.perf_counter()
-    if size == "demo":
+    if size in EXTRACTS:
+        city = real_city(size, n_candidates=N_CANDIDATES)
+        study, candidates = city.study(), city.candidates
+    elif size == "demo":
         study = Study.demo()
         centres = study.population.cells.geometry.centroid.to_numpy()
         rng = np.random.default_rng(SEED)
@@ -53,7 +60,8 @@ def load_workload(size: str) -> Workload:
         candidates = shapely.points(xy)
     else:
         if size not in SIZES:
-            raise SystemExit(f"unknown size {size!r}; choose from demo, {', '.join(SIZES)}")
+            raise SystemExit(f"unknown size {size!r}; choose from demo, {', '.join(SIZES)}, "
+                             f"{', '.join(EXTRACTS)}")
         city = synthetic_city(SIZES[size], n_candidates=N_CANDIDATES)
         study, candidates = city.study(), city.candidates
     return Workload(size, study, candidates, time.perf_counter() - start)

@@ -21,6 +21,8 @@ from .errors import Circle15Error, Circle15Warning, ConfigError
 #: Help for --wait, on every command that writes an output folder.
 WAIT_HELP = ("wait for another circle15 writing to the same output folder to finish "
              "(default: stop with exit code 2, naming it)")
+NO_CACHE_HELP = ("build an OSM or centreline network afresh, not from the network cache "
+                 "(also: [network] cache = false, CIRCLE15_NO_CACHE=1)")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                           "with it applied, and scenario_gain.csv (default folder: "
                           "out/<study>_<scenario>)")
     run.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    run.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -68,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     sites.add_argument("--out", type=Path,
                        help="output folder (default: out/<study name>/sites_<category>)")
     sites.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    sites.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     sites.add_argument("--quiet", action="store_true", help="no progress messages")
     sites.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -84,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
                               "(default: per indicator, see the README)")
     compare.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
     compare.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    compare.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     compare.add_argument("--quiet", action="store_true", help="no progress messages")
     compare.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
@@ -191,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
              *(SCENARIO_OUTPUTS if scenario is not None else ())]
     with Publication(out_dir, kind="run", outputs=names, wait=args.wait,
                      inputs=[study_file, *inputs.values()], progress=progress) as publication:
-        study = Study.from_config(study_file, progress)
+        study = Study.from_config(study_file, progress, cache=not args.no_cache)
         inputs = _with_outline(study, inputs)
         result = study.run()
         if scenario is not None:
@@ -260,7 +265,7 @@ def _sites(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("out") / loaded.name / f"sites_{args.category}"
     with Publication(out_dir, kind="sites", outputs=SITES_OUTPUTS, wait=args.wait,
                      inputs=[study_file, *inputs.values()], progress=progress) as publication:
-        study = Study.from_config(study_file, progress)
+        study = Study.from_config(study_file, progress, cache=not args.no_cache)
         inputs = _with_outline(study, inputs)
         result = study.run()
         with progress.step(f"choosing {args.add} {args.category} site(s)"):
@@ -342,7 +347,7 @@ def _compare(args: argparse.Namespace) -> int:
                      outputs=[*COMPARISON_OUTPUTS, "manifest.json"],
                      inputs=[study_file, *inputs.values()], progress=progress) as publication:
         read_reference(reference, args.sheet)  # a bad reference fails before the run
-        study = Study.from_config(study_file, progress)
+        study = Study.from_config(study_file, progress, cache=not args.no_cache)
         inputs = _with_outline(study, inputs)
         result = study.run()
         with progress.step("comparing with the reference"):

@@ -122,6 +122,8 @@ class NetworkSection(_Section):
     within the study area plus ``buffer_m`` metres. ``crs`` declares the system of a file
     without one (a shapefile without ``.prj``) or of lines traced from Amap/Baidu
     (``GCJ-02``/``BD-09``); ``encoding`` the text of a shapefile without ``.cpg``.
+    ``cache = false`` builds an OSM or centreline network afresh on every run instead of
+    keeping it in the network cache (``circle15.sources.network_cache``).
     """
 
     path: Path
@@ -134,6 +136,7 @@ class NetworkSection(_Section):
     grade_separation: bool = True
     snap_tolerance_m: Annotated[float, Field(ge=0, le=100)] = 0.5
     encoding: str | None = None
+    cache: bool = True
 
 
 class PopulationSection(_Section):

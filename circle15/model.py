@@ -47,10 +47,16 @@ class WalkingNetwork:
     edges : GeoDataFrame
         One row per street segment with ``u``, ``v`` (node positions), ``length_m`` and a
         LineString geometry running from node ``u`` to node ``v``.
+    provenance : dict
+        How the network was obtained, for the manifest (e.g. whether it came from the
+        network cache, and the cache key; see ``circle15.sources.network_cache``).
+    notes : list of str
+        What a planner should know about how it was read (run warnings).
     """
 
     nodes: gpd.GeoDataFrame
     edges: gpd.GeoDataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
     #: What the reader found worth a warning (the encoding of a shapefile without .cpg).
     notes: list[str] = field(default_factory=list)
 

@@ -53,13 +53,15 @@ class Study:
 
     @classmethod
     def from_config(cls, path: str | Path, progress: Progress = QUIET, *,
-                    read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None
-                    ) -> Study:
+                    read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None,
+                    cache: bool = True) -> Study:
         """Read every input named in a study TOML file.
 
         ``read`` reads the inputs (default :func:`circle15.sources.inputs.read_inputs`); a
         batch region passes :func:`circle15.sources.region.read_region_inputs`, which keeps
-        the streets and facilities within the region plus its buffer.
+        the streets and facilities within the region plus its buffer. ``cache=False``
+        builds an OSM or centreline network afresh instead of reading it from the network
+        cache (as ``[network] cache = false`` does).
 
         Raises
         ------
@@ -69,6 +71,10 @@ class Study:
         loaded = load_config(path)
         if loaded.config.outputs.crs is not None:  # a wrong name stops before any work
             parse_crs(loaded.config.outputs.crs, f"{loaded.path.name}: outputs.crs")
+        if not cache:
+            c = loaded.config
+            loaded.config = c.model_copy(
+                update={"network": c.network.model_copy(update={"cache": False})})
         # Each config section goes to its reader (grid/raster/census, gpkg/OSM/centrelines,
         # tables/OSM tags); see circle15.sources.inputs.
         found = (read or read_inputs)(loaded, progress)
@@ -154,7 +160,9 @@ class Study:
                                     self.categories, loose_end_m=loose_end_m,
                                     edge_tree=index.tree)
         diagnostics = {"network_nodes": int(self.network.n_nodes),
-                       "network_edges": int(self.network.n_edges), **tables.diagnostics,
+                       "network_edges": int(self.network.n_edges),
+                       # how the network was read: from the network cache or built, its key
+                       "network_source": dict(self.network.provenance), **tables.diagnostics,
                        "network_issues": summarise(issues)}
         diagnostics["warnings"] = [*diagnostics.get("warnings", []),
                                    *issue_warnings(issues, loose_end_m)]

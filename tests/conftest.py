@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _network_cache_in_tmp(tmp_path_factory):
+    """Tests keep their network cache (and the CLI runs they start) out of ~/.cache."""
+    if "CIRCLE15_CACHE" not in os.environ:
+        os.environ["CIRCLE15_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
 
 
 @pytest.fixture(scope="session")

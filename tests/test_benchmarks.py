@@ -109,7 +109,7 @@ def test_benchmark_command_runs_at_a_tiny_size():
         peers.insert(0, "pandana")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--sizes", "2k", "--peers", ",".join(peers),
-         "--cap-seconds", "300"],
+         "--cap-seconds", "300", "--ingest", "none"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
@@ -118,3 +118,18 @@ def test_benchmark_command_runs_at_a_tiny_size():
     assert row.count("x") >= len(peers), row  # one ratio per peer
     for peer in peers:
         assert f"2k    {peer}" in out and "equal" in out.split(f"2k    {peer}")[1].splitlines()[0]
+
+
+@pytest.mark.slow
+def test_ingestion_table_on_a_small_synthetic_extract():
+    pytest.importorskip("pyrosm")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ingest", "--datasets", "synthetic-40k",
+         "--rounds", "1", "--cap-seconds", "300"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    row = next(line for line in out.splitlines() if line.startswith("synthetic-40k "))
+    assert row.count(" / ") == 3 and "x" in row, row  # cold, cached, pyrosm; osmnx ratio
+    assert "SYNTHETIC" in out
+    assert "as osmnx, lengths within" in out  # circle15's graph checked against osmnx's

@@ -41,6 +41,10 @@ NAME_NAMES = ("name", "名称", "道路名称", "路名")
 #: Road classes nobody may walk on: OSM's motorways, and Chinese 高速公路.
 CHINESE_NOT_WALKABLE = ("高速公路", "高速")
 _PRECISION_M = 0.001
+#: Part of the network cache key: bump when the noding changes what it builds.
+CENTRELINES_VERSION = "centrelines-2"
+#: The parts of a shapefile besides ``.shp``: a change to any of them changes the network.
+SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")
 _TRUE = {"yes", "true", "t", "y", "1", "是", "有", "√", "viaduct", "covered", "culvert",
          "building_passage", "aqueduct", "cantilever", "movable", "boardwalk", "桥", "桥梁",
          "高架", "隧道"}
@@ -126,6 +130,20 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
     network = _topology(geoms, level, names, crs, _PRECISION_M)
     network.notes[:0] = notes
     return network
+
+
+def centreline_files(path: Path) -> list[Path]:
+    """The files a centreline network is read from: a shapefile's parts, else the file."""
+    path = Path(path)
+    if path.suffix.lower() != ".shp":
+        return [path]
+    parts = [path]
+    for suffix in SHAPEFILE_PARTS:
+        for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+            if candidate.is_file():
+                parts.append(candidate)
+                break
+    return parts
 
 
 def _close_gaps(lines: np.ndarray, tol: float) -> np.ndarray:

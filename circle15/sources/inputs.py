@@ -74,7 +74,7 @@ def read_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> StudyInputs
     c = loaded.config
     crs, districts = read_boundaries(loaded, progress)
     with progress.step("reading walking network"), reading(c.network.path, "network"):
-        network = read_walking_network(loaded, crs, districts)
+        network = read_walking_network(loaded, crs, districts, progress)
     with progress.step("reading population"), reading(c.population.path, "population"):
         population = read_study_population(loaded, crs, districts)
     progress.say(population_summary(population.method))
@@ -105,25 +105,42 @@ def network_source(path: Path, declared: str) -> str:
     return "centrelines"
 
 
-def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts) -> WalkingNetwork:
-    """The ``[network]`` section's network, within the study area plus ``buffer_m``."""
+def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts,
+                         progress: Progress = QUIET) -> WalkingNetwork:
+    """The ``[network]`` section's network, within the study area plus ``buffer_m``.
+
+    Networks built from OSM files and centrelines go through the network cache
+    (:mod:`circle15.sources.network_cache`) unless ``[network] cache = false``.
+    """
     n = loaded.config.network
     source = network_source(n.path, n.source)
     if source == "gpkg":
         return read_network(n.path, crs, n.nodes_layer, n.edges_layer)
+    from .network_cache import cached_network, geometry_digest
+
+    where = {"crs": crs.to_wkt(), "area_wkb_sha256": geometry_digest(districts.area),
+             "buffer_m": n.buffer_m}
     if source == "osm":
-        from .osm import read_osm_network, study_polygon_wgs84
+        from .osm import OSM_READER_VERSION, read_osm_network, study_polygon_wgs84
 
-        return read_osm_network(n.path, crs, study_polygon_wgs84(districts.area, crs,
-                                                                 n.buffer_m))
-    from .centrelines import read_centrelines
+        return cached_network(
+            "osm-walk", [n.path], {**where, "reader": OSM_READER_VERSION},
+            lambda: read_osm_network(n.path, crs, study_polygon_wgs84(
+                districts.area, crs, n.buffer_m), progress),
+            crs=crs, enabled=n.cache, progress=progress)
+    from .centrelines import CENTRELINES_VERSION, centreline_files, read_centrelines
 
-    return read_centrelines(n.path, crs, layer=n.layer, source_crs=n.crs,
-                            area=districts.area.buffer(n.buffer_m),
-                            grade_separation=n.grade_separation,
-                            snap_tolerance_m=n.snap_tolerance_m,
-                            encoding=declared_encoding(
-                                n.encoding, f"{loaded.path.name}: network.encoding"))
+    encoding = declared_encoding(n.encoding, f"{loaded.path.name}: network.encoding")
+    settings = {**where, "reader": CENTRELINES_VERSION, "layer": n.layer, "source_crs": n.crs,
+                "grade_separation": n.grade_separation, "snap_tolerance_m": n.snap_tolerance_m,
+                "encoding": n.encoding}
+    return cached_network(
+        "centrelines", centreline_files(n.path), settings,
+        lambda: read_centrelines(n.path, crs, layer=n.layer, source_crs=n.crs,
+                                 area=districts.area.buffer(n.buffer_m),
+                                 grade_separation=n.grade_separation,
+                                 snap_tolerance_m=n.snap_tolerance_m, encoding=encoding),
+        crs=crs, enabled=n.cache, progress=progress)
 
 
 def read_study_population(loaded: LoadedConfig, crs: CRS,

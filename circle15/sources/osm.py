@@ -1,39 +1,53 @@
 """OpenStreetMap in: the walking network and facility candidates, offline or online.
 
 Offline, an ``.osm.pbf`` extract (e.g. a Geofabrik province file) or ``.osm`` XML is read
-with pyosmium, keeping only what lies within the study area plus its buffer: the ways that
-pass :data:`~circle15.sources.osm_filter.WALK_FILTER` become a small OSM XML file that
-osmnx turns into a graph exactly as it turns an Overpass answer into one (same
-truncation and simplification as ``osmnx.graph_from_polygon``); features with the tags of
-:mod:`circle15.sources.osm_facilities` become a frame of candidates. Online, osmnx asks
-the Overpass API for the same filter and tags (its HTTP cache makes reruns offline).
+with libosmium (:mod:`circle15.sources.osm_ways`: the ways with a ``highway`` tag that
+pass :data:`~circle15.sources.osm_filter.WALK_FILTER`, as numpy arrays) and turned into
+the graph osmnx's ``graph_from_polygon`` would build from the same ways — same nodes,
+same edges, same lengths — with numpy instead of networkx
+(:mod:`circle15.sources.osm_graph`). Built networks are kept in the network cache
+(:mod:`circle15.sources.network_cache`), so that the next run of the study reads it in a
+fraction of a second. Features with the tags of :mod:`circle15.sources.osm_facilities`
+become a frame of candidates. Online, osmnx asks the Overpass API for the same filter and
+tags (its HTTP cache makes reruns offline).
+
+Why not osmnx, pyrosm or pyosmium's Python objects for the network (measured side by
+side, ``benchmarks/README.md``): osmnx builds and simplifies the graph in networkx,
+34 s for the Porto extract (348k nodes); pyrosm parses the whole file into Python
+objects (3-5 s for Porto) and does not simplify; pyosmium's per-object Python access
+costs about 2 µs per node reference. libosmium in C++ plus numpy reads Porto's network
+in about a second.
 """
 
 from __future__ import annotations
 
-import tempfile
+import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmium
-import osmnx as ox
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
 from ..model import WalkingNetwork
-from .network import network_from_graph
+from ..progress import QUIET, Progress
 from .osm_facilities import FEATURE_KEYS, QUERY_TAGS, USEFUL_TAGS, OsmFeatures, tidy_features
-from .osm_filter import WALK_FILTER, compile_filter
+from .osm_filter import WALK_FILTER
+from .osm_graph import NoStreetsInside, WalkGraph, touching_ways, walk_graph
+from .osm_ways import WAY_TAGS, read_walk_ways
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: osmnx downloads 500 m beyond the polygon before truncating; so does the offline path.
 OSMNX_QUERY_BUFFER_M = 500.0
-#: Way tags kept on network edges.
-EDGE_TAGS = ("highway", "name", "bridge", "tunnel", "layer", "foot", "access", "service",
-             "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area")
+#: What the network cache keys an OSM network by, besides file, area and buffer: bump
+#: the number when the reader changes what it builds; the filter is in it already.
+OSM_READER_VERSION = "osm-walk-1:" + hashlib.sha256(
+    f"{WALK_FILTER}|{WAY_TAGS}|{OSMNX_QUERY_BUFFER_M}".encode()).hexdigest()[:16]
 
 
 def study_polygon_wgs84(area: BaseGeometry, crs: CRS, buffer_m: float) -> BaseGeometry:
@@ -47,33 +61,61 @@ def study_polygon_wgs84(area: BaseGeometry, crs: CRS, buffer_m: float) -> BaseGe
 # Network
 
 
-def read_osm_network(path: Path, crs: CRS, polygon: BaseGeometry) -> WalkingNetwork:
+def read_osm_network(path: Path, crs: CRS, polygon: BaseGeometry,
+                     progress: Progress = QUIET) -> WalkingNetwork:
     """Walking network of an OSM file within ``polygon`` (WGS84), projected to ``crs``.
+
+    The network osmnx's ``graph_from_polygon`` builds from the same ways (see
+    :func:`walk_graph_from_file`), undirected, with ``length_m`` (great-circle metres).
 
     Raises
     ------
     InputError
         When the file cannot be read or holds no walkable way inside the polygon.
     """
-    return network_from_graph(walk_graph_from_file(path, polygon), crs, source=str(path))
+    return network_from_walk_graph(walk_graph_from_file(path, polygon, progress), crs)
 
 
-def walk_graph_from_file(path: Path, polygon: BaseGeometry) -> nx.MultiDiGraph:
-    """osmnx graph of the walkable ways of an OSM file, as ``graph_from_polygon`` builds it.
+def walk_graph_from_file(path: Path, polygon: BaseGeometry,
+                         progress: Progress = QUIET) -> WalkGraph:
+    """The walkable ways of an OSM file as osmnx's ``graph_from_polygon`` builds them.
 
-    Steps mirror ``osmnx.graph_from_polygon``: take the ways that pass the walk filter
-    and touch the polygon grown by 500 m, build the graph with every way walkable both
-    ways, truncate to the grown polygon, simplify, truncate to the polygon.
+    Steps mirror osmnx: take the ways that pass the walk filter and touch the polygon
+    grown by 500 m, build the graph with every way walkable both ways, truncate to the
+    grown polygon, simplify, truncate to the polygon (``truncate_by_edge``).
     """
     grown = _grow(polygon, OSMNX_QUERY_BUFFER_M)
-    with tempfile.TemporaryDirectory(prefix="circle15-osm-") as tmp:
-        xml = Path(tmp) / "walk.osm"
-        n_ways = _write_walk_ways(path, grown, xml)
-        if n_ways == 0:
-            raise InputError(f"network {path}: no walkable way of OpenStreetMap lies within "
-                             "the study area and its buffer; is it the right extract?")
-        graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
-    return _truncate_and_simplify(graph, grown, polygon, path)
+    ways = touching_ways(read_walk_ways(path, WALK_FILTER, progress), grown)
+    if ways.n_ways == 0:
+        raise InputError(f"network {path}: no walkable way of OpenStreetMap lies within "
+                         "the study area and its buffer; is it the right extract?")
+    try:
+        return walk_graph(ways, polygon, grown)
+    except NoStreetsInside as exc:
+        raise InputError(f"network {path}: no street of the file lies within the study area "
+                         f"and its buffer ({exc})") from None
+
+
+def network_from_walk_graph(graph: WalkGraph, crs: CRS) -> WalkingNetwork:
+    """A ``WalkingNetwork`` in ``crs`` from a :class:`~circle15.sources.osm_graph.WalkGraph`.
+
+    Tag columns appear when some edge has the tag (as in osmnx's edge frame).
+    """
+    if len(graph.u) == 0:
+        raise InputError("network: the OpenStreetMap graph has no streets")
+    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    node_x, node_y = to_crs.transform(graph.lon, graph.lat)
+    line_x, line_y = to_crs.transform(graph.line_lon, graph.line_lat)
+    owner = np.repeat(np.arange(len(graph.u)), np.diff(graph.line_start))
+    lines = shapely.linestrings(np.column_stack([line_x, line_y]), indices=owner)
+    tags = {k: v for k, v in graph.tags.items() if np.not_equal(v, None).any()}
+    edges = gpd.GeoDataFrame(
+        {"u": graph.u, "v": graph.v, "length_m": graph.length,
+         **{k: tags[k] for k in ("highway", "bridge", "tunnel", "name") if k in tags}},
+        geometry=lines, crs=crs)
+    nodes = gpd.GeoDataFrame({"node_id": graph.node_id},
+                             geometry=shapely.points(node_x, node_y), crs=crs)
+    return WalkingNetwork(nodes=nodes, edges=edges)
 
 
 def walk_graph_online(polygon: BaseGeometry) -> nx.MultiDiGraph:
@@ -82,76 +124,10 @@ def walk_graph_online(polygon: BaseGeometry) -> nx.MultiDiGraph:
     Uses osmnx's settings (``ox.settings.use_cache``/``cache_folder``/``overpass_url``):
     a query answered once is read from the cache afterwards.
     """
+    import osmnx as ox
+
     return ox.graph_from_polygon(polygon, network_type="walk", custom_filter=WALK_FILTER,
                                  simplify=True, retain_all=True, truncate_by_edge=True)
-
-
-def _truncate_and_simplify(graph: nx.MultiDiGraph, grown: BaseGeometry,
-                           polygon: BaseGeometry, path: Path) -> nx.MultiDiGraph:
-    try:
-        graph = ox.truncate.truncate_graph_polygon(graph, grown, truncate_by_edge=True)
-        graph = ox.simplify_graph(graph)
-        return ox.truncate.truncate_graph_polygon(graph, polygon, truncate_by_edge=True)
-    except ValueError as exc:  # osmnx: "Found no graph nodes within the requested polygon"
-        raise InputError(f"network {path}: no street of the file lies within the study area "
-                         f"and its buffer ({exc})") from None
-
-
-def _write_walk_ways(path: Path, polygon: BaseGeometry, out: Path) -> int:
-    """Write the walkable ways touching ``polygon`` and their nodes as OSM XML."""
-    keep = compile_filter(WALK_FILTER)
-    west, south, east, north = polygon.bounds
-    ways: list[tuple[int, dict[str, str], list[int]]] = []
-    xs: list[float] = []
-    ys: list[float] = []
-    node_ids: list[int] = []
-    owner: list[int] = []
-    processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-                 .with_locations()
-                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                 .with_filter(osmium.filter.KeyFilter("highway")))
-    try:
-        for way in processor:
-            tags = {t.k: t.v for t in way.tags}
-            if not keep(tags):
-                continue
-            refs = [(n.ref, n.lon, n.lat) for n in way.nodes if n.location.valid()]
-            if len(refs) < 2:
-                continue
-            lon = [r[1] for r in refs]
-            lat = [r[2] for r in refs]
-            if max(lon) < west or min(lon) > east or max(lat) < south or min(lat) > north:
-                continue
-            owner.extend([len(ways)] * len(refs))
-            node_ids.extend(r[0] for r in refs)
-            xs.extend(lon)
-            ys.extend(lat)
-            ways.append((way.id, {k: v for k, v in tags.items() if k in EDGE_TAGS},
-                         [r[0] for r in refs]))
-    except RuntimeError as exc:  # libosmium: unreadable or truncated file
-        raise InputError(f"network {path}: cannot be read as OpenStreetMap data ({exc})") \
-            from None
-    if not ways:
-        return 0
-    lines = shapely.linestrings(np.column_stack([xs, ys]), indices=np.asarray(owner))
-    shapely.prepare(polygon)
-    touching = shapely.intersects(polygon, lines)
-    owner_arr = np.asarray(owner)
-    keep_node = touching[owner_arr]
-    ids = np.asarray(node_ids, dtype=np.int64)[keep_node]
-    unique, first = np.unique(ids, return_index=True)
-    node_x = np.asarray(xs)[keep_node][first]
-    node_y = np.asarray(ys)[keep_node][first]
-    writer = osmium.SimpleWriter(str(out))
-    try:
-        for nid, x, y in zip(unique.tolist(), node_x.tolist(), node_y.tolist(), strict=True):
-            writer.add_node(osmium.osm.mutable.Node(id=nid, location=(x, y), version=1))
-        for i in np.flatnonzero(touching).tolist():
-            wid, tags, refs = ways[i]
-            writer.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags, version=1))
-    finally:
-        writer.close()
-    return int(touching.sum())
 
 
 # --------------------------------------------------------------------------------------
@@ -165,6 +141,8 @@ def read_osm_features(path: Path, polygon: BaseGeometry) -> OsmFeatures:
     libosmium's area assembler), with ids ``node/…``, ``way/…``, ``relation/…`` as osmnx
     names them online.
     """
+    import osmium
+
     wkb = osmium.geom.WKBFactory()
     ids: list[str] = []
     geoms: list[str] = []
@@ -203,6 +181,8 @@ def read_osm_features(path: Path, polygon: BaseGeometry) -> OsmFeatures:
 
 def features_online(polygon: BaseGeometry) -> OsmFeatures:
     """Facility candidates and entrances within ``polygon`` (WGS84), from Overpass."""
+    import osmnx as ox
+
     try:
         raw = ox.features_from_polygon(polygon, tags=QUERY_TAGS)
     except ox._errors.InsufficientResponseError:

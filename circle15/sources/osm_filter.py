@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import numpy as np
+
 #: File endings read as OpenStreetMap data.
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osm.xml")
 
@@ -61,22 +63,62 @@ def compile_filter(text: str) -> Predicate:
     ValueError
         When the text is not a sequence of such clauses.
     """
-    clauses = []
+    clauses = [_clause(m) for m in _clauses(text)]
+
+    def predicate(tags: Mapping[str, str]) -> bool:
+        return all(test(tags) for test in clauses)
+
+    return predicate
+
+
+def filter_keys(text: str) -> tuple[str, ...]:
+    """The tag keys an Overpass filter looks at, in order of first mention."""
+    return tuple(dict.fromkeys(m["key"] for m in _clauses(text)))
+
+
+def filter_mask(text: str, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """:func:`compile_filter`'s verdict for ``n`` objects at once.
+
+    ``columns[key]`` holds each object's value of ``key`` (``None`` when it lacks the
+    key), for every key of :func:`filter_keys`. Same semantics as :func:`compile_filter`;
+    each regular expression runs once per object that has the key.
+    """
+    keep = np.ones(n, dtype=bool)
+    for m in _clauses(text):
+        key, op, value = m["key"], m["op"], m["value"]
+        col = columns[key]
+        has = np.not_equal(col, None).astype(bool)
+        if m["neg"]:
+            keep &= ~has
+            continue
+        if op is None:
+            keep &= has
+            continue
+        idx = np.flatnonzero(has)
+        hit = np.zeros(n, dtype=bool)
+        if op in ("=", "!="):
+            hit[idx] = [col[i] == value for i in idx.tolist()]
+        else:
+            pattern = re.compile(value, re.IGNORECASE if m["flags"] else 0)
+            hit[idx] = [pattern.search(col[i]) is not None for i in idx.tolist()]
+        # "=" and "~" need the key; "!=" and "!~" also pass objects without it
+        keep &= hit if op in ("=", "~") else ~hit
+    return keep
+
+
+def _clauses(text: str) -> list[re.Match]:
+    out = []
     pos = 0
     text = text.strip()
     while pos < len(text):
         m = _CLAUSE.match(text, pos)
         if not m:
             raise ValueError(f"cannot read Overpass filter at {text[pos:pos + 30]!r}")
-        clauses.append(_clause(m))
+        out.append(m)
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
             pos += 1
-
-    def predicate(tags: Mapping[str, str]) -> bool:
-        return all(test(tags) for test in clauses)
-
-    return predicate
+    return out
 
 
 def _clause(m: re.Match) -> Predicate:

@@ -71,7 +71,8 @@ def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> Stud
         if network_source(n.path, n.source) == "gpkg":
             network = read_network_within(n.path, crs, reach, n.nodes_layer, n.edges_layer)
         else:  # OSM files and centrelines are already read within area + buffer
-            network = clip_network(read_walking_network(loaded, crs, districts), reach)
+            network = clip_network(read_walking_network(loaded, crs, districts, progress),
+                                   reach)
     with progress.step("reading population"), reading(c.population.path, "population"):
         p = c.population
         if p.source == "grid" or (p.source == "auto" and _is_vector_grid(p.path)):
@@ -172,7 +173,8 @@ def clip_network(network: WalkingNetwork, reach: BaseGeometry) -> WalkingNetwork
     edges["u"] = position[u[keep_edge]]
     edges["v"] = position[v[keep_edge]]
     return WalkingNetwork(nodes=network.nodes[used].reset_index(drop=True),
-                          edges=edges.reset_index(drop=True))
+                          edges=edges.reset_index(drop=True),
+                          provenance=network.provenance, notes=network.notes)
 
 
 def clip_facilities(layer: FacilityLayer, reach: BaseGeometry) -> FacilityLayer:
