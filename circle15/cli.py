@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--study-name", help="study name (default: from the area)")
     fetch.add_argument("--buffer-m", type=finite_number(0, 100_000), default=1500.0,
                        help="take streets and facilities this far beyond the area (1500)")
-    fetch.add_argument("--categories", help="comma-separated categories (default: all six)")
+    fetch.add_argument("--categories", help="comma-separated categories (default: every "
+                                            "category with an OpenStreetMap tag mapping)")
     fetch.add_argument("--population", type=Path,
                        help="population grid, raster or census table to name in the config")
     fetch.add_argument("--cache", type=Path, help="osmnx HTTP cache folder "

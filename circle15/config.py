@@ -122,6 +122,9 @@ class NetworkSection(_Section):
     within the study area plus ``buffer_m`` metres. ``crs`` declares the system of a file
     without one (a shapefile without ``.prj``) or of lines traced from Amap/Baidu
     (``GCJ-02``/``BD-09``); ``encoding`` the text of a shapefile without ``.cpg``.
+    ``steps_field`` names the column of a GeoPackage or centreline file whose true values
+    (是, yes, 1, 台阶 …) mark ways with steps, which step-free walks avoid (OpenStreetMap
+    networks say so with ``highway=steps`` and ``wheelchair=no``).
     """
 
     path: Path
@@ -134,6 +137,7 @@ class NetworkSection(_Section):
     grade_separation: bool = True
     snap_tolerance_m: Annotated[float, Field(ge=0, le=100)] = 0.5
     encoding: str | None = None
+    steps_field: Annotated[str, Field(min_length=1)] | None = None
 
 
 class PopulationSection(_Section):
@@ -209,6 +213,7 @@ class CategoryOverride(_Section):
     norm: Amount | None = None
     norm_per: Amount | None = None
     norm_base: Literal["residents", "cohort"] | None = None
+    step_free: bool | None = None
 
 
 class AnalysisSection(_Section):
@@ -244,6 +249,8 @@ class IndexSection(_Section):
 
     ``weights`` and ``indicators`` are merged with the defaults dimension by dimension:
     list a dimension to replace its weight or its indicators, give it weight 0 to drop it.
+    ``categories`` lists the categories that count towards the index (default: every
+    category of the study); the others keep their own scores in ``districts.csv``.
     """
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
@@ -254,6 +261,7 @@ class IndexSection(_Section):
     goalposts: dict[str, tuple[Bounded, Bounded]] = {}
     inequality_aversion: Annotated[float, Field(ge=0, lt=1)] = 0.5
     unserved: Literal["worst", "missing"] = "worst"
+    categories: Annotated[list[str], Field(min_length=1, max_length=200)] | None = None
 
     def settings(self) -> IndexSettings:
         """The section as analysis settings, defaults filled in."""
@@ -263,7 +271,8 @@ class IndexSection(_Section):
             weights={**default.weights, **self.weights},
             indicators={**default.indicators, **self.indicators},
             category_weights=dict(self.category_weights), goalposts=dict(self.goalposts),
-            inequality_aversion=self.inequality_aversion, unserved=self.unserved)
+            inequality_aversion=self.inequality_aversion, unserved=self.unserved,
+            categories=None if self.categories is None else tuple(self.categories))
 
 
 class CompareSection(_Section):
@@ -576,6 +585,7 @@ def _resolve_categories(config: StudyConfig, standards: Standards,
                 sources={"all": f"defined in {where}"},
                 norm=changes.get("norm"), norm_per=changes.get("norm_per", 1.0),
                 norm_base=changes.get("norm_base", "cohort"),
+                step_free=changes.get("step_free", False),
             )
         validate_category(category, f"{where}: categories.{key}")
         out[key] = category

@@ -203,6 +203,10 @@ class IndexSettings:
         ``Indicator.unserved``: no walking route at all, supply 0 everywhere) scores the
         worst, 0 (``"worst"``), or is left out with the other weights rescaled
         (``"missing"``).
+    categories : tuple of str, optional
+        The categories that count towards the districts' index (``[index] categories``);
+        None counts every category of the study. Categories left out keep their own
+        scores (``score_*`` in the district table) but weigh nothing in the index.
     """
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
@@ -214,6 +218,13 @@ class IndexSettings:
     goalposts: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     inequality_aversion: float = 0.5
     unserved: Literal["worst", "missing"] = "worst"
+    categories: tuple[str, ...] | None = None
+
+    def category_weight(self, key: str) -> float:
+        """Weight of a category in the index: 0 when ``categories`` leaves it out."""
+        if self.categories is not None and key not in self.categories:
+            return 0.0
+        return float(self.category_weights.get(key, 1.0))
 
     def check(self, categories: Sequence[str], where: str = "index") -> None:
         """Raise ``ConfigError`` naming the field when a name or weight cannot be used."""
@@ -236,6 +247,12 @@ class IndexSettings:
             worst, best = self.goalposts[name]
             if worst == best:
                 raise ConfigError(f"{where}.goalposts.{name}: worst and best are equal")
+        for key in self.categories or ():
+            if key not in categories:
+                raise ConfigError(f"{where}.categories: {key!r} is not a category of this "
+                                  f"study ({', '.join(categories)})")
+        if self.categories is not None and len(set(self.categories)) < len(self.categories):
+            raise ConfigError(f"{where}.categories: a category is listed twice")
         for key in self.category_weights:
             if key not in categories:
                 raise ConfigError(f"{where}.category_weights.{key}: not a category of this "
@@ -252,5 +269,8 @@ class IndexSettings:
             raise ConfigError(f"{where}.unserved: use \"worst\" or \"missing\"")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError(f"{where}.weights: give at least one dimension a weight above 0")
+        if not any(self.category_weight(k) > 0 for k in categories):
+            raise ConfigError(f"{where}: no category counts towards the index (every one is "
+                              "left out of categories or weighted 0)")
 
 

@@ -110,8 +110,12 @@ def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts) -
     n = loaded.config.network
     source = network_source(n.path, n.source)
     if source == "gpkg":
-        return read_network(n.path, crs, n.nodes_layer, n.edges_layer)
+        return read_network(n.path, crs, n.nodes_layer, n.edges_layer,
+                            steps_field=n.steps_field)
     if source == "osm":
+        if n.steps_field is not None:
+            raise ConfigError(f"{loaded.path.name}: network.steps_field: not used with an "
+                              "OpenStreetMap network, whose steps are highway=steps; remove it")
         from .osm import read_osm_network, study_polygon_wgs84
 
         return read_osm_network(n.path, crs, study_polygon_wgs84(districts.area, crs,
@@ -122,6 +126,7 @@ def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts) -
                             area=districts.area.buffer(n.buffer_m),
                             grade_separation=n.grade_separation,
                             snap_tolerance_m=n.snap_tolerance_m,
+                            steps_field=n.steps_field,
                             encoding=declared_encoding(
                                 n.encoding, f"{loaded.path.name}: network.encoding"))
 

@@ -11,7 +11,9 @@ the Overpass API for the same filter and tags (its HTTP cache makes reruns offli
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +35,11 @@ from .osm_filter import WALK_FILTER, compile_filter
 OSMNX_QUERY_BUFFER_M = 500.0
 #: Way tags kept on network edges.
 EDGE_TAGS = ("highway", "name", "bridge", "tunnel", "layer", "foot", "access", "service",
-             "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area")
+             "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area",
+             "wheelchair", "ramp:wheelchair")
+#: Way tags a step-free walk needs (``highway=steps`` is kept with ``highway``), which
+#: osmnx drops unless they are among its ``useful_tags_way``.
+STEP_FREE_TAGS = ("wheelchair", "ramp:wheelchair")
 
 
 def study_polygon_wgs84(area: BaseGeometry, crs: CRS, buffer_m: float) -> BaseGeometry:
@@ -72,7 +78,9 @@ def walk_graph_from_file(path: Path, polygon: BaseGeometry) -> nx.MultiDiGraph:
         if n_ways == 0:
             raise InputError(f"network {path}: no walkable way of OpenStreetMap lies within "
                              "the study area and its buffer; is it the right extract?")
-        graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
+        with _keeping_step_free_tags():
+            graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False,
+                                      retain_all=True)
     return _truncate_and_simplify(graph, grown, polygon, path)
 
 
@@ -82,8 +90,20 @@ def walk_graph_online(polygon: BaseGeometry) -> nx.MultiDiGraph:
     Uses osmnx's settings (``ox.settings.use_cache``/``cache_folder``/``overpass_url``):
     a query answered once is read from the cache afterwards.
     """
-    return ox.graph_from_polygon(polygon, network_type="walk", custom_filter=WALK_FILTER,
-                                 simplify=True, retain_all=True, truncate_by_edge=True)
+    with _keeping_step_free_tags():
+        return ox.graph_from_polygon(polygon, network_type="walk", custom_filter=WALK_FILTER,
+                                     simplify=True, retain_all=True, truncate_by_edge=True)
+
+
+@contextlib.contextmanager
+def _keeping_step_free_tags() -> Iterator[None]:
+    """osmnx keeps the ways' wheelchair tags too while it builds a graph."""
+    before = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = [*before, *(t for t in STEP_FREE_TAGS if t not in before)]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = before
 
 
 def _truncate_and_simplify(graph: nx.MultiDiGraph, grown: BaseGeometry,
