@@ -136,8 +136,9 @@ def category_cells(category: Category, found: NearestFacility,
         The category's facility ids, in the engine's order.
     with_steps : NearestFacility, optional
         For a step-free category, the same over every walkable way (steps included);
-        ``found`` when the network has no steps. Adds ``t_with_steps_<key>`` and
-        ``barrier_<key>`` (within the target with steps only).
+        ``found`` when the network has no steps. Adds ``t_with_steps_<key>`` (the shorter
+        of that walk and the step-free one) and ``barrier_<key>`` (within the target with
+        steps only).
     """
     key = category.key
     minutes = found.minutes(category.metres_per_minute)
@@ -149,7 +150,10 @@ def category_cells(category: Category, found: NearestFacility,
     out = {time_col(key): minutes, nearest_col(key): nearest,
            tier_col(key): tier_labels(minutes, category.tiers_min)}
     if category.step_free:
-        steps = (with_steps or found).minutes(category.metres_per_minute)
+        # With steps allowed the step-free walk remains possible: the shorter of the two
+        # (it is the step-free one only for a resident whose nearest street is a flight of
+        # steps, who then also has a step-free street within reach).
+        steps = np.fmin((with_steps or found).minutes(category.metres_per_minute), minutes)
         out[with_steps_col(key)] = steps
         out[barrier_col(key)] = barrier_mask(minutes, steps, category.target_min)
     return out

@@ -184,18 +184,27 @@ def steps_on_routes(graph: RoutingGraph, sites: SiteSet, origin_nodes: np.ndarra
     at = origin_nodes[who]
     reached = np.isfinite(dist[at])
     who, at = who[reached], at[reached]
+    avoided = np.zeros(graph.edge_u.shape[0] + 1, dtype=bool)
+    avoided[street] = True
+    site_street = sites.streets()[rows]  # a site outside the graph walks along its street
     found_o: list[np.ndarray] = []
     found_s: list[np.ndarray] = []
     while len(at):
         prev = pred[at]
         going = prev >= 0
         who, at, prev = who[going], at[going], prev[going]
-        inside = (prev < n) & (at < n)  # a virtual site's own edges are not streets
+        inside = (prev < n) & (at < n)
         key = _keys(at[inside], prev[inside], n)
         pos = np.clip(np.searchsorted(keys, key), 0, len(keys) - 1)
         hit = keys[pos] == key
         found_o.append(who[inside][hit])
         found_s.append(street[pos[hit]])
+        # the first step from a site outside the graph runs along the site's own street
+        first = prev >= n
+        own = site_street[prev[first] - n]
+        on = (own >= 0) & avoided[own]
+        found_o.append(who[first][on])
+        found_s.append(own[on])
         at = prev
     if not found_o:
         return empty

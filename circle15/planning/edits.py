@@ -151,7 +151,7 @@ def _snap_new(state: EngineState, frame: gpd.GeoDataFrame, category: str,
     frame["snapped"] = True
     frame["snap_m"] = snap.leg_m
     return (SiteSet.from_attachment(own_attachment),
-            SiteSet.from_attachment(attachment) if step_free else None)
+            SiteSet.from_attachment(attachment, snap.edge) if step_free else None)
 
 
 def search_limit(state: EngineState, current: NearestFacility, new: SiteSet,
