@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..progress import QUIET, Progress
+from .barrier_tables import has_barriers, write_barriers_csv
 from .index_tables import has_index, write_equity_csv, write_index_csv
 from .manifest import run_document, write_folder_manifest
 from .reproducible import run_date
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 #: Every file ``circle15 run`` writes; with a reference also ``COMPARISON_OUTPUTS``, with a
 #: scenario also ``SCENARIO_OUTPUTS``.
-RUN_OUTPUTS = ("districts.csv", "results.gpkg", "index.csv", "equity.csv", "map.html",
-               "report.html", "results.xlsx", "manifest.json")
+RUN_OUTPUTS = ("districts.csv", "results.gpkg", "index.csv", "equity.csv", "barriers.csv",
+               "targets.csv", "map.html", "report.html", "results.xlsx", "manifest.json")
 COMPARISON_OUTPUTS = ("comparison.csv", "comparison_spearman.csv", "comparison.svg",
                       "comparison_unmatched.csv", "comparison.xlsx", "comparison.html")
 SCENARIO_OUTPUTS = ("scenario_gain.csv",)
@@ -85,6 +86,8 @@ def write_run_files(result: CoverageResult, folder: Path, *, published: Path, co
         with progress.step("writing index.csv and equity.csv"):
             paths["index.csv"] = write_index_csv(result, folder / "index.csv")
             paths["equity.csv"] = write_equity_csv(result, folder / "equity.csv")
+    if has_barriers(result):
+        paths["barriers.csv"] = write_barriers_csv(result, folder / "barriers.csv")
     if result.comparison is not None:
         from .comparison import write_comparison
 
