@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .errors import ConfigError
 from .settings import LUO_QI_STEP_WEIGHTS, IndexSettings, SupplySettings
 from .standards import Category, Standards, load_standards, validate_category
+from .targets import CategoryTargets, resolve_targets
 
 #: A study file is a few kilobytes; a batch file listing thousands of regions well under this.
 MAX_TOML_BYTES = 4 << 20
@@ -315,6 +316,7 @@ class StudyConfig(_Section):
     index: IndexSection = IndexSection()
     compare: CompareSection = CompareSection()
     outputs: OutputsSection = OutputsSection()
+    targets: dict[str, CategoryTargets] = {}
 
     @field_validator("facilities")
     @classmethod
@@ -344,6 +346,7 @@ class LoadedConfig:
         self.supply = config.supply.settings()
         self.index = config.index.settings()
         self.index.check(list(self.categories), f"{path.name}: index")
+        self.targets = resolve_targets(config.targets, list(self.categories), path.name)
         for category in self.categories.values():
             try:
                 self.supply.check_tiers(category)

@@ -96,6 +96,9 @@ class CoverageResult:
     barrier_steps : GeoDataFrame, optional
         The steps (and ways tagged ``wheelchair=no``) on their routes, with the cohort
         whose walk within the target needs each: where a ramp would help.
+    targets : DataFrame, optional
+        The study's ``[targets]`` (and a scenario's), met or not
+        (``analysis.targets.evaluate_targets``); None when there are none.
 
     When supply has been computed, ``cells`` also has ``supply_<key>`` (capacity per
     resident of the cohort within reach, 2SFCA) and ``districts`` the supply, norm and
@@ -127,6 +130,7 @@ class CoverageResult:
     barriers: pd.DataFrame | None = None
     barrier_areas: gpd.GeoDataFrame | None = None
     barrier_steps: gpd.GeoDataFrame | None = None
+    targets: pd.DataFrame | None = None
 
     def map(self, **kwargs: Any) -> folium.Map:
         """The interactive coverage map as a ``folium.Map`` (shows inline in notebooks).

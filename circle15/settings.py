@@ -274,3 +274,45 @@ class IndexSettings:
                               "left out of categories or weighted 0)")
 
 
+
+
+#: Kinds of target a study (or a plan's scenario) may set per category, with what they
+#: measure and whether they need a before (``change``) or hold for one run (``level``).
+TARGET_KINDS: dict[str, tuple[str, str]] = {
+    "new_facilities": ("facilities opened (新建)", "change"),
+    "new_capacity": ("capacity added: after minus before (新增)", "change"),
+    "capacity_per_resident": ("capacity of the facilities in the study area per resident "
+                              "(人均)", "level"),
+    "capacity_per_1000": ("capacity of the facilities in the study area per 1,000 "
+                          "residents (千人指标)", "level"),
+    "coverage": ("share of the category's cohort within its target walking time", "level"),
+}
+#: Other names of a target kind (the work plan's 人均体育场地面积 is an area per resident).
+TARGET_ALIASES = {"area_per_resident": "capacity_per_resident",
+                  "places_per_1000": "capacity_per_1000"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of a study or plan: ``value`` of ``kind`` for ``category``.
+
+    ``kind`` is one of :data:`TARGET_KINDS` (an alias of :data:`TARGET_ALIASES` is
+    stored as given in ``name`` and resolved in ``kind``); ``source`` says where the
+    figure comes from (e.g. a clause of the work plan).
+    """
+
+    category: str
+    kind: str
+    value: float
+    source: str = ""
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """``elderly_canteen.new_facilities`` as written in the study file."""
+        return f"{self.category}.{self.name or self.kind}"
+
+    @property
+    def needs_before(self) -> bool:
+        """True for a target of change (new facilities, new capacity)."""
+        return TARGET_KINDS[self.kind][1] == "change"

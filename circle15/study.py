@@ -18,6 +18,7 @@ from .analysis.step_free import (
     step_free_summary,
     step_ways_of,
 )
+from .analysis.targets import evaluate_targets, target_parameters
 from .checks import check_inputs, check_snapping, population_method
 from .config import LoadedConfig, load_config
 from .engine import build_routing_graph, nearest_facility
@@ -197,7 +198,7 @@ class Study:
             warn(message)  # the input warnings were issued when the study was read
         diagnostics["warnings"] = [*self.warnings, *diagnostics.get("warnings", [])]
         s = self.config.config.study
-        return CoverageResult(
+        result = CoverageResult(
             name=s.name, title=s.title or s.name, categories=self.categories,
             cells=tables.cells, districts=tables.districts, gaps=tables.gaps,
             facilities=tables.facilities, zones=self.districts.zones,
@@ -211,9 +212,14 @@ class Study:
                         "index": asdict(self.config.index),
                         "outputs": {"crs": self.config.config.outputs.crs or "WGS84"},
                         "categories": {k: _category_parameters(c)
-                                       for k, c in self.categories.items()}},
+                                       for k, c in self.categories.items()},
+                        "study": {"title": s.title or s.name, "notice": s.notice},
+                        "targets": target_parameters(self.config.targets)},
             session=EngineSession(settings, state),
         )
+        if self.config.targets:  # the study's targets that one run can measure
+            result.targets = evaluate_targets(self.config.targets, result)
+        return result
 
     def _facility_frame(self, snaps: dict[str, Snap]) -> gpd.GeoDataFrame:
         """Every facility, grouped by category in engine order, with where it snapped."""
@@ -239,6 +245,8 @@ class Study:
 
 def _category_parameters(cat: Category) -> dict:
     return {"name_zh": cat.name_zh, "name_en": cat.name_en, "ages": cat.cohort_label,
+            "age_min": cat.age_min, "age_max": cat.age_max,
+            "capacity_unit": cat.capacity_unit,
             "tiers_min": list(cat.tiers_min), "target_min": cat.target_min,
             "speed_kmh": cat.speed_kmh, "norm": cat.norm, "norm_per": cat.norm_per,
             "norm_base": cat.norm_base, "step_free": cat.step_free, "sources": cat.sources,

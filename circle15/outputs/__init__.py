@@ -11,6 +11,7 @@ from .barrier_tables import has_barriers, write_barriers_csv
 from .index_tables import has_index, write_equity_csv, write_index_csv
 from .manifest import run_document, write_folder_manifest
 from .reproducible import run_date
+from .spreadsheet import write_csv
 from .staging import Publication
 from .tables import write_districts_csv, write_geopackage
 
@@ -88,6 +89,8 @@ def write_run_files(result: CoverageResult, folder: Path, *, published: Path, co
             paths["equity.csv"] = write_equity_csv(result, folder / "equity.csv")
     if has_barriers(result):
         paths["barriers.csv"] = write_barriers_csv(result, folder / "barriers.csv")
+    if getattr(result, "targets", None) is not None:  # the study's (or plan's) targets
+        paths["targets.csv"] = write_csv(result.targets, folder / "targets.csv")
     if result.comparison is not None:
         from .comparison import write_comparison
 

@@ -215,6 +215,9 @@ def write_workbook(result: CoverageResult, path: Path | str, *,
             row[0].alignment = Alignment(wrap_text=True, vertical="top")
 
     order = list(SHEETS)
+    if getattr(result, "targets", None) is not None:  # the study's targets, met or not
+        sheets["targets"] = result.targets
+        order.insert(order.index("parameters"), "targets")
     if has_barriers(result):  # where steps cut people off, after the gaps
         sheets["barriers"] = barriers_frame(result)
         sheets["barrier_areas"] = barrier_areas_sheet(result, coordinates)

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from ..analysis.delta import changed_categories, coverage_delta
+from ..analysis.targets import evaluate_targets, targets_from_parameters
 from ..engine.graph import RoutingGraph
 from ..engine.nearest import NearestFacility
 from ..engine.sites import SiteSet, nearest_site
@@ -280,13 +281,17 @@ def edit_facilities(result: CoverageResult, category: str, *,
     tables = update_category(settings, state, tables_of(result), category, facilities)
     parameters = copy.deepcopy(result.parameters)
     parameters["what_if"] = [*parameters.get("what_if", []), step]
-    return dataclasses.replace(
+    after_result = dataclasses.replace(
         result, cells=tables.cells, districts=tables.districts, gaps=tables.gaps,
         facilities=tables.facilities, diagnostics=tables.diagnostics,
         equity=tables.equity, index=tables.index, index_indicators=tables.index_indicators,
         barriers=tables.barriers, barrier_areas=tables.barrier_areas,
         barrier_steps=tables.barrier_steps,
         parameters=parameters, session=EngineSession(session.settings, state))
+    targets = targets_from_parameters(parameters)
+    # the targets one run measures, now; targets of change need the baseline (a diff)
+    after_result.targets = evaluate_targets(targets, after_result) if targets else None
+    return after_result
 
 
 # ---------------------------------------------------------------------------- comparing
