@@ -36,6 +36,8 @@ from .facilities import place_facilities
 from .graph import build_network, network_frames
 from .population import density, grid_cells, population_frame
 from .reference import REFERENCE_FILE, write_reference_example
+from .steps import mark_steps
+from .vintage import VINTAGE_FACILITIES, VINTAGE_FILE, write_vintage
 from .workplan import WORKPLAN_FILE, write_workplan_scenario
 from .writing import (
     config_text,
@@ -60,7 +62,7 @@ def build_demo(out_dir: Path) -> None:
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    for sub in ("boundaries", "network", "population", "facilities"):
+    for sub in ("boundaries", "network", "population", "facilities", VINTAGE_FACILITIES):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
 
     area = load_area()
@@ -69,12 +71,10 @@ def build_demo(out_dir: Path) -> None:
          f"canal {area.canal.length / 1e3:.1f} km, industry {area.industrial.area / 1e6:.1f} km²")
 
     net, netstats = build_network(area)
-    nodes, edges = network_frames(net)
-    write_network(nodes, edges, out_dir / NETWORK_FILE)
-    log(f"network: {len(nodes):,} nodes, {len(edges):,} edges, "
-         f"{shapely.length(net.geoms).sum() / 1e3:,.0f} km, {netstats['villages']} villages, "
-         f"{(edges['bridge'] == 'yes').sum()} bridge edges, {netstats['links']} islands linked, "
-         f"{netstats['dropped_pieces']} stray fragments dropped")
+    log(f"network: {len(net.xy):,} nodes, {len(net.u):,} edges, "
+        f"{shapely.length(net.geoms).sum() / 1e3:,.0f} km, {netstats['villages']} villages, "
+        f"{(net.attrs['bridge'] == 'yes').sum()} bridge edges, {netstats['links']} islands "
+        f"linked, {netstats['dropped_pieces']} stray fragments dropped")
 
     grid = grid_cells(area, net)
     surfaces = density(area, net, grid)
@@ -88,13 +88,22 @@ def build_demo(out_dir: Path) -> None:
     tables = place_facilities(area, net, cells, cell_zone)
     write_facilities(tables, out_dir)
     log("facilities: " + ", ".join(f"{k} {len(t)}" for k, t in tables.items()))
+    # Steps after the facilities: they front ordinary streets whether or not lanes have steps.
+    net, steps = mark_steps(net, area)
+    netstats.update({f"steps_{k}": v for k, v in steps.items()})
+    nodes, edges = network_frames(net)
+    write_network(nodes, edges, out_dir / NETWORK_FILE)
+    log(f"steps: {steps['bridges']} arch bridges, {steps['hill']} stepped lanes, "
+        f"{steps['park']} park stairs; {steps['lake']} lake-path edges wheelchair=no")
     write_reference_example(out_dir)
     write_workplan_scenario(out_dir)
+    write_vintage(out_dir, list(tables))
 
     (out_dir / CONFIG_FILE).write_text(config_text(list(tables)), encoding="utf-8")
     stats = summary(area, net, nodes, cells, cell_zone, cell_d, cell_hamlet, tables, netstats)
     files = [CONFIG_FILE, OUTLINE_FILE, ZONES_FILE, NETWORK_FILE, POPULATION_FILE] + [
-        f"facilities/{c}.csv" for c in tables] + [REFERENCE_FILE, WORKPLAN_FILE]
+        f"facilities/{c}.csv" for c in tables] + [REFERENCE_FILE, WORKPLAN_FILE, VINTAGE_FILE] + [
+        f"{VINTAGE_FACILITIES}/{c}.csv" for c in tables]
     sizes = {f: (out_dir / f).stat().st_size for f in files}
     (out_dir / README_FILE).write_text(readme_text(stats, sizes), encoding="utf-8")
     total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())

@@ -25,7 +25,26 @@ FACILITY_PLAN: dict[str, dict[str, int]] = {
     "middle_school": {"ZB": 2, "JC": 2, "LT": 3, "ZS": 2, "GS": 1, "XP": 1, "JLH": 0},
     "elderly_canteen": {"ZB": 13, "JC": 8, "LT": 20, "ZS": 14, "GS": 4, "XP": 2, "JLH": 2},
     "sports_venue": {"ZB": 9, "JC": 7, "LT": 16, "ZS": 10, "GS": 3, "XP": 2, "JLH": 2},
+    "community_health": {"ZB": 4, "JC": 3, "LT": 6, "ZS": 4, "GS": 3, "XP": 3, "JLH": 2},
+    "elderly_day_care": {"ZB": 5, "JC": 3, "LT": 6, "ZS": 4, "GS": 2, "XP": 2, "JLH": 1},
+    "culture": {"ZB": 4, "JC": 3, "LT": 6, "ZS": 4, "GS": 3, "XP": 3, "JLH": 2},
 }
+
+
+@dataclass(frozen=True)
+class FacilityType:
+    """One kind of facility within a category (a centre, a station, a village clinic).
+
+    ``where``: ``first`` for the zone's first facility (its centre; ``first_town`` in a
+    town, 镇), ``urban`` and ``rural`` for the others in sub-districts of low and high
+    rurality; ``weight`` shares the urban or rural draws among the types.
+    """
+
+    name_zh: str
+    name_en: str
+    capacity: tuple[int, int]
+    where: str
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,8 @@ class FacilityKind:
     #: Straight-line reach used to place facilities: about a 15-minute walk over streets
     #: (1,000 m; 800 m for older walkers) divided by a detour factor of about 1.5.
     reach_m: float
+    #: Kinds within the category (health centre and stations …); none: one kind.
+    types: tuple[FacilityType, ...] = ()
 
 
 FACILITY_KINDS: dict[str, FacilityKind] = {
@@ -57,7 +78,34 @@ FACILITY_KINDS: dict[str, FacilityKind] = {
         "EC", "长者食堂", "Elderly Canteen", (20, 120), 5, ("age_60_plus",), 430.0),
     "sports_venue": FacilityKind(
         "SV", "全民健身中心", "Fitness Centre", (300, 20000), 10, ("pop_total",), 540.0),
+    # Floor areas (m²) after GB 50180-2018 Appendix C (社区卫生服务中心 1,700-2,000,
+    # 卫生服务站 120-270, 日间照料中心 350-750, 文化活动中心 3,000-6,000, 文化活动站 250-1,200),
+    # widened a little; village clinics and halls smaller.
+    "community_health": FacilityKind(
+        "CH", "社区卫生服务站", "Community Health Station", (60, 3000), 10, ("pop_total",),
+        540.0, (FacilityType("社区卫生服务中心", "Community Health Centre", (1500, 3000), "first"),
+                FacilityType("卫生院", "Township Health Centre", (1500, 3000), "first_town"),
+                FacilityType("社区卫生服务站", "Community Health Station", (120, 300), "urban"),
+                FacilityType("村卫生室", "Village Clinic", (60, 150), "rural"))),
+    "elderly_day_care": FacilityKind(
+        "DC", "居家养老服务站", "Home-care Station", (150, 1500), 10, ("age_60_plus",),
+        430.0, (FacilityType("居家养老服务中心", "Home-care Service Centre", (750, 1500),
+                             "first"),
+                FacilityType("居家养老服务中心", "Home-care Service Centre", (750, 1500),
+                             "first_town"),
+                FacilityType("居家养老服务站", "Home-care Station", (150, 400), "urban", 0.7),
+                FacilityType("嵌入式养老机构", "Embedded Care Home", (600, 1500), "urban", 0.3),
+                FacilityType("居家养老服务站", "Home-care Station", (150, 300), "rural"))),
+    "culture": FacilityKind(
+        "CU", "文化家园", "Community Culture Home", (200, 6000), 10, ("pop_total",), 540.0,
+        (FacilityType("文化活动中心", "Cultural Activity Centre", (3000, 6000), "first"),
+         FacilityType("文化活动中心", "Cultural Activity Centre", (3000, 6000), "first_town"),
+         FacilityType("文化家园", "Community Culture Home", (250, 1200), "urban", 0.6),
+         FacilityType("图书馆分馆", "Library Branch", (200, 800), "urban", 0.4),
+         FacilityType("农村文化礼堂", "Village Culture Hall", (200, 800), "rural"))),
 }
+#: Zones at least this rural have village clinics, halls and stations.
+RURAL_ZONE = 0.7
 #: Sports venues are named by their size: (minimum area m², name_zh, name_en).
 SPORTS_TYPES = (
     (8000, "体育公园", "Sports Park"),
@@ -192,6 +240,8 @@ def _facility_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
     ``numbers`` counts the facilities of each name type (e.g. 体育公园) already named in
     the zone; names are numbered within their type: 骆驼街道第二体育公园.
     """
+    if kind.types:
+        return _typed_row(rng, kind, zone, numbers)
     lo, hi = kind.capacity
     if kind.prefix == "SV":  # venue areas span two orders of magnitude: draw log-uniform
         capacity = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
@@ -206,3 +256,27 @@ def _facility_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
             "name_en": f"{short_en} {en} No. {number}", "capacity": capacity}
 
 
+
+
+def _typed_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
+               numbers: dict[str, int]) -> dict[str, object]:
+    """Name and capacity of the next facility of a category with several types: the
+    zone's first is its centre (卫生院 in a town), the others stations, homes or halls."""
+    town = zone.name_zh.endswith("镇")
+    if not numbers:
+        where = "first_town" if town else "first"
+    else:
+        where = "rural" if zone.rurality >= RURAL_ZONE else "urban"
+    types = [t for t in kind.types if t.where == where]
+    weights = np.array([t.weight for t in types])
+    chosen = types[int(rng.choice(len(types), p=weights / weights.sum()))]
+    lo, hi = chosen.capacity
+    capacity = int(np.clip(round(rng.uniform(lo, hi) / kind.capacity_step)
+                           * kind.capacity_step, lo, hi))
+    number = numbers[chosen.name_zh] = numbers.get(chosen.name_zh, 0) + 1
+    short_en = zone.name_en.rsplit(" ", 1)[0]
+    if where.startswith("first"):  # one centre per sub-district: no number
+        return {"name": f"{zone.name_zh}{chosen.name_zh}",
+                "name_en": f"{short_en} {chosen.name_en}", "capacity": capacity}
+    return {"name": f"{zone.name_zh}第{cn_number(number)}{chosen.name_zh}",
+            "name_en": f"{short_en} {chosen.name_en} No. {number}", "capacity": capacity}

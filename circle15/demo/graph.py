@@ -212,8 +212,8 @@ def network_frames(net: Network) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     nodes : GeoDataFrame
         ``osmid``, ``y``, ``x``, ``street_count``, ``provenance``, Point geometry.
     edges : GeoDataFrame
-        ``u``, ``v``, ``key``, ``highway``, ``bridge``, ``length``, ``provenance``,
-        LineString geometry from node ``u`` to node ``v``.
+        ``u``, ``v``, ``key``, ``highway``, ``bridge``, ``wheelchair`` (when marked),
+        ``length``, ``provenance``, LineString geometry from node ``u`` to node ``v``.
     """
     lonlat = to_lonlat(net.xy)
     osmid = np.arange(1, len(net.xy) + 1, dtype=np.int64)
@@ -228,6 +228,8 @@ def network_frames(net: Network) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         {"u": osmid[net.u], "v": osmid[net.v],
          "key": pair.groupby(["a", "b"]).cumcount().to_numpy(dtype=np.int64),
          "highway": net.attrs["highway"].to_numpy(), "bridge": net.attrs["bridge"].to_numpy(),
+         **({"wheelchair": net.attrs["wheelchair"].to_numpy()}
+            if "wheelchair" in net.attrs else {}),
          "length": np.round(shapely.length(net.geoms), 3), "provenance": PROV_SYNTHETIC},
         geometry=shapely.transform(net.geoms, to_lonlat), crs=WGS84,
     )

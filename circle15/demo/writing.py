@@ -38,6 +38,7 @@ from .common import (
 from .facilities import FACILITY_KINDS, FACILITY_PLAN
 from .graph import Network
 from .reference import REFERENCE_FILE
+from .vintage import VINTAGE_FACILITIES, VINTAGE_FILE
 from .workplan import WORKPLAN_FILE
 
 # =========================================================================== writing
@@ -147,8 +148,8 @@ def file_table(stats: dict[str, object]) -> str:
          "synthetic — Voronoi zones around approximate town centres, clipped to the outline; "
          "not official boundaries"],
         [f"`{NETWORK_FILE}`", "walking network in the osmnx GeoPackage layout: layer `nodes` "
-         "(`osmid`, `x`, `y`, `street_count`, `provenance`) and layer `edges` (`u`, `v`, `key`, `highway`, "
-         "`bridge`, `length` in metres), EPSG:4326", "synthetic"],
+         "(`osmid`, `x`, `y`, `street_count`, `provenance`) and layer `edges` (`u`, `v`, `key`, `highway` (`steps` where there are steps), "
+         "`bridge`, `wheelchair` (`no` where a wheelchair cannot pass), `length` in metres), EPSG:4326", "synthetic"],
         [f"`{POPULATION_FILE}`", f"layer `{POPULATION_LAYER}`: 200 m cells (`cell_id`, "
          f"`pop_total`, {bands}), EPSG:32651",
          "synthetic placement; band **totals real** (2020 census)"],
@@ -158,8 +159,12 @@ def file_table(stats: dict[str, object]) -> str:
          "(`unit`, `indicator`, `value`, `provenance`, `note`)",
          "synthetic — made-up values showing the format; not Ningbo's published index"],
         [f"`{WORKPLAN_FILE}`", "scenario for `circle15 run --scenario`: the 2024 work plan's "
-         "new elderly canteens, childcare centres and sports facilities (`[[add]]` entries)",
-         "counts **real** (2024 work plan); locations, capacities, names synthetic"],
+         "new elderly canteens, childcare centres and sports facilities (`[[add]]` entries) and its targets (`[targets]`)",
+         "counts and targets **real** (2024 work plan); locations, capacities, names synthetic"],
+        [f"`{VINTAGE_FILE}`, `{VINTAGE_FACILITIES}/*.csv`", "the district a year on (2025 vintage): "
+         "the 2024 tables after the work plan, with facilities closed, moved, renamed, renumbered and added; "
+         "the same streets and residents; the plan's `[targets]`. For `circle15 diff`",
+         "synthetic"],
     ])
 
 
@@ -188,7 +193,8 @@ def readme_text(stats: dict[str, object], sizes: dict[str, int]) -> str:
                        census_source=census.SOURCE, total=f"{census.TOTAL:,}",
                        band_table=band_table, s=stats, n=numbers, zone_table=zone_table,
                        facility_table=facility_table, size_table=size_table, seed=SEED,
-                       timestamp=GPKG_TIMESTAMP)
+                       timestamp=GPKG_TIMESTAMP, vintage=VINTAGE_FILE,
+                       vintage_path=f"data/{VINTAGE_FILE}")
 
 
 def summary(area: Area, net: Network, nodes: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,

@@ -26,6 +26,11 @@ _TARGET = {"met": "达成 met", "not met": "未达成 not met",
            "needs a comparison": "需对比两期 needs two vintages"}
 
 
+def _text(value: object) -> str:
+    """A name or id as text, ``—`` when there is none (None, NaN)."""
+    return value if isinstance(value, str) and value else "—"
+
+
 def _signed(value: float, places: int = 1, scale: float = 1.0) -> str:
     x = float(value) if value is not None else np.nan
     return "—" if not np.isfinite(x) else f"{x * scale:+,.{places}f}"
@@ -46,9 +51,9 @@ def build_diff_page(diff: RunDiff, *, map_file: str | None = "diff_map.html") ->
 
     targets = None
     if diff.targets is not None and len(diff.targets):
-        rows = [[label.get(r.category, r.category), r.target, decimal(r.wanted, 2),
+        rows = [[label.get(r.category, r.category), _text(r.target), decimal(r.wanted, 2),
                  decimal(r.achieved, 2), Cell(_TARGET.get(r.status, r.status), strong=True),
-                 r.note] for r in diff.targets.itertuples()]
+                 _text(r.note)] for r in diff.targets.itertuples()]
         targets = table(["类别 Category", "目标 Target", "目标值 Wanted", "实际 Achieved",
                          "结果 Status", "说明 How it is measured"], rows, numeric=(2, 3),
                         classes=["" if s == "met" else "c15-flagged"
@@ -60,10 +65,10 @@ def build_diff_page(diff: RunDiff, *, map_file: str | None = "diff_map.html") ->
     facilities = table(
         ["类别 Category", "变化 Change", "名称 Name", "编号 Id", "之前编号 Id before",
          "匹配 Matched by", "容量 Capacity", "迁移 Moved (m)", "街道 Sub-district"],
-        [[label.get(r.category, r.category), _STATUS.get(r.status, r.status), r.name,
-          r.facility_id, r.facility_id_before or "—", r.matched_by or "—",
+        [[label.get(r.category, r.category), _STATUS.get(r.status, r.status), _text(r.name),
+          _text(r.facility_id), _text(r.facility_id_before), _text(r.matched_by),
           f"{decimal(r.capacity_before, 0)} → {decimal(r.capacity_after, 0)}",
-          decimal(r.moved_m, 0), district(r.district) if r.district else "—"]
+          decimal(r.moved_m, 0), district(r.district) if _text(r.district) != "—" else "—"]
          for r in fac.itertuples()], numeric=(6, 7))
     d = diff.districts
     has = {c for c in d.columns}
