@@ -152,7 +152,7 @@ def test_a_study_turns_step_free_off_and_chooses_its_index_categories(tmp_path):
     # the canteens keep their own scores
     assert by_cat.loc[("西区", "elderly_canteen"), "score_accessibility"] > 0
     toml.write_text(text + "\n[index]\ncategories = [\"library\"]\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="index.categories: 'library' is not a category"):
+    with pytest.raises(ConfigError, match=r"index\.categories: 'library' is not a category"):
         load_config(toml)
 
 
@@ -161,14 +161,14 @@ def test_targets_are_checked_against_the_study(tmp_path):
     text = toml.read_text(encoding="utf-8")
     toml.write_text(text + "\n[targets]\nsports_venue.area_per_resident = 2.9\n",
                     encoding="utf-8")
-    with pytest.raises(ConfigError, match="targets.sports_venue: not a category"):
+    with pytest.raises(ConfigError, match=r"targets\.sports_venue: not a category"):
         load_config(toml)
     toml.write_text(text + "\n[targets.kindergarten]\ncapacity_per_1000 = 1\n"
                     "places_per_1000 = 2\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="capacity_per_1000 and places_per_1000 are the same"):
+    with pytest.raises(ConfigError, match=r"capacity_per_1000 and places_per_1000 are the same"):
         load_config(toml)
     toml.write_text(text + "\n[targets.kindergarten]\ncoverage = 1.5\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="targets.kindergarten.coverage"):
+    with pytest.raises(ConfigError, match=r"targets\.kindergarten\.coverage"):
         load_config(toml)
 
 

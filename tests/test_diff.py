@@ -163,7 +163,7 @@ def test_two_study_files_give_the_same_diff(vintages, tmp_path):
 
 
 def test_bad_inputs_are_refused_with_exit_code_2(vintages, tmp_path, capsys):
-    root, a, _ = vintages
+    root, _, _ = vintages
     assert main(["diff", str(tmp_path), str(root / "B"), "--quiet"]) == 2
     assert "not a circle15 run folder" in capsys.readouterr().err
     assert main(["diff", str(root / "A"), str(root / "B"), "--out", str(root / "A"),
