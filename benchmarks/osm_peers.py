@@ -23,12 +23,13 @@ from shapely.geometry.base import BaseGeometry
 
 from circle15.model import WalkingNetwork
 from circle15.sources.network import network_from_graph
-from circle15.sources.osm import OSMNX_QUERY_BUFFER_M, _grow
+from circle15.sources.osm import OSMNX_QUERY_BUFFER_M, _grow, _keeping_step_free_tags
 from circle15.sources.osm_filter import WALK_FILTER, compile_filter
 
 #: Way tags written to the XML (osmnx keeps those of ``settings.useful_tags_way``).
 EDGE_TAGS = ("highway", "name", "bridge", "tunnel", "layer", "foot", "access", "service",
-             "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area")
+             "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area",
+             "wheelchair", "ramp:wheelchair")
 
 
 def osmnx_walk_graph(path: Path, polygon: BaseGeometry) -> nx.MultiDiGraph:
@@ -40,7 +41,9 @@ def osmnx_walk_graph(path: Path, polygon: BaseGeometry) -> nx.MultiDiGraph:
         xml = Path(tmp) / "walk.osm"
         if _write_walk_ways(path, grown, xml) == 0:
             raise ValueError(f"{path}: no walkable way near the polygon")
-        graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
+        with _keeping_step_free_tags():  # as circle15 keeps them
+            graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False,
+                                      retain_all=True)
     graph = ox.truncate.truncate_graph_polygon(graph, grown, truncate_by_edge=True)
     graph = ox.simplify_graph(graph)
     return ox.truncate.truncate_graph_polygon(graph, polygon, truncate_by_edge=True)

@@ -100,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_serve_parser(sub)
 
+    from .diffing import add_diff_parser  # circle15 diff BEFORE AFTER (circle15.diffing)
+
+    add_diff_parser(sub)
+
     demo = sub.add_parser("demo", help="rebuild the synthetic Zhenhai demo data from its seed")
     demo.add_argument("--out", type=Path, required=True, help="folder to write the demo into")
     demo.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -119,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--study-name", help="study name (default: from the area)")
     fetch.add_argument("--buffer-m", type=finite_number(0, 100_000), default=1500.0,
                        help="take streets and facilities this far beyond the area (1500)")
-    fetch.add_argument("--categories", help="comma-separated categories (default: all six)")
+    fetch.add_argument("--categories", help="comma-separated categories (default: every "
+                                            "category with an OpenStreetMap tag mapping)")
     fetch.add_argument("--population", type=Path,
                        help="population grid, raster or census table to name in the config")
     fetch.add_argument("--cache", type=Path, help="osmnx HTTP cache folder "
@@ -221,6 +226,11 @@ def _run(args: argparse.Namespace) -> int:
               f"({cat.cohort_label}) within {row['target_min']:g} min")
     for line in scenario_lines:
         print(line)
+    if result.targets is not None and scenario is None:
+        from .analysis.targets import describe_targets
+
+        for line in describe_targets(result.targets):
+            print(f"  {line}")
     for line in result.diagnostics.get("warnings", []):
         print(f"WARNING: {line}")  # circle15.checks: the same lines as in the manifest
     if result.index is not None:
@@ -427,11 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=Circle15Warning)
     logging.basicConfig(level=logging.WARNING, format="circle15: %(message)s")
 
+    from .diffing import run_diff_command
     from .serve.cli import run_serve_command
 
     handler = {"run": _run, "compare": _compare, "demo": _demo,
                "fetch": _fetch, "sites": _sites, "batch": run_batch_command,
-               "serve": run_serve_command}[args.command]
+               "serve": run_serve_command, "diff": run_diff_command}[args.command]
     try:
         with _terminate_like_ctrl_c():
             check_environment()  # before numpy is imported: it reads SOURCE_DATE_EPOCH too

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .errors import ConfigError
 from .settings import LUO_QI_STEP_WEIGHTS, IndexSettings, SupplySettings
 from .standards import Category, Standards, load_standards, validate_category
+from .targets import CategoryTargets, resolve_targets
 
 #: A study file is a few kilobytes; a batch file listing thousands of regions well under this.
 MAX_TOML_BYTES = 4 << 20
@@ -124,6 +125,9 @@ class NetworkSection(_Section):
     (``GCJ-02``/``BD-09``); ``encoding`` the text of a shapefile without ``.cpg``.
     ``cache = false`` builds an OSM or centreline network afresh on every run instead of
     keeping it in the network cache (``circle15.sources.network_cache``).
+    ``steps_field`` names the column of a GeoPackage or centreline file whose true values
+    (是, yes, 1, 台阶 …) mark ways with steps, which step-free walks avoid (OpenStreetMap
+    networks say so with ``highway=steps`` and ``wheelchair=no``).
     """
 
     path: Path
@@ -137,6 +141,7 @@ class NetworkSection(_Section):
     snap_tolerance_m: Annotated[float, Field(ge=0, le=100)] = 0.5
     encoding: str | None = None
     cache: bool = True
+    steps_field: Annotated[str, Field(min_length=1)] | None = None
 
 
 class PopulationSection(_Section):
@@ -212,6 +217,7 @@ class CategoryOverride(_Section):
     norm: Amount | None = None
     norm_per: Amount | None = None
     norm_base: Literal["residents", "cohort"] | None = None
+    step_free: bool | None = None
 
 
 class AnalysisSection(_Section):
@@ -247,6 +253,8 @@ class IndexSection(_Section):
 
     ``weights`` and ``indicators`` are merged with the defaults dimension by dimension:
     list a dimension to replace its weight or its indicators, give it weight 0 to drop it.
+    ``categories`` lists the categories that count towards the index (default: every
+    category of the study); the others keep their own scores in ``districts.csv``.
     """
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
@@ -257,6 +265,7 @@ class IndexSection(_Section):
     goalposts: dict[str, tuple[Bounded, Bounded]] = {}
     inequality_aversion: Annotated[float, Field(ge=0, lt=1)] = 0.5
     unserved: Literal["worst", "missing"] = "worst"
+    categories: Annotated[list[str], Field(min_length=1, max_length=200)] | None = None
 
     def settings(self) -> IndexSettings:
         """The section as analysis settings, defaults filled in."""
@@ -266,7 +275,8 @@ class IndexSection(_Section):
             weights={**default.weights, **self.weights},
             indicators={**default.indicators, **self.indicators},
             category_weights=dict(self.category_weights), goalposts=dict(self.goalposts),
-            inequality_aversion=self.inequality_aversion, unserved=self.unserved)
+            inequality_aversion=self.inequality_aversion, unserved=self.unserved,
+            categories=None if self.categories is None else tuple(self.categories))
 
 
 class CompareSection(_Section):
@@ -309,6 +319,7 @@ class StudyConfig(_Section):
     index: IndexSection = IndexSection()
     compare: CompareSection = CompareSection()
     outputs: OutputsSection = OutputsSection()
+    targets: dict[str, CategoryTargets] = {}
 
     @field_validator("facilities")
     @classmethod
@@ -338,6 +349,7 @@ class LoadedConfig:
         self.supply = config.supply.settings()
         self.index = config.index.settings()
         self.index.check(list(self.categories), f"{path.name}: index")
+        self.targets = resolve_targets(config.targets, list(self.categories), path.name)
         for category in self.categories.values():
             try:
                 self.supply.check_tiers(category)
@@ -579,6 +591,7 @@ def _resolve_categories(config: StudyConfig, standards: Standards,
                 sources={"all": f"defined in {where}"},
                 norm=changes.get("norm"), norm_per=changes.get("norm_per", 1.0),
                 norm_base=changes.get("norm_base", "cohort"),
+                step_free=changes.get("step_free", False),
             )
         validate_category(category, f"{where}: categories.{key}")
         out[key] = category

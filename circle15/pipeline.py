@@ -31,6 +31,15 @@ from .analysis.assessment import (
     combine_assessment,
     locate_in_districts,
 )
+from .analysis.barriers import (
+    AREA_COLUMNS,
+    STREET_COLUMNS,
+    TABLE_COLUMNS,
+    barrier_areas,
+    barrier_mask,
+    barrier_streets,
+    barrier_table,
+)
 from .analysis.coverage import district_table, tier_labels
 from .analysis.equity import Equity
 from .analysis.gap_parts import cell_adjacency, quick_gap_areas
@@ -40,9 +49,18 @@ from .checks import population_without_facility, run_warnings
 from .engine.catchment import point_catchments
 from .engine.graph import Attachment
 from .engine.nearest import NearestFacility
+from .engine.profiles import steps_on_routes
 from .engine.sites import SiteSet
 from .engine.state import EngineState
-from .schema import nearest_col, pop_col, supply_col, tier_col, time_col
+from .schema import (
+    barrier_col,
+    nearest_col,
+    pop_col,
+    supply_col,
+    tier_col,
+    time_col,
+    with_steps_col,
+)
 from .settings import IndexSettings, SupplySettings
 from .standards import Category
 
@@ -94,13 +112,17 @@ class Tables:
     equity: Equity | None = None
     index: pd.DataFrame | None = None
     index_indicators: pd.DataFrame | None = None
+    barriers: pd.DataFrame | None = None
+    barrier_areas: gpd.GeoDataFrame | None = None
+    barrier_steps: gpd.GeoDataFrame | None = None
 
 
 # ---------------------------------------------------------------------------- cells
 
 
 def category_cells(category: Category, found: NearestFacility,
-                   facility_ids: np.ndarray) -> dict[str, np.ndarray]:
+                   facility_ids: np.ndarray,
+                   with_steps: NearestFacility | None = None) -> dict[str, np.ndarray]:
     """A category's cell columns: walking minutes, nearest facility id and tier.
 
     Parameters
@@ -108,9 +130,15 @@ def category_cells(category: Category, found: NearestFacility,
     category : Category
         The category (its walking speed turns metres into minutes).
     found : NearestFacility
-        Each cell's walking metres to its nearest facility and that facility's position.
+        Each cell's walking metres to its nearest facility and that facility's position,
+        over the category's walking profile.
     facility_ids : ndarray
         The category's facility ids, in the engine's order.
+    with_steps : NearestFacility, optional
+        For a step-free category, the same over every walkable way (steps included);
+        ``found`` when the network has no steps. Adds ``t_with_steps_<key>`` (the shorter
+        of that walk and the step-free one) and ``barrier_<key>`` (within the target with
+        steps only).
     """
     key = category.key
     minutes = found.minutes(category.metres_per_minute)
@@ -121,8 +149,60 @@ def category_cells(category: Category, found: NearestFacility,
     if len(ids):
         reached = found.reachable
         nearest[reached] = ids[found.facility[reached]]
-    return {time_col(key): minutes, nearest_col(key): nearest,
-            tier_col(key): tier_labels(minutes, category.tiers_min)}
+    out = {time_col(key): minutes, nearest_col(key): nearest,
+           tier_col(key): tier_labels(minutes, category.tiers_min)}
+    if category.step_free:
+        # With steps allowed the step-free walk remains possible: the shorter of the two
+        # (it is the step-free one only for a resident whose nearest street is a flight of
+        # steps, who then also has a step-free street within reach).
+        steps = np.fmin((with_steps or found).minutes(category.metres_per_minute), minutes)
+        out[with_steps_col(key)] = steps
+        out[barrier_col(key)] = barrier_mask(minutes, steps, category.target_min)
+    return out
+
+
+def _with_steps(state: EngineState, key: str) -> NearestFacility | None:
+    pair = state.with_steps.get(key)
+    return None if pair is None else pair[1]
+
+
+def _barrier_parts(settings: RunSettings, state: EngineState, cells: gpd.GeoDataFrame,
+                   key: str) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A step-free category's barrier table rows, areas and steps on routes."""
+    cat = settings.categories[key]
+    table = barrier_table(cells, {key: cat}, settings.district_names)
+    areas = barrier_areas(cells, cat)
+    profile = state.profile_for(key)
+    pair = state.with_steps.get(key)
+    steps_segments = profile.steps_segments
+    if steps_segments is None or profile.streets is None or pair is None:
+        streets = gpd.GeoDataFrame(columns=[*STREET_COLUMNS, "geometry"],
+                                   geometry="geometry", crs=cells.crs)
+    else:
+        cut = cells[barrier_col(key)].to_numpy(dtype=bool)
+        origin, street = state.memo_for(key, "barrier_routes", lambda: steps_on_routes(
+            state.graph, pair[0], np.where(cut, state.cell_nodes, -1),
+            steps_segments))
+        streets = barrier_streets(cells, cat, origin, street, profile.streets,
+                                  settings.zones, cells.crs)
+    return table, areas, streets
+
+
+def _barrier_frames(settings: RunSettings, state: EngineState, cells: gpd.GeoDataFrame,
+                    ) -> tuple[pd.DataFrame | None, gpd.GeoDataFrame | None,
+                               gpd.GeoDataFrame | None]:
+    keys = [k for k, c in settings.categories.items() if c.step_free]
+    if not keys:
+        return None, None, None
+    parts = [_barrier_parts(settings, state, cells, k) for k in keys]
+    table = pd.concat([p[0] for p in parts], ignore_index=True)
+    frames = []
+    for i, columns in ((1, AREA_COLUMNS), (2, STREET_COLUMNS)):
+        found = [p[i] for p in parts if len(p[i])]
+        frames.append(gpd.GeoDataFrame(pd.concat(found, ignore_index=True), geometry="geometry",
+                                       crs=cells.crs) if found else gpd.GeoDataFrame(
+            columns=[*columns, "geometry"], geometry="geometry", crs=cells.crs))
+    return table[TABLE_COLUMNS], frames[0], frames[1]
 
 
 def _district_rows(cells: pd.DataFrame, category: Category,
@@ -207,7 +287,7 @@ def _catchment_minutes(state: EngineState, category: Category,
     # A site joins through node a or b at known costs: an attachment without a leg.
     joins = Attachment(sites.node_a, sites.cost_a, sites.node_b, sites.cost_b,
                        np.zeros(len(sites)))
-    reach = point_catchments(state.graph, joins, state.cell_nodes,
+    reach = point_catchments(state.graph_for(category.key), joins, state.cell_nodes,
                              supply.catchment_for(category) * category.metres_per_minute)
     reach.data = reach.data / category.metres_per_minute  # minutes, for the decay
     return reach
@@ -318,7 +398,8 @@ def build_tables(settings: RunSettings, state: EngineState, grid: gpd.GeoDataFra
     for key, cat in settings.categories.items():
         cols[pop_col(key)] = cohorts[key]
         cols.update(category_cells(cat, state.nearest[key],
-                                   by_category[key]["facility_id"].to_numpy()))
+                                   by_category[key]["facility_id"].to_numpy(),
+                                   _with_steps(state, key)))
     cells = gpd.GeoDataFrame(cols, geometry=grid.geometry.to_numpy(), crs=grid.crs)
     facilities = located_facilities(facilities, settings.zones)
     names = _names(facilities)
@@ -330,6 +411,8 @@ def build_tables(settings: RunSettings, state: EngineState, grid: gpd.GeoDataFra
                  if gaps else _empty_gaps(grid.crs))
     tables = Tables(cells, districts, gap_frame, facilities,
                     run_diagnostics(settings, state, cells, facilities))
+    tables.barriers, tables.barrier_areas, tables.barrier_steps = _barrier_frames(
+        settings, state, cells)
     if settings.assess:
         _assess(settings, state, tables)
     tables.diagnostics["warnings"] = run_warnings(tables.diagnostics, settings.categories)
@@ -364,7 +447,8 @@ def update_category(settings: RunSettings, state: EngineState, previous: Tables,
     order = list(settings.categories)
     cells = previous.cells.copy()
     for name, values in category_cells(cat, state.nearest[category],
-                                       facilities["facility_id"].to_numpy()).items():
+                                       facilities["facility_id"].to_numpy(),
+                                       _with_steps(state, category)).items():
         cells[name] = values
     facilities = located_facilities(facilities, settings.zones)
     all_facilities = gpd.GeoDataFrame(
@@ -387,12 +471,32 @@ def update_category(settings: RunSettings, state: EngineState, previous: Tables,
         str(i) for i in ids[~state.sites[category].snapped]]
     diagnostics.setdefault("unreachable_population", {})[category] = float(
         pop[~found.reachable].sum())
-    tables = Tables(cells, districts, gaps, all_facilities, diagnostics)
+    tables = Tables(cells, districts, gaps, all_facilities, diagnostics,
+                    barriers=previous.barriers, barrier_areas=previous.barrier_areas,
+                    barrier_steps=previous.barrier_steps)
+    if cat.step_free and previous.barriers is not None:
+        _replace_barriers(tables, _barrier_parts(settings, state, cells, category),
+                          category, order)
     if settings.assess:
         _assess(settings, state, tables)
     elif previous.index is not None or any(c.startswith("supply_") for c in cells.columns):
         _drop_assessment(tables, category)
     return tables
+
+
+def _replace_barriers(tables: Tables, parts: tuple[pd.DataFrame, gpd.GeoDataFrame,
+                                                   gpd.GeoDataFrame],
+                      category: str, order: list[str]) -> None:
+    """The barrier tables of ``tables`` with one category's rows replaced by ``parts``."""
+    table, areas, streets = parts
+    assert tables.barriers is not None  # the category is walked step-free
+    tables.barriers = replace_rows(tables.barriers, table, category, order)
+    for name, fresh in (("barrier_areas", areas), ("barrier_steps", streets)):
+        old = getattr(tables, name)
+        if not len(old) and not len(fresh):
+            continue
+        frame = replace_rows(old, fresh, category, order) if len(old) else fresh
+        setattr(tables, name, gpd.GeoDataFrame(frame, geometry="geometry", crs=old.crs))
 
 
 def run_diagnostics(settings: RunSettings, state: EngineState, cells: pd.DataFrame,
@@ -431,8 +535,11 @@ def run_diagnostics(settings: RunSettings, state: EngineState, cells: pd.DataFra
         out["unsnapped_facilities"][key] = [str(i) for i in ids[~sites.snapped]]
         out["unreachable_population"][key] = float(
             cohort[~state.nearest[key].reachable].sum())
-        # residents on network pieces where no facility of the category stands
+        # residents on network pieces (of the category's walk) where no facility stands
+        own = state.node_piece_for(key)
+        own_piece = (piece if own is labels
+                     else np.where(cell_nodes >= 0, own[np.maximum(cell_nodes, 0)], -1))
         joins = np.concatenate([sites.node_a[sites.snapped], sites.node_b[sites.snapped]])
         out["population_without_facility"][key] = population_without_facility(
-            piece, labels[joins], cohort)
+            own_piece, own[joins], cohort)
     return out

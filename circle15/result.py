@@ -86,10 +86,26 @@ class CoverageResult:
     session : EngineSession, optional
         The engine session that produced the result (``planning.edits.EngineSession``):
         what the what-if methods start from. None for a result read back from files.
+    barriers : DataFrame, optional
+        For categories walked step-free (``step_free = true``): per sub-district and
+        ``ALL``, the cohort within the target with steps and without, and the residents
+        cut off by steps (``analysis.barriers.TABLE_COLUMNS``). None when no category is
+        walked step-free.
+    barrier_areas : GeoDataFrame, optional
+        Those residents' cells merged into areas per sub-district, ranked by cohort.
+    barrier_steps : GeoDataFrame, optional
+        The steps (and ways tagged ``wheelchair=no``) on their routes, with the cohort
+        whose walk within the target needs each: where a ramp would help.
+    targets : DataFrame, optional
+        The study's ``[targets]`` (and a scenario's), met or not
+        (``analysis.targets.evaluate_targets``); None when there are none.
 
     When supply has been computed, ``cells`` also has ``supply_<key>`` (capacity per
     resident of the cohort within reach, 2SFCA) and ``districts`` the supply, norm and
-    per-category score columns (see ``analysis.assessment``).
+    per-category score columns (see ``analysis.assessment``). For a category walked
+    step-free, ``t_<key>`` avoids steps and ``cells`` also has ``t_with_steps_<key>``
+    (minutes over every walkable way) and ``barrier_<key>`` (within the target only by
+    using steps).
     """
 
     name: str
@@ -111,6 +127,10 @@ class CoverageResult:
     comparison: Comparison | None = None
     network_issues: gpd.GeoDataFrame | None = None
     session: EngineSession | None = field(default=None, repr=False, compare=False)
+    barriers: pd.DataFrame | None = None
+    barrier_areas: gpd.GeoDataFrame | None = None
+    barrier_steps: gpd.GeoDataFrame | None = None
+    targets: pd.DataFrame | None = None
 
     def map(self, **kwargs: Any) -> folium.Map:
         """The interactive coverage map as a ``folium.Map`` (shows inline in notebooks).

@@ -40,6 +40,17 @@ def supply_col(key: str) -> str:
     return f"supply_{key}"
 
 
+def with_steps_col(key: str) -> str:
+    """Column of walking minutes over every walkable way, steps included, of a category
+    walked step-free (its ``t_<key>`` avoids steps)."""
+    return f"t_with_steps_{key}"
+
+
+def barrier_col(key: str) -> str:
+    """Column saying a cell is within the target only by using steps (step-free categories)."""
+    return f"barrier_{key}"
+
+
 def format_minutes(value: float) -> str:
     """A tier limit as it appears in labels: ``5`` for 5.0, ``7.5`` for 7.5."""
     return f"{value:g}"

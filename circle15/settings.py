@@ -203,6 +203,10 @@ class IndexSettings:
         ``Indicator.unserved``: no walking route at all, supply 0 everywhere) scores the
         worst, 0 (``"worst"``), or is left out with the other weights rescaled
         (``"missing"``).
+    categories : tuple of str, optional
+        The categories that count towards the districts' index (``[index] categories``);
+        None counts every category of the study. Categories left out keep their own
+        scores (``score_*`` in the district table) but weigh nothing in the index.
     """
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
@@ -214,6 +218,13 @@ class IndexSettings:
     goalposts: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     inequality_aversion: float = 0.5
     unserved: Literal["worst", "missing"] = "worst"
+    categories: tuple[str, ...] | None = None
+
+    def category_weight(self, key: str) -> float:
+        """Weight of a category in the index: 0 when ``categories`` leaves it out."""
+        if self.categories is not None and key not in self.categories:
+            return 0.0
+        return float(self.category_weights.get(key, 1.0))
 
     def check(self, categories: Sequence[str], where: str = "index") -> None:
         """Raise ``ConfigError`` naming the field when a name or weight cannot be used."""
@@ -236,6 +247,12 @@ class IndexSettings:
             worst, best = self.goalposts[name]
             if worst == best:
                 raise ConfigError(f"{where}.goalposts.{name}: worst and best are equal")
+        for key in self.categories or ():
+            if key not in categories:
+                raise ConfigError(f"{where}.categories: {key!r} is not a category of this "
+                                  f"study ({', '.join(categories)})")
+        if self.categories is not None and len(set(self.categories)) < len(self.categories):
+            raise ConfigError(f"{where}.categories: a category is listed twice")
         for key in self.category_weights:
             if key not in categories:
                 raise ConfigError(f"{where}.category_weights.{key}: not a category of this "
@@ -252,5 +269,50 @@ class IndexSettings:
             raise ConfigError(f"{where}.unserved: use \"worst\" or \"missing\"")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError(f"{where}.weights: give at least one dimension a weight above 0")
+        if not any(self.category_weight(k) > 0 for k in categories):
+            raise ConfigError(f"{where}: no category counts towards the index (every one is "
+                              "left out of categories or weighted 0)")
 
 
+
+
+#: Kinds of target a study (or a plan's scenario) may set per category, with what they
+#: measure and whether they need a before (``change``) or hold for one run (``level``).
+TARGET_KINDS: dict[str, tuple[str, str]] = {
+    "new_facilities": ("facilities opened (新建)", "change"),
+    "new_capacity": ("capacity added: after minus before (新增)", "change"),
+    "capacity_per_resident": ("capacity of the facilities in the study area per resident "
+                              "(人均)", "level"),
+    "capacity_per_1000": ("capacity of the facilities in the study area per 1,000 "
+                          "residents (千人指标)", "level"),
+    "coverage": ("share of the category's cohort within its target walking time", "level"),
+}
+#: Other names of a target kind (the work plan's 人均体育场地面积 is an area per resident).
+TARGET_ALIASES = {"area_per_resident": "capacity_per_resident",
+                  "places_per_1000": "capacity_per_1000"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of a study or plan: ``value`` of ``kind`` for ``category``.
+
+    ``kind`` is one of :data:`TARGET_KINDS` (an alias of :data:`TARGET_ALIASES` is
+    stored as given in ``name`` and resolved in ``kind``); ``source`` says where the
+    figure comes from (e.g. a clause of the work plan).
+    """
+
+    category: str
+    kind: str
+    value: float
+    source: str = ""
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """``elderly_canteen.new_facilities`` as written in the study file."""
+        return f"{self.category}.{self.name or self.kind}"
+
+    @property
+    def needs_before(self) -> bool:
+        """True for a target of change (new facilities, new capacity)."""
+        return TARGET_KINDS[self.kind][1] == "change"

@@ -46,6 +46,10 @@ class Category:
         The number of people the norm is stated for (1,000 or 1).
     norm_base : str
         Who the norm counts: ``"residents"`` (everyone) or ``"cohort"`` (the target cohort).
+    step_free : bool
+        Walking profile: True routes the cohort around steps (``highway=steps``) and ways
+        tagged ``wheelchair=no`` (walkers, wheelchairs, strollers), and the run reports who
+        reaches a facility in time only by using steps.
     """
 
     key: str
@@ -64,6 +68,7 @@ class Category:
     norm: float | None = None
     norm_per: float = 1.0
     norm_base: str = "cohort"
+    step_free: bool = False
 
     @property
     def label(self) -> str:
@@ -76,6 +81,11 @@ class Category:
         if self.age_max >= 200:
             return "all ages" if self.age_min == 0 else f"ages {self.age_min}+"
         return f"ages {self.age_min}-{self.age_max}"
+
+    @property
+    def profile(self) -> str:
+        """The walking profile: ``"step_free"`` or ``"ordinary"`` (every walkable way)."""
+        return "step_free" if self.step_free else "ordinary"
 
     @property
     def metres_per_minute(self) -> float:
@@ -135,6 +145,7 @@ def _category(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> Cate
             norm=None if merged.get("norm") is None else float(merged["norm"]),
             norm_per=float(merged.get("norm_per", 1.0)),
             norm_base=str(merged.get("norm_base", "cohort")),
+            step_free=_flag(merged.get("step_free", False), "step_free"),
         )
     except KeyError as exc:
         raise ConfigError(f"{where}: category is missing the field {exc.args[0]!r}") from None
@@ -142,6 +153,12 @@ def _category(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> Cate
         raise ConfigError(f"{where}: a category field has the wrong type ({exc})") from None
     validate_category(category, where)
     return category
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be true or false, not {value!r}")
+    return value
 
 
 def validate_category(category: Category, where: str) -> None:

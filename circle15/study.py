@@ -7,13 +7,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from pyproj import CRS
 
 from .analysis.network_issues import issue_warnings, network_issues, summarise
+from .analysis.step_free import (
+    NO_STEPS_WARNING,
+    avoided_streets,
+    step_free_summary,
+    step_ways_of,
+)
+from .analysis.targets import evaluate_targets, target_parameters
 from .checks import check_inputs, check_snapping, population_method
 from .config import LoadedConfig, load_config
 from .engine import build_routing_graph, nearest_facility
+from .engine.profiles import STEP_FREE, Profile, step_free_profile
 from .engine.sites import SiteSet
 from .engine.snapping import EdgeIndex, Snap
 from .engine.state import EngineState
@@ -130,21 +139,38 @@ class Study:
         max_snap = self.config.max_snap_m
         with p.step("snapping cells and facilities to streets"):
             index = EdgeIndex(self.network)
-            cell_snap = index.snap(self.population.cells.geometry.centroid.to_numpy(), max_snap)
-            fac_snaps = {k: index.snap(f.facilities.geometry.to_numpy(), max_snap)
-                         for k, f in self.facilities.items()}
+            cell_points = self.population.cells.geometry.centroid.to_numpy()
+            fac_points = {k: f.facilities.geometry.to_numpy()
+                          for k, f in self.facilities.items()}
+            cell_snap = index.snap(cell_points, max_snap)
+            fac_snaps = {k: index.snap(points, max_snap) for k, points in fac_points.items()}
             check_snapping(cell_snap.snapped, {k: s.snapped for k, s in fac_snaps.items()},
                            max_snap)
         with p.step("building routing graph"):
             graph = build_routing_graph(self.network, [cell_snap, *fac_snaps.values()])
             cell_nodes = graph.point_nodes[0]
             fac_nodes = dict(zip(fac_snaps, graph.point_nodes[1:], strict=True))
+        step_free = [k for k, c in self.categories.items() if c.step_free]
+        avoided = step_ways_of(self.network)
+        profiles: dict[str, Profile] = {}
+        if step_free and avoided is not None and avoided.any():
+            with p.step("building the step-free walking graph"):
+                points = np.concatenate([cell_points, *fac_points.values()])
+                profiles[STEP_FREE] = step_free_profile(
+                    graph, EdgeIndex(self.network, keep=~avoided), avoided, points, max_snap,
+                    streets=avoided_streets(self.network, avoided))
+        uses = {k: STEP_FREE for k in step_free if profiles}
+        graphs = {k: profiles[uses[k]].graph if k in uses else graph for k in self.categories}
         with p.step(f"walking times for {len(self.categories)} categories"):
-            nearest = {key: nearest_facility(graph, cell_nodes, fac_nodes[key])
+            nearest = {key: nearest_facility(graphs[key], cell_nodes, fac_nodes[key])
                        for key in self.categories}
+            with_steps = {key: (SiteSet.from_nodes(fac_nodes[key]),
+                                nearest_facility(graph, cell_nodes, fac_nodes[key]))
+                          for key in uses}
         state = EngineState(index, graph, max_snap, cell_snap, cell_nodes,
                             {k: SiteSet.from_nodes(fac_nodes[k]) for k in self.categories},
-                            nearest)
+                            nearest, profiles=profiles, category_profile=uses,
+                            with_steps=with_steps)
         settings = self.settings(assess=assess)
         with p.step("coverage, gaps, supply, equity and index"):
             tables = build_tables(
@@ -168,28 +194,40 @@ class Study:
                                    *issue_warnings(issues, loose_end_m)]
         diagnostics["population_method"] = population_method(self.population,
                                                              self.categories)
+        if step_free:
+            diagnostics["step_free"] = step_free_summary(
+                step_free, avoided, self.network, profiles.get(STEP_FREE), tables.barriers)
+            if avoided is None:
+                diagnostics["warnings"].append(NO_STEPS_WARNING.format(", ".join(
+                    self.categories[k].label for k in step_free)))
         # what the readers changed on the way in (duplicates merged, levels guessed)
         diagnostics["input_notes"] = [n for f in self.facilities.values() for n in f.notes]
         for message in diagnostics.get("warnings", []):
             warn(message)  # the input warnings were issued when the study was read
         diagnostics["warnings"] = [*self.warnings, *diagnostics.get("warnings", [])]
         s = self.config.config.study
-        return CoverageResult(
+        result = CoverageResult(
             name=s.name, title=s.title or s.name, categories=self.categories,
             cells=tables.cells, districts=tables.districts, gaps=tables.gaps,
             facilities=tables.facilities, zones=self.districts.zones,
             area=self.districts.area, synthetic=s.synthetic, notice=s.notice,
             diagnostics=diagnostics, network_issues=issues,
             equity=tables.equity, index=tables.index,
-            index_indicators=tables.index_indicators,
+            index_indicators=tables.index_indicators, barriers=tables.barriers,
+            barrier_areas=tables.barrier_areas, barrier_steps=tables.barrier_steps,
             parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),
                         "supply": asdict(self.config.supply),
                         "index": asdict(self.config.index),
                         "outputs": {"crs": self.config.config.outputs.crs or "WGS84"},
                         "categories": {k: _category_parameters(c)
-                                       for k, c in self.categories.items()}},
+                                       for k, c in self.categories.items()},
+                        "study": {"title": s.title or s.name, "notice": s.notice},
+                        "targets": target_parameters(self.config.targets)},
             session=EngineSession(settings, state),
         )
+        if self.config.targets:  # the study's targets that one run can measure
+            result.targets = evaluate_targets(self.config.targets, result)
+        return result
 
     def _facility_frame(self, snaps: dict[str, Snap]) -> gpd.GeoDataFrame:
         """Every facility, grouped by category in engine order, with where it snapped."""
@@ -215,7 +253,9 @@ class Study:
 
 def _category_parameters(cat: Category) -> dict:
     return {"name_zh": cat.name_zh, "name_en": cat.name_en, "ages": cat.cohort_label,
+            "age_min": cat.age_min, "age_max": cat.age_max,
+            "capacity_unit": cat.capacity_unit,
             "tiers_min": list(cat.tiers_min), "target_min": cat.target_min,
             "speed_kmh": cat.speed_kmh, "norm": cat.norm, "norm_per": cat.norm_per,
-            "norm_base": cat.norm_base, "sources": cat.sources,
+            "norm_base": cat.norm_base, "step_free": cat.step_free, "sources": cat.sources,
             "unverified": list(cat.unverified)}

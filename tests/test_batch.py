@@ -393,7 +393,7 @@ def test_regions_cut_from_the_demo_give_the_whole_district_figures(demo_run, tmp
     parts = table[(table["region"] != "330211") & (table["district"] != "ALL")]
     both = parts.assign(district=parts["region_name"]).merge(
         whole, on=["district", "category"], suffixes=("", "_whole"))
-    assert len(both) == 7 * 6
+    assert len(both) == 7 * 9  # nine categories
     for col in ("population", "pop_within_5", "pop_within_10", "pop_within_15",
                 "covered_population", "coverage"):
         np.testing.assert_allclose(both[col], both[f"{col}_whole"], atol=1e-9, err_msg=col)

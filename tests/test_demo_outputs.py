@@ -54,14 +54,16 @@ def test_report_figures_match_districts_csv(demo_run) -> None:
 def test_workbook_matches_the_tables(demo_run) -> None:
     out, _ = demo_run
     wb = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
-    assert wb.sheetnames == ["about", "districts", "gaps", "facilities", "parameters"]
+    # the demo walks childcare and elderly canteens and day care step-free: barrier sheets
+    assert wb.sheetnames == ["about", "districts", "gaps", "barriers", "barrier_areas",
+                             "barrier_steps", "facilities", "parameters"]
     csv = pd.read_csv(out / "districts.csv", encoding="utf-8-sig")
     sheet = pd.read_excel(out / "results.xlsx", sheet_name="districts", engine="openpyxl")
     assert len(sheet) == len(csv)
     assert sheet["coverage"].to_numpy() == pytest.approx(csv["coverage"].to_numpy(),
                                                          nan_ok=True)
     facilities = pd.read_excel(out / "results.xlsx", sheet_name="facilities", engine="openpyxl")
-    assert len(facilities) == 214
+    assert len(facilities) == 287  # nine categories (data/README.md)
     # everyone within the target is served by exactly one facility (its nearest)
     by_category = facilities.groupby("category")["served_population"].agg(["sum", "size"])
     for key, (served, n) in by_category.iterrows():

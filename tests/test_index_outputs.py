@@ -32,7 +32,7 @@ def test_districts_csv_keeps_its_columns_and_adds_supply(districts):
     assert {"capacity", "supply_ratio", "provision", "accessible_provision", "norm",
             "norm_ratio", "norm_met", "score_accessibility", "score_balance",
             "score_quality"} <= set(districts.columns)
-    assert len(districts) == 6 * 8  # six categories, seven sub-districts and ALL
+    assert len(districts) == 9 * 8  # nine categories, seven sub-districts and ALL
 
 
 def test_whole_area_provision_equals_capacity_over_census(districts):

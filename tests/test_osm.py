@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import networkx as nx
@@ -26,6 +27,7 @@ from circle15 import Study
 from circle15.cli import main
 from circle15.errors import ConfigError, InputError
 from circle15.fetch import Area, fetch_study
+from circle15.schema import time_col, with_steps_col
 from circle15.sources.network import read_network
 from circle15.sources.osm_facilities import OsmFeatures, classify
 from circle15.sources.osm_filter import WALK_FILTER, compile_filter
@@ -249,10 +251,26 @@ def test_helsinki_walking_times_match_networkx(helsinki, category):
     study, result = helsinki
     cat = study.categories[category]
     cells = study.population.cells.geometry.centroid.to_numpy()
-    theirs = oracle_minutes(study.network, cells,
-                            study.facilities[category].facilities.geometry.to_numpy(),
-                            study.config.max_snap_m, cat.metres_per_minute)
-    ours = result.cells[f"t_{category}"].to_numpy()
+    facilities = study.facilities[category].facilities.geometry.to_numpy()
+    network = study.network
+    theirs = oracle_minutes(network, cells, facilities, study.config.max_snap_m,
+                            cat.metres_per_minute)
+    if not cat.step_free:
+        assert_same_minutes(result.cells[time_col(category)].to_numpy(), theirs)
+        return
+    # Step-free: the network without steps and wheelchair=no ways (a point whose nearest
+    # street is a flight of steps walks from the nearest step-free street) ...
+    steps = network.edges["steps"].to_numpy(dtype=bool)
+    assert steps.any()  # Helsinki has mapped steps: the two walks differ somewhere
+    free = oracle_minutes(SimpleNamespace(edges=network.edges[~steps], n_nodes=network.n_nodes),
+                          cells, facilities, study.config.max_snap_m, cat.metres_per_minute)
+    assert_same_minutes(result.cells[time_col(category)].to_numpy(), free)
+    # ... and with steps allowed, the shorter of every way's walk and the step-free one
+    assert_same_minutes(result.cells[with_steps_col(category)].to_numpy(),
+                        np.minimum(theirs, free))
+
+
+def assert_same_minutes(ours: np.ndarray, theirs: np.ndarray) -> None:
     assert np.isfinite(theirs).sum() > 100
     np.testing.assert_array_equal(np.isnan(ours), ~np.isfinite(theirs))
     reach = np.isfinite(theirs)

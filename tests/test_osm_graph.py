@@ -55,7 +55,7 @@ def assert_same_graph(ours, theirs) -> None:
 
     np.testing.assert_allclose(lengths(ours), lengths(theirs), rtol=0, atol=1e-3)
     # tags: the same values per edge (osmnx lists several in set order; circle15 sorts)
-    for key in ("highway", "name"):
+    for key in ("highway", "name", "wheelchair", "ramp:wheelchair"):
         if key in theirs.edges:
             assert key in ours.edges
             assert _tag_multiset(ours, key) == _tag_multiset(theirs, key)
@@ -157,7 +157,8 @@ def quirks_file(path: Path) -> Path:
     touching nothing (a ring: dropped); a loop 5-20-21-5 hanging off node 5 (a self-loop
     edge); two ways over the same nodes 6-30-7 (parallel edges); a way repeating node 7
     (7-7-31); a way 31-32-31 that goes back over itself (one edge); a way whose node 99 is
-    not in the file; a pedestrian area (area=yes, dropped); a motorway and a private path
+    not in the file; a footway tagged wheelchair=no (3-6) and steps with a wheelchair ramp
+    (31-32); a pedestrian area (area=yes, dropped); a motorway and a private path
     (filtered); a way leaving the polygon (nodes outside kept when their neighbour is
     inside).
     """
@@ -172,13 +173,13 @@ def quirks_file(path: Path) -> Path:
     ways = [
         (100, [1, 2, 3], {"highway": "residential", "name": "Jiefang Road"}),
         (101, [3, 4, 5], {"highway": "residential", "name": "Jiefang Road East"}),
-        (102, [3, 6], {"highway": "footway"}),
+        (102, [3, 6], {"highway": "footway", "wheelchair": "no"}),
         (103, [10, 11, 12, 13, 10], {"highway": "footway", "name": "Lake ring"}),
         (104, [5, 20, 21, 5], {"highway": "path"}),
         (105, [6, 30, 7], {"highway": "service"}),
         (106, [6, 30, 7], {"highway": "footway", "name": "Twin"}),
         (107, [7, 7, 31], {"highway": "steps"}),
-        (108, [31, 32, 31], {"highway": "path"}),
+        (108, [31, 32, 31], {"highway": "steps", "ramp:wheelchair": "yes"}),
         (109, [7, 99, 50, 51], {"highway": "residential"}),
         (110, [40, 41, 42, 43, 40], {"highway": "pedestrian", "area": "yes"}),
         (111, [1, 40], {"highway": "motorway"}),
@@ -236,6 +237,12 @@ def test_town_by_hand(town):
         (net.nodes["node_id"].to_numpy()[net.edges["u"]] == 1)
         | (net.nodes["node_id"].to_numpy()[net.edges["v"]] == 1)]
     assert list(name) == ["Jiefang Road"]
+    # step-free walks avoid the plain steps 7-31 and the wheelchair=no footway 3-6, not
+    # the steps with a ramp 31-32
+    ids = net.nodes["node_id"].to_numpy()
+    pairs = np.sort(np.column_stack([ids[net.edges["u"]], ids[net.edges["v"]]]), axis=1)
+    stepped = {tuple(p) for p in pairs[net.edges["steps"].to_numpy(dtype=bool)].tolist()}
+    assert stepped == {(3, 6), (7, 31)}
 
 
 def test_node_on_the_polygon_boundary_is_inside_as_in_osmnx(town):

@@ -236,9 +236,41 @@ def test_edit_undo_redo_reset(served, demo, spots):
     assert reset["state"]["edits"] == []
 
 
+def test_diff_against_the_baseline_equals_the_python_api(served, demo, spots):
+    _, client, _ = served
+    result = demo[1]
+    lon, lat = spots[4]
+    client.post("/api/reset", json={"category": KEY})
+    closed = str(result.facilities.query("category == @KEY")["facility_id"].iloc[0])
+    answer = client.post("/api/edit", json={"category": KEY, "remove": [closed],
+                                            "add": [{"lon": lon, "lat": lat,
+                                                     "name": "新食堂", "capacity": 60}]})
+    assert answer.status_code == 200, answer.text
+    found = client.get("/api/diff")
+    assert found.status_code == 200, found.text
+    diff = found.json()
+    changes = {(f["status"], f["category"]) for f in diff["facilities"]}
+    assert changes == {("opened", KEY), ("closed", KEY)}
+    opened = next(f for f in diff["facilities"] if f["status"] == "opened")
+    assert opened["name"] == "新食堂" and opened["capacity_change"] == 60
+    # oracle: the same edit through the Python API, compared with the baseline
+    after = result.add_facilities(KEY, [(lon, lat)], names=["新食堂"], capacity=60)
+    after = after.remove_facilities(KEY, closed)
+    whole = next(r for r in diff["whole_area"] if r["category"] == KEY)
+    assert whole["coverage_after"] == pytest.approx(after.coverage(KEY), abs=1e-9)
+    assert whole["coverage_change"] == pytest.approx(after.coverage(KEY)
+                                                     - result.coverage(KEY), abs=1e-9)
+    assert whole["opened"] == 1 and whole["closed"] == 1
+    label = result.categories[KEY].label
+    assert any(line.startswith(f"{label}: 1 opened, 1 closed") for line in diff["summary"])
+    client.post("/api/reset", json={"category": KEY})
+    client.post("/api/reset", json={"category": KEY})
+
+
 def test_suggested_sites_bring_what_they_promise(served, demo):
     _, client, _ = served
     result = demo[1]
+    client.post("/api/reset", json={"category": KEY})  # sites for the baseline
     answer = client.post("/api/sites", json={"category": KEY, "p": 2})
     assert answer.status_code == 200, answer.text
     sites = answer.json()["sites"]

@@ -37,6 +37,20 @@ def small(tmp_path_factory) -> Study:
     return replace(study, network=WalkingNetwork(net.nodes, edges))
 
 
+@pytest.fixture(scope="module")
+def small_steps(small) -> Study:
+    """The same grid with a fifth of its streets made flights of steps: elderly canteens
+    are walked step-free (the default), kindergartens over every way."""
+    edges = small.network.edges.copy()
+    steps = np.random.default_rng(17).random(len(edges)) < 0.2
+    edges["highway"] = np.where(steps, "steps", "residential")
+    edges["steps"] = steps
+    study = replace(small, network=WalkingNetwork(small.network.nodes, edges))
+    assert study.categories["elderly_canteen"].step_free
+    assert not study.categories["kindergarten"].step_free
+    return study
+
+
 def _rerun(study: Study, tables: dict[str, gpd.GeoDataFrame]) -> object:
     layers = {k: FacilityLayer(k, t.reset_index(drop=True)) for k, t in tables.items()}
     return replace(study, facilities=layers).run()
@@ -57,6 +71,12 @@ def assert_same(got, want) -> None:
         np.testing.assert_allclose(t_got, t_want, rtol=1e-9, atol=1e-9, equal_nan=True)
         assert (_text(got.cells[f"nearest_{key}"]) == _text(want.cells[f"nearest_{key}"])).all()
         assert (_text(got.cells[f"tier_{key}"]) == _text(want.cells[f"tier_{key}"])).all()
+        if f"t_with_steps_{key}" in want.cells:  # walked step-free: with steps too
+            np.testing.assert_allclose(got.cells[f"t_with_steps_{key}"].to_numpy(),
+                                       want.cells[f"t_with_steps_{key}"].to_numpy(),
+                                       rtol=1e-9, atol=1e-9, equal_nan=True)
+            assert (got.cells[f"barrier_{key}"].to_numpy()
+                    == want.cells[f"barrier_{key}"].to_numpy()).all()
         if f"supply_{key}" in want.cells:
             np.testing.assert_allclose(got.cells[f"supply_{key}"].to_numpy(dtype=float),
                                        want.cells[f"supply_{key}"].to_numpy(dtype=float),
@@ -81,6 +101,16 @@ def assert_same(got, want) -> None:
     pd.testing.assert_frame_equal(a[gap_cols], b[gap_cols], check_exact=False, rtol=1e-9,
                                   check_dtype=False)
     assert (a.geometry.symmetric_difference(b.geometry).area < 1e-3).all()
+    if want.barriers is not None:
+        pd.testing.assert_frame_equal(got.barriers.reset_index(drop=True),
+                                      want.barriers.reset_index(drop=True),
+                                      check_exact=False, rtol=1e-9, check_dtype=False)
+        for name, by in (("barrier_areas", ["category", "population", "area_km2"]),
+                         ("barrier_steps", ["category", "street", "population"])):
+            a = getattr(got, name).sort_values(by).reset_index(drop=True)
+            b = getattr(want, name).sort_values(by).reset_index(drop=True)
+            pd.testing.assert_frame_equal(a[by], b[by], check_exact=False, rtol=1e-9,
+                                          check_dtype=False)
     fa = got.facilities.set_index(["category", "facility_id"]).sort_index()
     fb = want.facilities.set_index(["category", "facility_id"]).sort_index()
     assert list(fa.index) == list(fb.index)
@@ -90,7 +120,9 @@ def assert_same(got, want) -> None:
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_random_add_remove_move_sequences_equal_a_full_rerun(small, seed):
+@pytest.mark.parametrize("grid", ["small", "small_steps"])
+def test_random_add_remove_move_sequences_equal_a_full_rerun(request, grid, seed):
+    small = request.getfixturevalue(grid)
     rng = np.random.default_rng(seed)
     tables = _tables(small)
     result = small.run()
@@ -282,3 +314,18 @@ def test_session_serves_threads_one_edit_at_a_time(small):
         session.undo()
     np.testing.assert_array_equal(session.current.cells["t_kindergarten"].to_numpy(),
                                   session.baseline.cells["t_kindergarten"].to_numpy())
+
+
+def test_the_grid_with_steps_cuts_some_residents_off(small_steps):
+    result = small_steps.run()
+    cells = result.cells
+    target = result.categories["elderly_canteen"].target_min
+    t, steps = cells["t_elderly_canteen"], cells["t_with_steps_elderly_canteen"]
+    assert (steps.fillna(np.inf) <= t.fillna(np.inf) + 1e-9).all()  # steps only help
+    cut = (steps <= target) & ~(t <= target)
+    assert cut.any() and (cells["barrier_elderly_canteen"] == cut).all()
+    whole = result.barriers.query("district == 'ALL' and category == 'elderly_canteen'")
+    assert whole["barrier_population"].iloc[0] == pytest.approx(
+        cells.loc[cut, "pop_elderly_canteen"].sum())
+    assert "t_with_steps_kindergarten" not in cells  # walked over every way
+    assert result.barrier_steps["population"].max() > 0

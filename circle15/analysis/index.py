@@ -297,8 +297,7 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     long = pd.DataFrame({c: np.concatenate(v) if v else np.empty(0, dtype=object)
                          for c, v in cols.items()})
     per_cat = _weighted(long, ["district", "category", "dimension"], "score", "weight")
-    per_cat["cat_weight"] = per_cat["category"].map(
-        lambda k: float(settings.category_weights.get(k, 1.0)))
+    per_cat["cat_weight"] = per_cat["category"].map(settings.category_weight)
     per_dim = _weighted(per_cat, ["district", "dimension"], "score", "cat_weight")
     per_dim["dim_weight"] = per_dim["dimension"].map(
         lambda d: float(settings.weights.get(d, 0.0)))

@@ -64,6 +64,31 @@ PLAN: tuple[PlanItem, ...] = (
 )
 
 
+#: The plan's targets (``[targets]`` of the scenario and of the demo's 2025 vintage):
+#: per category the targets and the clauses they come from.
+TARGETS: dict[str, tuple[dict[str, float], str]] = {
+    "childcare": ({"new_facilities": 3, "new_capacity": 100},
+                  "(一)1 全区新增托位 100 个; (一)4 推动建设 1 家公办托育机构，建成 2 家社区嵌入式"
+                  "托育机构"),
+    "elderly_canteen": ({"new_facilities": 27},
+                        "(五)1 新建(改建)标准化老年食堂 2 家、共享餐厅 3 家，新增 22 个村社智能助餐"
+                        "服务点"),
+    "sports_venue": ({"new_facilities": 16, "area_per_resident": 2.9},
+                     "(四)6 新建基层体育场地设施 16 个，全区人均体育场地面积达到 2.9 平方米以上"),
+}
+
+
+def targets_text() -> list[str]:
+    """The plan's targets as TOML lines (one ``[targets.<category>]`` table each)."""
+    q = lambda s: json.dumps(s, ensure_ascii=False)  # noqa: E731
+    lines = ["", "# The plan's targets (circle15 reports them as met or not; see docs/circle.md)."]
+    for category, (targets, clause) in TARGETS.items():
+        lines += ["", f"[targets.{category}]"]
+        lines += [f"{kind} = {value:g}" for kind, value in targets.items()]
+        lines.append(f"source = {q(SOURCE + ' ' + clause)}")
+    return lines
+
+
 def _cohort(cells: pd.DataFrame, category: str) -> np.ndarray:
     """Residents the category serves, from the census bands (evenly spread within a band)."""
     if category == "childcare":  # ages 0-2: band 0 and two of the four years of band 1-4
@@ -154,6 +179,7 @@ def scenario_text(sites: pd.DataFrame) -> str:
         f"notice = {q('Scenario: counts from the 2024 work plan; locations, capacities and names are synthetic (seeded, circle15.demo.workplan).')}",  # noqa: E501
         'crs = "EPSG:4326"',
     ]
+    lines += targets_text()
     for _, s in sites.iterrows():
         lines += [
             "",

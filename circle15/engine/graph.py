@@ -138,21 +138,10 @@ def build_routing_graph(network: WalkingNetwork, snaps: Sequence[Snap]) -> Routi
     e, off = edge[order], offset[order]
     split = n_street + np.arange(k)
     pendant = split + k
-    first = np.r_[True, e[1:] != e[:-1]] if k else np.empty(0, bool)
-    last = np.r_[e[1:] != e[:-1], True] if k else np.empty(0, bool)
-    prev_node = np.where(first, u[e], np.r_[-1, split[:-1]])
-    prev_off = np.where(first, 0.0, np.r_[0.0, off[:-1]])
-
-    untouched = np.ones(len(u), bool)
-    untouched[e] = False
-    a = np.concatenate([u[untouched], prev_node, split[last], split])
-    b = np.concatenate([v[untouched], split, v[e[last]], pendant])
-    weight = np.concatenate([
-        w[untouched],
-        off - prev_off,
-        w[e[last]] - off[last],
-        leg[order],
-    ])
+    a, b, weight, _ = split_streets(u, v, w, e, off, split)
+    a = np.concatenate([a, split])
+    b = np.concatenate([b, pendant])
+    weight = np.concatenate([weight, leg[order]])
     csr = _symmetric_csr(a, b, np.maximum(weight, 0.0), n_street + 2 * k)
 
     node_of = np.full(len(edge), -1, dtype=np.int64)
@@ -162,6 +151,50 @@ def build_routing_graph(network: WalkingNetwork, snaps: Sequence[Snap]) -> Routi
     return RoutingGraph(csr=csr, n_street_nodes=n_street, point_nodes=point_nodes,
                         edge_u=u, edge_v=v, edge_length=w, split_edge=e,
                         split_offset=off, split_node=split)
+
+
+def split_streets(u: np.ndarray, v: np.ndarray, w: np.ndarray, edge: np.ndarray,
+                  offset: np.ndarray, node: np.ndarray,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The street segments left when edges are split at points.
+
+    Parameters
+    ----------
+    u, v, w : ndarray
+        Street edges: end nodes and length in metres.
+    edge, offset, node : ndarray
+        Split points sorted by (edge, offset): the edge each lies on, its distance from
+        the edge's ``u`` end and the graph node it becomes.
+
+    Returns
+    -------
+    a, b, weight, street : ndarray
+        Segments (end nodes and metres) and the street edge each one lies along.
+    """
+    k = len(edge)
+    first = np.r_[True, edge[1:] != edge[:-1]] if k else np.empty(0, bool)
+    last = np.r_[edge[1:] != edge[:-1], True] if k else np.empty(0, bool)
+    prev_node = np.where(first, u[edge], np.r_[-1, node[:-1]])
+    prev_off = np.where(first, 0.0, np.r_[0.0, offset[:-1]])
+    untouched = np.ones(len(u), bool)
+    untouched[edge] = False
+    a = np.concatenate([u[untouched], prev_node, node[last]])
+    b = np.concatenate([v[untouched], node, v[edge[last]]])
+    weight = np.concatenate([w[untouched], offset - prev_off, w[edge[last]] - offset[last]])
+    street = np.concatenate([np.flatnonzero(untouched), edge, edge[last]])
+    return a, b, weight, street
+
+
+def pendant_legs(graph: RoutingGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The snapped points of a graph built by :func:`build_routing_graph`: each split
+    node on the streets, the pendant node hanging from it and the leg between them (m)."""
+    k = len(graph.split_node)
+    split = graph.split_node
+    pendant = split + k
+    if not k:
+        return split, pendant, np.empty(0)
+    leg = np.asarray(graph.csr[split, pendant], dtype=float).ravel()
+    return split, pendant, leg
 
 
 def _symmetric_csr(a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int) -> sp.csr_array:

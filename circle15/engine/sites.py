@@ -34,12 +34,16 @@ class SiteSet:
         Joining nodes; -1 for a site farther than the snap limit from every street.
     cost_a, cost_b : ndarray of float
         Metres from the site to ``node_a`` / ``node_b``; inf for unsnapped sites.
+    street : ndarray of int64, optional
+        The street edge a site outside the graph walks along to ``node_a``/``node_b``
+        (-1 for a site that is a graph node); None when nobody said.
     """
 
     node_a: np.ndarray
     cost_a: np.ndarray
     node_b: np.ndarray
     cost_b: np.ndarray
+    street: np.ndarray | None = None
 
     @classmethod
     def from_nodes(cls, nodes: np.ndarray) -> SiteSet:
@@ -49,12 +53,21 @@ class SiteSet:
         return cls(nodes, cost, nodes.copy(), cost.copy())
 
     @classmethod
-    def from_attachment(cls, attachment: Attachment) -> SiteSet:
-        """Sites outside the graph, joined as ``attachment`` says."""
+    def from_attachment(cls, attachment: Attachment,
+                        street: np.ndarray | None = None) -> SiteSet:
+        """Sites outside the graph, joined as ``attachment`` says (along ``street``, the
+        snap's edges, when given)."""
         # A site on a split node can come out a rounding error (1e-9 m) below zero along
         # its street; Dijkstra needs costs of at least zero.
         return cls(attachment.node_a, np.maximum(attachment.leg + attachment.dist_a, 0.0),
-                   attachment.node_b, np.maximum(attachment.leg + attachment.dist_b, 0.0))
+                   attachment.node_b, np.maximum(attachment.leg + attachment.dist_b, 0.0),
+                   None if street is None else np.asarray(street, dtype=np.int64))
+
+    def streets(self) -> np.ndarray:
+        """:attr:`street`, -1 where unknown."""
+        if self.street is None:
+            return np.full(len(self), -1, dtype=np.int64)
+        return self.street
 
     @classmethod
     def empty(cls) -> SiteSet:
@@ -72,12 +85,15 @@ class SiteSet:
     def take(self, index: np.ndarray) -> SiteSet:
         """The sites at positions ``index`` (integer positions or a boolean mask)."""
         return SiteSet(self.node_a[index], self.cost_a[index], self.node_b[index],
-                       self.cost_b[index])
+                       self.cost_b[index], None if self.street is None else self.street[index])
 
     def concat(self, other: SiteSet) -> SiteSet:
         """These sites followed by ``other``'s."""
-        return SiteSet(*(np.concatenate([getattr(self, f), getattr(other, f)])
-                         for f in ("node_a", "cost_a", "node_b", "cost_b")))
+        street = (None if self.street is None and other.street is None
+                  else np.concatenate([self.streets(), other.streets()]))
+        node_a, cost_a, node_b, cost_b = (np.concatenate([getattr(self, f), getattr(other, f)])
+                                          for f in ("node_a", "cost_a", "node_b", "cost_b"))
+        return SiteSet(node_a, cost_a, node_b, cost_b, street)
 
 
 def with_virtual_sources(graph: RoutingGraph, sites: SiteSet) -> tuple[sp.csr_array, np.ndarray]:

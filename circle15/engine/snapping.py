@@ -41,11 +41,18 @@ class Snap:
 
 
 class EdgeIndex:
-    """A spatial index of a network's edges, built once and reused for every snap."""
+    """A spatial index of a network's edges, built once and reused for every snap.
 
-    def __init__(self, network: WalkingNetwork) -> None:
-        self.geometry = network.edges.geometry.to_numpy()
-        self.length_m = network.edges["length_m"].to_numpy(dtype=float)
+    With ``keep`` only those edges are indexed (a step-free walk snaps to step-free
+    streets only); snaps still name edges by their row in ``network.edges``.
+    """
+
+    def __init__(self, network: WalkingNetwork, keep: np.ndarray | None = None) -> None:
+        geometry = network.edges.geometry.to_numpy()
+        length = network.edges["length_m"].to_numpy(dtype=float)
+        self.rows: np.ndarray | None = None if keep is None else np.flatnonzero(keep)
+        self.geometry = geometry if self.rows is None else geometry[self.rows]
+        self.length_m = length if self.rows is None else length[self.rows]
         self.tree = shapely.STRtree(self.geometry)
 
     def _probe_radius(self, points: np.ndarray, max_snap_m: float) -> float:
@@ -118,6 +125,8 @@ class EdgeIndex:
         leg = np.full(n, np.nan)
         if n == 0:
             return Snap(edge, offset, leg)
+        if not len(self.geometry):  # nothing to snap to (every street left out)
+            return Snap(edge, offset, leg)
         which, row, dist = self._nearest(points, max_snap_m)
         geoms = self.geometry[row]
         along = shapely.line_locate_point(geoms, points[which])
@@ -126,7 +135,7 @@ class EdgeIndex:
         drawn = shapely.length(geoms)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(drawn > 0, along / drawn, 0.0)
-        edge[which] = row
+        edge[which] = row if self.rows is None else self.rows[row]
         offset[which] = np.clip(share, 0.0, 1.0) * self.length_m[row]
         leg[which] = dist
         return Snap(edge, offset, leg)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .graph import Attachment, RoutingGraph
 from .nearest import NearestFacility
+from .profiles import ORDINARY, Profile
 from .sites import SiteSet
 from .snapping import EdgeIndex, Snap
 
@@ -40,7 +41,17 @@ class EngineState:
     sites : dict of str to SiteSet
         Facilities per category.
     nearest : dict of str to NearestFacility
-        Walking metres from each cell to its nearest facility, per category.
+        Walking metres from each cell to its nearest facility, per category, over the
+        category's walking profile.
+    profiles : dict of str to Profile
+        Walking profiles besides the ordinary one (``step_free``), each a routing graph
+        that shares the ordinary graph's nodes.
+    category_profile : dict of str to str
+        The profile of each category that does not walk the ordinary one.
+    with_steps : dict of str to (SiteSet, NearestFacility)
+        For the categories of another profile: their facilities as sites of the ordinary
+        graph and each cell's nearest one over it (steps allowed), to tell who only
+        reaches a facility in time by using steps.
     """
 
     edge_index: EdgeIndex
@@ -50,6 +61,9 @@ class EngineState:
     cell_nodes: np.ndarray
     sites: dict[str, SiteSet]
     nearest: dict[str, NearestFacility]
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    category_profile: dict[str, str] = field(default_factory=dict)
+    with_steps: dict[str, tuple[SiteSet, NearestFacility]] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, name: str, compute: Callable[[], Any]) -> Any:
@@ -103,7 +117,41 @@ class EngineState:
         snap = self.edge_index.snap(points, self.max_snap_m)
         return snap, self.graph.attach(snap)
 
-    def updated(self, category: str, sites: SiteSet, nearest: NearestFacility) -> EngineState:
-        """A copy with one category's sites and nearest facilities replaced."""
+    @property
+    def ordinary(self) -> Profile:
+        """The ordinary walking profile: every walkable way."""
+        profile: Profile = self.memo("profile_ordinary",
+                                     lambda: Profile(ORDINARY, self.graph, self.edge_index))
+        return profile
+
+    def profile_for(self, category: str) -> Profile:
+        """The walking profile of ``category`` (the ordinary one unless it has another)."""
+        name = self.category_profile.get(category, ORDINARY)
+        return self.ordinary if name == ORDINARY else self.profiles[name]
+
+    def graph_for(self, category: str) -> RoutingGraph:
+        """The routing graph a category's residents walk."""
+        return self.profile_for(category).graph
+
+    def attach_for(self, category: str, points: np.ndarray) -> tuple[Snap, Attachment]:
+        """Snap points to the streets of ``category``'s profile and join them to its graph."""
+        return self.profile_for(category).attach(points, self.max_snap_m)
+
+    def node_piece_for(self, category: str) -> np.ndarray:
+        """Network piece of every node of ``category``'s routing graph."""
+        profile = self.profile_for(category)
+        if profile.name == ORDINARY:
+            return self.node_piece
+        labels: np.ndarray = self.memo(f"node_piece_{profile.name}", profile.graph.components)
+        return labels
+
+    def updated(self, category: str, sites: SiteSet, nearest: NearestFacility,
+                with_steps: tuple[SiteSet, NearestFacility] | None = None) -> EngineState:
+        """A copy with one category's sites and nearest facilities replaced (and, for a
+        category of another profile, its sites and nearest facilities with steps)."""
+        steps = dict(self.with_steps)
+        if with_steps is not None:
+            steps[category] = with_steps
         return replace(self, sites={**self.sites, category: sites},
-                       nearest={**self.nearest, category: nearest}, _cache=self._cache)
+                       nearest={**self.nearest, category: nearest}, with_steps=steps,
+                       _cache=self._cache)

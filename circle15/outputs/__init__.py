@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..progress import QUIET, Progress
+from .barrier_tables import has_barriers, write_barriers_csv
 from .index_tables import has_index, write_equity_csv, write_index_csv
 from .manifest import run_document, write_folder_manifest
 from .reproducible import run_date
+from .spreadsheet import write_csv
 from .staging import Publication
 from .tables import write_districts_csv, write_geopackage
 
@@ -18,8 +20,8 @@ if TYPE_CHECKING:
 
 #: Every file ``circle15 run`` writes; with a reference also ``COMPARISON_OUTPUTS``, with a
 #: scenario also ``SCENARIO_OUTPUTS``.
-RUN_OUTPUTS = ("districts.csv", "results.gpkg", "index.csv", "equity.csv", "map.html",
-               "report.html", "results.xlsx", "manifest.json")
+RUN_OUTPUTS = ("districts.csv", "results.gpkg", "index.csv", "equity.csv", "barriers.csv",
+               "targets.csv", "map.html", "report.html", "results.xlsx", "manifest.json")
 COMPARISON_OUTPUTS = ("comparison.csv", "comparison_spearman.csv", "comparison.svg",
                       "comparison_unmatched.csv", "comparison.xlsx", "comparison.html")
 SCENARIO_OUTPUTS = ("scenario_gain.csv",)
@@ -85,6 +87,10 @@ def write_run_files(result: CoverageResult, folder: Path, *, published: Path, co
         with progress.step("writing index.csv and equity.csv"):
             paths["index.csv"] = write_index_csv(result, folder / "index.csv")
             paths["equity.csv"] = write_equity_csv(result, folder / "equity.csv")
+    if has_barriers(result):
+        paths["barriers.csv"] = write_barriers_csv(result, folder / "barriers.csv")
+    if getattr(result, "targets", None) is not None:  # the study's (or plan's) targets
+        paths["targets.csv"] = write_csv(result.targets, folder / "targets.csv")
     if result.comparison is not None:
         from .comparison import write_comparison
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path
+from .barrier_tables import add_barrier_layers
 from .index_tables import add_index_layers, round_supply_columns
 from .reproducible import fixed_gdal_date
 from .spreadsheet import write_csv
@@ -45,7 +46,8 @@ def write_districts_csv(result: CoverageResult, path: Path) -> Path:
 
 def write_geopackage(result: CoverageResult, path: Path) -> Path:
     """Write ``results.gpkg`` with layers ``cells``, ``districts``, ``gaps``, ``facilities``
-    (plus the index layers and ``network_issues`` when the run has them)."""
+    (plus the index layers, ``barriers`` and ``barrier_steps`` and ``network_issues`` when
+    the run has them)."""
     zones = result.zones.merge(
         districts_frame(result).pivot_table(
             index="district", columns="category", values="coverage", aggfunc="first"
@@ -59,6 +61,7 @@ def write_geopackage(result: CoverageResult, path: Path) -> Path:
         "facilities": result.facilities,
     }
     add_index_layers(layers, result)
+    add_barrier_layers(layers, result)  # where steps cut people off (step-free categories)
     if result.network_issues is not None:  # separate network pieces and loose ends
         layers["network_issues"] = result.network_issues
     with atomic_path(path) as tmp, fixed_gdal_date():  # no write time: same bytes each run

@@ -18,7 +18,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-__all__ = ["MISSING", "environment", "package_text", "render", "script_json"]
+__all__ = ["MISSING", "environment", "package_text", "render", "render_text", "script_json",
+           "text_environment"]
 
 #: How a missing number is shown in every table of every page.
 MISSING = "—"
@@ -67,6 +68,22 @@ def environment(package: str) -> Environment:
     env.filters["script_json"] = lambda value: Markup(script_json(value))
     env.globals["MISSING"] = MISSING
     return env
+
+
+@cache
+def text_environment(package: str) -> Environment:
+    """The environment of a package's templates that are not HTML (Markdown, TOML).
+
+    No autoescaping: these files are written from circle15's own figures and names (a
+    data folder's README), never shown as a page; undefined names are still errors.
+    """
+    return Environment(loader=PackageLoader(package, "templates"), autoescape=False,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render_text(package: str, template: str, **context: Any) -> str:
+    """Render a plain-text ``template`` (Markdown, TOML) of ``package``'s templates."""
+    return text_environment(package).get_template(template).render(**context)
 
 
 def render(package: str, template: str, **context: Any) -> str:

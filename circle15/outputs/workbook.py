@@ -2,7 +2,9 @@
 
 Sheets: ``about`` (what the workbook is, synthetic-data notice, run date, the coordinate
 system), ``districts`` (as ``districts.csv``), ``gaps`` (ranked, with the walking distance
-to the nearest facility and a point inside each gap), ``facilities`` (with who each one
+to the nearest facility and a point inside each gap), for categories walked step-free
+``barriers``, ``barrier_areas`` and ``barrier_steps`` (where steps cut people off; see
+:mod:`circle15.outputs.barrier_tables`), ``facilities`` (with who each one
 serves, then the planner's own columns), ``parameters`` (standards with their sources and
 "unverified" flags, and the analysis settings). Header rows are frozen and filtered;
 shares are formatted as percentages. Coordinates are in the study's ``[outputs] crs``
@@ -22,6 +24,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import __version__
 from ..analysis.service_areas import facility_reach
 from ._html import column
+from .barrier_tables import ABOUT as BARRIER_ABOUT
+from .barrier_tables import barrier_areas_sheet, barrier_steps_sheet, barriers_frame, has_barriers
 from .coordinates import OutputCRS, output_crs, point_coordinates
 from .spreadsheet import write_xlsx
 from .tables import districts_frame
@@ -176,6 +180,8 @@ def _about(result: CoverageResult, started: datetime, coordinates: OutputCRS) ->
     ]
     if population:
         lines.insert(6, ("population", str(population)))
+    if has_barriers(result):
+        lines[-1:-1] = list(BARRIER_ABOUT.items())
     return pd.DataFrame(lines, columns=["item", "value"])
 
 
@@ -208,6 +214,16 @@ def write_workbook(result: CoverageResult, path: Path | str, *,
         for row in about.iter_rows(min_row=2, min_col=2, max_col=2):
             row[0].alignment = Alignment(wrap_text=True, vertical="top")
 
+    order = list(SHEETS)
+    if getattr(result, "targets", None) is not None:  # the study's targets, met or not
+        sheets["targets"] = result.targets
+        order.insert(order.index("parameters"), "targets")
+    if has_barriers(result):  # where steps cut people off, after the gaps
+        sheets["barriers"] = barriers_frame(result)
+        sheets["barrier_areas"] = barrier_areas_sheet(result, coordinates)
+        sheets["barrier_steps"] = barrier_steps_sheet(result, coordinates)
+        order[order.index("gaps") + 1:order.index("gaps") + 1] = [
+            "barriers", "barrier_areas", "barrier_steps"]
     # the run date, not the second of writing, inside: the same bytes for the same run
-    return write_xlsx({name: sheets[name] for name in SHEETS}, path, started=started,
+    return write_xlsx({name: sheets[name] for name in order}, path, started=started,
                       finish=wrap_about)

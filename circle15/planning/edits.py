@@ -27,6 +27,8 @@ import pandas as pd
 import shapely
 
 from ..analysis.delta import changed_categories, coverage_delta
+from ..analysis.targets import evaluate_targets, targets_from_parameters
+from ..engine.graph import RoutingGraph
 from ..engine.nearest import NearestFacility
 from ..engine.sites import SiteSet, nearest_site
 from ..engine.state import EngineState
@@ -107,7 +109,8 @@ def tables_of(result: CoverageResult) -> Tables:
     return Tables(cells=result.cells, districts=result.districts, gaps=result.gaps,
                   facilities=result.facilities, diagnostics=result.diagnostics,
                   equity=result.equity, index=result.index,
-                  index_indicators=result.index_indicators)
+                  index_indicators=result.index_indicators, barriers=result.barriers,
+                  barrier_areas=result.barrier_areas, barrier_steps=result.barrier_steps)
 
 
 def _new_ids(given: pd.Series, taken: set[str], category: str) -> list[str]:
@@ -126,38 +129,69 @@ def _new_ids(given: pd.Series, taken: set[str], category: str) -> list[str]:
     return ids
 
 
-def _snap_new(state: EngineState, frame: gpd.GeoDataFrame, category: str) -> SiteSet:
-    snap, attachment = state.attach(frame.geometry.to_numpy())
-    if not snap.snapped.all():
-        i = int(np.flatnonzero(~snap.snapped)[0])
+def _snap_new(state: EngineState, frame: gpd.GeoDataFrame, category: str,
+              ) -> tuple[SiteSet, SiteSet | None]:
+    """New sites joined to the category's walking graph (and, for a category walked
+    step-free, to the ordinary graph too)."""
+    points = frame.geometry.to_numpy()
+    snap, attachment = state.attach(points)
+    step_free = category in state.category_profile
+    if step_free:  # the walk avoids steps: the site joins the nearest step-free street
+        own, own_attachment = state.attach_for(category, points)
+    else:
+        own, own_attachment = snap, attachment
+    if not (snap.snapped.all() and own.snapped.all()):
+        i = int(np.flatnonzero(~(snap.snapped & own.snapped))[0])
         p = gpd.GeoSeries([frame.geometry.iloc[i]], crs=frame.crs).to_crs(WGS84).iloc[0]
+        which = "step-free street (one without steps)" if snap.snapped[i] else "street"
         raise InputError(
             f"{category} site {frame['facility_id'].iloc[i]!r} at lon {p.x:.6f}, lat {p.y:.6f} "
-            f"is farther than {state.max_snap_m:g} m from every street, so nobody could walk "
-            "to it; move it next to a street (coordinates are WGS84 lon/lat unless crs= says "
-            "otherwise)")
+            f"is farther than {state.max_snap_m:g} m from every {which}, so nobody could "
+            "walk to it; move it next to a street (coordinates are WGS84 lon/lat unless "
+            "crs= says otherwise)")
     frame["snapped"] = True
     frame["snap_m"] = snap.leg_m
-    return SiteSet.from_attachment(attachment)
+    return (SiteSet.from_attachment(own_attachment),
+            SiteSet.from_attachment(attachment, snap.edge) if step_free else None)
 
 
-def search_limit(state: EngineState, current: NearestFacility, new: SiteSet) -> float:
+def search_limit(state: EngineState, current: NearestFacility, new: SiteSet,
+                 pieces: np.ndarray | None = None) -> float:
     """How far a search from new sites must go to find every cell they bring nearer.
 
     A new site can only improve cells on its own network piece, and only those farther
     from their current facility than from it: so the search may stop at the largest
     current distance on those pieces, unless one of their cells reaches no facility at
-    all (then it must not stop).
+    all (then it must not stop). ``pieces`` labels the nodes of the graph searched
+    (default: the ordinary graph's).
     """
-    pieces = np.unique(state.node_piece[new.node_a[new.snapped]])
+    labels = state.node_piece if pieces is None else pieces
+    found = np.unique(labels[new.node_a[new.snapped]])
     cells = state.cell_nodes
     on = np.zeros(len(cells), bool)
     snapped = cells >= 0
-    on[snapped] = np.isin(state.node_piece[cells[snapped]], pieces)
+    on[snapped] = np.isin(labels[cells[snapped]], found)
     d = current.distance_m[on]
     if not len(d):
         return 0.0
     return float(d.max()) if np.isfinite(d).all() else np.inf
+
+
+def _edited_nearest(state: EngineState, graph: RoutingGraph, pieces: np.ndarray,
+                    sites: SiteSet, current: NearestFacility, kept_positions: np.ndarray,
+                    added: SiteSet, closed: bool) -> tuple[SiteSet, NearestFacility]:
+    """A category's sites and each cell's nearest one after an edit, on one graph."""
+    kept = sites.take(kept_positions)
+    after = kept.concat(added)
+    if closed:  # the next-nearest may be anywhere: search again over what remains
+        return after, nearest_site(graph, state.cell_nodes, after)
+    # Only additions: one bounded search from the new sites, then the nearer of the two.
+    found = nearest_site(graph, state.cell_nodes, added,
+                         search_limit(state, current, added, pieces))
+    nearer = found.distance_m < current.distance_m
+    return after, NearestFacility(
+        np.where(nearer, found.distance_m, current.distance_m),
+        np.where(nearer, len(kept) + found.facility, current.facility))
 
 
 def edit_facilities(result: CoverageResult, category: str, *,
@@ -194,7 +228,6 @@ def edit_facilities(result: CoverageResult, category: str, *,
     check_category(result, category)
     session = engine_session(result)
     state = session.state
-    graph, cell_nodes = state.graph, state.cell_nodes
     before = category_facilities(result, category)
     ids = before["facility_id"].astype(str).to_numpy()
     remove = [str(r) for r in remove]
@@ -221,22 +254,19 @@ def edit_facilities(result: CoverageResult, category: str, *,
     new = pd.concat([moved, new], ignore_index=True) if len(moved) else new
     new = gpd.GeoDataFrame(new, geometry=new.geometry.name, crs=before.crs)
     new["category"] = category
-    added = _snap_new(state, new, category) if len(new) else SiteSet.empty()
+    added, added_with_steps = (_snap_new(state, new, category) if len(new)
+                               else (SiteSet.empty(), SiteSet.empty()))
 
     kept_positions = np.flatnonzero(~gone)
-    kept = state.sites[category].take(kept_positions)
-    sites = kept.concat(added)
-    current = state.nearest[category]
-    if not gone.any():
-        # Only additions: one bounded search from the new sites, then the nearer of the two.
-        found = nearest_site(graph, cell_nodes, added,
-                             search_limit(state, current, added))
-        nearer = found.distance_m < current.distance_m
-        nearest = NearestFacility(np.where(nearer, found.distance_m, current.distance_m),
-                                  np.where(nearer, len(kept) + found.facility,
-                                           current.facility))
-    else:
-        nearest = nearest_site(graph, cell_nodes, sites)
+    sites, nearest = _edited_nearest(
+        state, state.graph_for(category), state.node_piece_for(category),
+        state.sites[category], state.nearest[category], kept_positions, added, gone.any())
+    with_steps = None
+    if category in state.with_steps:  # walked step-free: who could walk it with steps
+        old_sites, old_nearest = state.with_steps[category]
+        with_steps = _edited_nearest(state, state.graph, state.node_piece, old_sites,
+                                     old_nearest, kept_positions,
+                                     added_with_steps or SiteSet.empty(), gone.any())
 
     facilities = pd.concat([before[~gone], new], ignore_index=True)
     facilities = gpd.GeoDataFrame(facilities, geometry=before.geometry.name, crs=before.crs)
@@ -245,17 +275,23 @@ def edit_facilities(result: CoverageResult, category: str, *,
                 list(move))]],
             "removed": remove, "moved": sorted(move)}
     settings = dataclasses.replace(session.settings, assess=assess and session.settings.assess)
-    after = state.updated(category, sites, nearest)
+    after = state.updated(category, sites, nearest, with_steps)
     carry_catchment(settings, state, after, category, kept_positions, added)
     state = after
     tables = update_category(settings, state, tables_of(result), category, facilities)
     parameters = copy.deepcopy(result.parameters)
     parameters["what_if"] = [*parameters.get("what_if", []), step]
-    return dataclasses.replace(
+    after_result = dataclasses.replace(
         result, cells=tables.cells, districts=tables.districts, gaps=tables.gaps,
         facilities=tables.facilities, diagnostics=tables.diagnostics,
         equity=tables.equity, index=tables.index, index_indicators=tables.index_indicators,
+        barriers=tables.barriers, barrier_areas=tables.barrier_areas,
+        barrier_steps=tables.barrier_steps,
         parameters=parameters, session=EngineSession(session.settings, state))
+    targets = targets_from_parameters(parameters)
+    # the targets one run measures, now; targets of change need the baseline (a diff)
+    after_result.targets = evaluate_targets(targets, after_result) if targets else None
+    return after_result
 
 
 # ---------------------------------------------------------------------------- comparing

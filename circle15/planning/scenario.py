@@ -45,9 +45,17 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..analysis.delta import describe_delta
+from ..analysis.targets import (
+    describe_targets,
+    evaluate_targets,
+    merge_targets,
+    target_parameters,
+    targets_from_parameters,
+)
 from ..config import MAX_AMOUNT, PathComponent, read_toml
 from ..errors import ConfigError, InputError
 from ..outputs.spreadsheet import write_csv
+from ..targets import CategoryTargets, resolve_targets
 from .edits import Edit
 from .site_input import site_frame
 
@@ -121,6 +129,9 @@ class Scenario(_Entry):
     add: list[AddEntry] = []
     remove: list[RemoveEntry] = []
     move: list[MoveEntry] = []
+    #: The plan's targets (``[targets]``, as in a study file), measured against the
+    #: baseline when the scenario is applied.
+    targets: dict[str, CategoryTargets] = {}
 
     @model_validator(mode="after")
     def _something(self) -> Scenario:
@@ -275,9 +286,18 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
         told = head.notice or (f"the sites of scenario {head.name} are synthetic (made-up "
                                "locations), not planned ones")
         notice = f"{notice} {told}".strip()
+    try:
+        plan = resolve_targets(scenario.targets, list(result.categories), where)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+    targets = merge_targets(targets_from_parameters(result.parameters), plan)
+    parameters["targets"] = target_parameters(targets)
     # A new record: the result passed in stays as it was, even when nothing was edited.
-    return dataclasses.replace(after, parameters=parameters, synthetic=synthetic,
-                               notice=notice)
+    out = dataclasses.replace(after, parameters=parameters, synthetic=synthetic,
+                              notice=notice)
+    # against the baseline: the plan's new facilities and capacity count too
+    out.targets = evaluate_targets(targets, out, before=result) if targets else None
+    return out
 
 
 def scenario_crs_notes(result: CoverageResult, scenario: Scenario, where: str) -> list[str]:
@@ -333,6 +353,8 @@ def run_scenario(result: CoverageResult, path: str | Path
              f"{len(scenario.move)} moved, {len(scenario.remove)} removed"
              + (" (synthetic locations)" if head.synthetic else "")]
     lines += ["  " + line for line in describe_delta(gain, result.categories)]
+    if after.targets is not None:
+        lines += ["  " + line for line in describe_targets(after.targets)]
     lines += [f"  warning: {note}" for note in notes]
     if notes:
         after.diagnostics = {**after.diagnostics,

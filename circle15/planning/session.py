@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..analysis.diff import RunDiff, diff_runs
+from ..analysis.targets import evaluate_targets, targets_from_parameters
 from ..errors import InputError
 from .edits import Edit, category_facilities, check_category, compare
 from .scenario import Scenario, scenario_edits
@@ -242,6 +244,26 @@ class WhatIfSession:
     def gain(self, categories: Sequence[str] | None = None) -> pd.DataFrame:
         """Change from the baseline per (sub-district, category): see ``compare``."""
         return compare(self.baseline, self.current, categories)
+
+    def diff(self, **match: float) -> RunDiff:
+        """The current scenario against the baseline, as ``circle15 diff`` compares two
+        vintages: facilities opened, closed and moved, the change per sub-district and of
+        the index, each cell's change of access, and the baseline's targets met or not
+        (new facilities and capacity counted from the baseline).
+
+        Keyword arguments (``name_m``, ``place_m``, ``moved_m``) go to
+        :func:`circle15.analysis.diff.diff_runs`.
+        """
+        with self._lock:
+            current = self.current
+        out = diff_runs(self.baseline, current, **match)
+        out.before, out.after = "baseline", "current"
+        targets = targets_from_parameters(self.baseline.parameters)
+        if targets:
+            out.targets = evaluate_targets(targets, current, self.baseline,
+                                           facilities=out.facilities,
+                                           categories=out.categories)
+        return out
 
     def net_change(self) -> dict[str, list[dict[str, Any]]]:
         """The current facilities against the baseline's: added, removed and moved.

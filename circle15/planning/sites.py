@@ -229,9 +229,10 @@ def candidate_reach(result: CoverageResult, category: str,
     state = engine_session(result).state
     cat = result.categories[category]
     mpm = cat.metres_per_minute
-    snap, attachment = state.attach(candidates.geometry.to_numpy())
+    # Over the category's own walk: a step-free category's candidates join step-free streets.
+    snap, attachment = state.attach_for(category, candidates.geometry.to_numpy())
     # A hair beyond the target in metres, then the same test in minutes as the tables.
-    reach = point_catchments(state.graph, attachment, state.cell_nodes,
+    reach = point_catchments(state.graph_for(category), attachment, state.cell_nodes,
                              cat.target_min * mpm * (1 + 1e-9))
     reach = sp.csr_array(reach)
     coo = reach.tocoo()

@@ -3,7 +3,8 @@
 Routes (see ``docs/studio.md`` for the request and answer of each):
 
 - ``GET /`` the page; ``GET /static/...`` its script, stylesheet and the vendored Leaflet;
-- ``GET /api/study``, ``GET /api/state``, ``GET /api/layers/{category}?view=``;
+- ``GET /api/study``, ``GET /api/state``, ``GET /api/layers/{category}?view=``,
+  ``GET /api/diff`` (the current edits against the baseline);
 - ``POST /api/whatif`` (stateless), ``POST /api/edit``, ``/api/undo``, ``/api/redo``,
   ``/api/reset``, ``POST /api/sites``;
 - ``POST /api/scenario/save``, ``GET /api/scenario/{name}.toml``, ``POST /api/scenario/load``,
@@ -279,6 +280,13 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Any
     def post_sites(body: SitesRequest) -> JSONResponse:
         """Suggest ``p`` new sites (greedy; the exact optimum when it is better)."""
         return JSONResponse(studio.suggest(body.category, body.p))
+
+    @app.get("/api/diff")
+    def get_diff() -> JSONResponse:
+        """The current edits against the baseline, as ``circle15 diff`` compares two
+        vintages: facilities opened, closed and moved, coverage per sub-district, the index
+        and the study's targets met or not."""
+        return JSONResponse(studio.diff())
 
     # ---------------------------------------------------------------- files
 

@@ -283,6 +283,39 @@ class Studio:
             } for _, r in sites.iterrows()],
         })
 
+    def diff(self) -> dict[str, Any]:
+        """The current edits against the baseline: what changed, per sub-district, the
+        index and the targets (see :meth:`WhatIfSession.diff`)."""
+        with self._lock:
+            found = self.session.diff()
+        fac = found.facilities
+        changed = fac[(fac["status"] != "kept") | (fac["capacity_change"].abs() > 0)]
+        whole = found.districts[found.districts["district"] == "ALL"]
+        columns = [c for c in ("category", "district", "coverage_before", "coverage_after",
+                               "coverage_change", "mean_min_before", "mean_min_after",
+                               "opened", "closed", "moved") if c in found.districts]
+
+        def records(frame: Any, keep: list[str]) -> list[dict[str, Any]]:
+            part = frame[keep]
+            return part.astype(object).where(part.notna(), None).to_dict("records")
+
+        return clean({
+            "summary": found.summary(), "notes": found.notes,
+            "facilities": records(changed, ["category", "status", "matched_by",
+                                            "facility_id", "name", "capacity_before",
+                                            "capacity_after", "capacity_change", "moved_m",
+                                            "district"]),
+            "whole_area": records(whole, columns),
+            "districts": records(found.districts, columns),
+            "index": None if found.index is None else records(
+                found.index, [c for c in ("district", "composite_before", "composite_after",
+                                          "composite_change", "rank_before", "rank_after")
+                              if c in found.index]),
+            "targets": None if found.targets is None else records(
+                found.targets, ["category", "target", "wanted", "achieved", "status",
+                                "note"]),
+        })
+
     # ------------------------------------------------------------------------ files
 
     def _inside_out(self, *parts: str) -> Path:

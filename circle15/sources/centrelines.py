@@ -30,7 +30,7 @@ from ._encoding import Encoding
 from ._files import read_vector
 from .chinese_crs import geometries_to_wgs84, parse_crs
 from .facilities import find_column
-from .network import NOT_WALKABLE
+from .network import NOT_WALKABLE, step_ways
 
 LAYER_NAMES = ("layer", "层", "层级", "z_level", "zlevel")
 BRIDGE_NAMES = ("bridge", "桥梁", "是否桥梁", "桥", "is_bridge")
@@ -57,7 +57,8 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
                      source_crs: str | None = None, area: BaseGeometry | None = None,
                      grade_separation: bool = True,
                      snap_tolerance_m: float = 0.5,
-                     encoding: Encoding | None = None) -> WalkingNetwork:
+                     encoding: Encoding | None = None,
+                     steps_field: str | None = None) -> WalkingNetwork:
     """Routable walking network from a file of road centrelines.
 
     Parameters
@@ -84,6 +85,11 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
         Text encoding of the attributes (``[network] encoding``); for a shapefile without
         ``.cpg`` it is found from the bytes and said in the network's ``notes``, so that
         Chinese road classes (高速公路) and bridge flags (是) are read as written.
+    steps_field : str, optional
+        Column whose true values (是, yes, 1, 台阶 …) mark lines with steps, which a
+        step-free walk avoids (``[network] steps_field``). Without it, a road class of
+        steps (``steps``, 台阶, 楼梯, 梯道, 踏步), a ``steps`` column and ``wheelchair = no``
+        mark them when the file has such columns.
 
     Returns
     -------
@@ -112,6 +118,10 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
         raise InputError(f"{what}: has no LineString features (found "
                          f"{', '.join(sorted(set(raw.geometry.geom_type.dropna()))) or 'none'})")
     lines = lines.explode(index_parts=False).to_crs(crs).reset_index(drop=True)
+    if steps_field is not None and steps_field not in lines.columns:
+        columns = ", ".join(map(str, lines.columns.drop(lines.geometry.name)))
+        raise InputError(f"{what}: network.steps_field: no column {steps_field!r}; the "
+                         f"columns are {columns}")
     lines = _walkable(lines)
     if area is not None:
         shapely.prepare(area)
@@ -127,7 +137,10 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
     if snap_tolerance_m > 0:
         geoms = _close_gaps(geoms, snap_tolerance_m)
     names = _column(lines[keep], NAME_NAMES)
-    network = _topology(geoms, level, names, crs, _PRECISION_M)
+    class_col = find_column(lines.columns, None, CLASS_NAMES)
+    steps = step_ways(lines[keep], steps_field,
+                      classes=lines.loc[keep, class_col] if class_col else None)
+    network = _topology(geoms, level, names, crs, _PRECISION_M, steps)
     network.notes[:0] = notes
     return network
 
@@ -182,7 +195,7 @@ def _close_gaps(lines: np.ndarray, tol: float) -> np.ndarray:
 
 
 def _topology(lines: np.ndarray, level: np.ndarray, names: np.ndarray, crs: CRS,
-              tol: float) -> WalkingNetwork:
+              tol: float, steps: np.ndarray | None = None) -> WalkingNetwork:
     """Node the lines together and join the pieces at shared points (see module doc)."""
     pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
     pieces = pieces[shapely.length(pieces) > 0]
@@ -213,10 +226,11 @@ def _topology(lines: np.ndarray, level: np.ndarray, names: np.ndarray, crs: CRS,
     node_xy = np.vstack([start, end])[first]
     nodes = gpd.GeoDataFrame({"node_id": np.arange(len(unique))},
                              geometry=shapely.points(node_xy), crs=crs)
-    edges = gpd.GeoDataFrame(
-        {"u": u, "v": v, "length_m": shapely.length(pieces), "layer": piece_level,
-         "name": names[owner] if len(names) else None},
-        geometry=pieces, crs=crs)
+    columns = {"u": u, "v": v, "length_m": shapely.length(pieces), "layer": piece_level,
+               "name": names[owner] if len(names) else None}
+    if steps is not None:  # each piece has the steps of the line it lies along
+        columns["steps"] = steps[owner]
+    edges = gpd.GeoDataFrame(columns, geometry=pieces, crs=crs)
     return WalkingNetwork(nodes=nodes, edges=edges)
 
 

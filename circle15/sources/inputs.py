@@ -115,12 +115,16 @@ def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts,
     n = loaded.config.network
     source = network_source(n.path, n.source)
     if source == "gpkg":
-        return read_network(n.path, crs, n.nodes_layer, n.edges_layer)
+        return read_network(n.path, crs, n.nodes_layer, n.edges_layer,
+                            steps_field=n.steps_field)
     from .network_cache import cached_network, geometry_digest
 
     where = {"crs": crs.to_wkt(), "area_wkb_sha256": geometry_digest(districts.area),
              "buffer_m": n.buffer_m}
     if source == "osm":
+        if n.steps_field is not None:
+            raise ConfigError(f"{loaded.path.name}: network.steps_field: not used with an "
+                              "OpenStreetMap network, whose steps are highway=steps; remove it")
         from .osm import OSM_READER_VERSION, read_osm_network, study_polygon_wgs84
 
         return cached_network(
@@ -133,13 +137,14 @@ def read_walking_network(loaded: LoadedConfig, crs: CRS, districts: Districts,
     encoding = declared_encoding(n.encoding, f"{loaded.path.name}: network.encoding")
     settings = {**where, "reader": CENTRELINES_VERSION, "layer": n.layer, "source_crs": n.crs,
                 "grade_separation": n.grade_separation, "snap_tolerance_m": n.snap_tolerance_m,
-                "encoding": n.encoding}
+                "encoding": n.encoding, "steps_field": n.steps_field}
     return cached_network(
         "centrelines", centreline_files(n.path), settings,
         lambda: read_centrelines(n.path, crs, layer=n.layer, source_crs=n.crs,
                                  area=districts.area.buffer(n.buffer_m),
                                  grade_separation=n.grade_separation,
-                                 snap_tolerance_m=n.snap_tolerance_m, encoding=encoding),
+                                 snap_tolerance_m=n.snap_tolerance_m,
+                                 steps_field=n.steps_field, encoding=encoding),
         crs=crs, enabled=n.cache, progress=progress)
 
 

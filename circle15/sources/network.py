@@ -21,10 +21,19 @@ if TYPE_CHECKING:
 
 #: Ways nobody may walk on, as matched against the ``highway`` tag.
 NOT_WALKABLE = ("motorway", "motorway_link")
+#: Way classes with steps (OSM ``highway=steps``; 台阶/楼梯/梯道/踏步 in centreline files).
+STEP_CLASSES = ("steps", "台阶", "楼梯", "梯道", "踏步")
+#: Values of a steps column (``[network] steps_field``) that mean "this way has steps".
+STEP_TRUE = ("yes", "true", "t", "y", "1", "是", "有", "√", "steps", "台阶", "楼梯")
+#: Edge tags kept on the network: the street's class, level and name, and what a step-free
+#: walk needs to know (``wheelchair=no``; ``ramp:wheelchair=yes`` makes steps passable).
+KEPT_EDGE_TAGS = ("highway", "bridge", "tunnel", "layer", "name", "wheelchair",
+                  "ramp:wheelchair")
 
 
 def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
-                 edges_layer: str = "edges") -> WalkingNetwork:
+                 edges_layer: str = "edges", *, steps_field: str | None = None
+                 ) -> WalkingNetwork:
     """Read a walking network in the layout ``osmnx.save_graph_geopackage`` writes.
 
     Parameters
@@ -34,12 +43,14 @@ def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
         optional ``length`` in metres, LineString).
     crs : pyproj.CRS
         Projected study CRS.
+    steps_field : str, optional
+        Edge column whose true values mark ways with steps (see :func:`step_ways`).
 
     Returns
     -------
     WalkingNetwork
         Edges oriented from ``u`` to ``v``, with ``length_m``; motorways dropped; one-way
-        tags ignored (pedestrians walk both ways).
+        tags ignored (pedestrians walk both ways); ``steps`` where the file says.
     """
     what = "network"
     nodes = read_vector(path, nodes_layer, what).to_crs(crs)
@@ -47,7 +58,8 @@ def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
     require_columns(nodes, ["osmid"], path, f"{what} layer {nodes_layer!r} of")
     require_columns(edges, ["u", "v"], path, f"{what} layer {edges_layer!r} of")
     return network_from_frames(nodes, edges, crs, f"network {path}",
-                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}")
+                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}",
+                               steps_field=steps_field)
 
 
 def network_from_graph(graph: nx.MultiDiGraph, crs: CRS, source: str = "") -> WalkingNetwork:
@@ -64,7 +76,7 @@ def network_from_graph(graph: nx.MultiDiGraph, crs: CRS, source: str = "") -> Wa
     nodes, edges = ox.graph_to_gdfs(undirected)
     nodes = nodes.reset_index().to_crs(crs)
     edges = edges.reset_index().to_crs(crs)
-    for col in ("highway", "name", "bridge", "tunnel", "layer"):
+    for col in KEPT_EDGE_TAGS:
         if col in edges.columns:
             edges[col] = edges[col].apply(
                 lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
@@ -73,7 +85,8 @@ def network_from_graph(graph: nx.MultiDiGraph, crs: CRS, source: str = "") -> Wa
 
 def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: CRS,
                         what: str, nodes_name: str = "nodes",
-                        edges_name: str = "edges") -> WalkingNetwork:
+                        edges_name: str = "edges", *,
+                        steps_field: str | None = None) -> WalkingNetwork:
     """A ``WalkingNetwork`` from osmnx-style node (``osmid``) and edge (``u``, ``v``) frames.
 
     Motorways are dropped; edge lines are oriented from ``u`` to ``v``; ``length`` (metres)
@@ -86,6 +99,9 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
     check_geometries(edges.geometry.to_numpy(), ("line",), f"{what} {edges_name}",
                      rows=np.arange(1, len(edges) + 1), allow_missing=True)
 
+    if steps_field is not None and steps_field not in edges.columns:
+        raise InputError(f"{what}: network.steps_field: {edges_name} has no column "
+                         f"{steps_field!r}")
     if "highway" in edges.columns:
         tag = edges["highway"].astype(str)
         edges = edges[~tag.str.contains("|".join(NOT_WALKABLE), regex=True)]
@@ -119,14 +135,65 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
                          f"or an infinite or absurd one (edge {shown}); correct the length "
                          "column or delete it to use the drawn lengths")
 
-    keep = [c for c in ("highway", "bridge", "tunnel", "layer", "name") if c in edges.columns]
+    keep = [c for c in KEPT_EDGE_TAGS if c in edges.columns]
+    columns = {c: edges[c].to_numpy() for c in keep}
+    steps = step_ways(edges, steps_field)
+    if steps is not None:  # the file can say where steps are
+        columns["steps"] = steps
     edge_frame = gpd.GeoDataFrame(
-        {"u": u, "v": v, "length_m": length, **{c: edges[c].to_numpy() for c in keep}},
-        geometry=geometry, crs=crs,
+        {"u": u, "v": v, "length_m": length, **columns}, geometry=geometry, crs=crs,
     )
     node_frame = gpd.GeoDataFrame({"node_id": nodes["osmid"].to_numpy()},
                                   geometry=nodes.geometry.to_numpy(), crs=crs)
     return WalkingNetwork(nodes=node_frame, edges=edge_frame)
+
+
+def step_ways(edges: pd.DataFrame, steps_field: str | None = None,
+              classes: pd.Series | None = None) -> np.ndarray | None:
+    """Which ways a step-free walk avoids: steps, or tagged ``wheelchair=no``.
+
+    A way counts when its class (``highway``, or ``classes`` for centrelines) has steps
+    (``steps``; 台阶, 楼梯 … in Chinese files) and no ``ramp:wheelchair=yes`` or
+    ``wheelchair=yes``, when ``wheelchair`` is ``no``, or when ``steps_field`` (or a
+    ``steps`` column) holds a true value (是, yes, 1 …). Ways merged by osmnx carry every
+    part's tag (``footway;steps``): one part with steps makes the whole way count.
+
+    Returns
+    -------
+    ndarray of bool, or None
+        None when the frame has no column that could say (no class, wheelchair or steps
+        column): then nobody knows where steps are.
+    """
+    n = len(edges)
+    known = False
+    out = np.zeros(n, dtype=bool)
+
+    def text(col: str) -> pd.Series:
+        return edges[col].astype("string").fillna("").str.lower()
+
+    cls = classes if classes is not None else (edges["highway"] if "highway" in edges
+                                               else None)
+    if cls is not None:
+        known = True
+        value = pd.Series(np.asarray(cls, dtype=object), index=edges.index).astype(
+            "string").fillna("").str.lower()
+        has_steps = value.str.contains("|".join(STEP_CLASSES), regex=True).to_numpy()
+        ramp = np.zeros(n, dtype=bool)
+        for col in ("ramp:wheelchair", "wheelchair"):
+            if col in edges:
+                ramp |= text(col).str.contains(r"(?:^|;)\s*yes", regex=True).to_numpy()
+        out |= has_steps & ~ramp
+    if "wheelchair" in edges:
+        known = True
+        out |= text("wheelchair").str.contains(r"(?:^|;)\s*no\b", regex=True).to_numpy()
+    for col in dict.fromkeys([c for c in (steps_field, "steps") if c and c in edges]):
+        known = True
+        values = edges[col]
+        if values.dtype == bool:
+            out |= values.to_numpy(dtype=bool)
+        else:
+            out |= text(col).str.strip().isin(STEP_TRUE).to_numpy()
+    return out if known else None
 
 
 def _oriented_lines(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

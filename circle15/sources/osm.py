@@ -21,7 +21,9 @@ in about a second.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from ..errors import InputError
 from ..model import WalkingNetwork
 from ..progress import QUIET, Progress
+from .network import KEPT_EDGE_TAGS, step_ways
 from .osm_facilities import FEATURE_KEYS, QUERY_TAGS, USEFUL_TAGS, OsmFeatures, tidy_features
 from .osm_filter import WALK_FILTER
 from .osm_graph import NoStreetsInside, WalkGraph, touching_ways, walk_graph
@@ -48,6 +51,9 @@ OSMNX_QUERY_BUFFER_M = 500.0
 #: the number when the reader changes what it builds; the filter is in it already.
 OSM_READER_VERSION = "osm-walk-1:" + hashlib.sha256(
     f"{WALK_FILTER}|{WAY_TAGS}|{OSMNX_QUERY_BUFFER_M}".encode()).hexdigest()[:16]
+#: Way tags a step-free walk needs (``highway=steps`` is kept with ``highway``), which
+#: osmnx drops unless they are among its ``useful_tags_way``.
+STEP_FREE_TAGS = ("wheelchair", "ramp:wheelchair")
 
 
 def study_polygon_wgs84(area: BaseGeometry, crs: CRS, buffer_m: float) -> BaseGeometry:
@@ -111,8 +117,11 @@ def network_from_walk_graph(graph: WalkGraph, crs: CRS) -> WalkingNetwork:
     tags = {k: v for k, v in graph.tags.items() if np.not_equal(v, None).any()}
     edges = gpd.GeoDataFrame(
         {"u": graph.u, "v": graph.v, "length_m": graph.length,
-         **{k: tags[k] for k in ("highway", "bridge", "tunnel", "name") if k in tags}},
+         **{k: tags[k] for k in KEPT_EDGE_TAGS if k in tags}},
         geometry=lines, crs=crs)
+    steps = step_ways(edges)
+    if steps is not None:  # highway=steps, wheelchair=no: what step-free walks avoid
+        edges["steps"] = steps
     nodes = gpd.GeoDataFrame({"node_id": graph.node_id},
                              geometry=shapely.points(node_x, node_y), crs=crs)
     return WalkingNetwork(nodes=nodes, edges=edges)
@@ -126,8 +135,22 @@ def walk_graph_online(polygon: BaseGeometry) -> nx.MultiDiGraph:
     """
     import osmnx as ox
 
-    return ox.graph_from_polygon(polygon, network_type="walk", custom_filter=WALK_FILTER,
-                                 simplify=True, retain_all=True, truncate_by_edge=True)
+    with _keeping_step_free_tags():
+        return ox.graph_from_polygon(polygon, network_type="walk", custom_filter=WALK_FILTER,
+                                     simplify=True, retain_all=True, truncate_by_edge=True)
+
+
+@contextlib.contextmanager
+def _keeping_step_free_tags() -> Iterator[None]:
+    """osmnx keeps the ways' wheelchair tags too while it builds a graph."""
+    import osmnx as ox
+
+    before = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = [*before, *(t for t in STEP_FREE_TAGS if t not in before)]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = before
 
 
 # --------------------------------------------------------------------------------------

@@ -22,26 +22,41 @@ from ..model import FacilityLayer
 #: among these features, so that both paths see the same candidates.
 AMENITY_VALUES = ("childcare", "kindergarten", "school", "social_facility", "canteen",
                   "community_centre", "social_centre", "restaurant", "fast_food",
-                  "food_court")
+                  "food_court", "clinic", "doctors", "hospital", "library", "arts_centre")
 LEISURE_VALUES = ("sports_centre", "fitness_centre", "pitch", "stadium", "fitness_station",
                   "sports_hall", "track")
+HEALTHCARE_VALUES = ("clinic", "doctor", "centre")
 #: Tags for ``osmnx.features_from_polygon``: the candidates plus building entrances.
 QUERY_TAGS: dict[str, bool | list[str]] = {
     "amenity": list(AMENITY_VALUES), "leisure": list(LEISURE_VALUES),
-    "social_facility": True, "entrance": True,
+    "social_facility": True, "healthcare": list(HEALTHCARE_VALUES), "entrance": True,
 }
 #: Keys a pyosmium pass must keep to see the same features offline.
-FEATURE_KEYS = ("amenity", "leisure", "social_facility", "entrance")
+FEATURE_KEYS = ("amenity", "leisure", "social_facility", "healthcare", "entrance")
 #: Tags kept as columns (the rest are dropped after reading).
 USEFUL_TAGS = ("amenity", "leisure", "social_facility", "social_facility:for", "school",
                "isced:level", "grades", "name", "name:zh", "name:zh-Hans", "capacity",
-               "access", "entrance", "sport", "operator")
+               "access", "entrance", "sport", "operator", "healthcare")
 
 _CHILDCARE_NAMES = r"托育|托儿所|育婴|婴幼儿照护"
 _ELDERLY_NAMES = r"老年食堂|长者食堂|助餐|老年餐桌|幸福食堂|居家养老服务|养老服务中心|日间照料"
 _PRIMARY_NAMES = r"小学|完小|一贯制|九年制"
 _MIDDLE_NAMES = r"初中|初级中学|一贯制|九年制|(?<!高级)(?<!职业)中学"
 _SENIOR_ONLY_NAMES = r"高中|高级中学|职业|职高|中专|中等专业|技工|技师|大学|学院"
+#: Basic care of every resident (社区卫生服务中心/站, 乡镇卫生院, 村卫生室, 社区医院).
+_HEALTH_NAMES = r"社区卫生服务|卫生服务中心|卫生服务站|卫生院|卫生室|社区医院"
+#: Clinics that are not basic community care: dentists, cosmetic and animal clinics, and
+#: private hospitals tagged as clinics.
+_NOT_HEALTH_NAMES = r"口腔|牙科|齿科|医美|美容|整形|宠物|动物|兽医|(?<!社区)医院"
+#: Day care and small embedded care homes for older residents.
+_DAY_CARE_NAMES = (r"居家养老|日间照料|照料中心|托老所|养老服务中心|养老服务站|嵌入式养老|"
+                   r"小微养老|长者照护|颐养中心")
+_EMBEDDED_NAMES = r"嵌入式|小微|社区|居家"
+#: Public culture: 文化活动中心/站/室, 文化家园 (Ningbo), 农村文化礼堂 (Zhejiang), libraries.
+_CULTURE_NAMES = (r"文化活动中心|文化活动站|文化活动室|文化中心|文化站|文化家园|文化礼堂|"
+                  r"图书馆|图书分馆|城市书房|农家书屋|文化馆|文化宫|文体中心|文体活动")
+#: Libraries and halls of schools and universities are not public culture.
+_NOT_CULTURE_NAMES = r"大学|学院|中学|小学|学校|幼儿园"
 
 #: The mapping as a planner reads it: category -> rule (kept in step with ``_masks``).
 MAPPING: dict[str, str] = {
@@ -61,6 +76,20 @@ MAPPING: dict[str, str] = {
                        "outreach|soup_kitchen|food_bank; or amenity=canteen for seniors",
     "sports_venue": "leisure=sports_centre|fitness_centre|pitch|stadium|fitness_station|"
                     "sports_hall|track, unless access=private|no",
+    "community_health": "a name containing 社区卫生服务/卫生服务中心/卫生服务站/卫生院/卫生室/"
+                        "社区医院 (any candidate, amenity=hospital included); or amenity="
+                        "clinic|doctors or healthcare=clinic|doctor|centre, unless amenity="
+                        "hospital or the name is a dentist's, cosmetic or animal clinic "
+                        "(口腔/牙科/医美/宠物 …) or a hospital (医院, not 社区医院)",
+    "elderly_day_care": "a name containing 居家养老/日间照料/照料中心/托老所/养老服务中心/"
+                        "养老服务站/嵌入式养老/小微养老/长者照护/颐养中心; or amenity="
+                        "social_facility + social_facility:for=senior|elderly + "
+                        "social_facility=day_care|assisted_living|group_home, or "
+                        "nursing_home with a name containing 嵌入式/小微/社区/居家",
+    "culture": "amenity=library|arts_centre, or a name containing 文化活动中心/文化活动站/"
+               "文化活动室/文化中心/文化站/文化家园/文化礼堂/图书馆/图书分馆/城市书房/农家书屋/"
+               "文化馆/文化宫/文体中心/文体活动; not when the name is a school's or "
+               "university's (大学/学院/中学/小学/学校/幼儿园)",
 }
 
 #: Two features of one category with the same name closer than this are one facility.
@@ -95,7 +124,7 @@ def tidy_features(frame: gpd.GeoDataFrame, source: str) -> OsmFeatures:
         crs=4326)
     is_entrance = (out["entrance"] != "") & (out.geometry.geom_type == "Point")
     candidate = (out["amenity"].isin(AMENITY_VALUES) | out["leisure"].isin(LEISURE_VALUES)
-                 | (out["social_facility"] != ""))
+                 | (out["social_facility"] != "") | out["healthcare"].isin(HEALTHCARE_VALUES))
     polygonal = out.geometry.geom_type.isin(["Point", "Polygon", "MultiPolygon"])
     return OsmFeatures(
         features=out[candidate & polygonal].reset_index(drop=True),
@@ -137,6 +166,11 @@ def classify(osm: OsmFeatures, categories: list[str], crs: CRS,
             "table instead (path = ...)"
         )
     feats = osm.features.to_crs(crs)
+    # Features read before a tag joined USEFUL_TAGS (or built by hand) lack its column:
+    # an absent tag is an empty one.
+    missing = [t for t in USEFUL_TAGS if t not in feats.columns]
+    if missing:
+        feats = feats.assign(**dict.fromkeys(missing, ""))
     masks, level_note = _masks(feats)
     points = _facility_points(feats, osm.entrances.to_crs(crs))
     out = {}
@@ -220,6 +254,17 @@ def _masks(f: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series]:
                         "food_bank"))
                | (is_("amenity", "canteen") & matches("social_facility:for", r"senior|elderly")))
     sports = (is_("leisure", *LEISURE_VALUES) & ~is_("access", "private", "no"))
+    health = (has_name(_HEALTH_NAMES)
+              | ((is_("amenity", "clinic", "doctors") | is_("healthcare", *HEALTHCARE_VALUES))
+                 & ~is_("amenity", "hospital") & ~has_name(_NOT_HEALTH_NAMES)))
+    senior = matches("social_facility:for", r"senior|elderly")
+    day_care = (has_name(_DAY_CARE_NAMES)
+                | (is_("amenity", "social_facility") & senior
+                   & is_("social_facility", "day_care", "assisted_living", "group_home"))
+                | (is_("amenity", "social_facility") & senior
+                   & is_("social_facility", "nursing_home") & has_name(_EMBEDDED_NAMES)))
+    culture = ((is_("amenity", "library", "arts_centre") | has_name(_CULTURE_NAMES))
+               & ~has_name(_NOT_CULTURE_NAMES))
     return {
         "childcare": childcare,
         "kindergarten": kindergarten & ~has_name(_CHILDCARE_NAMES + "|小学|中学"),
@@ -227,6 +272,9 @@ def _masks(f: pd.DataFrame) -> tuple[dict[str, pd.Series], pd.Series]:
         "middle_school": school & (middle | unknown) & ~kindergarten,
         "elderly_canteen": elderly,
         "sports_venue": sports,
+        "community_health": health,
+        "elderly_day_care": day_care,
+        "culture": culture,
     }, note
 
 

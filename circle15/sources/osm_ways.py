@@ -34,8 +34,9 @@ from ..errors import InputError
 from ..progress import QUIET, Progress
 from .osm_filter import filter_keys, filter_mask
 
-#: Way tags kept per way: those of osmnx's ``useful_tags_way`` that the network keeps.
-WAY_TAGS = ("highway", "name", "bridge", "tunnel")
+#: Way tags kept per way: those of osmnx's ``useful_tags_way`` that the network keeps, and
+#: the wheelchair tags a step-free walk needs (``highway=steps`` comes with ``highway``).
+WAY_TAGS = ("highway", "name", "bridge", "tunnel", "layer", "wheelchair", "ramp:wheelchair")
 #: A PBF file larger than this is fed to libosmium in pieces, so that a bar can follow
 #: (the call into libosmium holds Python's lock: nothing can report from inside it) …
 PIECES_FROM_BYTES = 64 << 20

@@ -69,7 +69,8 @@ def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> Stud
     with progress.step("reading walking network"), reading(c.network.path, "network"):
         n = c.network
         if network_source(n.path, n.source) == "gpkg":
-            network = read_network_within(n.path, crs, reach, n.nodes_layer, n.edges_layer)
+            network = read_network_within(n.path, crs, reach, n.nodes_layer, n.edges_layer,
+                                          steps_field=n.steps_field)
         else:  # OSM files and centrelines are already read within area + buffer
             network = clip_network(read_walking_network(loaded, crs, districts, progress),
                                    reach)
@@ -125,7 +126,8 @@ def read_within(path: Path, layer: str | None, area: BaseGeometry, crs: CRS,
 
 
 def read_network_within(path: Path, crs: CRS, reach: BaseGeometry, nodes_layer: str = "nodes",
-                        edges_layer: str = "edges") -> WalkingNetwork:
+                        edges_layer: str = "edges", *, steps_field: str | None = None
+                        ) -> WalkingNetwork:
     """An osmnx-layout GeoPackage network, limited to ``reach`` (in ``crs``).
 
     Raises
@@ -148,7 +150,8 @@ def read_network_within(path: Path, crs: CRS, reach: BaseGeometry, nodes_layer: 
                    np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
     return network_from_frames(nodes[inside & used].reset_index(drop=True),
                                edges.reset_index(drop=True), crs, f"network {path}",
-                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}")
+                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}",
+                               steps_field=steps_field)
 
 
 def clip_network(network: WalkingNetwork, reach: BaseGeometry) -> WalkingNetwork:

@@ -106,12 +106,14 @@ def index_section(ctx: ReportContext) -> Markup | None:
     weights = ", ".join(f"{k} {v:g}" for k, v in settings.get("weights", {}).items())
     used = "; ".join(f"{dim}: " + ", ".join(f"{k} {v:g}" for k, v in ind.items())
                      for dim, ind in settings.get("indicators", {}).items())
+    counted = settings.get("categories")
+    counted = ", ".join(ctx.category_label(k) for k in (counted or ctx.categories))
     return section("index.html",
                    table=table(heads, rows, numeric=range(1, len(heads)),
                                classes=["c15-all" if d == ALL else ""
                                         for d in index["district"]]),
                    normalisation=str(settings.get("normalisation", "")), weights=weights,
-                   indicators=used)
+                   indicators=used, counted=counted)
 
 
 # --------------------------------------------------------------------------------------

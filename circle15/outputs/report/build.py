@@ -17,6 +17,7 @@ from ..templating import package_text, render
 from .assessment import comparison_section, equity_section, index_section
 from .context import PACKAGE, ReportContext
 from .coverage import categories_section, map_section, summary_section
+from .progress import barriers_section, targets_section
 from .provenance import parameters_section, sources_section
 
 if TYPE_CHECKING:
@@ -27,12 +28,13 @@ __all__ = ["SECTIONS", "TOC", "build_report", "write_report"]
 #: The report's sections in page order; each returns the section's HTML, or None to be
 #: left out. A new analysis adds its section by adding a function here.
 SECTIONS: list[Callable[[ReportContext], Markup | None]] = [
-    summary_section, map_section, categories_section, equity_section, index_section,
-    comparison_section, sources_section, parameters_section,
+    summary_section, map_section, categories_section, barriers_section, equity_section,
+    index_section, targets_section, comparison_section, sources_section, parameters_section,
 ]
 #: Table of contents: section anchor and label, shown when the section is there.
 TOC = [("summary", "概要 Summary"), ("map", "地图 Map"), ("categories", "分类别 By category"),
-       ("equity", "均衡性 Equity"), ("index", "指数 Index"), ("comparison", "对标 Comparison"),
+       ("barriers", "台阶阻隔 Steps"), ("equity", "均衡性 Equity"), ("index", "指数 Index"),
+       ("targets", "目标 Targets"), ("comparison", "对标 Comparison"),
        ("sources", "数据来源 Sources"), ("parameters", "参数 Parameters")]
 
 

@@ -45,6 +45,7 @@ from .encode import DECIMALS, encode_cells, encode_geometry, to_wgs84
 from .facilities import facility_layer_data
 from .layers import (
     ZONE_SIMPLIFY_M,
+    barrier_data,
     cell_values,
     choropleth_data,
     gap_data,
@@ -55,6 +56,7 @@ from .layers import (
 )
 from .legend import coverage_legend
 from .style import (
+    BARRIERS_SHORT,
     CELL_OPACITY,
     CHOROPLETH_SHORT,
     FACILITIES_SHORT,
@@ -225,6 +227,8 @@ def _category_layers(m: folium.Map, result: CoverageResult, colours: dict[str, s
         m.add_child(grid)  # before the layers: they refer to it
     facilities = result.facilities if result.facilities is not None else gpd.GeoDataFrame()
     gaps = _by_category(result.gaps)
+    barrier_areas = _by_category(getattr(result, "barrier_areas", None))
+    barrier_steps = _by_category(getattr(result, "barrier_steps", None))
     out: dict[str, list[tuple[str, folium.map.Layer]]] = {}
     for i, (key, cat) in enumerate(result.categories.items()):
         first = i == 0
@@ -260,6 +264,10 @@ def _category_layers(m: folium.Map, result: CoverageResult, colours: dict[str, s
         if gap is not None:
             add(GAPS_SHORT, "gaps", DataLayer(
                 "vectors", gap, name=full_layer_name(label, GAPS_SHORT), show=first))
+        barrier = barrier_data(barrier_areas.get(key), barrier_steps.get(key), cat)
+        if barrier is not None:  # walked step-free: where steps cut residents off
+            add(BARRIERS_SHORT, "barriers", DataLayer(
+                "vectors", barrier, name=full_layer_name(label, BARRIERS_SHORT), show=False))
         out[key] = entries
     return out
 

@@ -19,10 +19,12 @@ from ...standards import Category
 from ..templating import MISSING
 from .encode import encode_geometry, geometry_kinds, index_array, quantised, to_wgs84, typed
 from .style import (
+    BARRIER_COLOUR,
     COVERAGE_COLOURS,
     GAP_COLOUR,
     ISSUE_COLOURS,
     NO_DATA_COLOUR,
+    STEPS_COLOUR,
     column,
     coverage_class,
     minutes_text,
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_MAP_GAPS",
     "MAX_MAP_ISSUES",
     "ZONE_SIMPLIFY_M",
+    "barrier_data",
     "cell_values",
     "choropleth_data",
     "fmt",
@@ -245,6 +248,50 @@ def gap_data(rows: gpd.GeoDataFrame, category: Category) -> dict[str, Any] | Non
     style = {"color": GAP_COLOUR, "weight": 2.5, "fill": True, "fillColor": GAP_COLOUR,
              "fillOpacity": 0.08}
     return vector_data(frame.geometry.to_numpy(), [style], popup=popup)
+
+
+def barrier_data(areas: gpd.GeoDataFrame | None, steps: gpd.GeoDataFrame | None,
+                 category: Category) -> dict[str, Any] | None:
+    """Where steps cut a step-free category's residents off: their areas and the steps on
+    their walks (at most :data:`MAX_MAP_GAPS` of each, the most residents first)."""
+    parts = [f for f in (areas, steps) if f is not None and len(f)]
+    if not parts:
+        return None
+    cohort = f"({category.cohort_label})"
+    geoms, cls, titles, rows = [], [], [], []
+    if areas is not None and len(areas):
+        frame = to_wgs84(areas.iloc[:MAX_MAP_GAPS], GAP_SIMPLIFY_M, preserve_topology=False)
+        geoms.append(frame.geometry.to_numpy())
+        cls.append(np.zeros(len(frame), dtype=int))
+        titles += [f"{category.label}: 因台阶超出目标时间 beyond the target without steps"] * len(
+            frame)
+        rows += [list(v) for v in zip(
+            texts(column(frame, "barrier_id", None)), texts(column(frame, "district", None)),
+            fmt(column(frame, "population"), ",.0f"), fmt(column(frame, "cells"), ",.0f"),
+            [f"{a} / {b}" for a, b in zip(fmt(column(frame, "mean_min_with_steps"), ".1f"),
+                                          fmt(column(frame, "mean_min_step_free"), ".1f",
+                                              UNREACHABLE_TEXT), strict=True)],
+            strict=True)]
+    if steps is not None and len(steps):
+        frame = to_wgs84(steps.iloc[:MAX_MAP_GAPS])
+        geoms.append(frame.geometry.to_numpy())
+        cls.append(np.ones(len(frame), dtype=int))
+        kind = texts(column(frame, "kind", None))
+        names = texts(column(frame, "name", None), "")
+        titles += [f"{k} {n}".strip() for k, n in zip(kind, names, strict=True)]
+        rows += [list(v) for v in zip(
+            texts(column(frame, "street", None)), texts(column(frame, "district", None)),
+            fmt(column(frame, "population"), ",.0f"), fmt(column(frame, "cells"), ",.0f"),
+            [f"{x} m" for x in fmt(column(frame, "length_m"), ",.0f")], strict=True)]
+    popup = {"titles": titles,
+             "labels": ["编号 Id", "街道 Sub-district", f"受阻人口 Residents cut off {cohort}",
+                        "网格 Cells", "含台阶 / 无台阶 With steps / step-free (min); 台阶长度 "
+                                    "length of the steps"],
+             "values": rows}
+    styles = [{"color": BARRIER_COLOUR, "weight": 2, "fill": True,
+               "fillColor": BARRIER_COLOUR, "fillOpacity": 0.25},
+              {"color": STEPS_COLOUR, "weight": 5, "opacity": 0.9, "dashArray": "2 4"}]
+    return vector_data(np.concatenate(geoms), styles, cls=np.concatenate(cls), popup=popup)
 
 
 def choropleth_data(zones: gpd.GeoDataFrame, rows: pd.DataFrame, category: Category

@@ -16,10 +16,12 @@ from ...standards import Category
 from .layers import MAX_MAP_GAPS, MAX_MAP_ISSUES
 from .style import (
     ALL_DISTRICTS,
+    BARRIER_COLOUR,
     COVERAGE_COLOURS,
     GAP_COLOUR,
     ISSUE_COLOURS,
     NO_DATA_COLOUR,
+    STEPS_COLOUR,
     coverage_class_names,
     minutes_text,
     rgba,
@@ -123,6 +125,16 @@ def coverage_legend(result: CoverageResult, layers: dict[str, dict[str, Any]],
                   for c in gap_cats if gap_totals.get(c.key, 0) > MAX_MAP_GAPS]
         sections.append(_section("服务缺口 Service gaps", items,
                                  [layers[c.key]["gaps"] for c in gap_cats]))
+
+    if barrier_cats := having("barriers"):
+        items = [_item("无台阶不能在目标时间内到达的居住区 residents within the target only by "
+                       "using steps", swatch(rgba(BARRIER_COLOUR, 0.25), BARRIER_COLOUR,
+                                             "c15-thick")),
+                 _item("他们路线上的台阶 the steps on their walks",
+                       swatch(STEPS_COLOUR, STEPS_COLOUR, "c15-line", "c15-dashed"))]
+        sections.append(_section("台阶阻隔 Cut off by steps (" + ", ".join(
+            c.label for c in barrier_cats) + ")", items,
+            [layers[c.key]["barriers"] for c in barrier_cats]))
 
     if choro_cats := having("choropleth"):
         items = [_item(name, swatch(colour)) for name, colour in

@@ -19,6 +19,8 @@ from ...standards import Category
 from .._html import column
 
 __all__ = [
+    "BARRIERS_SHORT",
+    "BARRIER_COLOUR",
     "CELL_OPACITY",
     "CHOROPLETH_SHORT",
     "COVERAGE_BREAKS",
@@ -32,6 +34,7 @@ __all__ = [
     "NO_DATA_COLOUR",
     "SEPARATOR",
     "SERVICE_AREAS_SHORT",
+    "STEPS_COLOUR",
     "STUDY_LAYER_NAME",
     "UNREACHABLE_COLOUR",
     "WALKING_SHORT",
@@ -75,7 +78,11 @@ NO_DATA_COLOUR = "#d9d9d9"
 # ColorBrewer Dark2, one colour per category for facility markers.
 FACILITY_COLOURS = (
     "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1b9e77", "#666666",
+    "#1f78b4", "#b15928",
 )
+#: Residents cut off by steps (areas) and the steps on their walks (lines).
+BARRIER_COLOUR = "#6a3d9a"
+STEPS_COLOUR = "#111111"
 #: Network problems: a piece of street network apart from the rest, and a loose end.
 ISSUE_COLOURS = {"separate_piece": "#c51b7d", "loose_end": "#ff7f00"}
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -88,6 +95,7 @@ WALKING_SHORT = "步行可达 walking access"
 SERVICE_AREAS_SHORT = "服务范围 service areas"
 GAPS_SHORT = "服务缺口 gaps"
 CHOROPLETH_SHORT = "街道覆盖率 coverage by sub-district"
+BARRIERS_SHORT = "台阶阻隔 cut off by steps"
 STUDY_LAYER_NAME = "研究范围 Study area"
 ZONES_LAYER_NAME = "街道边界 Sub-districts"
 ISSUES_LAYER_NAME = "路网问题 Network issues"

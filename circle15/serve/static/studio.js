@@ -723,6 +723,38 @@
     });
   }
 
+  // ------------------------------------------------------------------ progress
+
+  const STATUS = {opened: '新增 opened', closed: '关闭 closed', moved: '迁移 moved',
+    kept: '容量变化 capacity changed'};
+  const MET = {met: '达成 met', 'not met': '未达成 not met',
+    'needs a comparison': '需对比 needs a comparison'};
+
+  function fixed(x, digits) {
+    return x === null || x === undefined ? '—' : Number(x).toLocaleString('en-US', {maximumFractionDigits: digits});
+  }
+
+  function compareBaseline() {
+    run('diff', async () => {
+      const a = await api('GET', 'api/diff');
+      $('diff-summary').replaceChildren(...a.summary.concat(a.notes).map((line) => el('li', line)));
+      const table = $('diff-targets');
+      const body = table.querySelector('tbody');
+      body.replaceChildren();
+      (a.targets || []).forEach((t) => {
+        const row = el('tr');
+        row.append(el('td', t.target), el('td', fixed(t.wanted, 2)), el('td', fixed(t.achieved, 2)),
+          el('td', MET[t.status] || t.status));
+        row.title = t.note;
+        body.append(row);
+      });
+      table.hidden = !(a.targets && a.targets.length);
+      $('diff-facilities').replaceChildren(...a.facilities.map((f) => el('li',
+        (STATUS[f.status] || f.status) + ': ' + f.name + ' (' + f.facility_id + ', ' + f.category + ')')));
+      status('已对比基线 compared with the baseline: ' + a.facilities.length + ' facilities changed');
+    });
+  }
+
   // ------------------------------------------------------------------ start
 
   async function start() {
@@ -747,6 +779,7 @@
     $('accept-all').addEventListener('click', () => S.suggestions && accept(S.suggestions.sites));
     $('save-scenario').addEventListener('click', saveScenario);
     $('export').addEventListener('click', exportOutputs);
+    $('diff').addEventListener('click', compareBaseline);
     $('load-scenario').addEventListener('change', (e) => {
       if (e.target.files.length) loadScenario(e.target.files[0]);
       e.target.value = '';
