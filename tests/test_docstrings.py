@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import inspect
 
 import pytest
@@ -63,15 +64,17 @@ DOCUMENTED_ELSEWHERE = {
 }
 
 
+def documented_objects() -> list[object]:
+    """Every public name, and the other names the API reference shows."""
+    objects = [getattr(circle15, name) for name in circle15.__all__ if not name.startswith("_")]
+    return objects + [getattr(importlib.import_module(module), name)
+                      for module, names in DOCUMENTED_ELSEWHERE.items() for name in names]
+
+
 def public_objects() -> list[str]:
     """Import paths of every public name and of the public members of its classes."""
-    import importlib
-
-    objects = [getattr(circle15, name) for name in circle15.__all__ if not name.startswith("_")]
-    objects += [getattr(importlib.import_module(module), name)
-                for module, names in DOCUMENTED_ELSEWHERE.items() for name in names]
     paths: list[str] = []
-    for obj in objects:
+    for obj in documented_objects():
         paths.append(f"{obj.__module__}.{obj.__qualname__}")
         if not inspect.isclass(obj):
             continue
@@ -119,8 +122,8 @@ def _documented_attributes(cls: type) -> set[str]:
     return names
 
 
-DATACLASSES = sorted({getattr(circle15, n) for n in circle15.__all__
-                      if dataclasses.is_dataclass(getattr(circle15, n, None))},
+DATACLASSES = sorted({obj for obj in documented_objects()
+                      if inspect.isclass(obj) and dataclasses.is_dataclass(obj)},
                      key=lambda c: c.__qualname__)
 
 
