@@ -412,5 +412,5 @@ def test_outputs_crs_reaches_every_region(batch_dir, tmp_path):
     assert all(batch.study_document(r)["outputs"] == {"crs": "GCJ-02"}
                for r in batch.regions)
     path.write_text(text + '\n[outputs]\ncrs = "EPSG:999999"\n', encoding="utf-8")
-    with pytest.raises(InputError, match="outputs.crs"):
+    with pytest.raises(InputError, match=r"outputs\.crs"):
         load_batch(path)
