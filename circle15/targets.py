@@ -36,13 +36,22 @@ class CategoryTargets(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     new_facilities: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    """Facilities opened (新建) between the baseline and the plan or the later vintage."""
     new_capacity: Annotated[float, Field(ge=-_BIG, le=_BIG)] | None = None
+    """Capacity added (新增): the capacity after minus before, in the category's unit."""
     capacity_per_resident: Annotated[float, Field(ge=0, le=_BIG)] | None = None
+    """Capacity of the facilities in the study area per resident (人均), e.g. m² of sports
+    ground."""
     area_per_resident: Annotated[float, Field(ge=0, le=_BIG)] | None = None
+    """Another name of `capacity_per_resident` (人均面积), for categories measured in m²."""
     capacity_per_1000: Annotated[float, Field(ge=0, le=_BIG)] | None = None
+    """Capacity of the facilities in the study area per 1,000 residents (千人指标)."""
     places_per_1000: Annotated[float, Field(ge=0, le=_BIG)] | None = None
+    """Another name of `capacity_per_1000` (千人托位/学位), for categories counted in places."""
     coverage: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Share of the category's cohort within the target walking time, whole area (0–1)."""
     source: Annotated[str, Field(max_length=500)] = ""
+    """Where the figures come from (e.g. `"2024 work plan (一)1"`), shown beside them."""
 
 
 def resolve_targets(section: dict[str, CategoryTargets], categories: list[str],

@@ -200,11 +200,11 @@ def test_jiulonghu_childcare_no_longer_scores_on_balance():
     assert row["score_balance"] == 0.0
 
 
-# ------------------------------------------------------------------ the README
+# ------------------------------------------------------------------ the docs
 
 
-def test_the_readme_study_example_is_the_demo_study_file():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## A study file", 1)[1]
+def test_the_docs_study_example_is_the_demo_study_file():
+    page = (ROOT / "docs" / "study-file.md").read_text(encoding="utf-8")
+    section = page.split("## The demo's study file", 1)[1]
     block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
     assert block == (ROOT / "data" / "zhenhai.toml").read_text(encoding="utf-8")

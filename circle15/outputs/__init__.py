@@ -30,7 +30,12 @@ SCENARIO_OUTPUTS = ("scenario_gain.csv",)
 def write_outputs(result: CoverageResult, out: Path | Publication, *, config: Path,
                   inputs: dict[str, Path], started: datetime,
                   progress: Progress = QUIET) -> dict[str, Path]:
-    """Write every output of a run into an output folder as one set; return their paths.
+    """Write every output of a run into an output folder as one set.
+
+    All or nothing: the files are written into a run folder and published in one step
+    once all are complete and listed in ``manifest.json`` (see
+    :mod:`circle15.outputs.staging`), so an interrupted run leaves the previous outputs
+    as they were.
 
     Parameters
     ----------
@@ -40,13 +45,26 @@ def write_outputs(result: CoverageResult, out: Path | Publication, *, config: Pa
         The output folder, or a :class:`~circle15.outputs.staging.Publication` already
         opened on it (the command line opens it before reading any input, and may have
         written further files, e.g. ``scenario_gain.csv``, into its run folder).
-    config, inputs, started, progress
-        For the manifest.
+    config : Path
+        The study file, recorded in the manifest.
+    inputs : dict
+        Input files by config field (``Study.input_files()``), hashed into the manifest.
+    started : datetime
+        When the run started, for the manifest and the report.
+    progress : Progress, optional
+        Where to report progress; quiet by default.
 
-    All or nothing: the files are written into a run folder and published in one step
-    once all are complete and listed in ``manifest.json`` (see
-    :mod:`circle15.outputs.staging`), so an interrupted run leaves the previous outputs
-    as they were.
+    Returns
+    -------
+    dict
+        The published path of every file written, by its name (``map.html``,
+        ``districts.csv`` …).
+
+    Raises
+    ------
+    OutputError
+        When the folder cannot be written, is locked by another circle15, or holds a file
+        of the user's where an output would go.
     """
     if not isinstance(out, Publication):
         names = [*RUN_OUTPUTS, *(COMPARISON_OUTPUTS if result.comparison is not None else ())]

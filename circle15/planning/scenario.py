@@ -70,9 +70,15 @@ class _Entry(BaseModel):
 
 class _Located(_Entry):
     lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    """Longitude of the site, in the `[scenario] crs` (WGS84 by default); give `lon` and `lat`, or
+    `x` and `y`.
+    """
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    """Latitude of the site (with `lon`)."""
     x: Annotated[float, Field(ge=-1e8, le=1e8)] | None = None
+    """Easting of the site, metres, when `[scenario] crs` is projected (with `y`)."""
     y: Annotated[float, Field(ge=-1e8, le=1e8)] | None = None
+    """Northing of the site, metres (with `x`)."""
 
     @model_validator(mode="after")
     def _one_position(self) -> _Located:
@@ -91,47 +97,73 @@ class AddEntry(_Located):
     """``[[add]]``: a new facility."""
 
     category: str
+    """Required. The category of the new facility (a `[facilities.<key>]` of the study)."""
     id: str | None = None
+    """Facility id; default `new-<category>-NN`."""
     name: str | None = None
+    """Facility name, shown on the map and in the tables."""
     capacity: Annotated[float, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    """Capacity (places, seats, m²), used by supply and the index; blank is unknown."""
     note: str = ""
+    """A note kept in the facility's provenance (e.g. what kind of facility the plan names)."""
 
 
 class RemoveEntry(_Entry):
     """``[[remove]]``: a facility that closes."""
 
     category: str
+    """Required. The category of the facility that closes."""
     id: str
+    """Required. Its id in the study's facility table; residents fall back to the next-nearest
+    facility.
+    """
 
 
 class MoveEntry(_Located):
     """``[[move]]``: a facility that moves (keeps its id, name and capacity)."""
 
     category: str
+    """Required. The category of the facility that moves."""
     id: str
+    """Required. Its id in the study's facility table; it keeps its id, name and capacity."""
 
 
 class ScenarioHeader(_Entry):
     """``[scenario]``: what the scenario is and where its figures come from."""
 
     name: PathComponent
+    """Required. The scenario's key: the outputs go to `out/<study>_<name>/`. One plain folder name,
+    as `[study] name`.
+    """
     title: str = ""
+    """Title shown on the maps and the report."""
     source: str = ""
+    """Where the plan's figures come from (a document, a date)."""
     synthetic: bool = False
+    """`true` when the sites are made up: puts the synthetic banner on the maps."""
     notice: str = ""
+    """The synthetic banner's text; a synthetic scenario always gets one."""
     crs: str = "EPSG:4326"
+    """Coordinate system of the sites' coordinates: `"EPSG:4326"` (WGS84 lon/lat), `"GCJ-02"` for
+    points picked on Amap, `"BD-09"` on Baidu, or a projected EPSG code for `x`/`y`. Undeclared
+    WGS84 sites are checked against the streets for a GCJ-02/BD-09 shift.
+    """
 
 
 class Scenario(_Entry):
     """A whole scenario file."""
 
     scenario: ScenarioHeader
+    """Required. What the scenario is and where its figures come from."""
     add: list[AddEntry] = []
+    """New facilities, one `[[add]]` table each."""
     remove: list[RemoveEntry] = []
+    """Facilities that close, one `[[remove]]` table each."""
     move: list[MoveEntry] = []
-    #: The plan's targets (``[targets]``, as in a study file), measured against the
-    #: baseline when the scenario is applied.
+    """Facilities that move, one `[[move]]` table each."""
     targets: dict[str, CategoryTargets] = {}
+    """The plan's targets (`[targets]`, as in a study file), measured against the baseline
+    when the scenario is applied."""
 
     @model_validator(mode="after")
     def _something(self) -> Scenario:
@@ -147,6 +179,16 @@ class Scenario(_Entry):
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario TOML file (see the scenario file reference in the docs).
+
+    Returns
+    -------
+    Scenario
+        The validated scenario: ``scenario`` (the header), ``add``, ``remove``, ``move``.
 
     Raises
     ------
@@ -264,6 +306,21 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
     One what-if step per category (all of a category's edits at once; see
     :func:`scenario_edits`).
 
+    Parameters
+    ----------
+    result : CoverageResult
+        A result of ``Study.run()`` (it carries the engine session).
+    scenario : Scenario
+        From :func:`load_scenario`.
+    where : str, default "scenario"
+        Names the scenario in error messages (its file).
+
+    Returns
+    -------
+    CoverageResult
+        A new result with the scenario applied, ``parameters["scenario"]`` describing it
+        and, for a synthetic scenario, the synthetic banner and notice.
+
     Raises
     ------
     InputError
@@ -342,7 +399,25 @@ def write_scenario_gain(gain: pd.DataFrame, path: Path) -> Path:
 
 def run_scenario(result: CoverageResult, path: str | Path
                  ) -> tuple[CoverageResult, pd.DataFrame, list[str]]:
-    """Load a scenario file and apply it: (after, gain table, summary lines)."""
+    """Load a scenario file and apply it, as ``circle15 run --scenario`` does.
+
+    Parameters
+    ----------
+    result : CoverageResult
+        A result of ``Study.run()``.
+    path : str or Path
+        The scenario file.
+
+    Returns
+    -------
+    after : CoverageResult
+        The result with the scenario applied.
+    gain : DataFrame
+        ``scenario_gain.csv``: per sub-district and changed category, coverage before and
+        after, gained, lost, mean time and gap area.
+    lines : list of str
+        The summary the command prints: the scenario, the gain per category, warnings.
+    """
     path = Path(path)
     scenario = load_scenario(path)
     notes = scenario_crs_notes(result, scenario, str(path))

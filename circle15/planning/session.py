@@ -60,6 +60,11 @@ def make_edit(result: CoverageResult, category: str, *, add: SiteInput | None = 
     crs : optional
         CRS of the coordinates of ``add`` and ``move`` (WGS84 lon/lat unless told).
 
+    Returns
+    -------
+    Edit
+        The edit, to apply with :meth:`WhatIfSession.apply` or to evaluate.
+
     Raises
     ------
     InputError
@@ -146,7 +151,18 @@ class WhatIfSession:
     # ------------------------------------------------------------------------ editing
 
     def apply(self, edit: Edit) -> CoverageResult:
-        """Apply ``edit`` to the current result; redo history is cleared."""
+        """Apply an edit to the current result; redo history is cleared.
+
+        Parameters
+        ----------
+        edit : Edit
+            One category's additions, closures and moves (:func:`make_edit`).
+
+        Returns
+        -------
+        CoverageResult
+            The result after the edit.
+        """
         with self._lock:
             after = edit.apply(self.current, assess=self.assess)
             self._edits.append(edit)
@@ -157,20 +173,64 @@ class WhatIfSession:
     def add(self, category: str, sites: SiteInput, *, crs: Any = None,
             ids: Sequence[str] | None = None, names: Sequence[str] | None = None,
             capacity: float | Sequence[float] | None = None) -> CoverageResult:
-        """Open new facilities (see :meth:`CoverageResult.add_facilities`)."""
+        """Open new facilities (as :meth:`CoverageResult.add_facilities`), one undo step.
+
+        Parameters
+        ----------
+        category : str
+            Category key.
+        sites : SiteInput
+            (lon, lat) pairs, points, a DataFrame or a GeoDataFrame.
+        crs : str or CRS, optional
+            System of bare coordinates; WGS84 lon/lat by default.
+        ids, names : sequence of str, optional
+            One per site.
+        capacity : float or sequence of float, optional
+            One number for every site, or one per site.
+
+        Returns
+        -------
+        CoverageResult
+            The result after the edit.
+        """
         check_category(self.baseline, category)
         frame = site_frame(sites, self.baseline.cells.crs, crs=crs, ids=ids, names=names,
                            capacity=capacity)
         return self.apply(Edit(category, add=frame))
 
     def edit(self, category: str, **change: Any) -> CoverageResult:
-        """Add, remove and move facilities of one category in one step (one undo);
-        keyword arguments as for :func:`make_edit`."""
+        """Add, remove and move facilities of one category in one step (one undo).
+
+        Parameters
+        ----------
+        category : str
+            Category key.
+        **change
+            ``add``, ``names``, ``capacity``, ``remove``, ``move``, ``crs`` as for
+            :func:`make_edit`.
+
+        Returns
+        -------
+        CoverageResult
+            The result after the edit.
+        """
         return self.apply(make_edit(self.baseline, category, **change))
 
     def evaluate(self, edits: Iterable[Edit]) -> CoverageResult:
-        """The baseline with ``edits`` applied, without recording them: the session's
-        edits, undo and redo stay as they were."""
+        """The baseline with some edits applied, without recording them.
+
+        The session's edits, undo and redo stay as they were.
+
+        Parameters
+        ----------
+        edits : iterable of Edit
+            Edits to apply to the baseline, in order.
+
+        Returns
+        -------
+        CoverageResult
+            The baseline with ``edits`` applied.
+        """
         with self._lock:  # the engine's caches are shared with the session's results
             result = self.baseline
             for edit in edits:
@@ -178,7 +238,20 @@ class WhatIfSession:
             return result
 
     def load_scenario(self, scenario: Scenario, where: str = "scenario") -> CoverageResult:
-        """Start again from the baseline with a scenario's edits, one edit per category."""
+        """Start again from the baseline with a scenario's edits, one edit per category.
+
+        Parameters
+        ----------
+        scenario : Scenario
+            A parsed scenario file (:func:`circle15.planning.load_scenario`).
+        where : str, default "scenario"
+            Names the scenario in error messages.
+
+        Returns
+        -------
+        CoverageResult
+            The result with the scenario applied.
+        """
         edits = scenario_edits(self.baseline, scenario, where)
         with self._lock:
             result = self.baseline
@@ -194,19 +267,53 @@ class WhatIfSession:
             return result
 
     def remove(self, category: str, ids: str | Iterable[str]) -> CoverageResult:
-        """Close facilities by id."""
+        """Close facilities by id, one undo step.
+
+        Parameters
+        ----------
+        category : str
+            Category key.
+        ids : str or iterable of str
+            Ids of the facilities that close.
+
+        Returns
+        -------
+        CoverageResult
+            The result after the edit.
+        """
         ids = (ids,) if isinstance(ids, str) else tuple(str(i) for i in ids)
         return self.apply(Edit(category, remove=ids))
 
     def move(self, category: str, moves: Mapping[str, Any], *,
              crs: Any = None) -> CoverageResult:
-        """Move facilities: ``{facility_id: (lon, lat)}`` (or ``crs=`` for other systems)."""
+        """Move facilities, one undo step.
+
+        Parameters
+        ----------
+        category : str
+            Category key.
+        moves : mapping
+            ``{facility_id: (lon, lat)}``.
+        crs : str or CRS, optional
+            System of the coordinates; WGS84 lon/lat by default.
+
+        Returns
+        -------
+        CoverageResult
+            The result after the edit.
+        """
         frame = site_frame(list(moves.values()), self.baseline.cells.crs, crs=crs)
         return self.apply(Edit(category, move=dict(zip(map(str, moves), frame.geometry,
                                                        strict=True))))
 
     def undo(self) -> CoverageResult:
-        """Take back the last edit; the result before it."""
+        """Take back the last edit.
+
+        Returns
+        -------
+        CoverageResult
+            The result before it.
+        """
         with self._lock:
             if not self._edits:
                 raise InputError("nothing to undo")
@@ -214,7 +321,13 @@ class WhatIfSession:
             return self.current
 
     def redo(self) -> CoverageResult:
-        """Apply again the last edit taken back."""
+        """Apply again the last edit taken back.
+
+        Returns
+        -------
+        CoverageResult
+            The result with it applied again.
+        """
         with self._lock:
             if not self._undone:
                 raise InputError("nothing to redo")
@@ -222,7 +335,13 @@ class WhatIfSession:
             return self.current
 
     def reset(self) -> CoverageResult:
-        """Drop every edit: back to the baseline."""
+        """Drop every edit: back to the baseline.
+
+        Returns
+        -------
+        CoverageResult
+            The baseline.
+        """
         with self._lock:
             self._edits.clear()
             self._undone.clear()
@@ -242,17 +361,38 @@ class WhatIfSession:
     # ------------------------------------------------------------------------ reading
 
     def gain(self, categories: Sequence[str] | None = None) -> pd.DataFrame:
-        """Change from the baseline per (sub-district, category): see ``compare``."""
+        """Change from the baseline per (sub-district, category).
+
+        Parameters
+        ----------
+        categories : sequence of str, optional
+            Categories to compare; by default those whose walking times differ.
+
+        Returns
+        -------
+        DataFrame
+            As :meth:`CoverageResult.compare`: cohort gained and lost, coverage, mean time
+            and gap area before and after.
+        """
         return compare(self.baseline, self.current, categories)
 
     def diff(self, **match: float) -> RunDiff:
-        """The current scenario against the baseline, as ``circle15 diff`` compares two
-        vintages: facilities opened, closed and moved, the change per sub-district and of
-        the index, each cell's change of access, and the baseline's targets met or not
-        (new facilities and capacity counted from the baseline).
+        """The current scenario against the baseline, as ``circle15 diff`` compares vintages.
 
-        Keyword arguments (``name_m``, ``place_m``, ``moved_m``) go to
-        :func:`circle15.analysis.diff.diff_runs`.
+        Facilities opened, closed and moved, the change per sub-district and of the index,
+        each cell's change of access, and the baseline's targets met or not (new
+        facilities and capacity counted from the baseline).
+
+        Parameters
+        ----------
+        **match : float
+            ``name_m``, ``place_m`` and ``moved_m``, passed to
+            :func:`circle15.analysis.diff.diff_runs` (how facilities are matched).
+
+        Returns
+        -------
+        RunDiff
+            ``before`` is ``"baseline"`` and ``after`` ``"current"``.
         """
         with self._lock:
             current = self.current
@@ -304,7 +444,25 @@ class WhatIfSession:
 
     def scenario(self, name: str, *, title: str = "", source: str = "",
                  synthetic: bool = False, notice: str = "") -> dict[str, Any]:
-        """The net change as a scenario (the format of ``circle15 run --scenario``)."""
+        """The net change as a scenario (the format of ``circle15 run --scenario``).
+
+        Parameters
+        ----------
+        name : str
+            The scenario's name (one plain folder name).
+        title, source : str, optional
+            As in a scenario file's ``[scenario]`` section.
+        synthetic : bool, default False
+            Whether the sites are made up.
+        notice : str, optional
+            The synthetic banner's text.
+
+        Returns
+        -------
+        dict
+            The scenario document (``scenario``, ``add``, ``remove``, ``move``), checked to
+            load again.
+        """
         change = self.net_change()
         doc: dict[str, Any] = {"scenario": {"name": name, "title": title, "source": source,
                                             "synthetic": synthetic, "notice": notice,
@@ -314,7 +472,22 @@ class WhatIfSession:
         return doc
 
     def write_scenario(self, path: str | Path, name: str, **header: Any) -> Path:
-        """Write :meth:`scenario` as TOML to ``path`` (atomically)."""
+        """Write the net change as a scenario TOML file (atomically).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write.
+        name : str
+            The scenario's name.
+        **header
+            ``title``, ``source``, ``synthetic``, ``notice`` as for :meth:`scenario`.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
         import tomli_w
 
         from ..outputs.atomic import write_text

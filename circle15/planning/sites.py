@@ -91,8 +91,11 @@ class SiteSelection:
 
     @property
     def optimality_gap(self) -> float | None:
-        """``(optimum - greedy) / optimum``, or None when the exact solver did not run or
-        did not prove its answer optimal (then compare with ``exact.bound``)."""
+        """Greedy's shortfall from the optimum, ``(optimum - greedy) / optimum``.
+
+        None when the exact solver did not run or did not prove its answer optimal (then
+        compare with ``exact.bound``).
+        """
         if self.exact is None or not self.exact.optimal:
             return None
         if self.exact.value <= 0:
@@ -100,11 +103,25 @@ class SiteSelection:
         return max(0.0, (self.exact.value - self.greedy.value) / self.exact.value)
 
     def delta(self) -> pd.DataFrame:
-        """Per sub-district: cohort gained, coverage and gap area before and after."""
+        """The change the chosen sites bring, per sub-district.
+
+        Returns
+        -------
+        DataFrame
+            Cohort gained, coverage and gap area before and after, as
+            :meth:`CoverageResult.compare`.
+        """
         return self.after.compare(self.before, [self.category])
 
     def summary(self) -> list[str]:
-        """A few lines for the terminal or a notebook."""
+        """A few lines for the terminal or a notebook.
+
+        Returns
+        -------
+        list of str
+            The choice, each site with its gain, the change per category and, when the
+            exact solver ran, greedy's gap to the optimum.
+        """
         cat = self.before.categories[self.category]
         lines = [f"{len(self.sites)} new {cat.label} site(s) chosen among "
                  f"{len(self.candidates):,} candidates ({self.greedy.method}, "
@@ -131,7 +148,18 @@ class SiteSelection:
         return lines
 
     def map(self, **kwargs: Any):
-        """Before/after map: the after-coverage, the gaps before and the new sites."""
+        """Before/after map: the after-coverage, the gaps before and the new sites.
+
+        Parameters
+        ----------
+        **kwargs
+            ``tiles`` and ``attribution``, as for :func:`circle15.outputs.webmap.build_map`.
+
+        Returns
+        -------
+        folium.Map
+            The map of ``sites_map.html``, offline like every circle15 map.
+        """
         from ..outputs.sites import sites_map
 
         return sites_map(self, **kwargs)
@@ -146,6 +174,13 @@ def gap_candidates(result: CoverageResult, category: str) -> gpd.GeoDataFrame:
     One candidate per populated cell beyond the target time: the point where the cell's
     residents reach their street (the foot of the perpendicular from the cell centre to
     its nearest street edge), so every candidate is on the network and inside a gap.
+
+    Parameters
+    ----------
+    result : CoverageResult
+        A result of ``Study.run()`` (or a what-if of it).
+    category : str
+        Category key.
 
     Returns
     -------
@@ -247,8 +282,10 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
                  time_limit_s: float = EXACT_TIME_LIMIT_S,
                  candidates_crs: str | None = None,
                  prefer_exact: bool = False) -> SiteSelection:
-    """Choose ``p`` new sites for ``category`` that bring the most of its cohort within the
-    target time, existing facilities kept.
+    """Choose new sites that bring the most of a category's cohort within the target time.
+
+    Existing facilities are kept. Lazy greedy (CELF) chooses; an exact MILP (HiGHS)
+    checks it when the problem is small enough.
 
     Parameters
     ----------
@@ -282,6 +319,13 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
     Returns
     -------
     SiteSelection
+        The ranked sites, the result after them, greedy's and the exact solution.
+
+    Raises
+    ------
+    InputError
+        An unknown category, fewer than one site, a negative capacity, a candidates file
+        that cannot be read.
     """
     check_category(result, category)
     if p < 1:
