@@ -292,10 +292,12 @@ def coordinate_offset(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
         # along them nor land on the next street
         k = np.arange(_NULL_DIRECTIONS + 1)
         angle, length = np.pi / 8 + k * np.pi / 4, max(150.0, 0.3 * shift) * (1 + k / 8)
-        null = [_median_distance(streets, px + d * np.cos(a), py + d * np.sin(a), region)
-                for px, py in ((x, y), (np.asarray(ox), np.asarray(oy)))
-                for a, d in zip(angle, length, strict=True)]
-        null_m = np.array([m for m in null if np.isfinite(m)])
+        # every shifted copy of both readings in one nearest-street query
+        step_x, step_y = length * np.cos(angle), length * np.sin(angle)
+        null = _median_distances(
+            streets, np.concatenate([x + step_x[:, None], np.asarray(ox) + step_x[:, None]]),
+            np.concatenate([y + step_y[:, None], np.asarray(oy) + step_y[:, None]]), region)
+        null_m = null[np.isfinite(null)]
         among_read = float(shapely.contains_xy(region, x, y).mean())
         among_other = float(shapely.contains_xy(region, np.asarray(ox), np.asarray(oy)).mean())
         # with too few moved points among the streets there is no null (see OffsetFinding)
@@ -314,6 +316,27 @@ def _median_distance(streets: shapely.STRtree, x, y, region=None) -> float:
             return float("nan")
     _, dist = streets.query_nearest(points, return_distance=True, all_matches=False)
     return float(np.median(dist))
+
+
+def _median_distances(streets: shapely.STRtree, x: np.ndarray, y: np.ndarray,
+                      region) -> np.ndarray:
+    """:func:`_median_distance` of each row of points ``x``, ``y`` (2-D, one row per
+    shifted copy) in one query; NaN for rows with too few points in ``region``."""
+    points = shapely.points(x.ravel(), y.ravel())
+    row = np.repeat(np.arange(x.shape[0]), x.shape[1])
+    inside = shapely.contains(region, points)
+    points, row = points[inside], row[inside]
+    out = np.full(x.shape[0], np.nan)
+    if not len(points):
+        return out
+    pairs, dist = streets.query_nearest(points, return_distance=True, all_matches=False)
+    row = row[pairs[0]]
+    order = np.argsort(row, kind="stable")
+    rows, start, count = np.unique(row[order], return_index=True, return_counts=True)
+    for r, s, c in zip(rows.tolist(), start.tolist(), count.tolist(), strict=True):
+        if c >= MIN_FACILITIES_FOR_OFFSET:
+            out[r] = float(np.median(dist[order[s:s + c]]))
+    return out
 
 
 def _system(declared: str | None) -> str | None:

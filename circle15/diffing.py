@@ -27,7 +27,7 @@ WAIT_HELP = ("wait for another circle15 writing to the same output folder to fin
 
 def add_diff_parser(sub: Any) -> None:
     """Add ``circle15 diff`` to the command line."""
-    from .analysis.diff import MOVED_M, NAME_MATCH_M, PLACE_MATCH_M
+    from .settings import MOVED_M, NAME_MATCH_M, PLACE_MATCH_M
 
     diff = sub.add_parser(
         "diff", help="what changed between two vintages: facilities opened, closed and "

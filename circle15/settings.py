@@ -316,3 +316,14 @@ class Target:
     def needs_before(self) -> bool:
         """True for a target of change (new facilities, new capacity)."""
         return TARGET_KINDS[self.kind][1] == "change"
+
+
+# --------------------------------------------------------------------------------------
+# Matching the facilities of two vintages (circle15 diff)
+
+#: A facility of the same category and name this close in the other vintage is the same.
+NAME_MATCH_M = 500.0
+#: A facility of the same category this close in the other vintage is the same (renamed).
+PLACE_MATCH_M = 25.0
+#: A matched facility farther than this from where it was has moved.
+MOVED_M = 10.0

