@@ -42,28 +42,52 @@ def run_twice(extract: str, runs: int = 3, log=sys.stderr) -> list[dict]:
         for i in range(runs):
             start = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "circle15.cli", "run", str(toml), "--out",
-                 str(tmp / "out"), "--quiet"], cwd=ROOT, env=env, capture_output=True,
-                text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "circle15.cli",
+                    "run",
+                    str(toml),
+                    "--out",
+                    str(tmp / "out"),
+                    "--quiet",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             wall = time.perf_counter() - start
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr[-2000:])
             manifest = json.loads((tmp / "out" / "manifest.json").read_text("utf-8"))
             source = manifest["diagnostics"]["network_source"]
-            out.append({"run": i + 1, "network_s": manifest["step_seconds"][STEP],
-                        "cache": source["cache"], "wall_s": wall,
-                        "nodes": manifest["diagnostics"]["network_nodes"],
-                        "edges": manifest["diagnostics"]["network_edges"]})
-            print(f"[osm-study] run {i + 1}: network {out[-1]['network_s']:.2f} s "
-                  f"({source['cache']}), whole run {wall:.1f} s", file=log, flush=True)
+            out.append(
+                {
+                    "run": i + 1,
+                    "network_s": manifest["step_seconds"][STEP],
+                    "cache": source["cache"],
+                    "wall_s": wall,
+                    "nodes": manifest["diagnostics"]["network_nodes"],
+                    "edges": manifest["diagnostics"]["network_edges"],
+                }
+            )
+            print(
+                f"[osm-study] run {i + 1}: network {out[-1]['network_s']:.2f} s "
+                f"({source['cache']}), whole run {wall:.1f} s",
+                file=log,
+                flush=True,
+            )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_osm_study",
-                                 description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_osm_study",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--extract", default="porto-25km")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args(argv)
@@ -71,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
 
     records = run_twice(args.extract, args.runs)
     print(environment())
-    print(f"circle15 run on {args.extract} ({records[0]['nodes']:,} nodes, "
-          f"{records[0]['edges']:,} edges), each run a fresh process")
+    print(
+        f"circle15 run on {args.extract} ({records[0]['nodes']:,} nodes, "
+        f"{records[0]['edges']:,} edges), each run a fresh process"
+    )
     print(f"{'run':<5}{'network cache':>15}{'reading walking network':>26}{'whole run':>12}")
     for r in records:
         print(f"{r['run']:<5}{r['cache']:>15}{r['network_s']:>24.2f} s{r['wall_s']:>10.1f} s")

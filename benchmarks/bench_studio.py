@@ -59,8 +59,12 @@ def server_ms(answer: httpx.Response, metric: str = "app") -> float:
 
 def summary(values: list[float]) -> dict[str, float]:
     a = np.asarray(values, dtype=float)
-    return {"median": float(np.median(a)), "p90": float(np.percentile(a, 90)),
-            "min": float(a.min()), "n": len(a)}
+    return {
+        "median": float(np.median(a)),
+        "p90": float(np.percentile(a, 90)),
+        "min": float(a.min()),
+        "n": len(a),
+    }
 
 
 def spots_for(result, n: int, seed: int = 15) -> list[tuple[float, float]]:
@@ -71,17 +75,23 @@ def spots_for(result, n: int, seed: int = 15) -> list[tuple[float, float]]:
 
 
 def bench_server(client: httpx.Client, result, spots) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"edit": [], "edit_cpu": [], "edit_round_trip": [],
-                                   "move": [], "undo": [], "whatif": [], "python": [],
-                                   "python_cpu": []}
+    out: dict[str, list[float]] = {
+        "edit": [],
+        "edit_cpu": [],
+        "edit_round_trip": [],
+        "move": [],
+        "undo": [],
+        "whatif": [],
+        "python": [],
+        "python_cpu": [],
+    }
     for lon, lat in spots[:3]:  # warm-up: caches of the first what-ifs
         client.post("/api/edit", json={"category": KEY, "add": [{"lon": lon, "lat": lat}]})
         client.post("/api/undo", json={"category": KEY})
         result.add_facilities(KEY, [(lon, lat)])
     for i, (lon, lat) in enumerate(spots):
         start = time.perf_counter()
-        answer = client.post("/api/edit", json={"category": KEY,
-                                                "add": [{"lon": lon, "lat": lat}]})
+        answer = client.post("/api/edit", json={"category": KEY, "add": [{"lon": lon, "lat": lat}]})
         out["edit_round_trip"].append((time.perf_counter() - start) * 1000)
         answer.raise_for_status()
         out["edit"].append(server_ms(answer))
@@ -89,14 +99,17 @@ def bench_server(client: httpx.Client, result, spots) -> dict[str, list[float]]:
         if i % 3 == 2:
             new = [f for f in answer.json()["layer"]["facilities"] if f["status"] == "new"][-1]
             to = spots[(i + 1) % len(spots)]
-            moved = client.post("/api/edit", json={"category": KEY, "move": [
-                {"id": new["id"], "lon": to[0], "lat": to[1]}]})
+            moved = client.post(
+                "/api/edit",
+                json={"category": KEY, "move": [{"id": new["id"], "lon": to[0], "lat": to[1]}]},
+            )
             moved.raise_for_status()
             out["move"].append(server_ms(moved))
             undo = client.post("/api/undo", json={"category": KEY})
             out["undo"].append(server_ms(undo))
-        whatif = client.post("/api/whatif", json={"category": KEY,
-                                                  "add": [{"lon": lon, "lat": lat}]})
+        whatif = client.post(
+            "/api/whatif", json={"category": KEY, "add": [{"lon": lon, "lat": lat}]}
+        )
         whatif.raise_for_status()
         out["whatif"].append(server_ms(whatif))
         start, cpu = time.perf_counter(), time.process_time()
@@ -108,8 +121,11 @@ def bench_server(client: httpx.Client, result, spots) -> dict[str, list[float]]:
 
 
 def chromium() -> str | None:
-    for path in (os.environ.get("CIRCLE15_CHROMIUM"), shutil.which("chromium"),
-                 "/usr/bin/chromium"):
+    for path in (
+        os.environ.get("CIRCLE15_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+    ):
         if path and Path(path).is_file() and os.access(path, os.X_OK):
             return path
     return None
@@ -125,8 +141,10 @@ def bench_browser(url: str, spots, clicks: int, screenshot: Path | None) -> dict
     if exe is None:
         return {"skipped": "no chromium binary"}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=exe,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
         page = browser.new_page(viewport={"width": 1500, "height": 950})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -138,11 +156,14 @@ def bench_browser(url: str, spots, clicks: int, screenshot: Path | None) -> dict
         page.wait_for_selector("body[data-ready]:not([data-busy])", timeout=600_000)
         page.click("[data-testid=mode-add]")
         for lon, lat in spots[:clicks]:
-            x, y = page.evaluate("""([lon, lat]) => {
+            x, y = page.evaluate(
+                """([lon, lat]) => {
                 const p = window.studio.map.latLngToContainerPoint([lat, lon]);
                 const r = document.getElementById('map').getBoundingClientRect();
                 return [Math.round(r.left + p.x), Math.round(r.top + p.y)];
-            }""", [lon, lat])
+            }""",
+                [lon, lat],
+            )
             page.mouse.click(x, y)
             page.wait_for_selector("body[data-ready]:not([data-busy])", timeout=600_000)
         timings = [t for t in page.evaluate("window.studio.timings") if t["action"] == "add"]
@@ -151,9 +172,12 @@ def bench_browser(url: str, spots, clicks: int, screenshot: Path | None) -> dict
             page.screenshot(path=str(screenshot))
         browser.close()
     ms = [t["ms"] for t in timings[1:]]  # the first click warms the page's code up
-    return {"load_s": load_s, "click_to_update": summary(ms),
-            "server": summary([t["server_ms"] for t in timings[1:]]),
-            "errors": errors}
+    return {
+        "load_s": load_s,
+        "click_to_update": summary(ms),
+        "server": summary([t["server_ms"] for t in timings[1:]]),
+        "errors": errors,
+    }
 
 
 def main() -> None:
@@ -162,8 +186,9 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=15)
     parser.add_argument("--clicks", type=int, default=8)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--screenshot", type=Path,
-                        help="save the page after the demo's clicks (PNG)")
+    parser.add_argument(
+        "--screenshot", type=Path, help="save the page after the demo's clicks (PNG)"
+    )
     args = parser.parse_args()
     rows = {}
     for size in args.sizes.split(","):
@@ -173,8 +198,10 @@ def main() -> None:
         run_s = time.perf_counter() - start
         spots = spots_for(result, args.edits + 3)
         studio = Studio(result, out_dir=Path("/nonexistent-studio-bench"))
-        with BackgroundServer(create_app(studio)) as server, \
-                httpx.Client(base_url=server.url, timeout=600) as client:
+        with (
+            BackgroundServer(create_app(studio)) as server,
+            httpx.Client(base_url=server.url, timeout=600) as client,
+        ):
             start = time.perf_counter()
             study_bytes = len(client.get("/api/study").content)
             study_s = time.perf_counter() - start
@@ -183,40 +210,60 @@ def main() -> None:
             shot = args.screenshot if size == "demo" else None
             browser = bench_browser(server.url, spots, args.clicks, shot)
         rows[size] = {
-            "nodes": int(work.study.network.n_nodes), "cells": len(result.cells),
-            "run_s": run_s, "study_payload_bytes": study_bytes, "study_payload_s": study_s,
+            "nodes": int(work.study.network.n_nodes),
+            "cells": len(result.cells),
+            "run_s": run_s,
+            "study_payload_bytes": study_bytes,
+            "study_payload_s": study_s,
             "layer_bytes": len(layer.content),
-            **{k: summary(v) for k, v in times.items() if v}, "browser": browser,
+            **{k: summary(v) for k, v in times.items() if v},
+            "browser": browser,
             "load_average": os.getloadavg(),
         }
         print(f"{size}: done", file=sys.stderr, flush=True)
-    print(f"\nStudio edit latency, ms (median / p90); load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    head = (f"{'size':<6}{'nodes':>9}{'cells':>8}{'python':>15}{'python cpu':>13}"
-            f"{'edit (server)':>17}{'edit cpu':>13}{'round trip':>15}{'what-if':>15}"
-            f"{'move':>15}{'undo':>13}{'browser':>17}{'target':>9}")
+    print(
+        f"\nStudio edit latency, ms (median / p90); load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
+    )
+    head = (
+        f"{'size':<6}{'nodes':>9}{'cells':>8}{'python':>15}{'python cpu':>13}"
+        f"{'edit (server)':>17}{'edit cpu':>13}{'round trip':>15}{'what-if':>15}"
+        f"{'move':>15}{'undo':>13}{'browser':>17}{'target':>9}"
+    )
     print(head)
     print("-" * len(head))
     for size, r in rows.items():
+
         def cell(k: str, r: dict = r) -> str:
             return f"{r[k]['median']:.0f} / {r[k]['p90']:.0f}" if k in r else "—"
+
         b = r["browser"]
-        click = (f"{b['click_to_update']['median']:.0f} / {b['click_to_update']['p90']:.0f}"
-                 if "click_to_update" in b else b.get("skipped", "—"))
+        click = (
+            f"{b['click_to_update']['median']:.0f} / {b['click_to_update']['p90']:.0f}"
+            if "click_to_update" in b
+            else b.get("skipped", "—")
+        )
         target = TARGET_MS.get(size)
-        verdict = "—" if target is None else (
-            f"{'ok' if r['edit']['median'] <= target else 'OVER'} {target:.0f}")
-        print(f"{size:<6}{r['nodes']:>9,}{r['cells']:>8,}{cell('python'):>15}"
-              f"{cell('python_cpu'):>13}{cell('edit'):>17}{cell('edit_cpu'):>13}"
-              f"{cell('edit_round_trip'):>15}{cell('whatif'):>15}{cell('move'):>15}"
-              f"{cell('undo'):>13}{click:>17}{verdict:>9}")
+        verdict = (
+            "—"
+            if target is None
+            else (f"{'ok' if r['edit']['median'] <= target else 'OVER'} {target:.0f}")
+        )
+        print(
+            f"{size:<6}{r['nodes']:>9,}{r['cells']:>8,}{cell('python'):>15}"
+            f"{cell('python_cpu'):>13}{cell('edit'):>17}{cell('edit_cpu'):>13}"
+            f"{cell('edit_round_trip'):>15}{cell('whatif'):>15}{cell('move'):>15}"
+            f"{cell('undo'):>13}{click:>17}{verdict:>9}"
+        )
     for size, r in rows.items():
         b = r["browser"]
-        extra = (f"; page ready in {b['load_s']:.1f} s" if "load_s" in b else "")
-        print(f"  {size}: study payload {r['study_payload_bytes'] / 1e6:.2f} MB "
-              f"({r['study_payload_s']:.2f} s), layer {r['layer_bytes'] / 1e3:.0f} kB, "
-              f"run {r['run_s']:.1f} s{extra}"
-              + (f"; page errors: {b['errors']}" if b.get("errors") else ""))
+        extra = f"; page ready in {b['load_s']:.1f} s" if "load_s" in b else ""
+        print(
+            f"  {size}: study payload {r['study_payload_bytes'] / 1e6:.2f} MB "
+            f"({r['study_payload_s']:.2f} s), layer {r['layer_bytes'] / 1e3:.0f} kB, "
+            f"run {r['run_s']:.1f} s{extra}"
+            + (f"; page errors: {b['errors']}" if b.get("errors") else "")
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

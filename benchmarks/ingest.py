@@ -63,25 +63,39 @@ def datasets(names: list[str], folder: Path, log=sys.stderr) -> dict[str, dict]:
             from .synthetic_osm import synthetic_extract
 
             n_nodes = _node_count(name)
-            print(f"[ingest] writing the synthetic extract ({n_nodes:,} nodes)",
-                  file=log, flush=True)
+            print(
+                f"[ingest] writing the synthetic extract ({n_nodes:,} nodes)", file=log, flush=True
+            )
             start = time.perf_counter()
             ex = synthetic_extract(folder, n_nodes)
-            out[name] = {"path": str(ex.path), "box": ex.study_box(), "crs": "EPSG:32651",
-                         "buffer_m": 1500.0, "osm_nodes": ex.nodes, "osm_ways": ex.ways,
-                         "about": f"SYNTHETIC, seeded: {ex.nodes:,} OSM nodes, {ex.ways:,} "
-                                  f"ways; study area the middle 60 % + 1.5 km",
-                         "generated_s": round(time.perf_counter() - start, 1)}
+            out[name] = {
+                "path": str(ex.path),
+                "box": ex.study_box(),
+                "crs": "EPSG:32651",
+                "buffer_m": 1500.0,
+                "osm_nodes": ex.nodes,
+                "osm_ways": ex.ways,
+                "about": f"SYNTHETIC, seeded: {ex.nodes:,} OSM nodes, {ex.ways:,} "
+                f"ways; study area the middle 60 % + 1.5 km",
+                "generated_s": round(time.perf_counter() - start, 1),
+            }
         elif name in EXTRACTS:
             ex = EXTRACTS[name]
             if not ex.available:
                 print(f"[ingest] {name}: {ex.path} is absent, skipped", file=log)
                 continue
-            out[name] = {"path": str(ex.path), "box": ex.study_box, "crs": ex.crs,
-                         "buffer_m": ex.buffer_m, "about": ex.about}
+            out[name] = {
+                "path": str(ex.path),
+                "box": ex.study_box,
+                "crs": ex.crs,
+                "buffer_m": ex.buffer_m,
+                "about": ex.about,
+            }
         else:
-            raise SystemExit(f"unknown dataset {name!r}; choose from "
-                             f"{', '.join(EXTRACTS)}, synthetic-5m (or -50k, -1m …)")
+            raise SystemExit(
+                f"unknown dataset {name!r}; choose from "
+                f"{', '.join(EXTRACTS)}, synthetic-5m (or -50k, -1m …)"
+            )
         out[name]["bytes"] = Path(out[name]["path"]).stat().st_size
     return out
 
@@ -110,11 +124,14 @@ def _study_parts(spec: dict, cache: bool):
     from circle15.standards import load_standards
 
     area = gpd.GeoSeries([box(*spec["box"])], crs=4326).to_crs(spec["crs"]).iloc[0]
-    raw = {"study": {"name": "ingest", "crs": spec["crs"]}, "boundary": {"outline": "x"},
-           "network": {"path": spec["path"], "buffer_m": spec["buffer_m"], "cache": cache},
-           "population": {"path": "x"}, "facilities": {"kindergarten": {"path": "x"}}}
-    loaded = LoadedConfig(Path("ingest.toml"), StudyConfig.model_validate(raw),
-                          load_standards())
+    raw = {
+        "study": {"name": "ingest", "crs": spec["crs"]},
+        "boundary": {"outline": "x"},
+        "network": {"path": spec["path"], "buffer_m": spec["buffer_m"], "cache": cache},
+        "population": {"path": "x"},
+        "facilities": {"kindergarten": {"path": "x"}},
+    }
+    loaded = LoadedConfig(Path("ingest.toml"), StudyConfig.model_validate(raw), load_standards())
     zones = gpd.GeoDataFrame({"district": ["area"]}, geometry=[area], crs=spec["crs"])
     return loaded, Districts(name="ingest", zones=zones, area=area)
 
@@ -211,10 +228,12 @@ def _parse_with_pyosmium(path: Path) -> tuple[int, int]:
 
     keep = compile_filter(WALK_FILTER)
     way_ids, counts, refs, tags = [], [], [], {k: [] for k in WAY_TAGS}
-    processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-                 .with_locations()
-                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                 .with_filter(osmium.filter.KeyFilter("highway")))
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
     for way in processor:
         way_tags = {t.k: t.v for t in way.tags}
         if not keep(way_tags):
@@ -234,8 +253,13 @@ def _parse_with_pyosmium(path: Path) -> tuple[int, int]:
 def _network_summary(net, dump: Path | None) -> dict:
     if dump is not None:
         ids = net.nodes["node_id"].to_numpy().astype(np.int64)
-        np.savez(dump, nodes=np.sort(ids), u=ids[net.edges["u"].to_numpy()],
-                 v=ids[net.edges["v"].to_numpy()], length=net.edges["length_m"].to_numpy())
+        np.savez(
+            dump,
+            nodes=np.sort(ids),
+            u=ids[net.edges["u"].to_numpy()],
+            v=ids[net.edges["v"].to_numpy()],
+            length=net.edges["length_m"].to_numpy(),
+        )
     return {"nodes": net.n_nodes, "edges": net.n_edges}
 
 
@@ -256,8 +280,10 @@ def compare_dumps(ours: Path, theirs: Path) -> str:
     worst = float(np.abs(l1 - l2).max()) if len(l1) else 0.0
     if worst > 1e-3:
         raise AssertionError(f"lengths differ by up to {worst:.4f} m")
-    return (f"same {len(a['nodes']):,} nodes and {len(lo1):,} edges as osmnx, lengths within "
-            f"{worst * 1000:.1e} mm")
+    return (
+        f"same {len(a['nodes']):,} nodes and {len(lo1):,} edges as osmnx, lengths within "
+        f"{worst * 1000:.1e} mm"
+    )
 
 
 def worker(argv: list[str]) -> int:
@@ -273,16 +299,14 @@ def worker(argv: list[str]) -> int:
 # The run
 
 
-def _run(tool: str, spec: dict, cache_dir: Path, cap_s: float, dump: Path | None = None
-         ) -> dict:
+def _run(tool: str, spec: dict, cache_dir: Path, cap_s: float, dump: Path | None = None) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.ingest", "--worker", tool, json.dumps(spec)]
     if dump is not None:
         cmd.append(str(dump))
     env = {**os.environ, "CIRCLE15_CACHE": str(cache_dir)}
     env.pop("CIRCLE15_NO_CACHE", None)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=cap_s)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=cap_s)
     except subprocess.TimeoutExpired:
         return {"tool": tool, "dnf": cap_s}
     for line in proc.stdout.splitlines():
@@ -292,8 +316,9 @@ def _run(tool: str, spec: dict, cache_dir: Path, cap_s: float, dump: Path | None
     return {"tool": tool, "error": tail[-1] if tail else f"exit code {proc.returncode}"}
 
 
-def run_ingest(names: list[str], rounds: int = 3, cap_s: float = 900.0,
-               log=sys.stderr, parse_rounds: int = 1) -> dict:
+def run_ingest(
+    names: list[str], rounds: int = 3, cap_s: float = 900.0, log=sys.stderr, parse_rounds: int = 1
+) -> dict:
     """Measure every tool on every dataset; a dict of results by dataset.
 
     The parsers alone (second table) run in the first ``parse_rounds`` rounds.
@@ -307,18 +332,23 @@ def run_ingest(names: list[str], rounds: int = 3, cap_s: float = 900.0,
             cache_dir = tmp / f"cache-{name}"
             runs: dict[str, list[dict]] = {t: [] for t in (*TOOLS, "osmnx")}
             stored = _run("circle15-cached", spec, cache_dir, cap_s)  # fills the cache
-            print(f"[ingest] {name}: cache entry {stored.get('cache', stored)}", file=log,
-                  flush=True)
+            print(
+                f"[ingest] {name}: cache entry {stored.get('cache', stored)}", file=log, flush=True
+            )
             for r in range(rounds):
                 for tool in TOOLS if r < parse_rounds else MAIN_TOOLS:
                     runs[tool].append(_run(tool, spec, cache_dir, cap_s))
-                    print(f"[ingest] {name} round {r + 1} {tool}: "
-                          f"{_seconds_text(runs[tool][-1])}", file=log, flush=True)
+                    print(
+                        f"[ingest] {name} round {r + 1} {tool}: {_seconds_text(runs[tool][-1])}",
+                        file=log,
+                        flush=True,
+                    )
             ours, theirs = tmp / f"{name}-circle15.npz", tmp / f"{name}-osmnx.npz"
             _run("circle15", spec, cache_dir, cap_s, ours)
             runs["osmnx"].append(_run("osmnx", spec, cache_dir, cap_s, theirs))
-            print(f"[ingest] {name} osmnx: {_seconds_text(runs['osmnx'][-1])}", file=log,
-                  flush=True)
+            print(
+                f"[ingest] {name} osmnx: {_seconds_text(runs['osmnx'][-1])}", file=log, flush=True
+            )
             check = "osmnx did not finish: not compared"
             if "seconds" in runs["osmnx"][-1]:
                 try:
@@ -349,41 +379,56 @@ def _median(runs: list[dict]) -> float | None:
 
 def format_ingest(results: dict) -> str:
     """The ingestion table."""
-    lines = ["Ingestion: the walking network of the study area from the OSM file (seconds: "
-             "best / median of the rounds, each in a fresh process; osmnx once)",
-             "ratio = circle15 cold / pyrosm (target <= 2); osmnx x = osmnx / circle15 cold"]
-    head = (f"{'dataset':<14}{'circle15 cold':>16}{'cached':>15}{'pyrosm':>16}"
-            f"{'ratio':>7}{'osmnx':>24}")
+    lines = [
+        "Ingestion: the walking network of the study area from the OSM file (seconds: "
+        "best / median of the rounds, each in a fresh process; osmnx once)",
+        "ratio = circle15 cold / pyrosm (target <= 2); osmnx x = osmnx / circle15 cold",
+    ]
+    head = (
+        f"{'dataset':<14}{'circle15 cold':>16}{'cached':>15}{'pyrosm':>16}{'ratio':>7}{'osmnx':>24}"
+    )
     lines += [head, "-" * len(head)]
     for name, res in results.items():
         runs = res["runs"]
         cells = []
         for tool in MAIN_TOOLS:
             best, med = _best(runs[tool]), _median(runs[tool])
-            cells.append(f"{best:.2f} / {med:.2f}" if best is not None
-                         else _seconds_text(runs[tool][-1])[:14])
+            cells.append(
+                f"{best:.2f} / {med:.2f}"
+                if best is not None
+                else _seconds_text(runs[tool][-1])[:14]
+            )
         ours, pyrosm = _best(runs["circle15"]), _best(runs["pyrosm"])
         ratio = f"{ours / pyrosm:.2f}" if ours and pyrosm else "-"
         o = runs["osmnx"][-1]
-        osmnx = (f"{o['seconds']:.1f} s {o['seconds'] / ours:6.1f}x" if "seconds" in o and ours
-                 else _seconds_text(o))
-        lines.append(f"{name:<14}{cells[0]:>16}{cells[1]:>15}{cells[2]:>16}{ratio:>7}"
-                     f"{osmnx:>24}")
+        osmnx = (
+            f"{o['seconds']:.1f} s {o['seconds'] / ours:6.1f}x"
+            if "seconds" in o and ours
+            else _seconds_text(o)
+        )
+        lines.append(f"{name:<14}{cells[0]:>16}{cells[1]:>15}{cells[2]:>16}{ratio:>7}{osmnx:>24}")
     lines.append("")
     for name, res in results.items():
         runs, spec = res["runs"], res["spec"]
         ours = next((r for r in runs["circle15"] if "nodes" in r), {})
         pyrosm = next((r for r in runs["pyrosm"] if "edges" in r), {})
-        peak = {t: max((r.get("peak_rss_mb", 0) for r in runs[t]), default=0)
-                for t in (*MAIN_TOOLS, "osmnx")}
+        peak = {
+            t: max((r.get("peak_rss_mb", 0) for r in runs[t]), default=0)
+            for t in (*MAIN_TOOLS, "osmnx")
+        }
         lines.append(f"  {name}: {spec['about']}; file {spec['bytes'] / 1e6:.1f} MB")
-        lines.append(f"    circle15 {ours.get('nodes', 0):,} nodes / {ours.get('edges', 0):,} "
-                     f"edges (simplified); pyrosm {pyrosm.get('edges', 0):,} edges "
-                     f"(unsimplified, whole file); {res['check']}")
+        lines.append(
+            f"    circle15 {ours.get('nodes', 0):,} nodes / {ours.get('edges', 0):,} "
+            f"edges (simplified); pyrosm {pyrosm.get('edges', 0):,} edges "
+            f"(unsimplified, whole file); {res['check']}"
+        )
         lines.append("    peak memory MB: " + ", ".join(f"{t} {peak[t]:,.0f}" for t in peak))
-    lines += ["", "Parsers alone: the walkable ways of the whole file as arrays (seconds, best "
-              "of the rounds): circle15 (libosmium -> OPL -> Arrow) against the pyosmium loop",
-              f"{'dataset':<14}{'circle15':>12}{'pyosmium':>12}{'x':>8}   ways / references"]
+    lines += [
+        "",
+        "Parsers alone: the walkable ways of the whole file as arrays (seconds, best "
+        "of the rounds): circle15 (libosmium -> OPL -> Arrow) against the pyosmium loop",
+        f"{'dataset':<14}{'circle15':>12}{'pyosmium':>12}{'x':>8}   ways / references",
+    ]
     for name, res in results.items():
         runs = res["runs"]
         ours, theirs = _best(runs["parse-circle15"]), _best(runs["parse-pyosmium"])
@@ -392,8 +437,10 @@ def format_ingest(results: dict) -> str:
         a = next(r for r in runs["parse-circle15"] if "ways" in r)
         b = next(r for r in runs["parse-pyosmium"] if "ways" in r)
         same = "same" if (a["ways"], a["refs"]) == (b["ways"], b["refs"]) else "DIFFERENT"
-        lines.append(f"{name:<14}{ours:>10.2f} s{theirs:>10.2f} s{theirs / ours:>7.1f}x   "
-                     f"{a['ways']:,} / {a['refs']:,} ({same})")
+        lines.append(
+            f"{name:<14}{ours:>10.2f} s{theirs:>10.2f} s{theirs / ours:>7.1f}x   "
+            f"{a['ways']:,} / {a['refs']:,} ({same})"
+        )
     return "\n".join(lines)
 
 
@@ -402,8 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--worker":
         return worker(argv[1:])
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.ingest", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.ingest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--datasets", default=DEFAULT_DATASETS)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cap-seconds", type=float, default=900.0)
@@ -411,13 +461,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from .run import environment
 
-    results = run_ingest([d.strip() for d in args.datasets.split(",") if d.strip()],
-                         args.rounds, args.cap_seconds)
+    results = run_ingest(
+        [d.strip() for d in args.datasets.split(",") if d.strip()], args.rounds, args.cap_seconds
+    )
     print(environment())
     print(format_ingest(results))
     if args.json:
-        args.json.write_text(json.dumps({"environment": environment(), "ingest": results},
-                                        indent=1))
+        args.json.write_text(
+            json.dumps({"environment": environment(), "ingest": results}, indent=1)
+        )
     return 0
 
 

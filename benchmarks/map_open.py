@@ -30,10 +30,19 @@ from pathlib import Path
 #: and every host name unresolvable, as on a network without internet: the basemap's tile
 #: requests fail at once inside the browser (intercepting them from Python would time the
 #: interception instead).
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions",
-         "--host-resolver-rules=MAP * ~NOTFOUND"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 VIEWPORT = {"width": 1400, "height": 900}
 
 _TIMES_JS = """() => new Promise(resolve => {
@@ -50,8 +59,11 @@ _TIMES_JS = """() => new Promise(resolve => {
 
 def chromium() -> str | None:
     """Debian's Chromium (or ``$CIRCLE15_CHROMIUM``), if installed."""
-    for path in (os.environ.get("CIRCLE15_CHROMIUM"), shutil.which("chromium"),
-                 "/usr/bin/chromium"):
+    for path in (
+        os.environ.get("CIRCLE15_CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+    ):
         if path and Path(path).is_file() and os.access(path, os.X_OK):
             return path
     return None
@@ -80,17 +92,20 @@ def open_times(path: Path, repeats: int = 3) -> dict:
             page.goto(Path(path).resolve().as_uri(), wait_until="load", timeout=600_000)
             times = page.evaluate(_TIMES_JS)
             wall = time.perf_counter() - start
-            runs.append({"load_s": times["load_ms"] / 1000,
-                         "fcp_s": None if times["fcp_ms"] is None else times["fcp_ms"] / 1000,
-                         "drawn_s": None if times["drawn_ms"] is None
-                         else times["drawn_ms"] / 1000,
-                         "open_s": times["open_ms"] / 1000, "wall_s": wall,
-                         "errors": errors[:3]})
+            runs.append(
+                {
+                    "load_s": times["load_ms"] / 1000,
+                    "fcp_s": None if times["fcp_ms"] is None else times["fcp_ms"] / 1000,
+                    "drawn_s": None if times["drawn_ms"] is None else times["drawn_ms"] / 1000,
+                    "open_s": times["open_ms"] / 1000,
+                    "wall_s": wall,
+                    "errors": errors[:3],
+                }
+            )
             page.close()
         version = browser.version
         browser.close()
-    out = {key: statistics.median(r[key] for r in runs)
-           for key in ("load_s", "open_s", "wall_s")}
+    out = {key: statistics.median(r[key] for r in runs) for key in ("load_s", "open_s", "wall_s")}
     for key in ("drawn_s", "fcp_s"):
         known = [r[key] for r in runs if r[key] is not None]
         out[key] = statistics.median(known) if known else None
@@ -100,8 +115,11 @@ def open_times(path: Path, repeats: int = 3) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.map_open", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.map_open",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("map", type=Path)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)

@@ -27,9 +27,26 @@ from circle15.sources.osm import OSMNX_QUERY_BUFFER_M, _grow, _keeping_step_free
 from circle15.sources.osm_filter import WALK_FILTER, compile_filter
 
 #: Way tags written to the XML (osmnx keeps those of ``settings.useful_tags_way``).
-EDGE_TAGS = ("highway", "name", "bridge", "tunnel", "layer", "foot", "access", "service",
-             "oneway", "ref", "width", "lanes", "maxspeed", "junction", "est_width", "area",
-             "wheelchair", "ramp:wheelchair")
+EDGE_TAGS = (
+    "highway",
+    "name",
+    "bridge",
+    "tunnel",
+    "layer",
+    "foot",
+    "access",
+    "service",
+    "oneway",
+    "ref",
+    "width",
+    "lanes",
+    "maxspeed",
+    "junction",
+    "est_width",
+    "area",
+    "wheelchair",
+    "ramp:wheelchair",
+)
 
 
 def osmnx_walk_graph(path: Path, polygon: BaseGeometry) -> nx.MultiDiGraph:
@@ -42,8 +59,7 @@ def osmnx_walk_graph(path: Path, polygon: BaseGeometry) -> nx.MultiDiGraph:
         if _write_walk_ways(path, grown, xml) == 0:
             raise ValueError(f"{path}: no walkable way near the polygon")
         with _keeping_step_free_tags():  # as circle15 keeps them
-            graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False,
-                                      retain_all=True)
+            graph = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
     graph = ox.truncate.truncate_graph_polygon(graph, grown, truncate_by_edge=True)
     graph = ox.simplify_graph(graph)
     return ox.truncate.truncate_graph_polygon(graph, polygon, truncate_by_edge=True)
@@ -63,10 +79,12 @@ def _write_walk_ways(path: Path, polygon: BaseGeometry, out: Path) -> int:
     ys: list[float] = []
     node_ids: list[int] = []
     owner: list[int] = []
-    processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-                 .with_locations()
-                 .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                 .with_filter(osmium.filter.KeyFilter("highway")))
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
     for way in processor:
         tags = {t.k: t.v for t in way.tags}
         if not keep(tags):
@@ -82,8 +100,9 @@ def _write_walk_ways(path: Path, polygon: BaseGeometry, out: Path) -> int:
         node_ids.extend(r[0] for r in refs)
         xs.extend(lon)
         ys.extend(lat)
-        ways.append((way.id, {k: v for k, v in tags.items() if k in EDGE_TAGS},
-                     [r[0] for r in refs]))
+        ways.append(
+            (way.id, {k: v for k, v in tags.items() if k in EDGE_TAGS}, [r[0] for r in refs])
+        )
     if not ways:
         return 0
     lines = shapely.linestrings(np.column_stack([xs, ys]), indices=np.asarray(owner))

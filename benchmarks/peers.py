@@ -75,15 +75,17 @@ def run_networkx(core: Core, study: Study) -> tuple[dict[str, float], dict[str, 
     for key in study.categories:
         fac = core.facility_nodes[key]
         dist = nx.multi_source_dijkstra_path_length(g, set(fac[fac >= 0].tolist()))
-        out[key] = np.array([dist.get(int(n), np.inf) if n >= 0 else np.inf
-                             for n in core.cell_nodes])
+        out[key] = np.array(
+            [dist.get(int(n), np.inf) if n >= 0 else np.inf for n in core.cell_nodes]
+        )
     t["search"] = time.perf_counter() - start
     t["total"] = t["build"] + t["search"]
     return t, out
 
 
-def check_distances(core: Core, theirs: dict[str, np.ndarray], rtol: float = RTOL_DOUBLE,
-                    atol: float = ATOL_DOUBLE) -> str:
+def check_distances(
+    core: Core, theirs: dict[str, np.ndarray], rtol: float = RTOL_DOUBLE, atol: float = ATOL_DOUBLE
+) -> str:
     """Raise unless every cell's distance equals circle15's; a one-line summary."""
     worst, n = 0.0, 0
     for key, dist in theirs.items():
@@ -116,8 +118,12 @@ def target_radius(study: Study, key: str) -> float:
     return cat.target_min * cat.metres_per_minute
 
 
-def run_pandana(core: Core, study: Study, *, within_target: bool = False,
-                ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def run_pandana(
+    core: Core,
+    study: Study,
+    *,
+    within_target: bool = False,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """pandana: network (contraction hierarchy) + ``precompute`` + ``nearest_pois``.
 
     ``precompute`` takes the longest target distance (the 15-minute walk), as a user
@@ -134,9 +140,14 @@ def run_pandana(core: Core, study: Study, *, within_target: bool = False,
     precompute_m = max(c.target_min * c.metres_per_minute for c in study.categories.values())
     nodes = pd.RangeIndex(core.graph.n_nodes)
     start = time.perf_counter()
-    net = pandana.Network(pd.Series(xy[:, 0], index=nodes), pd.Series(xy[:, 1], index=nodes),
-                          pd.Series(i), pd.Series(j), pd.DataFrame({"metres": w}),
-                          twoway=True)
+    net = pandana.Network(
+        pd.Series(xy[:, 0], index=nodes),
+        pd.Series(xy[:, 1], index=nodes),
+        pd.Series(i),
+        pd.Series(j),
+        pd.DataFrame({"metres": w}),
+        twoway=True,
+    )
     t = {"build": time.perf_counter() - start}
     start = time.perf_counter()
     net.precompute(precompute_m)
@@ -162,8 +173,10 @@ def run_pandana(core: Core, study: Study, *, within_target: bool = False,
         # Coincident nodes (a zero-length leg) are the same place.
         same = (xy[got] == xy[ours]).all(axis=1)
         if not same.all():
-            raise AssertionError(f"{key}: pandana placed {int((~same).sum())} "
-                                 "facilities on other nodes than circle15")
+            raise AssertionError(
+                f"{key}: pandana placed {int((~same).sum())} "
+                "facilities on other nodes than circle15"
+            )
     return t, out
 
 
@@ -186,15 +199,21 @@ def run_osmnx_recipe(core: Core, study: Study) -> tuple[dict[str, float], dict[s
     xy = routing_node_xy(core, study.network)
     i, j, w = _edges(core)
     n = core.graph.n_nodes
-    nodes = gpd.GeoDataFrame({"x": xy[:, 0], "y": xy[:, 1]},
-                             index=pd.Index(np.arange(n), name="osmid"),
-                             geometry=shapely.points(xy), crs=study.crs)
+    nodes = gpd.GeoDataFrame(
+        {"x": xy[:, 0], "y": xy[:, 1]},
+        index=pd.Index(np.arange(n), name="osmid"),
+        geometry=shapely.points(xy),
+        crs=study.crs,
+    )
     u, v = np.concatenate([i, j]), np.concatenate([j, i])
     edges = gpd.GeoDataFrame(
         {"length": np.concatenate([w, w])},
-        index=pd.MultiIndex.from_arrays([u, v, np.zeros(len(u), dtype=np.int64)],
-                                        names=["u", "v", "key"]),
-        geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)), crs=study.crs)
+        index=pd.MultiIndex.from_arrays(
+            [u, v, np.zeros(len(u), dtype=np.int64)], names=["u", "v", "key"]
+        ),
+        geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)),
+        crs=study.crs,
+    )
     start = time.perf_counter()
     g = ox.graph_from_gdfs(nodes, edges)
     t = {"build": time.perf_counter() - start}
@@ -207,7 +226,8 @@ def run_osmnx_recipe(core: Core, study: Study) -> tuple[dict[str, float], dict[s
         for node in fac[fac >= 0].tolist():
             inside.update(nx.ego_graph(g, node, radius=radius, distance="length").nodes)
         out[key] = np.isin(core.cell_nodes, np.fromiter(inside, dtype=np.int64)) & (
-            core.cell_nodes >= 0)
+            core.cell_nodes >= 0
+        )
     t["search"] = time.perf_counter() - start
     t["total"] = t["build"] + t["search"]
     return t, out
@@ -224,11 +244,14 @@ def check_within_target(core: Core, study: Study, theirs: dict[str, np.ndarray])
         edge = np.abs(ours - radius) <= ATOL_PANDANA
         found = np.isfinite(dist)
         if ((inside != found) & ~edge).any():
-            raise AssertionError(f"{key}: {int(((inside != found) & ~edge).sum())} cells "
-                                 "within the radius on one side only")
+            raise AssertionError(
+                f"{key}: {int(((inside != found) & ~edge).sum())} cells "
+                "within the radius on one side only"
+            )
         both = inside & found
-        np.testing.assert_allclose(dist[both], ours[both], rtol=RTOL_PANDANA,
-                                   atol=ATOL_PANDANA, err_msg=key)
+        np.testing.assert_allclose(
+            dist[both], ours[both], rtol=RTOL_PANDANA, atol=ATOL_PANDANA, err_msg=key
+        )
     n = sum(len(d) for d in theirs.values())
     return f"{n:,} cell-category distances within the target equal"
 
@@ -251,10 +274,14 @@ def check_covered(core: Core, study: Study, theirs: dict[str, np.ndarray]) -> st
 
 
 PEERS = {
-    "pandana": (run_pandana,
-                lambda core, study, ans: check_distances(core, ans, RTOL_PANDANA, ATOL_PANDANA)),
-    "pandana-15min": (lambda core, study: run_pandana(core, study, within_target=True),
-                      check_within_target),
+    "pandana": (
+        run_pandana,
+        lambda core, study, ans: check_distances(core, ans, RTOL_PANDANA, ATOL_PANDANA),
+    ),
+    "pandana-15min": (
+        lambda core, study: run_pandana(core, study, within_target=True),
+        check_within_target,
+    ),
     "networkx": (run_networkx, lambda core, study, ans: check_distances(core, ans)),
     "osmnx-recipe": (run_osmnx_recipe, check_covered),
 }

@@ -27,12 +27,17 @@ from .synthetic import CELL_M, CRS, NOTICE, synthetic_city
 #: Where the synthetic city is put in UTM 51N (the generator draws it at 0..side).
 ORIGIN = (300_000.0, 3_300_000.0)
 #: Capacity drawn per facility (uniform, whole numbers), in each category's unit.
-CAPACITY = {"kindergarten": (90, 360), "primary_school": (600, 1800),
-            "elderly_canteen": (40, 120), "sports_venue": (500, 5000)}
+CAPACITY = {
+    "kindergarten": (90, 360),
+    "primary_school": (600, 1800),
+    "elderly_canteen": (40, 120),
+    "sports_venue": (500, 5000),
+}
 
 
 def tile_bounds(side: float, columns: int, rows: int) -> list[tuple[str, tuple[float, ...]]]:
     """``(key, (xmin, ymin, xmax, ymax))`` of each tile region, in the city's own metres."""
+
     def edges(n: int) -> np.ndarray:
         inner = np.round(np.arange(1, n) * side / n / CELL_M) * CELL_M
         return np.concatenate([[0.0], inner, [np.ceil(side / CELL_M) * CELL_M]])
@@ -45,9 +50,16 @@ def tile_bounds(side: float, columns: int, rows: int) -> list[tuple[str, tuple[f
     return out
 
 
-def write_synthetic_batch(folder: Path, *, n_nodes: int = 4_000, columns: int = 2,
-                          rows: int = 2, seed: int = 15, buffer_m: float = 1_500.0,
-                          name: str = "synthetic_batch") -> Path:
+def write_synthetic_batch(
+    folder: Path,
+    *,
+    n_nodes: int = 4_000,
+    columns: int = 2,
+    rows: int = 2,
+    seed: int = 15,
+    buffer_m: float = 1_500.0,
+    name: str = "synthetic_batch",
+) -> Path:
     """Write a synthetic batch and return the path of its ``batch.toml``.
 
     Parameters
@@ -75,20 +87,28 @@ def write_synthetic_batch(folder: Path, *, n_nodes: int = 4_000, columns: int = 
     # Network: osmnx GeoPackage layout (nodes: osmid; edges: u, v, length, highway).
     net = city.network
     osmid = net.nodes["node_id"].to_numpy() + 1
-    nodes = gpd.GeoDataFrame({"osmid": osmid}, geometry=moved(net.nodes.geometry.to_numpy()),
-                             crs=CRS)
-    edges = gpd.GeoDataFrame({
-        "u": osmid[net.edges["u"].to_numpy()], "v": osmid[net.edges["v"].to_numpy()],
-        "key": 0, "length": net.edges["length_m"].to_numpy(),
-        "highway": net.edges["highway"].to_numpy()},
-        geometry=moved(net.edges.geometry.to_numpy()), crs=CRS)
+    nodes = gpd.GeoDataFrame(
+        {"osmid": osmid}, geometry=moved(net.nodes.geometry.to_numpy()), crs=CRS
+    )
+    edges = gpd.GeoDataFrame(
+        {
+            "u": osmid[net.edges["u"].to_numpy()],
+            "v": osmid[net.edges["v"].to_numpy()],
+            "key": 0,
+            "length": net.edges["length_m"].to_numpy(),
+            "highway": net.edges["highway"].to_numpy(),
+        },
+        geometry=moved(net.edges.geometry.to_numpy()),
+        crs=CRS,
+    )
     network = folder / "network.gpkg"
     nodes.to_file(network, layer="nodes")
     edges.to_file(network, layer="edges")
 
     cells = city.population.cells.drop(columns=["district"])
-    cells = gpd.GeoDataFrame(cells.drop(columns="geometry"),
-                             geometry=moved(cells.geometry.to_numpy()), crs=CRS)
+    cells = gpd.GeoDataFrame(
+        cells.drop(columns="geometry"), geometry=moved(cells.geometry.to_numpy()), crs=CRS
+    )
     cells.to_file(folder / "population.gpkg", layer="cells")
 
     to_wgs = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
@@ -98,21 +118,36 @@ def write_synthetic_batch(folder: Path, *, n_nodes: int = 4_000, columns: int = 
         xy = shapely.get_coordinates(moved(f.geometry.to_numpy()))
         lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
         lo, hi = CAPACITY[key]
-        pd.DataFrame({"facility_id": f["facility_id"].to_numpy(),
-                      "name": [f"synthetic {i}" for i in f["facility_id"]],
-                      "capacity": rng.integers(lo, hi + 1, len(f)),
-                      "lon": np.round(lon, 8), "lat": np.round(lat, 8)}).to_csv(
-            folder / f"{key}.csv", index=False)
+        pd.DataFrame(
+            {
+                "facility_id": f["facility_id"].to_numpy(),
+                "name": [f"synthetic {i}" for i in f["facility_id"]],
+                "capacity": rng.integers(lo, hi + 1, len(f)),
+                "lon": np.round(lon, 8),
+                "lat": np.round(lat, 8),
+            }
+        ).to_csv(folder / f"{key}.csv", index=False)
         lines.append(f'[facilities.{key}]\npath = "{key}.csv"\n')
 
     regions, zones = [], []
     for key, (x0, y0, x1, y1) in tile_bounds(city.side_m, columns, rows):
-        regions.append({"key": key, "name": f"Region {key[1:]}",
-                        "geometry": shapely.box(x0 + dx, y0 + dy, x1 + dx, y1 + dy)})
+        regions.append(
+            {
+                "key": key,
+                "name": f"Region {key[1:]}",
+                "geometry": shapely.box(x0 + dx, y0 + dy, x1 + dx, y1 + dy),
+            }
+        )
         mid = np.round((x0 + x1) / 2 / CELL_M) * CELL_M
         for district, en, a, b in (("西片", "West", x0, mid), ("东片", "East", mid, x1)):
-            zones.append({"region": key, "district": district, "name_en": en,
-                          "geometry": shapely.box(a + dx, y0 + dy, b + dx, y1 + dy)})
+            zones.append(
+                {
+                    "region": key,
+                    "district": district,
+                    "name_en": en,
+                    "geometry": shapely.box(a + dx, y0 + dy, b + dx, y1 + dy),
+                }
+            )
     gpd.GeoDataFrame(regions, crs=CRS).to_file(folder / "regions.gpkg")
     gpd.GeoDataFrame(zones, crs=CRS).to_file(folder / "zones.gpkg")
 
@@ -124,5 +159,6 @@ def write_synthetic_batch(folder: Path, *, n_nodes: int = 4_000, columns: int = 
         'districts = "zones.gpkg"\nregion_field = "region"\n\n'
         f'[network]\npath = "network.gpkg"\nbuffer_m = {buffer_m}\n\n'
         '[population]\npath = "population.gpkg"\nlayer = "cells"\n\n' + "\n".join(lines),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return toml

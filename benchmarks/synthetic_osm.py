@@ -48,8 +48,9 @@ class SyntheticExtract:
         return (w + dx, s + dy, e - dx, n - dy)
 
 
-def synthetic_extract(folder: Path, target_nodes: int = 5_000_000,
-                      seed: int = SEED) -> SyntheticExtract:
+def synthetic_extract(
+    folder: Path, target_nodes: int = 5_000_000, seed: int = SEED
+) -> SyntheticExtract:
     """Write ``synthetic_<n>.osm.pbf`` of about ``target_nodes`` OSM nodes into ``folder``."""
     import osmium
 
@@ -66,10 +67,24 @@ def synthetic_extract(folder: Path, target_nodes: int = 5_000_000,
     lon = lon_j[jj.ravel()] + rng.normal(0, dx * 0.08, side * side)
     lat = lat_i[ii.ravel()] + rng.normal(0, dy * 0.08, side * side)
     junction = writer.nodes(lon, lat)
-    ways = _streets(rng, writer, junction.reshape(side, side), lon.reshape(side, side),
-                    lat.reshape(side, side), dx, dy)
-    ways += _loops_and_rings(rng, writer, junction.reshape(side, side), lon.reshape(side, side),
-                             lat.reshape(side, side), dx, dy)
+    ways = _streets(
+        rng,
+        writer,
+        junction.reshape(side, side),
+        lon.reshape(side, side),
+        lat.reshape(side, side),
+        dx,
+        dy,
+    )
+    ways += _loops_and_rings(
+        rng,
+        writer,
+        junction.reshape(side, side),
+        lon.reshape(side, side),
+        lat.reshape(side, side),
+        dx,
+        dy,
+    )
     extent = (LON0 - dx, LAT0 - dy, LON0 + side * dx, LAT0 + side * dy)
     remaining = max(0, target_nodes - writer.n_nodes)
     ways += _buildings(rng, writer, extent, dx, dy, int(remaining * 0.7 / 4))
@@ -100,20 +115,19 @@ class _Opl:
         self.n_nodes = 0
         self.next_way = 1
 
-    def nodes(self, lon: np.ndarray, lat: np.ndarray, tags: list[str] | None = None
-              ) -> np.ndarray:
+    def nodes(self, lon: np.ndarray, lat: np.ndarray, tags: list[str] | None = None) -> np.ndarray:
         ids = np.arange(self.n_nodes + 1, self.n_nodes + 1 + len(lon))
         tag_part = tags if tags is not None else [""] * len(lon)
-        self.node_lines += [f"n{i} v1 x{x:.7f} y{y:.7f} T{t}" for i, x, y, t in
-                            zip(ids.tolist(), lon.tolist(), lat.tolist(), tag_part,
-                                strict=True)]
+        self.node_lines += [
+            f"n{i} v1 x{x:.7f} y{y:.7f} T{t}"
+            for i, x, y, t in zip(ids.tolist(), lon.tolist(), lat.tolist(), tag_part, strict=True)
+        ]
         self.n_nodes += len(lon)
         return ids
 
     def way(self, refs, tags: dict[str, str]) -> None:
         text = ",".join(f"{k}={_escape(v)}" for k, v in {**tags, "note": "synthetic"}.items())
-        self.way_lines.append(f"w{self.next_way} v1 T{text} N" +
-                              ",".join(f"n{r}" for r in refs))
+        self.way_lines.append(f"w{self.next_way} v1 T{text} N" + ",".join(f"n{r}" for r in refs))
         self.next_way += 1
 
     def save(self, path: Path) -> None:
@@ -142,20 +156,28 @@ def _street_tags(rng, arterial: bool, motorway: bool, line: int) -> dict[str, st
     if motorway:
         return {"highway": "motorway", "ref": f"G{line}"}
     if arterial:
-        tags = {"highway": str(rng.choice(["primary", "secondary", "tertiary"])),
-                "name": f"{_NAMES[line % len(_NAMES)]} {line}号"}
+        tags = {
+            "highway": str(rng.choice(["primary", "secondary", "tertiary"])),
+            "name": f"{_NAMES[line % len(_NAMES)]} {line}号",
+        }
         if rng.random() < 0.1:
             tags["sidewalk"] = "separate"
         return tags
     r = rng.random()
-    kinds = [(0.55, {"highway": "residential"}), (0.10, {"highway": "footway"}),
-             (0.05, {"highway": "service"}), (0.02, {"highway": "service",
-                                                      "service": "private"}),
-             (0.03, {"highway": "unclassified"}), (0.02, {"highway": "cycleway"}),
-             (0.02, {"highway": "steps"}), (0.02, {"highway": "path", "foot": "no"}),
-             (0.02, {"highway": "construction"}), (0.03, {"highway": "living_street"}),
-             (0.02, {"highway": "track", "access": "private"}),
-             (0.12, {"highway": "residential", "oneway": "yes"})]
+    kinds = [
+        (0.55, {"highway": "residential"}),
+        (0.10, {"highway": "footway"}),
+        (0.05, {"highway": "service"}),
+        (0.02, {"highway": "service", "service": "private"}),
+        (0.03, {"highway": "unclassified"}),
+        (0.02, {"highway": "cycleway"}),
+        (0.02, {"highway": "steps"}),
+        (0.02, {"highway": "path", "foot": "no"}),
+        (0.02, {"highway": "construction"}),
+        (0.03, {"highway": "living_street"}),
+        (0.02, {"highway": "track", "access": "private"}),
+        (0.12, {"highway": "residential", "oneway": "yes"}),
+    ]
     edge = 0.0
     for p, tags in kinds:
         edge += p
@@ -185,8 +207,11 @@ def _streets(rng, writer: _Opl, junction, lon, lat, dx, dy) -> int:
             # shape nodes: 0-3 per kept segment, slightly off the straight line
             n_shape = rng.choice(4, side - 1, p=[0.3, 0.35, 0.2, 0.15]) * keep
             seg = np.repeat(np.arange(side - 1), n_shape)
-            t = (np.concatenate([np.arange(1, k + 1) / (k + 1) for k in n_shape])
-                 if n_shape.sum() else np.empty(0))
+            t = (
+                np.concatenate([np.arange(1, k + 1) / (k + 1) for k in n_shape])
+                if n_shape.sum()
+                else np.empty(0)
+            )
             sx = x[seg] + (x[seg + 1] - x[seg]) * t + rng.normal(0, dx * 0.03, len(seg))
             sy = y[seg] + (y[seg + 1] - y[seg]) * t + rng.normal(0, dy * 0.03, len(seg))
             shape_ids = writer.nodes(sx, sy)
@@ -201,7 +226,7 @@ def _streets(rng, writer: _Opl, junction, lon, lat, dx, dy) -> int:
                 refs = [int(ids[j])]
                 end = j
                 while end < side - 1 and keep[end] and end - j < length:
-                    refs += shape_ids[shape_start[end]:shape_start[end + 1]].tolist()
+                    refs += shape_ids[shape_start[end] : shape_start[end + 1]].tolist()
                     refs.append(int(ids[end + 1]))
                     end += 1
                 writer.way(refs, _street_tags(rng, arterial, motorway, line))
@@ -229,8 +254,11 @@ def _loops_and_rings(rng, writer: _Opl, junction, lon, lat, dx, dy) -> int:
     for k, (i, j) in enumerate(pick.tolist()):
         cx, cy = lon[i, j] + dx / 2, lat[i, j] + dy / 2
         ids = writer.nodes(cx + dx * 0.25 * np.cos(angles), cy + dy * 0.25 * np.sin(angles))
-        tags = ({"highway": "pedestrian", "area": "yes"} if k % 3 == 0
-                else {"highway": "footway", "name": "公园 环路"})
+        tags = (
+            {"highway": "pedestrian", "area": "yes"}
+            if k % 3 == 0
+            else {"highway": "footway", "name": "公园 环路"}
+        )
         writer.way([*ids.tolist(), int(ids[0])], tags)
         ways += 1
     return ways
@@ -267,7 +295,13 @@ def _landuse(rng, writer: _Opl, extent, dx, dy, n: int) -> int:
 
 def _points(rng, writer: _Opl, extent, n: int) -> None:
     west, south, east, north = extent
-    kinds = ["amenity=restaurant", "amenity=school", "amenity=kindergarten",
-             "shop=convenience", "amenity=bench", "leisure=pitch"]
+    kinds = [
+        "amenity=restaurant",
+        "amenity=school",
+        "amenity=kindergarten",
+        "shop=convenience",
+        "amenity=bench",
+        "leisure=pitch",
+    ]
     tags = [f"{kinds[k % len(kinds)]},note=synthetic" for k in range(n)]
     writer.nodes(rng.uniform(west, east, n), rng.uniform(south, north, n), tags)

@@ -65,15 +65,15 @@ def _whatif(result, category: str, site) -> dict:
     out = {"whatif_engine_s": _best(lambda: _whatif_engine(result, category, site))}
     if not hasattr(result, "add_facilities"):  # pragma: no cover - before issue 5 landed
         return out
-    out["whatif_first_s"], _ = _timed(
-        lambda: result.add_facilities(category, [site], crs="study"))
+    out["whatif_first_s"], _ = _timed(lambda: result.add_facilities(category, [site], crs="study"))
     out["whatif_s"] = _best(lambda: result.add_facilities(category, [site], crs="study"))
     try:
         from circle15.planning import edit_facilities, site_frame
 
         frame = site_frame([site], result.cells.crs, crs="study")
         out["whatif_coverage_s"] = _best(
-            lambda: edit_facilities(result, category, add=frame, assess=False))
+            lambda: edit_facilities(result, category, add=frame, assess=False)
+        )
     except (ImportError, TypeError):  # pragma: no cover - older what-if API
         pass
     return out
@@ -112,8 +112,9 @@ def _siting(result, category: str, candidates: np.ndarray) -> dict:
         from circle15.planning.sites import select_sites
     except ImportError:  # pragma: no cover - fallback before issue 5 landed
         return _siting_primitive(result, category, candidates)
-    seconds, choice = _timed(lambda: select_sites(result, category, 3, candidates=frame,
-                                                  exact=False))
+    seconds, choice = _timed(
+        lambda: select_sites(result, category, 3, candidates=frame, exact=False)
+    )
     gain = float(choice.sites["marginal_gain"].sum()) if len(choice.sites) else 0.0
     return {"siting_s": seconds, "siting_gain": gain, "siting_how": "select_sites (greedy)"}
 
@@ -127,16 +128,23 @@ def _siting_primitive(result, category, candidates) -> dict:  # pragma: no cover
 
     def once():
         _, att = state.attach(candidates)
-        reach = point_catchments(state.graph, att, state.cell_nodes,
-                                 cat.target_min * cat.metres_per_minute)
+        reach = point_catchments(
+            state.graph, att, state.cell_nodes, cat.target_min * cat.metres_per_minute
+        )
         t = result.cells[f"t_{category}"].to_numpy(dtype=float)
-        demand = np.where(np.isnan(t) | (t > cat.target_min),
-                          result.cells[f"pop_{category}"].to_numpy(dtype=float), 0.0)
+        demand = np.where(
+            np.isnan(t) | (t > cat.target_min),
+            result.cells[f"pop_{category}"].to_numpy(dtype=float),
+            0.0,
+        )
         return greedy_sites(sp.csr_array(reach), demand, 3)
 
     seconds, sol = _timed(once)
-    return {"siting_s": seconds, "siting_gain": float(sol.value),
-            "siting_how": "point_catchments+greedy_sites"}
+    return {
+        "siting_s": seconds,
+        "siting_gain": float(sol.value),
+        "siting_how": "point_catchments+greedy_sites",
+    }
 
 
 def run_circle15(size: str, open_map: bool = False) -> dict:
@@ -150,11 +158,15 @@ def run_circle15(size: str, open_map: bool = False) -> dict:
 
     work = load_workload(size)
     study = work.study
-    out: dict = {"size": size, "setup_s": work.setup_s,
-                 "nodes": study.network.n_nodes, "edges": study.network.n_edges,
-                 "cells": len(study.population.cells),
-                 "facilities": sum(len(f) for f in study.facilities.values()),
-                 "categories": len(study.categories)}
+    out: dict = {
+        "size": size,
+        "setup_s": work.setup_s,
+        "nodes": study.network.n_nodes,
+        "edges": study.network.n_edges,
+        "cells": len(study.population.cells),
+        "facilities": sum(len(f) for f in study.facilities.values()),
+        "categories": len(study.categories),
+    }
     _emit("READY")
     rss = {"inputs": peak_rss_mb()}
     core_t, core = best_of(3, lambda: circle15_core(study))
@@ -165,8 +177,9 @@ def run_circle15(size: str, open_map: bool = False) -> dict:
     out["full_run_s"], result = _timed(study.run)
     out["full_run_steps"] = dict(study.progress.timings)
     rss["full_run"] = peak_rss_mb()
-    category = WHATIF_CATEGORY if WHATIF_CATEGORY in study.categories else next(
-        iter(study.categories))
+    category = (
+        WHATIF_CATEGORY if WHATIF_CATEGORY in study.categories else next(iter(study.categories))
+    )
     out["whatif_category"] = category
     site = work.candidates[0]
     out.update(_whatif(result, category, site))
@@ -176,7 +189,8 @@ def run_circle15(size: str, open_map: bool = False) -> dict:
     out["candidates"] = len(work.candidates)
     out["coverage"] = {
         row.category: float(row.coverage)
-        for row in result.districts[result.districts["district"] == "ALL"].itertuples()}
+        for row in result.districts[result.districts["district"] == "ALL"].itertuples()
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.html"
         cpu = time.process_time()
@@ -201,8 +215,13 @@ def run_peer(peer: str, size: str) -> dict:
     _emit("READY")
     timings, answers = run(core, work.study)
     summary = check(core, work.study, answers)
-    return {"peer": peer, "size": size, "timings": timings, "check": summary,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "peer": peer,
+        "size": size,
+        "timings": timings,
+        "check": summary,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,13 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     with contextlib.redirect_stdout(sys.stderr):
         try:
-            payload = (run_circle15(size, open_map) if task == "circle15"
-                       else run_peer(task, size))
+            payload = run_circle15(size, open_map) if task == "circle15" else run_peer(task, size)
         except AssertionError as exc:
             payload = {"peer": task, "size": size, "error": f"answers differ: {exc}"}
         except MemoryError:
-            payload = {"peer": task, "size": size, "error": "ran out of memory",
-                       "peak_rss_mb": peak_rss_mb()}
+            payload = {
+                "peer": task,
+                "size": size,
+                "error": "ran out of memory",
+                "peak_rss_mb": peak_rss_mb(),
+            }
     _emit("RESULT", payload)
     return 0
 

@@ -60,8 +60,10 @@ def load_workload(size: str) -> Workload:
         candidates = shapely.points(xy)
     else:
         if size not in SIZES:
-            raise SystemExit(f"unknown size {size!r}; choose from demo, {', '.join(SIZES)}, "
-                             f"{', '.join(EXTRACTS)}")
+            raise SystemExit(
+                f"unknown size {size!r}; choose from demo, {', '.join(SIZES)}, "
+                f"{', '.join(EXTRACTS)}"
+            )
         city = synthetic_city(SIZES[size], n_candidates=N_CANDIDATES)
         study, candidates = city.study(), city.candidates
     return Workload(size, study, candidates, time.perf_counter() - start)
@@ -107,8 +109,7 @@ def circle15_core(study: Study) -> tuple[dict[str, float], Core]:
     start = time.perf_counter()
     # The cell columns exactly as Study.run builds them (circle15.pipeline).
     grid = study.population.cells
-    cells = pd.DataFrame({"district": grid["district"].to_numpy(),
-                          "snapped": cell_snap.snapped})
+    cells = pd.DataFrame({"district": grid["district"].to_numpy(), "snapped": cell_snap.snapped})
     for key, cat in study.categories.items():
         cells[pop_col(key)] = study.population.cohort(cat.age_min, cat.age_max)
         ids = study.facilities[key].facilities["facility_id"].to_numpy()
@@ -117,8 +118,9 @@ def circle15_core(study: Study) -> tuple[dict[str, float], Core]:
     table = district_table(cells, study.categories, list(study.districts.zones["district"]))
     t["aggregate"] = time.perf_counter() - start
     t["total"] = sum(t.values())
-    core = Core(index, cell_points, cell_snap, fac_points, graph, cell_nodes, fac_nodes,
-                nearest, table)
+    core = Core(
+        index, cell_points, cell_snap, fac_points, graph, cell_nodes, fac_nodes, nearest, table
+    )
     return t, core
 
 

@@ -22,9 +22,22 @@ MAX_WORKERS = 1024
 #: Memory per worker: less cannot even import the libraries; more is not a real machine.
 MIN_MEMORY, MAX_MEMORY = 64 * 10**6, 2**60
 #: Sizes ``--memory-limit`` understands.
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
-          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
-          "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 
 
 #: The latest date ``SOURCE_DATE_EPOCH`` may give (the end of year 9999).
@@ -46,7 +59,8 @@ def check_source_date_epoch(value: str | None) -> int | None:
     if not re.fullmatch(r"[0-9]{1,12}", value) or int(value) > LATEST_EPOCH:
         raise ConfigError(
             f"SOURCE_DATE_EPOCH={value[:40]!r} is not a number of seconds since 1970-01-01 "
-            "(digits only, e.g. 1700000000); set it to one or unset it")
+            "(digits only, e.g. 1700000000); set it to one or unset it"
+        )
     return int(value)
 
 
@@ -57,6 +71,7 @@ LAYOUTS = ("auto", "links", "files")
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """An ``argparse`` type: an integer from ``low`` to ``high``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text.strip())
@@ -65,11 +80,13 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
         return value
+
     return parse
 
 
 def finite_number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
     """An ``argparse`` type: a finite number from ``low`` (or above it) to ``high``."""
+
     def parse(text: str) -> float:
         try:
             value = float(text.strip())
@@ -81,6 +98,7 @@ def finite_number(low: float, high: float, *, above: bool = False) -> Callable[[
             bound = f"above {low:g}" if above else f"at least {low:g}"
             raise argparse.ArgumentTypeError(f"{value:g} is not {bound} and at most {high:g}")
         return value
+
     return parse
 
 
@@ -99,17 +117,20 @@ def memory_size(text: str | int | None) -> int | None:
     else:
         cleaned = str(text).strip().lower().replace(" ", "").replace("_", "")
         number = cleaned.rstrip("kmgtib")
-        unit = cleaned[len(number):]
+        unit = cleaned[len(number) :]
         try:
             if unit not in _UNITS:
                 raise ValueError
             value = float(number) * _UNITS[unit]
         except (ValueError, OverflowError):
-            raise ConfigError(f"--memory-limit {text!r}: write a size such as 4GB or "
-                              "512MB") from None
+            raise ConfigError(
+                f"--memory-limit {text!r}: write a size such as 4GB or 512MB"
+            ) from None
     if not math.isfinite(value) or not MIN_MEMORY <= value <= MAX_MEMORY:
-        raise ConfigError(f"--memory-limit {text!r}: give each worker between 64MB and a "
-                          "real machine's memory, e.g. 4GB")
+        raise ConfigError(
+            f"--memory-limit {text!r}: give each worker between 64MB and a "
+            "real machine's memory, e.g. 4GB"
+        )
     return int(value)
 
 
@@ -135,8 +156,7 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
     check_source_date_epoch(env.get("SOURCE_DATE_EPOCH"))
     layout = env.get(LAYOUT_ENV)
     if layout is not None and layout.strip().lower() not in (*LAYOUTS, ""):
-        raise ConfigError(f"{LAYOUT_ENV}={layout[:40]!r}: use links, files or auto (or unset "
-                          "it)")
+        raise ConfigError(f"{LAYOUT_ENV}={layout[:40]!r}: use links, files or auto (or unset it)")
     for name in ("CIRCLE15_CACHE", "CIRCLE15_INPUT_CACHE"):
         value = env.get(name)
         if value is None:
@@ -144,5 +164,7 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
         if not value.strip() or "\x00" in value:
             raise ConfigError(f"{name} is set but empty; set it to a folder or unset it")
         if os.path.exists(value) and not os.path.isdir(value):
-            raise ConfigError(f"{name}={value!r} is a file, not a folder; set it to a folder "
-                              "(created if missing) or unset it")
+            raise ConfigError(
+                f"{name}={value!r} is a file, not a folder; set it to a folder "
+                "(created if missing) or unset it"
+            )

@@ -74,8 +74,12 @@ class OffsetFinding:
     def off_the_network(self) -> bool:
         """As read, the facilities lie outside the streets' extent; in the other reading
         they lie among the streets and at most 30 m from one (no null needed)."""
-        return bool(self.shift_m > 20 and self.among_read <= 0.2 and self.among_other >= 0.8
-                    and self.as_other_m <= 30)
+        return bool(
+            self.shift_m > 20
+            and self.among_read <= 0.2
+            and self.among_other >= 0.8
+            and self.as_other_m <= 30
+        )
 
     @property
     def detected(self) -> bool:
@@ -92,9 +96,12 @@ class OffsetFinding:
             return self.off_the_network
         null = float(np.median(self.null_m))
         low = float(np.quantile(self.null_m, 0.25))
-        return bool(self.shift_m > 20 and self.as_other_m <= 0.6 * low
-                    and self.as_other_m <= 0.4 * min(null, self.as_read_m)
-                    and self.as_read_m >= 0.5 * null)
+        return bool(
+            self.shift_m > 20
+            and self.as_other_m <= 0.6 * low
+            and self.as_other_m <= 0.4 * min(null, self.as_read_m)
+            and self.as_read_m >= 0.5 * null
+        )
 
     @property
     def conclusive(self) -> bool:
@@ -112,12 +119,20 @@ class OffsetFinding:
             return self.off_the_network
         null = float(np.median(self.null_m))
         off_network = self.as_read_m >= 2 * float(np.max(self.null_m))
-        return bool(self.detected and self.as_read_m >= 0.8 * null
-                    and (self.as_other_m <= 0.25 * null or off_network))
+        return bool(
+            self.detected
+            and self.as_read_m >= 0.8 * null
+            and (self.as_other_m <= 0.25 * null or off_network)
+        )
 
 
-def check_inputs(config, districts: Districts, network: WalkingNetwork,
-                 population: PopulationGrid, facilities: dict[str, FacilityLayer]) -> list[str]:
+def check_inputs(
+    config,
+    districts: Districts,
+    network: WalkingNetwork,
+    population: PopulationGrid,
+    facilities: dict[str, FacilityLayer],
+) -> list[str]:
     """Check the layers of a study against each other before any computation.
 
     Parameters
@@ -141,8 +156,10 @@ def check_inputs(config, districts: Districts, network: WalkingNetwork,
     """
     warnings: list[str] = []
     if districts.area.is_empty or districts.area.area <= 0:
-        raise InputError("boundary outline: the study area has no extent (empty or "
-                         "zero-area polygons); check the outline file")
+        raise InputError(
+            "boundary outline: the study area has no extent (empty or "
+            "zero-area polygons); check the outline file"
+        )
     _network_reaches_area(network, districts)
     _network_has_length(network)
     streets = shapely.STRtree(network.edges.geometry.to_numpy())
@@ -172,7 +189,8 @@ def _network_reaches_area(network: WalkingNetwork, districts: Districts) -> None
     raise InputError(
         f"network: none of its {len(lines):,} street segments lies within the study area "
         f"(the nearest is {gap_km:,.1f} km away); check that the network covers the area "
-        "and that its coordinate system is the one declared")
+        "and that its coordinate system is the one declared"
+    )
 
 
 def _network_has_length(network: WalkingNetwork) -> None:
@@ -183,11 +201,13 @@ def _network_has_length(network: WalkingNetwork) -> None:
         raise InputError(
             f"network: all {len(lengths):,} of its street segments have length 0 m, so every "
             "walk would take 0 minutes; check the file's length column (osmnx: 'length', in "
-            "metres) and that the lines have their real coordinates")
+            "metres) and that the lines have their real coordinates"
+        )
 
 
-def _outside_area(layer: FacilityLayer, districts: Districts, buffer_m: float,
-                  what: str) -> list[str]:
+def _outside_area(
+    layer: FacilityLayer, districts: Districts, buffer_m: float, what: str
+) -> list[str]:
     """Facilities beyond the area plus the network buffer: all of them is an error."""
     points = layer.facilities.geometry.to_numpy()
     reach = shapely.buffer(districts.area, buffer_m)
@@ -202,16 +222,20 @@ def _outside_area(layer: FacilityLayer, districts: Districts, buffer_m: float,
                 f"{what}: every facility lies outside the study area, and with longitude "
                 "and latitude swapped they would lie inside it: the file gives latitude "
                 "first. Swap the coordinate columns (or name them with lon_field and "
-                "lat_field), or export the file again with longitude first")
+                "lat_field), or export the file again with longitude first"
+            )
         gap_km = shapely.distance(shapely.multipoints(points), districts.area) / 1000
         raise InputError(
             f"{what}: none of its {len(points):,} facilities lies within {buffer_m:,.0f} m "
             f"of the study area (the nearest is {gap_km:,.1f} km away); check the file "
-            "and its coordinate system (crs)")
+            "and its coordinate system (crs)"
+        )
     shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
-    return [f"{what}: {len(ids)} of {len(points)} facilities lie more than {buffer_m:,.0f} m "
-            f"outside the study area ({shown}); they serve no one in it unless the street "
-            "network reaches them"]
+    return [
+        f"{what}: {len(ids)} of {len(points)} facilities lie more than {buffer_m:,.0f} m "
+        f"outside the study area ({shown}); they serve no one in it unless the street "
+        "network reaches them"
+    ]
 
 
 def _swapped_inside(points: np.ndarray, crs: CRS, reach: shapely.Geometry) -> bool:
@@ -232,18 +256,23 @@ def _capacity_notes(layer: FacilityLayer, what: str) -> list[str]:
     if not blank.any():
         return []
     if blank.all():
-        return [f"{what}: no facility has a capacity; supply per resident (2SFCA) and the "
-                "norms cannot be computed for this category"]
-    return [f"{what}: {int(blank.sum())} of {len(capacity)} facilities have no capacity; "
-            "supply (2SFCA) treats them as set by supply.missing_capacity"]
+        return [
+            f"{what}: no facility has a capacity; supply per resident (2SFCA) and the "
+            "norms cannot be computed for this category"
+        ]
+    return [
+        f"{what}: {int(blank.sum())} of {len(capacity)} facilities have no capacity; "
+        "supply (2SFCA) treats them as set by supply.missing_capacity"
+    ]
 
 
 # --------------------------------------------------------------------------------------
 # Coordinate offsets (GCJ-02 / BD-09 against WGS84)
 
 
-def coordinate_offset(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
-                      read_as: str) -> list[OffsetFinding]:
+def coordinate_offset(
+    points: np.ndarray, crs: CRS, streets: shapely.STRtree, read_as: str
+) -> list[OffsetFinding]:
     """Compare facilities' distances to the streets as read and in the other systems.
 
     Chinese web maps publish coordinates shifted by 100–700 m (GCJ-02, and BD-09 on top of
@@ -272,8 +301,11 @@ def coordinate_offset(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
     x, y = shapely.get_x(points), shapely.get_y(points)
     lon, lat = to_wgs.transform(x, y)
     # the numbers in the file, before they were moved to WGS84
-    raw = {"WGS84": (lon, lat), "GCJ-02": wgs84_to_gcj02(lon, lat),
-           "BD-09": wgs84_to_bd09(lon, lat)}[read_as]
+    raw = {
+        "WGS84": (lon, lat),
+        "GCJ-02": wgs84_to_gcj02(lon, lat),
+        "BD-09": wgs84_to_bd09(lon, lat),
+    }[read_as]
     as_read = _median_distance(streets, x, y)
     # the null counts only points that stay among the streets: a shift off the edge of the
     # network says nothing about how close to a street a misplaced point lands
@@ -295,14 +327,27 @@ def coordinate_offset(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
         # every shifted copy of both readings in one nearest-street query
         step_x, step_y = length * np.cos(angle), length * np.sin(angle)
         null = _median_distances(
-            streets, np.concatenate([x + step_x[:, None], np.asarray(ox) + step_x[:, None]]),
-            np.concatenate([y + step_y[:, None], np.asarray(oy) + step_y[:, None]]), region)
+            streets,
+            np.concatenate([x + step_x[:, None], np.asarray(ox) + step_x[:, None]]),
+            np.concatenate([y + step_y[:, None], np.asarray(oy) + step_y[:, None]]),
+            region,
+        )
         null_m = null[np.isfinite(null)]
         among_read = float(shapely.contains_xy(region, x, y).mean())
         among_other = float(shapely.contains_xy(region, np.asarray(ox), np.asarray(oy)).mean())
         # with too few moved points among the streets there is no null (see OffsetFinding)
-        found.append(OffsetFinding(read_as, other, as_read, _median_distance(streets, ox, oy),
-                                   shift, null_m, among_read, among_other))
+        found.append(
+            OffsetFinding(
+                read_as,
+                other,
+                as_read,
+                _median_distance(streets, ox, oy),
+                shift,
+                null_m,
+                among_read,
+                among_other,
+            )
+        )
     return found
 
 
@@ -318,8 +363,7 @@ def _median_distance(streets: shapely.STRtree, x, y, region=None) -> float:
     return float(np.median(dist))
 
 
-def _median_distances(streets: shapely.STRtree, x: np.ndarray, y: np.ndarray,
-                      region) -> np.ndarray:
+def _median_distances(streets: shapely.STRtree, x: np.ndarray, y: np.ndarray, region) -> np.ndarray:
     """:func:`_median_distance` of each row of points ``x``, ``y`` (2-D, one row per
     shifted copy) in one query; NaN for rows with too few points in ``region``."""
     points = shapely.points(x.ravel(), y.ravel())
@@ -335,7 +379,7 @@ def _median_distances(streets: shapely.STRtree, x: np.ndarray, y: np.ndarray,
     rows, start, count = np.unique(row[order], return_index=True, return_counts=True)
     for r, s, c in zip(rows.tolist(), start.tolist(), count.tolist(), strict=True):
         if c >= MIN_FACILITIES_FOR_OFFSET:
-            out[r] = float(np.median(dist[order[s:s + c]]))
+            out[r] = float(np.median(dist[order[s : s + c]]))
     return out
 
 
@@ -351,16 +395,28 @@ def _system(declared: str | None) -> str | None:
     return None
 
 
-def _offset_messages(layer: FacilityLayer, streets: shapely.STRtree, declared: str | None,
-                     what: str, key: str) -> list[str]:
-    return point_crs_messages(layer.facilities.geometry.to_numpy(), layer.facilities.crs,
-                              streets, declared, what,
-                              lambda system: f'crs = "{system}" under [facilities.{key}]')
+def _offset_messages(
+    layer: FacilityLayer, streets: shapely.STRtree, declared: str | None, what: str, key: str
+) -> list[str]:
+    return point_crs_messages(
+        layer.facilities.geometry.to_numpy(),
+        layer.facilities.crs,
+        streets,
+        declared,
+        what,
+        lambda system: f'crs = "{system}" under [facilities.{key}]',
+    )
 
 
-def point_crs_messages(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
-                       declared: str | None, what: str, declare: Callable[[str], str],
-                       things: str = "facilities") -> list[str]:
+def point_crs_messages(
+    points: np.ndarray,
+    crs: CRS,
+    streets: shapely.STRtree,
+    declared: str | None,
+    what: str,
+    declare: Callable[[str], str],
+    things: str = "facilities",
+) -> list[str]:
     """Check points' coordinate system against the streets (see :func:`coordinate_offset`).
 
     Parameters
@@ -394,41 +450,54 @@ def point_crs_messages(points: np.ndarray, crs: CRS, streets: shapely.STRtree,
     read_as = _system(declared)
     if read_as is None or len(points) == 0:
         return []
-    fix = (f"if the coordinates come from Amap or Tencent set {declare('GCJ-02')} (\"BD-09\""
-           " for Baidu; \"WGS84\" confirms them)")
+    fix = (
+        f'if the coordinates come from Amap or Tencent set {declare("GCJ-02")} ("BD-09"'
+        ' for Baidu; "WGS84" confirms them)'
+    )
     if len(points) < MIN_FACILITIES_FOR_OFFSET:
         if declared is not None:
             return []
-        return [f"{what}: the coordinate system of its {len(points)} {things} could not be "
-                f"verified (at least {MIN_FACILITIES_FOR_OFFSET} are needed to compare them "
-                f"with the streets); they were read as WGS84: {fix}"]
+        return [
+            f"{what}: the coordinate system of its {len(points)} {things} could not be "
+            f"verified (at least {MIN_FACILITIES_FOR_OFFSET} are needed to compare them "
+            f"with the streets); they were read as WGS84: {fix}"
+        ]
     found = coordinate_offset(points, crs, streets, read_as)
     hits = [f for f in found if f.detected]
     if not hits:
         if declared is None and (not found or not _on_streets(found)):
             as_read = found[0].as_read_m if found else float("nan")
-            return [f"{what}: the coordinate system could not be verified: read as WGS84, "
-                    f"the {things}' median distance to the nearest street is {as_read:.0f} m,"
-                    " not clearly closer than points moved at random, and no other reading "
-                    f"fits better: {fix}"]
+            return [
+                f"{what}: the coordinate system could not be verified: read as WGS84, "
+                f"the {things}' median distance to the nearest street is {as_read:.0f} m,"
+                " not clearly closer than points moved at random, and no other reading "
+                f"fits better: {fix}"
+            ]
         return []
     best = min(hits, key=lambda f: f.as_other_m)
-    compared = (f"no closer than the same points moved {best.shift_m:.0f} m in other "
-                f"directions ({best.null_m.min():.0f}–{best.null_m.max():.0f} m)"
-                if len(best.null_m) >= 4 else
-                f"{best.among_read:.0%} of them among the streets, against "
-                f"{best.among_other:.0%} read as {best.other}")
+    compared = (
+        f"no closer than the same points moved {best.shift_m:.0f} m in other "
+        f"directions ({best.null_m.min():.0f}–{best.null_m.max():.0f} m)"
+        if len(best.null_m) >= 4
+        else f"{best.among_read:.0%} of them among the streets, against "
+        f"{best.among_other:.0%} read as {best.other}"
+    )
     message = (
         f"{what}: the coordinates look like {best.other} read as {read_as}: as read, the "
         f"{things}' median distance to the nearest street is {best.as_read_m:.0f} m, "
         f"{compared}; read as {best.other} it is {best.as_other_m:.0f} m. Amap and Tencent "
-        "give GCJ-02, Baidu BD-09")
+        "give GCJ-02, Baidu BD-09"
+    )
     if declared is None and best.conclusive:
-        raise InputError(f"{message}: set {declare(best.other)} (or {declare('WGS84')} if the "
-                         "coordinates really are WGS84)")
+        raise InputError(
+            f"{message}: set {declare(best.other)} (or {declare('WGS84')} if the "
+            "coordinates really are WGS84)"
+        )
     if declared is None:
-        return [f"{message}; if so, set {declare(best.other)} ({declare('WGS84')} confirms "
-                "the reading as WGS84)"]
+        return [
+            f"{message}; if so, set {declare(best.other)} ({declare('WGS84')} confirms "
+            "the reading as WGS84)"
+        ]
     return [f"{message}; check {declare(declared)}"]
 
 
@@ -440,8 +509,9 @@ def _on_streets(found: list[OffsetFinding]) -> bool:
     return bool(f.as_read_m <= 0.5 * float(np.median(f.null_m)))
 
 
-def _network_offset(config, network: WalkingNetwork, streets: shapely.STRtree,
-                    facilities: dict[str, FacilityLayer]) -> list[str]:
+def _network_offset(
+    config, network: WalkingNetwork, streets: shapely.STRtree, facilities: dict[str, FacilityLayer]
+) -> list[str]:
     """Centrelines traced from Amap/Baidu (GCJ-02/BD-09) but read as WGS84.
 
     The facilities (those not from OpenStreetMap) are read as declared; if they sit on the
@@ -453,14 +523,19 @@ def _network_offset(config, network: WalkingNetwork, streets: shapely.STRtree,
     n = config.config.network
     if n.crs is not None or network_source(n.path, n.source) != "centrelines":
         return []
-    layers = [layer.facilities.geometry.to_numpy() for key, layer in facilities.items()
-              if config.config.facilities[key].source != "osm"
-              and _system(config.config.facilities[key].crs) is not None]
+    layers = [
+        layer.facilities.geometry.to_numpy()
+        for key, layer in facilities.items()
+        if config.config.facilities[key].source != "osm"
+        and _system(config.config.facilities[key].crs) is not None
+    ]
     points = np.concatenate(layers) if layers else np.array([], dtype=object)
     if len(points) < 2 * MIN_FACILITIES_FOR_OFFSET:
-        return [f"network {n.path.name}: the coordinate system of the centrelines could not "
-                "be checked against the facilities (too few of them); if the lines were "
-                "traced on Amap or Baidu, set [network] crs = \"GCJ-02\" or \"BD-09\""]
+        return [
+            f"network {n.path.name}: the coordinate system of the centrelines could not "
+            "be checked against the facilities (too few of them); if the lines were "
+            'traced on Amap or Baidu, set [network] crs = "GCJ-02" or "BD-09"'
+        ]
     crs = network.crs
     to_wgs = Transformer.from_crs(crs, 4326, always_xy=True)
     from_wgs = Transformer.from_crs(4326, crs, always_xy=True)
@@ -483,8 +558,9 @@ def _network_offset(config, network: WalkingNetwork, streets: shapely.STRtree,
                 f"{'Amap or Tencent' if system == 'GCJ-02' else 'Baidu'}) read as WGS84: the "
                 f"facilities' median distance to the nearest street is {as_read:.0f} m as "
                 f"read and {on:.0f} m with the streets read as {system} (points moved at "
-                f"random: {null:.0f} m). Set [network] crs = \"{system}\" in the study file "
-                "(or crs = \"WGS84\" if the lines really are WGS84)")
+                f'random: {null:.0f} m). Set [network] crs = "{system}" in the study file '
+                '(or crs = "WGS84" if the lines really are WGS84)'
+            )
     return []
 
 
@@ -492,8 +568,9 @@ def _network_offset(config, network: WalkingNetwork, streets: shapely.STRtree,
 # After snapping
 
 
-def check_snapping(cells_snapped: np.ndarray, facilities_snapped: dict[str, np.ndarray],
-                   max_snap_m: float) -> None:
+def check_snapping(
+    cells_snapped: np.ndarray, facilities_snapped: dict[str, np.ndarray], max_snap_m: float
+) -> None:
     """Stop when no resident, or no facility of a category, is near any street.
 
     Every result would then be "unreachable": a wrong CRS or a network for another area,
@@ -503,17 +580,20 @@ def check_snapping(cells_snapped: np.ndarray, facilities_snapped: dict[str, np.n
         raise InputError(
             f"population: none of the {len(cells_snapped):,} populated cells is within "
             f"{max_snap_m:g} m of a street (analysis.max_snap_m); check that the network "
-            "and the population cover the same area in the same coordinate system")
+            "and the population cover the same area in the same coordinate system"
+        )
     for key, snapped in facilities_snapped.items():
         if len(snapped) and not snapped.any():
             raise InputError(
                 f"facilities ({key}): none of the {len(snapped):,} facilities is within "
                 f"{max_snap_m:g} m of a street (analysis.max_snap_m); check their "
-                "coordinates and crs, or that the network covers them")
+                "coordinates and crs, or that the network covers them"
+            )
 
 
-def population_without_facility(piece_of_cell: np.ndarray, pieces_with_facility: np.ndarray,
-                                cohort: np.ndarray) -> float:
+def population_without_facility(
+    piece_of_cell: np.ndarray, pieces_with_facility: np.ndarray, cohort: np.ndarray
+) -> float:
     """Residents on network pieces where no facility of the category stands.
 
     Parameters
@@ -548,8 +628,7 @@ def population_method(population: PopulationGrid, categories: dict) -> dict:
         evenly across its single years of age) and ``text``, the same in one paragraph.
     """
     method = dict(population.method)
-    bands = [{"column": b.column, "ages": _ages(b.age_min, b.age_max)}
-             for b in population.bands]
+    bands = [{"column": b.column, "ages": _ages(b.age_min, b.age_max)} for b in population.bands]
     cohorts, split_text = {}, []
     for key, cat in categories.items():
         parts = []
@@ -560,13 +639,21 @@ def population_method(population: PopulationGrid, categories: dict) -> dict:
             share = 1.0 if b.age_max >= OPEN_AGE else (hi - lo + 1) / b.years
             parts.append({"band": b.column, "share": round(share, 4)})
             if share < 1:
-                split_text.append(f"{b.column} ({_ages(b.age_min, b.age_max)}) × "
-                                  f"{share:.2f} for {key} ({_ages(cat.age_min, cat.age_max)})")
+                split_text.append(
+                    f"{b.column} ({_ages(b.age_min, b.age_max)}) × "
+                    f"{share:.2f} for {key} ({_ages(cat.age_min, cat.age_max)})"
+                )
         whole = cat.age_min <= 0 and cat.age_max >= OPEN_AGE
-        cohorts[key] = {"ages": _ages(cat.age_min, cat.age_max),
-                        "from": "pop_total" if whole else parts}
-    split = ("bands split evenly across their single years of age: " + "; ".join(
-        dict.fromkeys(split_text)) if split_text else "no age band had to be split")
+        cohorts[key] = {
+            "ages": _ages(cat.age_min, cat.age_max),
+            "from": "pop_total" if whole else parts,
+        }
+    split = (
+        "bands split evenly across their single years of age: "
+        + "; ".join(dict.fromkeys(split_text))
+        if split_text
+        else "no age band had to be split"
+    )
     method.update(bands=bands, cohorts=cohorts, split=split)
     text = population_summary(population.method)
     if population.bands:
@@ -586,35 +673,49 @@ def run_warnings(diagnostics: dict, categories: dict) -> list[str]:
         out.append(
             f"{diagnostics['unsnapped_cells']:,} populated cells "
             f"({diagnostics['unsnapped_population']:,.0f} residents) are farther than the snap "
-            "limit from every street; they count as unreachable (see analysis.max_snap_m)")
+            "limit from every street; they count as unreachable (see analysis.max_snap_m)"
+        )
         method = diagnostics.get("population_method", {})
         share = diagnostics["unsnapped_population"] / max(diagnostics.get("population", 0), 1)
         if method.get("source") == "census" and share > SPREAD_WARNING_SHARE:
-            better = ("weights = a layer of residential buildings (weight_field = floors) or "
-                      "residential land use (weight_field and residential_values)"
-                      if method.get("spread_by") == "land area" else
-                      "finer census areas, or a building layer with floors as weight_field")
+            better = (
+                "weights = a layer of residential buildings (weight_field = floors) or "
+                "residential land use (weight_field and residential_values)"
+                if method.get("spread_by") == "land area"
+                else "finer census areas, or a building layer with floors as weight_field"
+            )
             out.append(
                 f"the census spread (by {method.get('spread_by')}) puts {share:.1%} of the "
                 "residents beyond the snap limit of every street (fields, water, hills): "
-                f"spread them where people live with [population] {better}")
-    stranded = {k: v for k, v in diagnostics.get("population_without_facility", {}).items()
-                if v > 0}
+                f"spread them where people live with [population] {better}"
+            )
+    stranded = {
+        k: v for k, v in diagnostics.get("population_without_facility", {}).items() if v > 0
+    }
     if diagnostics.get("network_pieces", 1) > 1 and (
-            stranded or diagnostics.get("population_off_main_network")):
-        text = (f"the walking network has {diagnostics['network_pieces']:,} separate pieces; "
-                f"{diagnostics.get('population_off_main_network', 0):,.0f} residents live on "
-                "pieces other than the largest")
+        stranded or diagnostics.get("population_off_main_network")
+    ):
+        text = (
+            f"the walking network has {diagnostics['network_pieces']:,} separate pieces; "
+            f"{diagnostics.get('population_off_main_network', 0):,.0f} residents live on "
+            "pieces other than the largest"
+        )
         if stranded:
-            parts = [f"{categories[k].name_en if k in categories else k} "
-                     f"{v:,.0f} ({categories[k].cohort_label if k in categories else ''})"
-                     for k, v in stranded.items()]
-            text += ("; residents on pieces without any facility of the category, who count "
-                     "as unreachable: " + ", ".join(parts))
+            parts = [
+                f"{categories[k].name_en if k in categories else k} "
+                f"{v:,.0f} ({categories[k].cohort_label if k in categories else ''})"
+                for k, v in stranded.items()
+            ]
+            text += (
+                "; residents on pieces without any facility of the category, who count "
+                "as unreachable: " + ", ".join(parts)
+            )
         out.append(text)
     for key, ids in diagnostics.get("unsnapped_facilities", {}).items():
         if ids:
             shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
-            out.append(f"{len(ids)} {key} facilities are too far from any street and were "
-                       f"left out: {shown}")
+            out.append(
+                f"{len(ids)} {key} facilities are too far from any street and were "
+                f"left out: {shown}"
+            )
     return out

@@ -19,10 +19,14 @@ from .arguments import check_environment, finite_number, whole_number
 from .errors import Circle15Error, Circle15Warning, ConfigError
 
 #: Help for --wait, on every command that writes an output folder.
-WAIT_HELP = ("wait for another circle15 writing to the same output folder to finish "
-             "(default: stop with exit code 2, naming it)")
-NO_CACHE_HELP = ("build an OSM or centreline network afresh, not from the network cache "
-                 "(also: [network] cache = false, CIRCLE15_NO_CACHE=1)")
+WAIT_HELP = (
+    "wait for another circle15 writing to the same output folder to finish "
+    "(default: stop with exit code 2, naming it)"
+)
+NO_CACHE_HELP = (
+    "build an OSM or centreline network afresh, not from the network cache "
+    "(also: [network] cache = false, CIRCLE15_NO_CACHE=1)"
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL_ERROR = 1
@@ -32,60 +36,103 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="circle15",
         description="15-minute public-service circle analysis: who reaches childcare, "
-                    "schools, elderly canteens and sports venues within a short walk.",
+        "schools, elderly canteens and sports venues within a short walk.",
     )
     parser.add_argument("--version", action="version", version=f"circle15 {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a coverage study (no CONFIG: the Zhenhai demo)")
-    run.add_argument("config", nargs="?", type=Path,
-                     help="study TOML file; omit it to run the embedded Zhenhai demo")
+    run.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        help="study TOML file; omit it to run the embedded Zhenhai demo",
+    )
     run.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
-    run.add_argument("--scenario", type=Path,
-                     help="scenario TOML (facilities to add/move/remove): write the outputs "
-                          "with it applied, and scenario_gain.csv (default folder: "
-                          "out/<study>_<scenario>)")
+    run.add_argument(
+        "--scenario",
+        type=Path,
+        help="scenario TOML (facilities to add/move/remove): write the outputs "
+        "with it applied, and scenario_gain.csv (default folder: "
+        "out/<study>_<scenario>)",
+    )
     run.add_argument("--wait", action="store_true", help=WAIT_HELP)
     run.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     run.add_argument("--quiet", action="store_true", help="no progress messages")
     run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
-    sites = sub.add_parser("sites", help="choose new sites for a category that bring the most "
-                                         "residents within the target time")
-    sites.add_argument("config", nargs="?", type=Path,
-                       help="study TOML file; omit it to use the embedded Zhenhai demo")
+    sites = sub.add_parser(
+        "sites",
+        help="choose new sites for a category that bring the most residents within the target time",
+    )
+    sites.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        help="study TOML file; omit it to use the embedded Zhenhai demo",
+    )
     sites.add_argument("--category", required=True, help="category key, e.g. childcare")
-    sites.add_argument("--add", type=whole_number(1, 10_000), required=True, metavar="P",
-                       help="new sites to choose")
-    sites.add_argument("--candidates", type=Path,
-                       help="candidate sites (CSV/XLSX with lon/lat, or points/parcels in "
-                            "GeoJSON/GPKG/SHP); default: street points inside the gap areas")
-    sites.add_argument("--candidates-crs", metavar="CRS",
-                       help="coordinate system of the candidates: GCJ-02 (Amap/Tencent), "
-                            "BD-09 (Baidu), WGS84 (default) or an EPSG code")
-    sites.add_argument("--capacity", type=finite_number(0, 1e9, above=True),
-                       help="capacity of each new site (when the candidates have none): each "
-                            "serves at most this many people")
-    sites.add_argument("--exact", action=argparse.BooleanOptionalAction, default=None,
-                       help="also solve exactly and report greedy's gap (default: when small)")
-    sites.add_argument("--out", type=Path,
-                       help="output folder (default: out/<study name>/sites_<category>)")
+    sites.add_argument(
+        "--add",
+        type=whole_number(1, 10_000),
+        required=True,
+        metavar="P",
+        help="new sites to choose",
+    )
+    sites.add_argument(
+        "--candidates",
+        type=Path,
+        help="candidate sites (CSV/XLSX with lon/lat, or points/parcels in "
+        "GeoJSON/GPKG/SHP); default: street points inside the gap areas",
+    )
+    sites.add_argument(
+        "--candidates-crs",
+        metavar="CRS",
+        help="coordinate system of the candidates: GCJ-02 (Amap/Tencent), "
+        "BD-09 (Baidu), WGS84 (default) or an EPSG code",
+    )
+    sites.add_argument(
+        "--capacity",
+        type=finite_number(0, 1e9, above=True),
+        help="capacity of each new site (when the candidates have none): each "
+        "serves at most this many people",
+    )
+    sites.add_argument(
+        "--exact",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also solve exactly and report greedy's gap (default: when small)",
+    )
+    sites.add_argument(
+        "--out", type=Path, help="output folder (default: out/<study name>/sites_<category>)"
+    )
     sites.add_argument("--wait", action="store_true", help=WAIT_HELP)
     sites.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     sites.add_argument("--quiet", action="store_true", help="no progress messages")
     sites.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
     compare = sub.add_parser(
-        "compare", help="compare a study's index and coverage with a reference index table")
-    compare.add_argument("config", nargs="?", type=Path,
-                         help="study TOML file; omit it to use the embedded Zhenhai demo")
-    compare.add_argument("--reference", type=Path,
-                         help="reference table (CSV/XLSX): unit, indicator, value "
-                              "(default: [compare] reference in the study file)")
+        "compare", help="compare a study's index and coverage with a reference index table"
+    )
+    compare.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        help="study TOML file; omit it to use the embedded Zhenhai demo",
+    )
+    compare.add_argument(
+        "--reference",
+        type=Path,
+        help="reference table (CSV/XLSX): unit, indicator, value "
+        "(default: [compare] reference in the study file)",
+    )
     compare.add_argument("--sheet", help="sheet of an XLSX reference (default: the first)")
-    compare.add_argument("--tolerance", type=finite_number(0, 1e9),
-                         help="flag differences larger than this for every indicator "
-                              "(default: per indicator, see the README)")
+    compare.add_argument(
+        "--tolerance",
+        type=finite_number(0, 1e9),
+        help="flag differences larger than this for every indicator "
+        "(default: per indicator, see the README)",
+    )
     compare.add_argument("--out", type=Path, help="output folder (default: out/<study name>)")
     compare.add_argument("--wait", action="store_true", help=WAIT_HELP)
     compare.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
@@ -109,26 +156,39 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
     fetch = sub.add_parser(
-        "fetch", help="download a district's walking network and facilities from "
-                      "OpenStreetMap into a study folder")
+        "fetch",
+        help="download a district's walking network and facilities from "
+        "OpenStreetMap into a study folder",
+    )
     where = fetch.add_mutually_exclusive_group(required=True)
     where.add_argument("--adcode", help="Chinese county/city adcode, e.g. 330211 (offline)")
-    where.add_argument("--name", dest="admin_name",
-                       help="Chinese county/city name, e.g. 宁波市镇海区 (offline)")
+    where.add_argument(
+        "--name", dest="admin_name", help="Chinese county/city name, e.g. 宁波市镇海区 (offline)"
+    )
     where.add_argument("--polygon", type=Path, help="file with the study-area polygon")
     where.add_argument("--bbox", help="west,south,east,north in WGS84 degrees")
-    where.add_argument("--place", help="place name geocoded by Nominatim, e.g. 'Kallio, "
-                                       "Helsinki'")
+    where.add_argument("--place", help="place name geocoded by Nominatim, e.g. 'Kallio, Helsinki'")
     fetch.add_argument("--out", type=Path, required=True, help="study folder to write")
     fetch.add_argument("--study-name", help="study name (default: from the area)")
-    fetch.add_argument("--buffer-m", type=finite_number(0, 100_000), default=1500.0,
-                       help="take streets and facilities this far beyond the area (1500)")
-    fetch.add_argument("--categories", help="comma-separated categories (default: every "
-                                            "category with an OpenStreetMap tag mapping)")
-    fetch.add_argument("--population", type=Path,
-                       help="population grid, raster or census table to name in the config")
-    fetch.add_argument("--cache", type=Path, help="osmnx HTTP cache folder "
-                                                  "(default ~/.cache/circle15/osmnx)")
+    fetch.add_argument(
+        "--buffer-m",
+        type=finite_number(0, 100_000),
+        default=1500.0,
+        help="take streets and facilities this far beyond the area (1500)",
+    )
+    fetch.add_argument(
+        "--categories",
+        help="comma-separated categories (default: every "
+        "category with an OpenStreetMap tag mapping)",
+    )
+    fetch.add_argument(
+        "--population",
+        type=Path,
+        help="population grid, raster or census table to name in the config",
+    )
+    fetch.add_argument(
+        "--cache", type=Path, help="osmnx HTTP cache folder (default ~/.cache/circle15/osmnx)"
+    )
     fetch.add_argument("--overpass-url", help="Overpass API endpoint (default: osmnx's)")
     fetch.add_argument("--wait", action="store_true", help=WAIT_HELP)
     fetch.add_argument("--quiet", action="store_true", help="no progress messages")
@@ -140,18 +200,31 @@ def _fetch(args: argparse.Namespace) -> int:
     from .fetch import Area, fetch_study, parse_bbox
     from .progress import Progress
 
-    area = Area(adcode=args.adcode, admin_name=args.admin_name, polygon=args.polygon,
-                bbox=parse_bbox(args.bbox) if args.bbox else None, place=args.place)
-    categories = ([c.strip() for c in args.categories.split(",") if c.strip()]
-                  if args.categories else None)
-    toml = fetch_study(args.out, area, name=args.study_name, buffer_m=args.buffer_m,
-                       categories=categories, population=args.population, cache=args.cache,
-                       overpass_url=args.overpass_url,
-                       progress=Progress(enabled=not args.quiet), wait=args.wait)
+    area = Area(
+        adcode=args.adcode,
+        admin_name=args.admin_name,
+        polygon=args.polygon,
+        bbox=parse_bbox(args.bbox) if args.bbox else None,
+        place=args.place,
+    )
+    categories = (
+        [c.strip() for c in args.categories.split(",") if c.strip()] if args.categories else None
+    )
+    toml = fetch_study(
+        args.out,
+        area,
+        name=args.study_name,
+        buffer_m=args.buffer_m,
+        categories=categories,
+        population=args.population,
+        cache=args.cache,
+        overpass_url=args.overpass_url,
+        progress=Progress(enabled=not args.quiet),
+        wait=args.wait,
+    )
     print(f"study folder written: {toml.parent.resolve()}")
     if args.population is None:
-        print("next: add a population file (see README.md there), then "
-              f"circle15 run {toml}")
+        print(f"next: add a population file (see README.md there), then circle15 run {toml}")
     else:
         print(f"next: circle15 run {toml}")
     return 0
@@ -197,10 +270,19 @@ def _run(args: argparse.Namespace) -> int:
     if reference is not None:
         inputs["compare.reference"] = reference
     scenario_lines: list[str] = []
-    names = [*RUN_OUTPUTS, *(COMPARISON_OUTPUTS if reference is not None else ()),
-             *(SCENARIO_OUTPUTS if scenario is not None else ())]
-    with Publication(out_dir, kind="run", outputs=names, wait=args.wait,
-                     inputs=[study_file, *inputs.values()], progress=progress) as publication:
+    names = [
+        *RUN_OUTPUTS,
+        *(COMPARISON_OUTPUTS if reference is not None else ()),
+        *(SCENARIO_OUTPUTS if scenario is not None else ()),
+    ]
+    with Publication(
+        out_dir,
+        kind="run",
+        outputs=names,
+        wait=args.wait,
+        inputs=[study_file, *inputs.values()],
+        progress=progress,
+    ) as publication:
         study = Study.from_config(study_file, progress, cache=not args.no_cache)
         inputs = _with_outline(study, inputs)
         result = study.run()
@@ -213,17 +295,27 @@ def _run(args: argparse.Namespace) -> int:
         if reference is not None:  # [compare] reference: the comparison joins the outputs
             with progress.step("comparing with the reference"):
                 result.comparison = _comparison(study, result, reference, None, None)
-        paths = write_outputs(result, publication, config=loaded.path, inputs=inputs,
-                              started=started, progress=progress)
+        paths = write_outputs(
+            result,
+            publication,
+            config=loaded.path,
+            inputs=inputs,
+            started=started,
+            progress=progress,
+        )
     all_rows = result.districts[result.districts["district"] == "ALL"]
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
-        print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
-                                           "real locations"))
+        print(
+            "NOTE: synthetic data — "
+            + (result.notice or "the figures do not come from real locations")
+        )
     for _, row in all_rows.iterrows():
         cat = result.categories[row["category"]]
-        print(f"  {cat.label:<32} {row['coverage']:7.1%} of {row['population']:>10,.0f} "
-              f"({cat.cohort_label}) within {row['target_min']:g} min")
+        print(
+            f"  {cat.label:<32} {row['coverage']:7.1%} of {row['population']:>10,.0f} "
+            f"({cat.cohort_label}) within {row['target_min']:g} min"
+        )
     for line in scenario_lines:
         print(line)
     if result.targets is not None and scenario is None:
@@ -235,13 +327,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"WARNING: {line}")  # circle15.checks: the same lines as in the manifest
     if result.index is not None:
         whole = result.index[result.index["district"] == "ALL"].iloc[0]
-        print(f"  index (whole area): 可及 accessibility {whole['accessibility']:.1f}, "
-              f"均衡 balance {whole['balance']:.1f}, 优质 quality {whole['quality']:.1f}, "
-              f"composite {whole['composite']:.1f} (index.csv)")
+        print(
+            f"  index (whole area): 可及 accessibility {whole['accessibility']:.1f}, "
+            f"均衡 balance {whole['balance']:.1f}, 优质 quality {whole['quality']:.1f}, "
+            f"composite {whole['composite']:.1f} (index.csv)"
+        )
     if result.comparison is not None:
         flagged = int(result.comparison.table["flag"].sum())
-        print(f"  compared with {result.comparison.reference}: {flagged} of "
-              f"{len(result.comparison.table)} values beyond tolerance (comparison.csv)")
+        print(
+            f"  compared with {result.comparison.reference}: {flagged} of "
+            f"{len(result.comparison.table)} values beyond tolerance (comparison.csv)"
+        )
         for line in result.comparison.notes():
             print(f"    {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
@@ -267,41 +363,65 @@ def _sites(args: argparse.Namespace) -> int:
     study_file = _study_file(args.config, progress)
     loaded = load_config(study_file)
     if args.category not in loaded.categories:  # before the run, and before any folder
-        raise ConfigError(f"--category {args.category!r}: not a category of this study; "
-                          f"use one of {', '.join(loaded.categories)}")
+        raise ConfigError(
+            f"--category {args.category!r}: not a category of this study; "
+            f"use one of {', '.join(loaded.categories)}"
+        )
     inputs = loaded.input_files()
     if args.candidates is not None:
         inputs["candidates"] = args.candidates
     out_dir = args.out or Path("out") / loaded.name / f"sites_{args.category}"
-    with Publication(out_dir, kind="sites", outputs=SITES_OUTPUTS, wait=args.wait,
-                     inputs=[study_file, *inputs.values()], progress=progress) as publication:
+    with Publication(
+        out_dir,
+        kind="sites",
+        outputs=SITES_OUTPUTS,
+        wait=args.wait,
+        inputs=[study_file, *inputs.values()],
+        progress=progress,
+    ) as publication:
         study = Study.from_config(study_file, progress, cache=not args.no_cache)
         inputs = _with_outline(study, inputs)
         result = study.run()
         with progress.step(f"choosing {args.add} {args.category} site(s)"):
-            choice = select_sites(result, args.category, args.add, candidates=args.candidates,
-                                  capacity=args.capacity, exact=args.exact,
-                                  candidates_crs=args.candidates_crs)
+            choice = select_sites(
+                result,
+                args.category,
+                args.add,
+                candidates=args.candidates,
+                capacity=args.capacity,
+                exact=args.exact,
+                candidates_crs=args.candidates_crs,
+            )
         for note in choice.notes:
             progress.say(f"warning: {note}")
         with progress.step("writing sites.csv, sites.gpkg and sites_map.html"):
             written = write_sites(choice, publication.folder)
-            publication.write_manifest({
-                "study": result.name, "synthetic_data": result.synthetic,
-                "started_utc": started.isoformat(timespec="seconds"),
-                "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-                "config": file_record(loaded.path),
-                "inputs": {k: file_record(Path(p)) for k, p in inputs.items()},
-                "parameters": {"category": args.category, "add": args.add,
-                               "capacity": args.capacity, "exact": args.exact,
-                               "candidates": "file" if args.candidates else "gap streets"},
-                "summary": choice.summary(),
-            }, order=list(written))
+            publication.write_manifest(
+                {
+                    "study": result.name,
+                    "synthetic_data": result.synthetic,
+                    "started_utc": started.isoformat(timespec="seconds"),
+                    "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "config": file_record(loaded.path),
+                    "inputs": {k: file_record(Path(p)) for k, p in inputs.items()},
+                    "parameters": {
+                        "category": args.category,
+                        "add": args.add,
+                        "capacity": args.capacity,
+                        "exact": args.exact,
+                        "candidates": "file" if args.candidates else "gap streets",
+                    },
+                    "summary": choice.summary(),
+                },
+                order=list(written),
+            )
             paths = publication.publish()
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
-        print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
-                                           "real locations"))
+        print(
+            "NOTE: synthetic data — "
+            + (result.notice or "the figures do not come from real locations")
+        )
     for line in choice.summary():
         print(line)
     seconds = (datetime.now(UTC) - started).total_seconds()
@@ -317,8 +437,10 @@ def _configured_reference(loaded) -> Path | None:
     path = section.reference
     path = path if path.is_absolute() else loaded.path.parent / path
     if not path.is_file():
-        raise ConfigError(f"{loaded.path}: compare.reference: file not found: {path} "
-                          "(paths are relative to the study file)")
+        raise ConfigError(
+            f"{loaded.path}: compare.reference: file not found: {path} "
+            "(paths are relative to the study file)"
+        )
     return path
 
 
@@ -329,8 +451,9 @@ def _comparison(study, result, path: Path, sheet: str | None, tolerance: float |
 
     section = study.config.config.compare
     table = read_reference(path, sheet or section.sheet)
-    return compare_with_reference(result, table, tolerance=section.tolerance,
-                                  tolerance_all=tolerance, source=path.name)
+    return compare_with_reference(
+        result, table, tolerance=section.tolerance, tolerance_all=tolerance, source=path.name
+    )
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -349,13 +472,20 @@ def _compare(args: argparse.Namespace) -> int:
     loaded = load_config(study_file)
     reference = args.reference or _configured_reference(loaded)
     if reference is None:
-        raise ConfigError("compare: give --reference FILE, or name the reference table in "
-                          "the study file under [compare] reference = \"<file>\"")
+        raise ConfigError(
+            "compare: give --reference FILE, or name the reference table in "
+            'the study file under [compare] reference = "<file>"'
+        )
     inputs = {**loaded.input_files(), "compare.reference": reference}
     out_dir = args.out or Path("out") / loaded.name
-    with Publication(out_dir, kind="compare", wait=args.wait,
-                     outputs=[*COMPARISON_OUTPUTS, "manifest.json"],
-                     inputs=[study_file, *inputs.values()], progress=progress) as publication:
+    with Publication(
+        out_dir,
+        kind="compare",
+        wait=args.wait,
+        outputs=[*COMPARISON_OUTPUTS, "manifest.json"],
+        inputs=[study_file, *inputs.values()],
+        progress=progress,
+    ) as publication:
         read_reference(reference, args.sheet)  # a bad reference fails before the run
         study = Study.from_config(study_file, progress, cache=not args.no_cache)
         inputs = _with_outline(study, inputs)
@@ -364,34 +494,51 @@ def _compare(args: argparse.Namespace) -> int:
             comparison = _comparison(study, result, reference, args.sheet, args.tolerance)
         result.comparison = comparison
         with progress.step("writing the comparison"):
-            written = write_comparison(comparison, publication.folder, title=result.title,
-                                       synthetic=result.synthetic, notice=result.notice)
-            publication.write_manifest({
-                "study": result.name, "synthetic_data": result.synthetic,
-                "started_utc": started.isoformat(timespec="seconds"),
-                "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-                "config": file_record(loaded.path),
-                "inputs": {k: file_record(Path(p)) for k, p in inputs.items()},
-                "parameters": {"sheet": args.sheet, "tolerance": args.tolerance,
-                               "tolerances": dict(loaded.config.compare.tolerance)},
-            }, order=list(written))
+            written = write_comparison(
+                comparison,
+                publication.folder,
+                title=result.title,
+                synthetic=result.synthetic,
+                notice=result.notice,
+            )
+            publication.write_manifest(
+                {
+                    "study": result.name,
+                    "synthetic_data": result.synthetic,
+                    "started_utc": started.isoformat(timespec="seconds"),
+                    "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "config": file_record(loaded.path),
+                    "inputs": {k: file_record(Path(p)) for k, p in inputs.items()},
+                    "parameters": {
+                        "sheet": args.sheet,
+                        "tolerance": args.tolerance,
+                        "tolerances": dict(loaded.config.compare.tolerance),
+                    },
+                },
+                order=list(written),
+            )
             paths = publication.publish()
     table = comparison.table
     print(f"circle15 {__version__}: {result.title}")
     if result.synthetic:
-        print("NOTE: synthetic data — " + (result.notice or "the figures do not come from "
-                                           "real locations"))
-    print(f"compared {len(table)} values of {table['indicator'].nunique()} indicators "
-          f"in {table['district'].nunique()} units with {reference.name}")
+        print(
+            "NOTE: synthetic data — "
+            + (result.notice or "the figures do not come from real locations")
+        )
+    print(
+        f"compared {len(table)} values of {table['indicator'].nunique()} indicators "
+        f"in {table['district'].nunique()} units with {reference.name}"
+    )
     print(f"  {'indicator':<34} {'units':>5} {'Spearman ρ':>11}  beyond tolerance")
     counts = table.groupby("indicator", sort=False).size()
     for _, row in comparison.spearman.iterrows():
         rho = f"{row['rho']:.2f}" if row["rho"] == row["rho"] else "n/a"
-        print(f"  {row['indicator']:<34} {row['units']:>5} {rho:>11}  "
-              f"{row['flagged']} of {counts[row['indicator']]}")
+        print(
+            f"  {row['indicator']:<34} {row['units']:>5} {rho:>11}  "
+            f"{row['flagged']} of {counts[row['indicator']]}"
+        )
     if len(comparison.unmatched):
-        print(f"left out {len(comparison.unmatched)} reference rows (comparison_unmatched"
-              ".csv):")
+        print(f"left out {len(comparison.unmatched)} reference rows (comparison_unmatched.csv):")
     for line in comparison.notes():
         print(f"  {line}")
     seconds = (datetime.now(UTC) - started).total_seconds()
@@ -440,9 +587,16 @@ def main(argv: list[str] | None = None) -> int:
     from .diffing import run_diff_command
     from .serve.cli import run_serve_command
 
-    handler = {"run": _run, "compare": _compare, "demo": _demo,
-               "fetch": _fetch, "sites": _sites, "batch": run_batch_command,
-               "serve": run_serve_command, "diff": run_diff_command}[args.command]
+    handler = {
+        "run": _run,
+        "compare": _compare,
+        "demo": _demo,
+        "fetch": _fetch,
+        "sites": _sites,
+        "batch": run_batch_command,
+        "serve": run_serve_command,
+        "diff": run_diff_command,
+    }[args.command]
     try:
         with _terminate_like_ctrl_c():
             check_environment()  # before numpy is imported: it reads SOURCE_DATE_EPOCH too
@@ -466,14 +620,23 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: say so instead of a bare traceback
         if getattr(args, "debug", False):
             traceback.print_exc()
-        where = "" if getattr(args, "debug", False) else (
-            "; run the same command with --debug to see the traceback")
+        where = (
+            ""
+            if getattr(args, "debug", False)
+            else ("; run the same command with --debug to see the traceback")
+        )
         from .outputs.staging import PUBLISHED
 
-        kept = (f" The new outputs were published in {PUBLISHED[-1]} before it happened"
-                if PUBLISHED else " The output folder keeps the files of the previous run")
-        print(f"circle15: internal error, please report it with the command you ran "
-              f"({type(exc).__name__}: {exc}){where}.{kept}", file=sys.stderr)
+        kept = (
+            f" The new outputs were published in {PUBLISHED[-1]} before it happened"
+            if PUBLISHED
+            else " The output folder keeps the files of the previous run"
+        )
+        print(
+            f"circle15: internal error, please report it with the command you ran "
+            f"({type(exc).__name__}: {exc}){where}.{kept}",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL_ERROR
 
 

@@ -50,24 +50,34 @@ def path_component(value: str, what: str = "name") -> str:
     under the output folder, so ``..``, separators, hidden names and device names are
     refused.
     """
-    if (not isinstance(value, str) or len(value) > MAX_NAME_CHARS
-            or not _COMPONENT.fullmatch(value) or value.endswith(".")
-            or _DEVICE.fullmatch(value)):
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_NAME_CHARS
+        or not _COMPONENT.fullmatch(value)
+        or value.endswith(".")
+        or _DEVICE.fullmatch(value)
+    ):
         raise ValueError(
             f"{what} {value!r} names a folder: use letters, digits, '_', '-' and '.' (not "
             f"first or last), at most {MAX_NAME_CHARS} characters, no '/' or '\\', and not a "
-            "name Windows reserves (CON, NUL, COM1 …)")
+            "name Windows reserves (CON, NUL, COM1 …)"
+        )
     return value
 
 
 def category_key(value: str) -> str:
     """``value`` when it can be a category key (folder names, column names), else ``ValueError``."""
-    if (not isinstance(value, str) or len(value) > MAX_NAME_CHARS
-            or not _KEY.fullmatch(value) or _DEVICE.fullmatch(value)):
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_NAME_CHARS
+        or not _KEY.fullmatch(value)
+        or _DEVICE.fullmatch(value)
+    ):
         raise ValueError(
             f"category key {value!r} names columns and folders: use letters, digits, '_' "
             f"and '-' (not first), at most {MAX_NAME_CHARS} characters, and not a name "
-            "Windows reserves (CON, NUL, COM1 …)")
+            "Windows reserves (CON, NUL, COM1 …)"
+        )
     return value
 
 
@@ -419,8 +429,9 @@ class SupplySection(_Section):
     """Distance decay of `e2sfca`: `"step"` (one weight per tier, `step_weights`) or `"gaussian"`
     (Dai's 2010 curve over the catchment).
     """
-    step_weights: Annotated[list[Annotated[float, Field(ge=0, le=1)]],
-                            Field(max_length=24)] = list(LUO_QI_STEP_WEIGHTS)
+    step_weights: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(max_length=24)] = list(
+        LUO_QI_STEP_WEIGHTS
+    )
     """Step decay: the weight of each tier (0–5, 5–10, 10–15 min; Luo & Qi 2009), each in [0, 1]; a
     catchment beyond the last tier needs one more weight.
     """
@@ -433,8 +444,7 @@ class SupplySection(_Section):
 
     def settings(self) -> SupplySettings:
         """The section as analysis settings."""
-        return SupplySettings(**{**self.model_dump(),
-                                 "step_weights": tuple(self.step_weights)})
+        return SupplySettings(**{**self.model_dump(), "step_weights": tuple(self.step_weights)})
 
 
 class IndexSection(_Section):
@@ -482,12 +492,16 @@ class IndexSection(_Section):
         """The section as analysis settings, defaults filled in."""
         default = IndexSettings()
         return IndexSettings(
-            normalisation=self.normalisation, scale=self.scale,
+            normalisation=self.normalisation,
+            scale=self.scale,
             weights={**default.weights, **self.weights},
             indicators={**default.indicators, **self.indicators},
-            category_weights=dict(self.category_weights), goalposts=dict(self.goalposts),
-            inequality_aversion=self.inequality_aversion, unserved=self.unserved,
-            categories=None if self.categories is None else tuple(self.categories))
+            category_weights=dict(self.category_weights),
+            goalposts=dict(self.goalposts),
+            inequality_aversion=self.inequality_aversion,
+            unserved=self.unserved,
+            categories=None if self.categories is None else tuple(self.categories),
+        )
 
 
 class CompareSection(_Section):
@@ -618,8 +632,13 @@ class LoadedConfig:
         for name in ("areas", "weights", "age_table"):
             if getattr(p, name) is not None:
                 files[f"population.{name}"] = getattr(p, name)
-        files.update({f"facilities.{k}.path": s.path for k, s in c.facilities.items()
-                      if s.path is not None and s.path != c.network.path})
+        files.update(
+            {
+                f"facilities.{k}.path": s.path
+                for k, s in c.facilities.items()
+                if s.path is not None and s.path != c.network.path
+            }
+        )
         return files
 
 
@@ -648,11 +667,15 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     if stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"{path}: is a folder; give the {what} itself (a .toml file)")
     if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path}: not a regular file (a pipe, device or socket); save the "
-                          f"{what} as a file and give its path")
+        raise ConfigError(
+            f"{path}: not a regular file (a pipe, device or socket); save the "
+            f"{what} as a file and give its path"
+        )
     if info.st_size > MAX_TOML_BYTES:
-        raise ConfigError(f"{path}: {info.st_size:,} bytes is too large for a {what} (at most "
-                          f"{MAX_TOML_BYTES:,}); list many regions or sites in a table file")
+        raise ConfigError(
+            f"{path}: {info.st_size:,} bytes is too large for a {what} (at most "
+            f"{MAX_TOML_BYTES:,}); list many regions or sites in a table file"
+        )
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_TOML_BYTES + 1)
@@ -666,8 +689,10 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
     depth = _nesting_depth(text)
     if depth > MAX_TOML_DEPTH:
-        raise ConfigError(f"{path}: arrays or tables nested {depth} deep (at most "
-                          f"{MAX_TOML_DEPTH}); a {what} needs no such nesting")
+        raise ConfigError(
+            f"{path}: arrays or tables nested {depth} deep (at most "
+            f"{MAX_TOML_DEPTH}); a {what} needs no such nesting"
+        )
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -675,14 +700,18 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     except RecursionError:  # a nesting the scan above did not see
         raise ConfigError(f"{path}: nested too deeply to be a {what}") from None
     if _structure_depth(document) > MAX_TOML_DEPTH:  # dotted keys a.b.c… nest too
-        raise ConfigError(f"{path}: keys nested more than {MAX_TOML_DEPTH} deep; a {what} "
-                          "needs no such nesting")
+        raise ConfigError(
+            f"{path}: keys nested more than {MAX_TOML_DEPTH} deep; a {what} needs no such nesting"
+        )
     return document
 
 
 #: Strings and comments (whose brackets do not count) and the brackets that nest.
-_TOML_TOKENS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"'
-                          r"|'[^'\n]*'|#[^\n]*|[\[\]{}]", re.DOTALL)
+_TOML_TOKENS = re.compile(
+    r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"'
+    r"|'[^'\n]*'|#[^\n]*|[\[\]{}]",
+    re.DOTALL,
+)
 
 
 def _nesting_depth(text: str) -> int:
@@ -706,10 +735,10 @@ def _structure_depth(document: Any) -> int:
         deepest = max(deepest, depth)
         if depth > MAX_TOML_DEPTH:
             break
-        children = (value.values() if isinstance(value, dict)
-                    else value if isinstance(value, list) else ())
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, dict | list))
+        children = (
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 
@@ -755,9 +784,11 @@ def _explain(path: Path, exc: ValidationError) -> str:
         elif err["type"] == "value_error":  # our validators: the message names the value
             lines.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
         elif err["type"] == "finite_number":
-            lines.append(f"{field}: {err.get('input')!r} is not a finite number; write the "
-                         "value itself (nan, inf and overflowing numbers such as 1e309 are "
-                         "refused)")
+            lines.append(
+                f"{field}: {err.get('input')!r} is not a finite number; write the "
+                "value itself (nan, inf and overflowing numbers such as 1e309 are "
+                "refused)"
+            )
         else:
             lines.append(f"{field}: {err['msg']} (got {err.get('input')!r})")
     return f"{path}: " + "; ".join(lines)
@@ -774,34 +805,52 @@ def _absolute_paths(config: StudyConfig, base: Path, where: Path) -> StudyConfig
 
     b = config.boundary
     if b.outline is None and b.adcode is None and b.name is None:
-        raise ConfigError(f"{where}: boundary: give outline = \"<file>\", or for a Chinese "
-                          "county or city adcode = \"330211\" or name = \"宁波市镇海区\"")
-    boundary = b.model_copy(update={
-        "outline": check("boundary.outline", b.outline) if b.outline else None,
-        "districts": check("boundary.districts", b.districts) if b.districts else None,
-    })
-    network = config.network.model_copy(
-        update={"path": check("network.path", config.network.path)})
+        raise ConfigError(
+            f'{where}: boundary: give outline = "<file>", or for a Chinese '
+            'county or city adcode = "330211" or name = "宁波市镇海区"'
+        )
+    boundary = b.model_copy(
+        update={
+            "outline": check("boundary.outline", b.outline) if b.outline else None,
+            "districts": check("boundary.districts", b.districts) if b.districts else None,
+        }
+    )
+    network = config.network.model_copy(update={"path": check("network.path", config.network.path)})
     p = config.population
-    population = p.model_copy(update={"path": check("population.path", p.path), **{
-        name: check(f"population.{name}", getattr(p, name))
-        for name in ("areas", "weights", "age_table") if getattr(p, name) is not None}})
+    population = p.model_copy(
+        update={
+            "path": check("population.path", p.path),
+            **{
+                name: check(f"population.{name}", getattr(p, name))
+                for name in ("areas", "weights", "age_table")
+                if getattr(p, name) is not None
+            },
+        }
+    )
     facilities = {}
     for k, s in config.facilities.items():
         if s.path is not None:
-            facilities[k] = s.model_copy(
-                update={"path": check(f"facilities.{k}.path", s.path)})
+            facilities[k] = s.model_copy(update={"path": check(f"facilities.{k}.path", s.path)})
         elif s.source == "osm":
             facilities[k] = s.model_copy(update={"path": network.path})
         else:
-            raise ConfigError(f"{where}: facilities.{k}.path: required field is missing "
-                              "(or set source = \"osm\" to take them from OpenStreetMap)")
-    return config.model_copy(update={"boundary": boundary, "network": network,
-                                      "population": population, "facilities": facilities})
+            raise ConfigError(
+                f"{where}: facilities.{k}.path: required field is missing "
+                '(or set source = "osm" to take them from OpenStreetMap)'
+            )
+    return config.model_copy(
+        update={
+            "boundary": boundary,
+            "network": network,
+            "population": population,
+            "facilities": facilities,
+        }
+    )
 
 
-def _resolve_categories(config: StudyConfig, standards: Standards,
-                        where: str) -> dict[str, Category]:
+def _resolve_categories(
+    config: StudyConfig, standards: Standards, where: str
+) -> dict[str, Category]:
     known = standards.categories
     out: dict[str, Category] = {}
     for key in config.facilities:
@@ -823,14 +872,18 @@ def _resolve_categories(config: StudyConfig, standards: Standards,
                 )
             base = next(iter(known.values()))
             category = Category(
-                key=key, name_zh=changes["name_zh"], name_en=changes["name_en"],
-                age_min=changes["age_min"], age_max=changes["age_max"],
+                key=key,
+                name_zh=changes["name_zh"],
+                name_en=changes["name_en"],
+                age_min=changes["age_min"],
+                age_max=changes["age_max"],
                 tiers_min=changes.get("tiers_min", base.tiers_min),
                 target_min=changes.get("target_min", base.target_min),
                 speed_kmh=changes.get("speed_kmh", base.speed_kmh),
                 capacity_unit=changes.get("capacity_unit", ""),
                 sources={"all": f"defined in {where}"},
-                norm=changes.get("norm"), norm_per=changes.get("norm_per", 1.0),
+                norm=changes.get("norm"),
+                norm_per=changes.get("norm_per", 1.0),
                 norm_base=changes.get("norm_base", "cohort"),
                 step_free=changes.get("step_free", False),
             )

@@ -21,8 +21,10 @@ from .errors import ConfigError
 
 __all__ = ["add_diff_parser", "run_diff_command", "targets_file"]
 
-WAIT_HELP = ("wait for another circle15 writing to the same output folder to finish "
-             "(default: stop with exit code 2, naming it)")
+WAIT_HELP = (
+    "wait for another circle15 writing to the same output folder to finish "
+    "(default: stop with exit code 2, naming it)"
+)
 
 
 def add_diff_parser(sub: Any) -> None:
@@ -30,23 +32,37 @@ def add_diff_parser(sub: Any) -> None:
     from .settings import MOVED_M, NAME_MATCH_M, PLACE_MATCH_M
 
     diff = sub.add_parser(
-        "diff", help="what changed between two vintages: facilities opened, closed and "
-                     "moved, coverage, time, supply and index per sub-district, targets")
+        "diff",
+        help="what changed between two vintages: facilities opened, closed and "
+        "moved, coverage, time, supply and index per sub-district, targets",
+    )
     diff.add_argument("before", type=Path, help="the earlier run folder, or its study file")
     diff.add_argument("after", type=Path, help="the later run folder, or its study file")
-    diff.add_argument("--out", type=Path,
-                      help="output folder (default: out/diff_<before>_<after>)")
-    diff.add_argument("--targets", type=Path,
-                      help="a TOML file whose [targets] to check (a study or scenario file; "
-                           "default: the targets the AFTER run recorded)")
-    diff.add_argument("--name-m", type=finite_number(0, 100_000), default=NAME_MATCH_M,
-                      help=f"match facilities of the same name within this many metres "
-                           f"({NAME_MATCH_M:g})")
-    diff.add_argument("--place-m", type=finite_number(0, 10_000), default=PLACE_MATCH_M,
-                      help=f"match facilities at the same place within this many metres "
-                           f"({PLACE_MATCH_M:g})")
-    diff.add_argument("--moved-m", type=finite_number(0, 10_000), default=MOVED_M,
-                      help=f"a matched facility farther than this has moved ({MOVED_M:g})")
+    diff.add_argument("--out", type=Path, help="output folder (default: out/diff_<before>_<after>)")
+    diff.add_argument(
+        "--targets",
+        type=Path,
+        help="a TOML file whose [targets] to check (a study or scenario file; "
+        "default: the targets the AFTER run recorded)",
+    )
+    diff.add_argument(
+        "--name-m",
+        type=finite_number(0, 100_000),
+        default=NAME_MATCH_M,
+        help=f"match facilities of the same name within this many metres ({NAME_MATCH_M:g})",
+    )
+    diff.add_argument(
+        "--place-m",
+        type=finite_number(0, 10_000),
+        default=PLACE_MATCH_M,
+        help=f"match facilities at the same place within this many metres ({PLACE_MATCH_M:g})",
+    )
+    diff.add_argument(
+        "--moved-m",
+        type=finite_number(0, 10_000),
+        default=MOVED_M,
+        help=f"a matched facility farther than this has moved ({MOVED_M:g})",
+    )
     diff.add_argument("--wait", action="store_true", help=WAIT_HELP)
     diff.add_argument("--quiet", action="store_true", help="no progress messages")
     diff.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -58,8 +74,10 @@ def _vintage(path: Path, progress: Any) -> Any:
 
     if path.is_dir():
         if not is_run_folder(path):
-            raise ConfigError(f"{path}: not a circle15 run folder (no manifest.json); give "
-                              "the folder `circle15 run` wrote, or a study file")
+            raise ConfigError(
+                f"{path}: not a circle15 run folder (no manifest.json); give "
+                "the folder `circle15 run` wrote, or a study file"
+            )
         with progress.step(f"reading the run in {path}"):
             return read_run_folder(path)
     if not path.is_file():
@@ -107,46 +125,71 @@ def run_diff_command(args: argparse.Namespace) -> int:
     out = args.out or Path("out") / f"diff_{before_path.stem}_{after_path.stem}"
     for path in (before_path, after_path):
         if path.is_dir() and out.resolve() == path.resolve():
-            raise ConfigError(f"--out {out}: is the run folder {path} being compared; write "
-                              "the comparison into a folder of its own")
+            raise ConfigError(
+                f"--out {out}: is the run folder {path} being compared; write "
+                "the comparison into a folder of its own"
+            )
     inputs = [p / "manifest.json" if p.is_dir() else p for p in (before_path, after_path)]
     if args.targets is not None:
         inputs.append(args.targets)
-    with Publication(out, kind="diff", outputs=DIFF_OUTPUTS, wait=args.wait,
-                     inputs=[p for p in inputs if p.is_file()],
-                     progress=progress) as publication:
+    with Publication(
+        out,
+        kind="diff",
+        outputs=DIFF_OUTPUTS,
+        wait=args.wait,
+        inputs=[p for p in inputs if p.is_file()],
+        progress=progress,
+    ) as publication:
         before = _vintage(before_path, progress)
         after = _vintage(after_path, progress)
         with progress.step("matching facilities and comparing the tables"):
-            diff = diff_runs(before, after, name_m=args.name_m, place_m=args.place_m,
-                             moved_m=args.moved_m)
+            diff = diff_runs(
+                before, after, name_m=args.name_m, place_m=args.place_m, moved_m=args.moved_m
+            )
         # name the vintages as the user gave them (two runs of one study share its name)
         diff.before, diff.after = _label(before_path), _label(after_path)
-        targets = (targets_file(args.targets, list(diff.categories)) if args.targets
-                   else tuple(t for t in targets_from_parameters(after.parameters)
-                              if t.category in diff.categories))
+        targets = (
+            targets_file(args.targets, list(diff.categories))
+            if args.targets
+            else tuple(
+                t
+                for t in targets_from_parameters(after.parameters)
+                if t.category in diff.categories
+            )
+        )
         if targets:
-            diff.targets = evaluate_targets(targets, after, before,
-                                            facilities=diff.facilities,
-                                            categories=diff.categories)
+            diff.targets = evaluate_targets(
+                targets, after, before, facilities=diff.facilities, categories=diff.categories
+            )
         with progress.step("writing the tables, diff.html and diff_map.html"):
             written = write_diff(diff, publication.folder, started=started)
-        publication.write_manifest({
-            "command": "diff", "before": str(before_path), "after": str(after_path),
-            "synthetic_data": diff.synthetic,
-            "started_utc": started.isoformat(timespec="seconds"),
-            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "inputs": {str(p): file_record(p) for p in inputs if p.is_file()},
-            "parameters": {"name_m": args.name_m, "place_m": args.place_m,
-                           "moved_m": args.moved_m},
-            "summary": diff.summary(), "notes": diff.notes,
-            "targets": [] if diff.targets is None else describe_targets(diff.targets),
-        }, order=list(written))
+        publication.write_manifest(
+            {
+                "command": "diff",
+                "before": str(before_path),
+                "after": str(after_path),
+                "synthetic_data": diff.synthetic,
+                "started_utc": started.isoformat(timespec="seconds"),
+                "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                "inputs": {str(p): file_record(p) for p in inputs if p.is_file()},
+                "parameters": {
+                    "name_m": args.name_m,
+                    "place_m": args.place_m,
+                    "moved_m": args.moved_m,
+                },
+                "summary": diff.summary(),
+                "notes": diff.notes,
+                "targets": [] if diff.targets is None else describe_targets(diff.targets),
+            },
+            order=list(written),
+        )
         paths = publication.publish()
     print(f"circle15 {__version__}: {diff.title}: {diff.before} -> {diff.after}")
     if diff.synthetic:
-        print("NOTE: synthetic data — " + (diff.notice or "the figures do not come from real "
-                                           "locations"))
+        print(
+            "NOTE: synthetic data — "
+            + (diff.notice or "the figures do not come from real locations")
+        )
     for line in diff.summary():
         print(f"  {line}")
     if diff.targets is not None:

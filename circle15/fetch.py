@@ -34,8 +34,9 @@ from .sources.crs import study_crs
 from .sources.osm_facilities import ATTRIBUTION, MAPPING, classify
 
 #: Default osmnx HTTP cache (``$CIRCLE15_CACHE/osmnx`` or ``~/.cache/circle15/osmnx``).
-DEFAULT_CACHE = Path(os.environ.get("CIRCLE15_CACHE") or Path.home() / ".cache" / "circle15"
-                     ) / "osmnx"
+DEFAULT_CACHE = (
+    Path(os.environ.get("CIRCLE15_CACHE") or Path.home() / ".cache" / "circle15") / "osmnx"
+)
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,31 @@ class Area:
 
     def describe(self) -> str:
         """A short label for messages and the folder's README."""
-        for label, value in (("adcode", self.adcode), ("name", self.admin_name),
-                             ("polygon", self.polygon), ("bbox", self.bbox),
-                             ("place", self.place)):
+        for label, value in (
+            ("adcode", self.adcode),
+            ("name", self.admin_name),
+            ("polygon", self.polygon),
+            ("bbox", self.bbox),
+            ("place", self.place),
+        ):
             if value is not None:
                 return f"{label} {value}"
         return "no area"
 
 
-def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: float = 1500.0,
-                categories: list[str] | None = None, population: Path | None = None,
-                cache: Path | None = None, overpass_url: str | None = None,
-                progress: Progress = QUIET, wait: bool = False) -> Path:
+def fetch_study(
+    out: Path,
+    area: Area,
+    *,
+    name: str | None = None,
+    buffer_m: float = 1500.0,
+    categories: list[str] | None = None,
+    population: Path | None = None,
+    cache: Path | None = None,
+    overpass_url: str | None = None,
+    progress: Progress = QUIET,
+    wait: bool = False,
+) -> Path:
     """Download network and facilities for an area and write a study folder.
 
     Parameters
@@ -108,25 +122,56 @@ def fetch_study(out: Path, area: Area, *, name: str | None = None, buffer_m: flo
     categories = categories or list(MAPPING)
     unknown = [c for c in categories if c not in MAPPING]
     if unknown:
-        raise InputError(f"fetch: no OpenStreetMap tag mapping for {unknown[0]!r}; "
-                         f"categories are {', '.join(MAPPING)}")
+        raise InputError(
+            f"fetch: no OpenStreetMap tag mapping for {unknown[0]!r}; "
+            f"categories are {', '.join(MAPPING)}"
+        )
     study_name = name or _slug(area)
     try:
         path_component(study_name, "study name")
     except ValueError as exc:
         raise InputError(f"fetch: --study-name: {exc}") from None
-    outputs = ["study.toml", "README.md", "boundary/outline.geojson", "network/walk_osm.gpkg",
-               *(f"facilities/{key}.csv" for key in categories), "manifest.json"]
-    with Publication(out, kind="fetch", outputs=outputs, inputs=[area.polygon, population],
-                     wait=wait, progress=progress) as publication:
-        toml = _fetch_into(publication, area, study_name, buffer_m, categories, population,
-                           cache, overpass_url, progress)
+    outputs = [
+        "study.toml",
+        "README.md",
+        "boundary/outline.geojson",
+        "network/walk_osm.gpkg",
+        *(f"facilities/{key}.csv" for key in categories),
+        "manifest.json",
+    ]
+    with Publication(
+        out,
+        kind="fetch",
+        outputs=outputs,
+        inputs=[area.polygon, population],
+        wait=wait,
+        progress=progress,
+    ) as publication:
+        toml = _fetch_into(
+            publication,
+            area,
+            study_name,
+            buffer_m,
+            categories,
+            population,
+            cache,
+            overpass_url,
+            progress,
+        )
     return toml
 
 
-def _fetch_into(publication: Publication, area: Area, study_name: str, buffer_m: float,
-                categories: list[str], population: Path | None, cache: Path | None,
-                overpass_url: str | None, progress: Progress) -> Path:
+def _fetch_into(
+    publication: Publication,
+    area: Area,
+    study_name: str,
+    buffer_m: float,
+    categories: list[str],
+    population: Path | None,
+    cache: Path | None,
+    overpass_url: str | None,
+    progress: Progress,
+) -> Path:
     """Download and write the study folder into the publication's run, then publish it."""
     import osmnx as ox
 
@@ -147,8 +192,7 @@ def _fetch_into(publication: Publication, area: Area, study_name: str, buffer_m:
             graph = walk_graph_online(grown)
             network = network_from_graph(graph, crs, "OpenStreetMap (Overpass)")
         with progress.step("facilities from OpenStreetMap"):
-            layers = classify(features_online(grown), categories, crs,
-                              zone.buffer(buffer_m))
+            layers = classify(features_online(grown), categories, crs, zone.buffer(buffer_m))
     except (OSError, ConnectionError) as exc:
         raise FetchError(_offline_hint(exc, cache)) from None
     except Exception as exc:  # requests' and osmnx's own errors, without importing them
@@ -168,28 +212,49 @@ def _fetch_into(publication: Publication, area: Area, study_name: str, buffer_m:
         if not counts[key]:
             continue
         f = layer.facilities.to_crs(4326)
-        table = pd.DataFrame({
-            "facility_id": f["facility_id"], "name": f["name"], "capacity": f["capacity"],
-            "lon": f.geometry.x.round(7), "lat": f.geometry.y.round(7),
-            "provenance": f["provenance"]})
+        table = pd.DataFrame(
+            {
+                "facility_id": f["facility_id"],
+                "name": f["name"],
+                "capacity": f["capacity"],
+                "lon": f.geometry.x.round(7),
+                "lat": f.geometry.y.round(7),
+                "provenance": f["provenance"],
+            }
+        )
         with atomic_path(run / "facilities" / f"{key}.csv") as tmp:
             csv_safe_frame(table).to_csv(tmp, index=False, encoding="utf-8")
     # Relative to where study.toml is read: the output folder, not the run folder.
-    pop_path = (Path(os.path.relpath(population.resolve(), out)) if population
-                else Path("population") / "population.tif")
-    toml = _study_toml(study_name, area, crs.to_string(), buffer_m, counts, pop_path,
-                       population is not None, stamp)
-    write_text(run / "README.md", _readme(area, buffer_m, network, counts, stamp,
-                                          population is not None,
-                                          ox.settings.overpass_url))
+    pop_path = (
+        Path(os.path.relpath(population.resolve(), out))
+        if population
+        else Path("population") / "population.tif"
+    )
+    toml = _study_toml(
+        study_name, area, crs.to_string(), buffer_m, counts, pop_path, population is not None, stamp
+    )
+    write_text(
+        run / "README.md",
+        _readme(
+            area, buffer_m, network, counts, stamp, population is not None, ox.settings.overpass_url
+        ),
+    )
     write_text(run / "study.toml", toml)
-    publication.write_manifest({
-        "area": area.describe(), "buffer_m": buffer_m, "categories": counts,
-        "source": {"overpass_url": ox.settings.overpass_url,
-                   "cache": str(cache or DEFAULT_CACHE), "attribution": ATTRIBUTION},
-        "population": str(population) if population else None,
-        "fetched_utc": stamp,
-    }, order=["study.toml"])
+    publication.write_manifest(
+        {
+            "area": area.describe(),
+            "buffer_m": buffer_m,
+            "categories": counts,
+            "source": {
+                "overpass_url": ox.settings.overpass_url,
+                "cache": str(cache or DEFAULT_CACHE),
+                "attribution": ATTRIBUTION,
+            },
+            "population": str(population) if population else None,
+            "fetched_utc": stamp,
+        },
+        order=["study.toml"],
+    )
     publication.publish()
     return out / "study.toml"
 
@@ -204,8 +269,9 @@ def _outline(area: Area) -> gpd.GeoDataFrame:
     if area.bbox is not None:
         west, south, east, north = area.bbox
         if not (west < east and south < north):
-            raise InputError("fetch: --bbox is west,south,east,north with west < east and "
-                             "south < north")
+            raise InputError(
+                "fetch: --bbox is west,south,east,north with west < east and south < north"
+            )
         return gpd.GeoDataFrame({"name": ["bbox"]}, geometry=[box(*area.bbox)], crs=4326)
     if area.place is not None:
         import osmnx as ox
@@ -213,16 +279,24 @@ def _outline(area: Area) -> gpd.GeoDataFrame:
         try:
             found = ox.geocode_to_gdf(area.place)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"fetch: place {area.place!r} was not found as an area "
-                             f"({exc}); try --adcode, --polygon or --bbox") from None
+            raise InputError(
+                f"fetch: place {area.place!r} was not found as an area "
+                f"({exc}); try --adcode, --polygon or --bbox"
+            ) from None
         return found[["geometry"]].assign(name=area.place)
-    raise InputError("fetch: choose the area with one of --adcode, --name, --polygon, "
-                     "--bbox or --place")
+    raise InputError(
+        "fetch: choose the area with one of --adcode, --name, --polygon, --bbox or --place"
+    )
 
 
 def _slug(area: Area) -> str:
-    text = str(area.adcode or area.admin_name or (area.polygon and area.polygon.stem)
-               or area.place or "study")
+    text = str(
+        area.adcode
+        or area.admin_name
+        or (area.polygon and area.polygon.stem)
+        or area.place
+        or "study"
+    )
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
     return slug if slug and not slug.startswith(".") else "study"
 
@@ -231,8 +305,16 @@ def _q(text: str) -> str:
     return json.dumps(str(text), ensure_ascii=False)  # a valid TOML basic string
 
 
-def _study_toml(name: str, area: Area, crs: str, buffer_m: float, counts: dict[str, int],
-                population: Path, has_population: bool, stamp: str) -> str:
+def _study_toml(
+    name: str,
+    area: Area,
+    crs: str,
+    buffer_m: float,
+    counts: dict[str, int],
+    population: Path,
+    has_population: bool,
+    stamp: str,
+) -> str:
     lines = [
         f"# Written by `circle15 fetch` on {stamp} from OpenStreetMap ({ATTRIBUTION}).",
         "# Edit freely: add capacities to the facility tables, replace the population.",
@@ -249,9 +331,13 @@ def _study_toml(name: str, area: Area, crs: str, buffer_m: float, counts: dict[s
         'path = "network/walk_osm.gpkg"',
         f"buffer_m = {buffer_m:g}",
         "",
-        "[population]" + ("" if has_population else
-                          "                    # SUPPLY THIS FILE: WorldPop/GHSL GeoTIFF, "
-                          "a grid, or a census table"),
+        "[population]"
+        + (
+            ""
+            if has_population
+            else "                    # SUPPLY THIS FILE: WorldPop/GHSL GeoTIFF, "
+            "a grid, or a census table"
+        ),
         f"path = {_q(population.as_posix())}",
         "",
     ]
@@ -261,14 +347,26 @@ def _study_toml(name: str, area: Area, crs: str, buffer_m: float, counts: dict[s
     return "\n".join(lines)
 
 
-def _readme(area: Area, buffer_m: float, network, counts: dict[str, int], stamp: str,
-            has_population: bool, overpass_url: str) -> str:
+def _readme(
+    area: Area,
+    buffer_m: float,
+    network,
+    counts: dict[str, int],
+    stamp: str,
+    has_population: bool,
+    overpass_url: str,
+) -> str:
     rows = "\n".join(
         f"| {k} | {n or 'none found: not in study.toml; add your own table'} | "
-        f"{MAPPING[k].replace('|', chr(92) + '|')} |" for k, n in counts.items())
-    pop = ("named in study.toml" if has_population else
-           "**not included**: put a population file at `population/population.tif` (or "
-           "change `[population] path`) before `circle15 run study.toml`")
+        f"{MAPPING[k].replace('|', chr(92) + '|')} |"
+        for k, n in counts.items()
+    )
+    pop = (
+        "named in study.toml"
+        if has_population
+        else "**not included**: put a population file at `population/population.tif` (or "
+        "change `[population] path`) before `circle15 run study.toml`"
+    )
     return f"""# Study folder written by `circle15 fetch`
 
 - area: {area.describe()}; streets and facilities within {buffer_m:g} m beyond it
@@ -287,10 +385,12 @@ fill in `capacity` (托位, 学位, 餐位 …) where you know it.
 
 
 def _offline_hint(exc: Exception, cache: Path | None) -> str:
-    return (f"cannot download from OpenStreetMap ({type(exc).__name__}: {exc}); check the "
-            "internet connection, or pass --overpass-url for another Overpass server. "
-            f"Answers already downloaded are reused from {cache or DEFAULT_CACHE}; "
-            "without internet, use an .osm.pbf extract instead (see the README)")
+    return (
+        f"cannot download from OpenStreetMap ({type(exc).__name__}: {exc}); check the "
+        "internet connection, or pass --overpass-url for another Overpass server. "
+        f"Answers already downloaded are reused from {cache or DEFAULT_CACHE}; "
+        "without internet, use an .osm.pbf extract instead (see the README)"
+    )
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -300,8 +400,10 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     except ValueError:
         raise InputError(f"fetch: --bbox {text!r} is not west,south,east,north") from None
     if not all(math.isfinite(v) for v in (west, south, east, north)) or not (
-            -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90
-            and -90 <= north <= 90):
-        raise InputError(f"fetch: --bbox {text!r}: longitudes must lie within -180..180 and "
-                         "latitudes within -90..90 (WGS84 degrees)")
+        -180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90
+    ):
+        raise InputError(
+            f"fetch: --bbox {text!r}: longitudes must lie within -180..180 and "
+            "latitudes within -90..90 (WGS84 degrees)"
+        )
     return west, south, east, north

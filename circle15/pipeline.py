@@ -64,12 +64,25 @@ from .schema import (
 from .settings import IndexSettings, SupplySettings
 from .standards import Category
 
-__all__ = ["RunSettings", "Tables", "build_tables", "category_cells", "located_facilities",
-           "update_category"]
+__all__ = [
+    "RunSettings",
+    "Tables",
+    "build_tables",
+    "category_cells",
+    "located_facilities",
+    "update_category",
+]
 
 #: Facility columns every result carries, in this order, before any extra columns.
-FACILITY_COLUMNS = ["category", "facility_id", "name", "capacity", "snapped", "snap_m",
-                    "provenance"]
+FACILITY_COLUMNS = [
+    "category",
+    "facility_id",
+    "name",
+    "capacity",
+    "snapped",
+    "snap_m",
+    "provenance",
+]
 
 
 @dataclass(frozen=True)
@@ -120,9 +133,12 @@ class Tables:
 # ---------------------------------------------------------------------------- cells
 
 
-def category_cells(category: Category, found: NearestFacility,
-                   facility_ids: np.ndarray,
-                   with_steps: NearestFacility | None = None) -> dict[str, np.ndarray]:
+def category_cells(
+    category: Category,
+    found: NearestFacility,
+    facility_ids: np.ndarray,
+    with_steps: NearestFacility | None = None,
+) -> dict[str, np.ndarray]:
     """A category's cell columns: walking minutes, nearest facility id and tier.
 
     Parameters
@@ -149,8 +165,11 @@ def category_cells(category: Category, found: NearestFacility,
     if len(ids):
         reached = found.reachable
         nearest[reached] = ids[found.facility[reached]]
-    out = {time_col(key): minutes, nearest_col(key): nearest,
-           tier_col(key): tier_labels(minutes, category.tiers_min)}
+    out = {
+        time_col(key): minutes,
+        nearest_col(key): nearest,
+        tier_col(key): tier_labels(minutes, category.tiers_min),
+    }
     if category.step_free:
         # With steps allowed the step-free walk remains possible: the shorter of the two
         # (it is the step-free one only for a resident whose nearest street is a flight of
@@ -166,8 +185,9 @@ def _with_steps(state: EngineState, key: str) -> NearestFacility | None:
     return None if pair is None else pair[1]
 
 
-def _barrier_parts(settings: RunSettings, state: EngineState, cells: gpd.GeoDataFrame,
-                   key: str) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _barrier_parts(
+    settings: RunSettings, state: EngineState, cells: gpd.GeoDataFrame, key: str
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """A step-free category's barrier table rows, areas and steps on routes."""
     cat = settings.categories[key]
     table = barrier_table(cells, {key: cat}, settings.district_names)
@@ -176,21 +196,29 @@ def _barrier_parts(settings: RunSettings, state: EngineState, cells: gpd.GeoData
     pair = state.with_steps.get(key)
     steps_segments = profile.steps_segments
     if steps_segments is None or profile.streets is None or pair is None:
-        streets = gpd.GeoDataFrame(columns=[*STREET_COLUMNS, "geometry"],
-                                   geometry="geometry", crs=cells.crs)
+        streets = gpd.GeoDataFrame(
+            columns=[*STREET_COLUMNS, "geometry"], geometry="geometry", crs=cells.crs
+        )
     else:
         cut = cells[barrier_col(key)].to_numpy(dtype=bool)
-        origin, street = state.memo_for(key, "barrier_routes", lambda: steps_on_routes(
-            state.graph, pair[0], np.where(cut, state.cell_nodes, -1),
-            steps_segments))
-        streets = barrier_streets(cells, cat, origin, street, profile.streets,
-                                  settings.zones, cells.crs)
+        origin, street = state.memo_for(
+            key,
+            "barrier_routes",
+            lambda: steps_on_routes(
+                state.graph, pair[0], np.where(cut, state.cell_nodes, -1), steps_segments
+            ),
+        )
+        streets = barrier_streets(
+            cells, cat, origin, street, profile.streets, settings.zones, cells.crs
+        )
     return table, areas, streets
 
 
-def _barrier_frames(settings: RunSettings, state: EngineState, cells: gpd.GeoDataFrame,
-                    ) -> tuple[pd.DataFrame | None, gpd.GeoDataFrame | None,
-                               gpd.GeoDataFrame | None]:
+def _barrier_frames(
+    settings: RunSettings,
+    state: EngineState,
+    cells: gpd.GeoDataFrame,
+) -> tuple[pd.DataFrame | None, gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
     keys = [k for k, c in settings.categories.items() if c.step_free]
     if not keys:
         return None, None, None
@@ -199,32 +227,54 @@ def _barrier_frames(settings: RunSettings, state: EngineState, cells: gpd.GeoDat
     frames = []
     for i, columns in ((1, AREA_COLUMNS), (2, STREET_COLUMNS)):
         found = [p[i] for p in parts if len(p[i])]
-        frames.append(gpd.GeoDataFrame(pd.concat(found, ignore_index=True), geometry="geometry",
-                                       crs=cells.crs) if found else gpd.GeoDataFrame(
-            columns=[*columns, "geometry"], geometry="geometry", crs=cells.crs))
+        frames.append(
+            gpd.GeoDataFrame(
+                pd.concat(found, ignore_index=True), geometry="geometry", crs=cells.crs
+            )
+            if found
+            else gpd.GeoDataFrame(
+                columns=[*columns, "geometry"], geometry="geometry", crs=cells.crs
+            )
+        )
     return table[TABLE_COLUMNS], frames[0], frames[1]
 
 
-def _district_rows(cells: pd.DataFrame, category: Category,
-                   districts: Sequence[str]) -> pd.DataFrame:
+def _district_rows(
+    cells: pd.DataFrame, category: Category, districts: Sequence[str]
+) -> pd.DataFrame:
     key = category.key
     # district_table reads a few columns many times: a plain frame of them is quicker.
-    light = pd.DataFrame({"district": cells["district"].to_numpy(),
-                          "snapped": cells["snapped"].to_numpy(),
-                          pop_col(key): cells[pop_col(key)].to_numpy(),
-                          time_col(key): cells[time_col(key)].to_numpy()})
+    light = pd.DataFrame(
+        {
+            "district": cells["district"].to_numpy(),
+            "snapped": cells["snapped"].to_numpy(),
+            pop_col(key): cells[pop_col(key)].to_numpy(),
+            time_col(key): cells[time_col(key)].to_numpy(),
+        }
+    )
     return district_table(light, {key: category}, districts)
 
 
-def _gap_rows(cells: gpd.GeoDataFrame, category: Category, names: dict[str, str],
-              state: EngineState) -> gpd.GeoDataFrame:
+def _gap_rows(
+    cells: gpd.GeoDataFrame, category: Category, names: dict[str, str], state: EngineState
+) -> gpd.GeoDataFrame:
     # The cells' lattice and adjacency are worked out once per study; the memo keeps each
     # category's gap polygons, so a what-if merges only the cells of gaps it changed.
     grid = state.memo("cell_grid", lambda: regular_grid(cells.geometry.to_numpy()))
-    adjacency = state.memo("cell_adjacency", lambda: grid_adjacency(grid) if grid is not None
-                           else cell_adjacency(cells.geometry.to_numpy()))
-    return quick_gap_areas(cells, category, names, adjacency,
-                           memo=state.memo(f"gap_groups_{category.key}", dict), grid=grid)
+    adjacency = state.memo(
+        "cell_adjacency",
+        lambda: (
+            grid_adjacency(grid) if grid is not None else cell_adjacency(cells.geometry.to_numpy())
+        ),
+    )
+    return quick_gap_areas(
+        cells,
+        category,
+        names,
+        adjacency,
+        memo=state.memo(f"gap_groups_{category.key}", dict),
+        grid=grid,
+    )
 
 
 def _empty_gaps(crs: CRS | None) -> gpd.GeoDataFrame:
@@ -236,8 +286,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def replace_rows(table: pd.DataFrame, rows: pd.DataFrame, category: str,
-                 order: list[str]) -> pd.DataFrame:
+def replace_rows(
+    table: pd.DataFrame, rows: pd.DataFrame, category: str, order: list[str]
+) -> pd.DataFrame:
     """``table`` with its ``category`` rows replaced by ``rows``, categories in ``order``."""
     cats = table["category"].to_numpy() if len(table) else np.empty(0, dtype=object)
     rank = {k: i for i, k in enumerate(order)}
@@ -251,8 +302,9 @@ def replace_rows(table: pd.DataFrame, rows: pd.DataFrame, category: str,
     parts = [p for p in (table.iloc[:start], rows, table.iloc[end:]) if len(p)]
     if not parts:
         return table.iloc[:0]
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(
-        drop=True)
+    return (
+        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    )
 
 
 # ---------------------------------------------------------------------------- facilities
@@ -265,8 +317,7 @@ def located_facilities(frame: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.
         frame["district"] = None
     fresh = frame["district"].isna().to_numpy()
     if fresh.any():
-        frame.loc[fresh, "district"] = locate_in_districts(frame.geometry.to_numpy()[fresh],
-                                                           zones)
+        frame.loc[fresh, "district"] = locate_in_districts(frame.geometry.to_numpy()[fresh], zones)
     return frame
 
 
@@ -277,24 +328,34 @@ def _names(facilities: pd.DataFrame) -> dict[str, str]:
 # ---------------------------------------------------------------------------- supply
 
 
-def _catchment_minutes(state: EngineState, category: Category,
-                       supply: SupplySettings, sites: SiteSet | None = None) -> sp.csr_array:
+def _catchment_minutes(
+    state: EngineState, category: Category, supply: SupplySettings, sites: SiteSet | None = None
+) -> sp.csr_array:
     """Sites x cells walking minutes within the category's catchment (sparse); by default
     the category's facilities."""
     sites = state.sites[category.key] if sites is None else sites
     if not sites.snapped.any():  # every facility closed (or off the streets)
         return sp.csr_array((len(sites), len(state.cell_nodes)))
     # A site joins through node a or b at known costs: an attachment without a leg.
-    joins = Attachment(sites.node_a, sites.cost_a, sites.node_b, sites.cost_b,
-                       np.zeros(len(sites)))
-    reach = point_catchments(state.graph_for(category.key), joins, state.cell_nodes,
-                             supply.catchment_for(category) * category.metres_per_minute)
+    joins = Attachment(sites.node_a, sites.cost_a, sites.node_b, sites.cost_b, np.zeros(len(sites)))
+    reach = point_catchments(
+        state.graph_for(category.key),
+        joins,
+        state.cell_nodes,
+        supply.catchment_for(category) * category.metres_per_minute,
+    )
     reach.data = reach.data / category.metres_per_minute  # minutes, for the decay
     return reach
 
 
-def carry_catchment(settings: RunSettings, before: EngineState, after: EngineState,
-                    category: str, kept: np.ndarray, added: SiteSet) -> None:
+def carry_catchment(
+    settings: RunSettings,
+    before: EngineState,
+    after: EngineState,
+    category: str,
+    kept: np.ndarray,
+    added: SiteSet,
+) -> None:
     """Give ``after`` the category's catchments from ``before``'s without a full search.
 
     After an edit a category's sites are the ``kept`` ones of ``before`` (positions) followed
@@ -321,28 +382,40 @@ def _assess(settings: RunSettings, state: EngineState, tables: Tables) -> None:
     and then the index, which mixes them all.
     """
     facilities = tables.facilities
-    base = tables.districts[[c for c in tables.districts.columns
-                             if c not in (*SUPPLY_COLUMNS, *SCORE_COLUMNS)]]
+    base = tables.districts[
+        [c for c in tables.districts.columns if c not in (*SUPPLY_COLUMNS, *SCORE_COLUMNS)]
+    ]
     names = settings.district_names
     parts = {}
     for key, cat in settings.categories.items():
+
         def part(key: str = key, cat: Category = cat) -> CategoryAssessment:
             rows = facilities[facilities["category"].to_numpy() == key]
             catchment = state.memo_for(
-                key, "catchment", lambda: _catchment_minutes(state, cat, settings.supply))
-            return assess_category(tables.cells, base, cat, names, catchment,
-                                   rows["capacity"].to_numpy(dtype=float),
-                                   rows["district"].to_numpy(dtype=object),
-                                   settings.supply, settings.index)
+                key, "catchment", lambda: _catchment_minutes(state, cat, settings.supply)
+            )
+            return assess_category(
+                tables.cells,
+                base,
+                cat,
+                names,
+                catchment,
+                rows["capacity"].to_numpy(dtype=float),
+                rows["district"].to_numpy(dtype=object),
+                settings.supply,
+                settings.index,
+            )
 
         parts[key] = state.memo_for(key, "assessment", part)
-    found = combine_assessment(tables.cells, base, settings.categories, settings.zones,
-                               parts, settings.index)
+    found = combine_assessment(
+        tables.cells, base, settings.categories, settings.zones, parts, settings.index
+    )
     for key in settings.categories:
         tables.cells[supply_col(key)] = found.cells[supply_col(key)].to_numpy()
     tables.districts = found.districts
     tables.facilities["capacity_per_resident"] = np.concatenate(
-        [found.facility_ratio[k] for k in settings.categories])
+        [found.facility_ratio[k] for k in settings.categories]
+    )
     tables.equity, tables.index = found.equity, found.index.table
     tables.index_indicators = found.index.indicators
     tables.diagnostics["supply"] = found.diagnostics
@@ -352,8 +425,9 @@ def _drop_assessment(tables: Tables, category: str) -> None:
     """Leave supply out after an edit that did not recompute it: never stale figures."""
     tables.cells[supply_col(category)] = np.nan
     if "capacity_per_resident" in tables.facilities:
-        tables.facilities.loc[tables.facilities["category"] == category,
-                              "capacity_per_resident"] = np.nan
+        tables.facilities.loc[
+            tables.facilities["category"] == category, "capacity_per_resident"
+        ] = np.nan
     # The category's district rows came without supply columns (NaN); the index and
     # equity mix every category, so they go.
     tables.equity = tables.index = tables.index_indicators = None
@@ -363,9 +437,13 @@ def _drop_assessment(tables: Tables, category: str) -> None:
 # ---------------------------------------------------------------------------- runs
 
 
-def build_tables(settings: RunSettings, state: EngineState, grid: gpd.GeoDataFrame,
-                 cohorts: dict[str, np.ndarray], facilities: gpd.GeoDataFrame,
-                 ) -> Tables:
+def build_tables(
+    settings: RunSettings,
+    state: EngineState,
+    grid: gpd.GeoDataFrame,
+    cohorts: dict[str, np.ndarray],
+    facilities: gpd.GeoDataFrame,
+) -> Tables:
     """Every table of a run from the engine's answers.
 
     Parameters
@@ -393,34 +471,54 @@ def build_tables(settings: RunSettings, state: EngineState, grid: gpd.GeoDataFra
         "snapped": state.cell_snap.snapped,
         "snap_m": state.cell_snap.leg_m,
     }
-    by_category = {k: facilities[facilities["category"].to_numpy() == k]
-                   for k in settings.categories}
+    by_category = {
+        k: facilities[facilities["category"].to_numpy() == k] for k in settings.categories
+    }
     for key, cat in settings.categories.items():
         cols[pop_col(key)] = cohorts[key]
-        cols.update(category_cells(cat, state.nearest[key],
-                                   by_category[key]["facility_id"].to_numpy(),
-                                   _with_steps(state, key)))
+        cols.update(
+            category_cells(
+                cat,
+                state.nearest[key],
+                by_category[key]["facility_id"].to_numpy(),
+                _with_steps(state, key),
+            )
+        )
     cells = gpd.GeoDataFrame(cols, geometry=grid.geometry.to_numpy(), crs=grid.crs)
     facilities = located_facilities(facilities, settings.zones)
     names = _names(facilities)
-    districts = _concat([_district_rows(cells, cat, settings.district_names)
-                         for cat in settings.categories.values()])
+    districts = _concat(
+        [
+            _district_rows(cells, cat, settings.district_names)
+            for cat in settings.categories.values()
+        ]
+    )
     gaps = [_gap_rows(cells, cat, names, state) for cat in settings.categories.values()]
     gaps = [g for g in gaps if len(g)]
-    gap_frame = (gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs=grid.crs)
-                 if gaps else _empty_gaps(grid.crs))
-    tables = Tables(cells, districts, gap_frame, facilities,
-                    run_diagnostics(settings, state, cells, facilities))
+    gap_frame = (
+        gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs=grid.crs)
+        if gaps
+        else _empty_gaps(grid.crs)
+    )
+    tables = Tables(
+        cells, districts, gap_frame, facilities, run_diagnostics(settings, state, cells, facilities)
+    )
     tables.barriers, tables.barrier_areas, tables.barrier_steps = _barrier_frames(
-        settings, state, cells)
+        settings, state, cells
+    )
     if settings.assess:
         _assess(settings, state, tables)
     tables.diagnostics["warnings"] = run_warnings(tables.diagnostics, settings.categories)
     return tables
 
 
-def update_category(settings: RunSettings, state: EngineState, previous: Tables,
-                    category: str, facilities: gpd.GeoDataFrame) -> Tables:
+def update_category(
+    settings: RunSettings,
+    state: EngineState,
+    previous: Tables,
+    category: str,
+    facilities: gpd.GeoDataFrame,
+) -> Tables:
     """The tables after one category's facilities changed (a what-if).
 
     Parameters
@@ -446,20 +544,29 @@ def update_category(settings: RunSettings, state: EngineState, previous: Tables,
     cat = settings.categories[category]
     order = list(settings.categories)
     cells = previous.cells.copy()
-    for name, values in category_cells(cat, state.nearest[category],
-                                       facilities["facility_id"].to_numpy(),
-                                       _with_steps(state, category)).items():
+    for name, values in category_cells(
+        cat,
+        state.nearest[category],
+        facilities["facility_id"].to_numpy(),
+        _with_steps(state, category),
+    ).items():
         cells[name] = values
     facilities = located_facilities(facilities, settings.zones)
     all_facilities = gpd.GeoDataFrame(
         replace_rows(previous.facilities, facilities, category, order),
-        geometry=previous.facilities.geometry.name, crs=previous.facilities.crs)
-    districts = replace_rows(previous.districts, _district_rows(
-        cells, cat, settings.district_names), category, order)
+        geometry=previous.facilities.geometry.name,
+        crs=previous.facilities.crs,
+    )
+    districts = replace_rows(
+        previous.districts, _district_rows(cells, cat, settings.district_names), category, order
+    )
     fresh_gaps = _gap_rows(cells, cat, _names(all_facilities), state)
     if len(previous.gaps) or len(fresh_gaps):
-        gaps = gpd.GeoDataFrame(replace_rows(previous.gaps, fresh_gaps, category, order),
-                                geometry="geometry", crs=cells.crs)
+        gaps = gpd.GeoDataFrame(
+            replace_rows(previous.gaps, fresh_gaps, category, order),
+            geometry="geometry",
+            crs=cells.crs,
+        )
     else:
         gaps = _empty_gaps(cells.crs)
     diagnostics = copy.deepcopy(previous.diagnostics)
@@ -468,15 +575,23 @@ def update_category(settings: RunSettings, state: EngineState, previous: Tables,
     ids = facilities["facility_id"].to_numpy(dtype=object)
     diagnostics.setdefault("facilities", {})[category] = len(facilities)
     diagnostics.setdefault("unsnapped_facilities", {})[category] = [
-        str(i) for i in ids[~state.sites[category].snapped]]
+        str(i) for i in ids[~state.sites[category].snapped]
+    ]
     diagnostics.setdefault("unreachable_population", {})[category] = float(
-        pop[~found.reachable].sum())
-    tables = Tables(cells, districts, gaps, all_facilities, diagnostics,
-                    barriers=previous.barriers, barrier_areas=previous.barrier_areas,
-                    barrier_steps=previous.barrier_steps)
+        pop[~found.reachable].sum()
+    )
+    tables = Tables(
+        cells,
+        districts,
+        gaps,
+        all_facilities,
+        diagnostics,
+        barriers=previous.barriers,
+        barrier_areas=previous.barrier_areas,
+        barrier_steps=previous.barrier_steps,
+    )
     if cat.step_free and previous.barriers is not None:
-        _replace_barriers(tables, _barrier_parts(settings, state, cells, category),
-                          category, order)
+        _replace_barriers(tables, _barrier_parts(settings, state, cells, category), category, order)
     if settings.assess:
         _assess(settings, state, tables)
     elif previous.index is not None or any(c.startswith("supply_") for c in cells.columns):
@@ -484,9 +599,12 @@ def update_category(settings: RunSettings, state: EngineState, previous: Tables,
     return tables
 
 
-def _replace_barriers(tables: Tables, parts: tuple[pd.DataFrame, gpd.GeoDataFrame,
-                                                   gpd.GeoDataFrame],
-                      category: str, order: list[str]) -> None:
+def _replace_barriers(
+    tables: Tables,
+    parts: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame],
+    category: str,
+    order: list[str],
+) -> None:
     """The barrier tables of ``tables`` with one category's rows replaced by ``parts``."""
     table, areas, streets = parts
     assert tables.barriers is not None  # the category is walked step-free
@@ -499,8 +617,9 @@ def _replace_barriers(tables: Tables, parts: tuple[pd.DataFrame, gpd.GeoDataFram
         setattr(tables, name, gpd.GeoDataFrame(frame, geometry="geometry", crs=old.crs))
 
 
-def run_diagnostics(settings: RunSettings, state: EngineState, cells: pd.DataFrame,
-                    facilities: pd.DataFrame) -> dict[str, Any]:
+def run_diagnostics(
+    settings: RunSettings, state: EngineState, cells: pd.DataFrame, facilities: pd.DataFrame
+) -> dict[str, Any]:
     """Counts a planner should see next to the figures: network pieces, unsnapped points,
     residents who reach no facility and why."""
     graph = state.graph
@@ -517,29 +636,36 @@ def run_diagnostics(settings: RunSettings, state: EngineState, cells: pd.DataFra
         "network_nodes": int(graph.n_street_nodes),
         "network_pieces": len(pieces),
         "largest_piece_share_of_nodes": round(float(sizes.max() / sizes.sum()), 4)
-        if len(sizes) else 0.0,
+        if len(sizes)
+        else 0.0,
         "cells": len(cells),
         "population": float(pop.sum()),
         "unsnapped_cells": int((~snapped).sum()),
         "unsnapped_population": float(pop[~snapped].sum()),
         "population_off_main_network": float(pop[off_main].sum()),
-        "facilities": {}, "unsnapped_facilities": {}, "unreachable_population": {},
+        "facilities": {},
+        "unsnapped_facilities": {},
+        "unreachable_population": {},
         "population_without_facility": {},
     }
     for key in settings.categories:
         sites = state.sites[key]
-        ids = facilities.loc[facilities["category"].to_numpy() == key,
-                             "facility_id"].to_numpy(dtype=object)
+        ids = facilities.loc[facilities["category"].to_numpy() == key, "facility_id"].to_numpy(
+            dtype=object
+        )
         cohort = cells[pop_col(key)].to_numpy(dtype=float)
         out["facilities"][key] = len(ids)
         out["unsnapped_facilities"][key] = [str(i) for i in ids[~sites.snapped]]
-        out["unreachable_population"][key] = float(
-            cohort[~state.nearest[key].reachable].sum())
+        out["unreachable_population"][key] = float(cohort[~state.nearest[key].reachable].sum())
         # residents on network pieces (of the category's walk) where no facility stands
         own = state.node_piece_for(key)
-        own_piece = (piece if own is labels
-                     else np.where(cell_nodes >= 0, own[np.maximum(cell_nodes, 0)], -1))
+        own_piece = (
+            piece
+            if own is labels
+            else np.where(cell_nodes >= 0, own[np.maximum(cell_nodes, 0)], -1)
+        )
         joins = np.concatenate([sites.node_a[sites.snapped], sites.node_b[sites.snapped]])
         out["population_without_facility"][key] = population_without_facility(
-            own_piece, own[joins], cohort)
+            own_piece, own[joins], cohort
+        )
     return out

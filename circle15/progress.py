@@ -44,8 +44,9 @@ class Progress:
         Live lines and bars (tqdm); default: when ``stream`` is an interactive terminal.
     """
 
-    def __init__(self, enabled: bool = True, stream: TextIO | None = None,
-                 bars: bool | None = None) -> None:
+    def __init__(
+        self, enabled: bool = True, stream: TextIO | None = None, bars: bool | None = None
+    ) -> None:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.timings: dict[str, float] = {}
@@ -134,8 +135,9 @@ class Progress:
                 if outer is not None:
                     outer.resume()
             return
-        lines = Bar(None, total, unit, say=lambda text: self._print(
-            f"{PREFIX}   {description}: {text}"))
+        lines = Bar(
+            None, total, unit, say=lambda text: self._print(f"{PREFIX}   {description}: {text}")
+        )
         yield lines
         lines.last_line()
 
@@ -144,16 +146,28 @@ class _Live:
     """A tqdm line: a step's elapsed time (``total`` None) or a bar, kept fresh by a
     background thread (a step gives tqdm no updates of its own)."""
 
-    def __init__(self, progress: Progress, description: str, total: float | None,
-                 unit: str) -> None:
+    def __init__(
+        self, progress: Progress, description: str, total: float | None, unit: str
+    ) -> None:
         from tqdm import tqdm
 
         self._tqdm_class = tqdm
         self.stream = progress.stream
-        kwargs = {"bar_format": "{desc} ... {elapsed}"} if total is None else {
-            "unit": unit or "it", "unit_scale": unit == "B", "unit_divisor": 1024}
-        self.bar = tqdm(total=total, desc=description, file=self.stream, leave=False,
-                        dynamic_ncols=True, mininterval=0.2, delay=LIVE_AFTER_S, **kwargs)
+        kwargs = (
+            {"bar_format": "{desc} ... {elapsed}"}
+            if total is None
+            else {"unit": unit or "it", "unit_scale": unit == "B", "unit_divisor": 1024}
+        )
+        self.bar = tqdm(
+            total=total,
+            desc=description,
+            file=self.stream,
+            leave=False,
+            dynamic_ncols=True,
+            mininterval=0.2,
+            delay=LIVE_AFTER_S,
+            **kwargs,
+        )
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread = threading.Thread(target=self._refresh, daemon=True)
@@ -206,8 +220,11 @@ class Bar:
         elif self._say is not None and self.total > 0:
             share = self.done / self.total
             now = time.perf_counter()
-            if (share - self._said_share >= LINE_EVERY_SHARE
-                    and now - self._said_at >= LINE_EVERY_S and share < 1):
+            if (
+                share - self._said_share >= LINE_EVERY_SHARE
+                and now - self._said_at >= LINE_EVERY_S
+                and share < 1
+            ):
                 self._said_share, self._said_at = share, now
                 self._say(self._text(share, now))
 
@@ -218,8 +235,10 @@ class Bar:
             self._say(self._text(share, time.perf_counter()))
 
     def _text(self, share: float, now: float) -> str:
-        return (f"{share:4.0%} ({_amount(self.done, self.unit)} of "
-                f"{_amount(self.total, self.unit)}, {now - self._started:.1f} s)")
+        return (
+            f"{share:4.0%} ({_amount(self.done, self.unit)} of "
+            f"{_amount(self.total, self.unit)}, {now - self._started:.1f} s)"
+        )
 
 
 def _amount(value: float, unit: str) -> str:

@@ -195,17 +195,27 @@ class CoverageResult:
         KeyError
             When the table has no row for the district and category.
         """
-        row = self.districts[(self.districts["district"] == district)
-                             & (self.districts["category"] == category)]
+        row = self.districts[
+            (self.districts["district"] == district) & (self.districts["category"] == category)
+        ]
         if row.empty:
             raise KeyError(f"no row for district {district!r}, category {category!r}")
         return float(row["coverage"].iloc[0])
 
     # What-if (see ``circle15.planning``): each returns a new result, this one is unchanged.
 
-    def add_facilities(self, category: str, sites: SiteInput, *, crs: Any = None,
-                       ids: Any = None, names: Any = None, capacity: Any = None,
-                       provenance: str = "what-if", assess: bool = True) -> CoverageResult:
+    def add_facilities(
+        self,
+        category: str,
+        sites: SiteInput,
+        *,
+        crs: Any = None,
+        ids: Any = None,
+        names: Any = None,
+        capacity: Any = None,
+        provenance: str = "what-if",
+        assess: bool = True,
+    ) -> CoverageResult:
         """Open new facilities: one bounded search from them, not a re-run.
 
         Parameters
@@ -243,12 +253,20 @@ class CoverageResult:
         from .planning.edits import edit_facilities
         from .planning.site_input import site_frame
 
-        frame = site_frame(sites, self.cells.crs, crs=crs, ids=ids, names=names,
-                           capacity=capacity, provenance=provenance)
+        frame = site_frame(
+            sites,
+            self.cells.crs,
+            crs=crs,
+            ids=ids,
+            names=names,
+            capacity=capacity,
+            provenance=provenance,
+        )
         return edit_facilities(self, category, add=frame, assess=assess)
 
-    def remove_facilities(self, category: str, ids: str | list[str], *,
-                          assess: bool = True) -> CoverageResult:
+    def remove_facilities(
+        self, category: str, ids: str | list[str], *, assess: bool = True
+    ) -> CoverageResult:
         """Close facilities by id; their residents walk to the next-nearest one.
 
         Parameters
@@ -267,11 +285,13 @@ class CoverageResult:
         """
         from .planning.edits import edit_facilities
 
-        return edit_facilities(self, category, remove=[ids] if isinstance(ids, str) else ids,
-                               assess=assess)
+        return edit_facilities(
+            self, category, remove=[ids] if isinstance(ids, str) else ids, assess=assess
+        )
 
-    def move_facilities(self, category: str, moves: dict[str, Any], *,
-                        crs: Any = None, assess: bool = True) -> CoverageResult:
+    def move_facilities(
+        self, category: str, moves: dict[str, Any], *, crs: Any = None, assess: bool = True
+    ) -> CoverageResult:
         """Move facilities to new positions; they keep their id, name and capacity.
 
         Parameters
@@ -295,11 +315,11 @@ class CoverageResult:
         from .planning.site_input import site_frame
 
         frame = site_frame(list(moves.values()), self.cells.crs, crs=crs)
-        return edit_facilities(self, category, move=dict(zip(moves, frame.geometry,
-                                                             strict=True)), assess=assess)
+        return edit_facilities(
+            self, category, move=dict(zip(moves, frame.geometry, strict=True)), assess=assess
+        )
 
-    def compare(self, before: CoverageResult, categories: list[str] | None = None
-                ) -> pd.DataFrame:
+    def compare(self, before: CoverageResult, categories: list[str] | None = None) -> pd.DataFrame:
         """Change from an earlier result per (district, category).
 
         Parameters

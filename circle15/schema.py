@@ -59,5 +59,6 @@ def format_minutes(value: float) -> str:
 def tier_names(tiers: tuple[float, ...] | list[float]) -> list[str]:
     """Labels of the tiers in order: ``["0-5", "5-10", "10-15", ">15"]`` for (5, 10, 15)."""
     edges = [0.0, *tiers]
-    return [f"{format_minutes(a)}-{format_minutes(b)}" for a, b in itertools.pairwise(edges)
-            ] + [f">{format_minutes(tiers[-1])}"]
+    return [f"{format_minutes(a)}-{format_minutes(b)}" for a, b in itertools.pairwise(edges)] + [
+        f">{format_minutes(tiers[-1])}"
+    ]

@@ -94,13 +94,15 @@ class SupplySettings:
                 f"{tiers[-1]:g} min and the catchment would silently be {tiers[-1]:g} min. "
                 f"Give step_weights a weight for {tiers[-1]:g}-{limit:g} min too "
                 f"({needed} weights, e.g. [{', '.join(f'{w:g}' for w in self.step_weights)}"
-                f", 0.1]), or use decay = \"gaussian\"")
+                f', 0.1]), or use decay = "gaussian"'
+            )
         raise ConfigError(
             f"supply.step_weights has {len(self.step_weights)} weights but category "
             f"{category.key!r} has {len(tiers)} tiers ({listed} min)"
             + (f" and a catchment of {limit:g} min beyond them" if beyond else "")
-            + f"; give {needed}, one per tier" + (" plus one for the step to the catchment"
-                                                 if beyond else ""))
+            + f"; give {needed}, one per tier"
+            + (" plus one for the step to the catchment" if beyond else "")
+        )
 
 
 #: The three dimensions of the index, with their Chinese names.
@@ -130,49 +132,109 @@ class Indicator:
     unserved: str | None = None
 
 
-INDICATORS: dict[str, Indicator] = {i.name: i for i in [
-    Indicator("coverage", "share of the cohort within the target walking time of a facility "
-              "(unreachable residents count as not covered)", True, (0.0, 1.0)),
-    Indicator("reachable", "share of the cohort with a walking route to at least one "
-              "facility, at any time: snapped to a street within the snap limit, on a "
-              "network piece where a facility of the category stands; "
-              "1 - unreachable_population / population", True, (0.0, 1.0)),
-    Indicator("mean_time", "mean walking time (minutes) of the cohort who can reach a "
-              "facility", False, None, "no_route"),
-    Indicator("p90_time", "90th-percentile walking time (minutes) of the cohort who can "
-              "reach a facility: the shortest time within which at least 90% of them live "
-              "(weighted inverted CDF, no interpolation)", False, None, "no_route"),
-    Indicator("gini_time", "Gini of walking time over the cohort who can reach a facility",
-              False, (1.0, 0.0), "no_route"),
-    Indicator("theil_time", "Theil T of walking time over the cohort who can reach a "
-              "facility", False, (1.0, 0.0), "no_route"),
-    Indicator("gini_supply", "Gini of 2SFCA supply over the cohort", False, (1.0, 0.0),
-              "no_supply"),
-    Indicator("theil_supply", "Theil T of 2SFCA supply over the cohort", False, (1.0, 0.0),
-              "no_supply"),
-    Indicator("ede_time", "equally-distributed equivalent (Atkinson) of the residents' "
-              "walking-time achievement: each resident scored on the mean_time goalposts "
-              "(1 at the best, 0 at or beyond the worst or without a route), then "
-              "(mean a^(1-e))^(1/(1-e)); the level everyone would need to be as well off",
-              True, (0.0, 1.0)),
-    Indicator("ede_supply", "equally-distributed equivalent (Atkinson) of the residents' "
-              "supply achievement: each resident's 2SFCA supply over the supply per head "
-              "that meets the norm, capped at 1", True, (0.0, 1.0)),
-    Indicator("coverage_balance",
-              "a sub-district's coverage over the sub-districts' mean coverage (capped at "
-              "1); for ALL, the lowest over the mean (min/mean ratio)", True, (0.0, 1.0),
-              "no_coverage"),
-    Indicator("norm_ratio", "capacity within reach (2SFCA) per head over the norm", True,
-              (0.0, 1.0)),
-    Indicator("provision_ratio", "capacity located in the district per head over the norm",
-              True, (0.0, 1.0)),
-]}
+INDICATORS: dict[str, Indicator] = {
+    i.name: i
+    for i in [
+        Indicator(
+            "coverage",
+            "share of the cohort within the target walking time of a facility "
+            "(unreachable residents count as not covered)",
+            True,
+            (0.0, 1.0),
+        ),
+        Indicator(
+            "reachable",
+            "share of the cohort with a walking route to at least one "
+            "facility, at any time: snapped to a street within the snap limit, on a "
+            "network piece where a facility of the category stands; "
+            "1 - unreachable_population / population",
+            True,
+            (0.0, 1.0),
+        ),
+        Indicator(
+            "mean_time",
+            "mean walking time (minutes) of the cohort who can reach a facility",
+            False,
+            None,
+            "no_route",
+        ),
+        Indicator(
+            "p90_time",
+            "90th-percentile walking time (minutes) of the cohort who can "
+            "reach a facility: the shortest time within which at least 90% of them live "
+            "(weighted inverted CDF, no interpolation)",
+            False,
+            None,
+            "no_route",
+        ),
+        Indicator(
+            "gini_time",
+            "Gini of walking time over the cohort who can reach a facility",
+            False,
+            (1.0, 0.0),
+            "no_route",
+        ),
+        Indicator(
+            "theil_time",
+            "Theil T of walking time over the cohort who can reach a facility",
+            False,
+            (1.0, 0.0),
+            "no_route",
+        ),
+        Indicator(
+            "gini_supply", "Gini of 2SFCA supply over the cohort", False, (1.0, 0.0), "no_supply"
+        ),
+        Indicator(
+            "theil_supply",
+            "Theil T of 2SFCA supply over the cohort",
+            False,
+            (1.0, 0.0),
+            "no_supply",
+        ),
+        Indicator(
+            "ede_time",
+            "equally-distributed equivalent (Atkinson) of the residents' "
+            "walking-time achievement: each resident scored on the mean_time goalposts "
+            "(1 at the best, 0 at or beyond the worst or without a route), then "
+            "(mean a^(1-e))^(1/(1-e)); the level everyone would need to be as well off",
+            True,
+            (0.0, 1.0),
+        ),
+        Indicator(
+            "ede_supply",
+            "equally-distributed equivalent (Atkinson) of the residents' "
+            "supply achievement: each resident's 2SFCA supply over the supply per head "
+            "that meets the norm, capped at 1",
+            True,
+            (0.0, 1.0),
+        ),
+        Indicator(
+            "coverage_balance",
+            "a sub-district's coverage over the sub-districts' mean coverage (capped at "
+            "1); for ALL, the lowest over the mean (min/mean ratio)",
+            True,
+            (0.0, 1.0),
+            "no_coverage",
+        ),
+        Indicator(
+            "norm_ratio", "capacity within reach (2SFCA) per head over the norm", True, (0.0, 1.0)
+        ),
+        Indicator(
+            "provision_ratio",
+            "capacity located in the district per head over the norm",
+            True,
+            (0.0, 1.0),
+        ),
+    ]
+}
 
 
 def _default_indicators() -> dict[str, dict[str, float]]:
-    return {"accessibility": {"coverage": 0.5, "mean_time": 0.5},
-            "balance": {"ede_time": 1.0, "ede_supply": 1.0},
-            "quality": {"norm_ratio": 1.0}}
+    return {
+        "accessibility": {"coverage": 0.5, "mean_time": 0.5},
+        "balance": {"ede_time": 1.0, "ede_supply": 1.0},
+        "quality": {"norm_ratio": 1.0},
+    }
 
 
 @dataclass(frozen=True)
@@ -211,8 +273,7 @@ class IndexSettings:
 
     normalisation: Literal["goalposts", "minmax"] = "goalposts"
     scale: float = 100.0
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: dict.fromkeys(DIMENSIONS, 1.0))
+    weights: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(DIMENSIONS, 1.0))
     indicators: Mapping[str, Mapping[str, float]] = field(default_factory=_default_indicators)
     category_weights: Mapping[str, float] = field(default_factory=dict)
     goalposts: Mapping[str, tuple[float, float]] = field(default_factory=dict)
@@ -230,50 +291,64 @@ class IndexSettings:
         """Raise ``ConfigError`` naming the field when a name or weight cannot be used."""
         for dim in self.weights:
             if dim not in DIMENSIONS:
-                raise ConfigError(f"{where}.weights.{dim}: not a dimension; use "
-                                  f"{', '.join(DIMENSIONS)}")
+                raise ConfigError(
+                    f"{where}.weights.{dim}: not a dimension; use {', '.join(DIMENSIONS)}"
+                )
         for dim, used in self.indicators.items():
             if dim not in DIMENSIONS:
-                raise ConfigError(f"{where}.indicators.{dim}: not a dimension; use "
-                                  f"{', '.join(DIMENSIONS)}")
+                raise ConfigError(
+                    f"{where}.indicators.{dim}: not a dimension; use {', '.join(DIMENSIONS)}"
+                )
             for name in used:
                 if name not in INDICATORS:
-                    raise ConfigError(f"{where}.indicators.{dim}.{name}: unknown indicator; "
-                                      f"known: {', '.join(INDICATORS)}")
+                    raise ConfigError(
+                        f"{where}.indicators.{dim}.{name}: unknown indicator; "
+                        f"known: {', '.join(INDICATORS)}"
+                    )
         for name in self.goalposts:
             if name not in INDICATORS:
-                raise ConfigError(f"{where}.goalposts.{name}: unknown indicator; known: "
-                                  f"{', '.join(INDICATORS)}")
+                raise ConfigError(
+                    f"{where}.goalposts.{name}: unknown indicator; known: {', '.join(INDICATORS)}"
+                )
             worst, best = self.goalposts[name]
             if worst == best:
                 raise ConfigError(f"{where}.goalposts.{name}: worst and best are equal")
         for key in self.categories or ():
             if key not in categories:
-                raise ConfigError(f"{where}.categories: {key!r} is not a category of this "
-                                  f"study ({', '.join(categories)})")
+                raise ConfigError(
+                    f"{where}.categories: {key!r} is not a category of this "
+                    f"study ({', '.join(categories)})"
+                )
         if self.categories is not None and len(set(self.categories)) < len(self.categories):
             raise ConfigError(f"{where}.categories: a category is listed twice")
         for key in self.category_weights:
             if key not in categories:
-                raise ConfigError(f"{where}.category_weights.{key}: not a category of this "
-                                  f"study ({', '.join(categories)})")
-        groups = {"weights": self.weights, "category_weights": self.category_weights,
-                  **{f"indicators.{d}": v for d, v in self.indicators.items()}}
+                raise ConfigError(
+                    f"{where}.category_weights.{key}: not a category of this "
+                    f"study ({', '.join(categories)})"
+                )
+        groups = {
+            "weights": self.weights,
+            "category_weights": self.category_weights,
+            **{f"indicators.{d}": v for d, v in self.indicators.items()},
+        }
         for label, weights in groups.items():
             if any(not w >= 0 for w in weights.values()):
                 raise ConfigError(f"{where}.{label}: weights must be 0 or more")
         if not 0 <= self.inequality_aversion < 1:
-            raise ConfigError(f"{where}.inequality_aversion: {self.inequality_aversion:g} is "
-                              "outside [0, 1); 0 is the plain mean, 0.5 the default")
+            raise ConfigError(
+                f"{where}.inequality_aversion: {self.inequality_aversion:g} is "
+                "outside [0, 1); 0 is the plain mean, 0.5 the default"
+            )
         if self.unserved not in ("worst", "missing"):
-            raise ConfigError(f"{where}.unserved: use \"worst\" or \"missing\"")
+            raise ConfigError(f'{where}.unserved: use "worst" or "missing"')
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError(f"{where}.weights: give at least one dimension a weight above 0")
         if not any(self.category_weight(k) > 0 for k in categories):
-            raise ConfigError(f"{where}: no category counts towards the index (every one is "
-                              "left out of categories or weighted 0)")
-
-
+            raise ConfigError(
+                f"{where}: no category counts towards the index (every one is "
+                "left out of categories or weighted 0)"
+            )
 
 
 #: Kinds of target a study (or a plan's scenario) may set per category, with what they
@@ -281,15 +356,21 @@ class IndexSettings:
 TARGET_KINDS: dict[str, tuple[str, str]] = {
     "new_facilities": ("facilities opened (新建)", "change"),
     "new_capacity": ("capacity added: after minus before (新增)", "change"),
-    "capacity_per_resident": ("capacity of the facilities in the study area per resident "
-                              "(人均)", "level"),
-    "capacity_per_1000": ("capacity of the facilities in the study area per 1,000 "
-                          "residents (千人指标)", "level"),
+    "capacity_per_resident": (
+        "capacity of the facilities in the study area per resident (人均)",
+        "level",
+    ),
+    "capacity_per_1000": (
+        "capacity of the facilities in the study area per 1,000 residents (千人指标)",
+        "level",
+    ),
     "coverage": ("share of the category's cohort within its target walking time", "level"),
 }
 #: Other names of a target kind (the work plan's 人均体育场地面积 is an area per resident).
-TARGET_ALIASES = {"area_per_resident": "capacity_per_resident",
-                  "places_per_1000": "capacity_per_1000"}
+TARGET_ALIASES = {
+    "area_per_resident": "capacity_per_resident",
+    "places_per_1000": "capacity_per_1000",
+}
 
 
 @dataclass(frozen=True)

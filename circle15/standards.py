@@ -184,15 +184,17 @@ def validate_category(category: Category, where: str) -> None:
         raise ConfigError(f"{prefix}: norm_per {category.norm_per} must be positive, e.g. 1000")
     if category.norm_base not in ("residents", "cohort"):
         raise ConfigError(
-            f"{prefix}: norm_base {category.norm_base!r} must be \"residents\" or \"cohort\""
+            f'{prefix}: norm_base {category.norm_base!r} must be "residents" or "cohort"'
         )
 
 
 def parse_standards(data: dict[str, Any], where: str) -> Standards:
     """Build ``Standards`` from a parsed standards TOML document."""
     defaults = data.get("defaults", {})
-    cats = [_category(c, defaults, f"{where} [[category]] #{i + 1}")
-            for i, c in enumerate(data.get("category", []))]
+    cats = [
+        _category(c, defaults, f"{where} [[category]] #{i + 1}")
+        for i, c in enumerate(data.get("category", []))
+    ]
     if not cats:
         raise ConfigError(f"{where}: no [[category]] tables found")
     keys = [c.key for c in cats]

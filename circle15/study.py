@@ -79,9 +79,14 @@ class Study:
         return self.config.categories
 
     @classmethod
-    def from_config(cls, path: str | Path, progress: Progress = QUIET, *,
-                    read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None,
-                    cache: bool = True) -> Study:
+    def from_config(
+        cls,
+        path: str | Path,
+        progress: Progress = QUIET,
+        *,
+        read: Callable[[LoadedConfig, Progress], StudyInputs] | None = None,
+        cache: bool = True,
+    ) -> Study:
         """Read every input named in a study TOML file.
 
         Parameters
@@ -114,7 +119,8 @@ class Study:
         if not cache:
             c = loaded.config
             loaded.config = c.model_copy(
-                update={"network": c.network.model_copy(update={"cache": False})})
+                update={"network": c.network.model_copy(update={"cache": False})}
+            )
         # Each config section goes to its reader (grid/raster/census, gpkg/OSM/centrelines,
         # tables/OSM tags); see circle15.sources.inputs.
         found = (read or read_inputs)(loaded, progress)
@@ -130,8 +136,7 @@ class Study:
             f"{sum(len(f) for f in facilities.values()):,} facilities in "
             f"{len(facilities)} categories"
         )
-        return cls(loaded, crs, districts, network, population, facilities, progress,
-                   warnings)
+        return cls(loaded, crs, districts, network, population, facilities, progress, warnings)
 
     @classmethod
     def demo(cls, progress: Progress = QUIET) -> Study:
@@ -179,8 +184,9 @@ class Study:
         RunSettings
             Categories, sub-districts, supply and index settings.
         """
-        return RunSettings(self.categories, self.districts.zones, self.config.supply,
-                           self.config.index, assess)
+        return RunSettings(
+            self.categories, self.districts.zones, self.config.supply, self.config.index, assess
+        )
 
     def run(self, *, assess: bool = True) -> CoverageResult:
         """Walking time from every cell to the nearest facility of each category.
@@ -201,12 +207,12 @@ class Study:
         with p.step("snapping cells and facilities to streets"):
             index = EdgeIndex(self.network)
             cell_points = self.population.cells.geometry.centroid.to_numpy()
-            fac_points = {k: f.facilities.geometry.to_numpy()
-                          for k, f in self.facilities.items()}
+            fac_points = {k: f.facilities.geometry.to_numpy() for k, f in self.facilities.items()}
             cell_snap = index.snap(cell_points, max_snap)
             fac_snaps = {k: index.snap(points, max_snap) for k, points in fac_points.items()}
-            check_snapping(cell_snap.snapped, {k: s.snapped for k, s in fac_snaps.items()},
-                           max_snap)
+            check_snapping(
+                cell_snap.snapped, {k: s.snapped for k, s in fac_snaps.items()}, max_snap
+            )
         with p.step("building routing graph"):
             graph = build_routing_graph(self.network, [cell_snap, *fac_snaps.values()])
             cell_nodes = graph.point_nodes[0]
@@ -218,49 +224,85 @@ class Study:
             with p.step("building the step-free walking graph"):
                 points = np.concatenate([cell_points, *fac_points.values()])
                 profiles[STEP_FREE] = step_free_profile(
-                    graph, EdgeIndex(self.network, keep=~avoided), avoided, points, max_snap,
-                    streets=avoided_streets(self.network, avoided))
+                    graph,
+                    EdgeIndex(self.network, keep=~avoided),
+                    avoided,
+                    points,
+                    max_snap,
+                    streets=avoided_streets(self.network, avoided),
+                )
         uses = {k: STEP_FREE for k in step_free if profiles}
         graphs = {k: profiles[uses[k]].graph if k in uses else graph for k in self.categories}
         with p.step(f"walking times for {len(self.categories)} categories"):
-            nearest = {key: nearest_facility(graphs[key], cell_nodes, fac_nodes[key])
-                       for key in self.categories}
-            with_steps = {key: (SiteSet.from_nodes(fac_nodes[key]),
-                                nearest_facility(graph, cell_nodes, fac_nodes[key]))
-                          for key in uses}
-        state = EngineState(index, graph, max_snap, cell_snap, cell_nodes,
-                            {k: SiteSet.from_nodes(fac_nodes[k]) for k in self.categories},
-                            nearest, profiles=profiles, category_profile=uses,
-                            with_steps=with_steps)
+            nearest = {
+                key: nearest_facility(graphs[key], cell_nodes, fac_nodes[key])
+                for key in self.categories
+            }
+            with_steps = {
+                key: (
+                    SiteSet.from_nodes(fac_nodes[key]),
+                    nearest_facility(graph, cell_nodes, fac_nodes[key]),
+                )
+                for key in uses
+            }
+        state = EngineState(
+            index,
+            graph,
+            max_snap,
+            cell_snap,
+            cell_nodes,
+            {k: SiteSet.from_nodes(fac_nodes[k]) for k in self.categories},
+            nearest,
+            profiles=profiles,
+            category_profile=uses,
+            with_steps=with_steps,
+        )
         settings = self.settings(assess=assess)
         with p.step("coverage, gaps, supply, equity and index"):
             tables = build_tables(
-                settings, state, self.population.cells,
-                {k: self.population.cohort(c.age_min, c.age_max)
-                 for k, c in self.categories.items()},
-                self._facility_frame(fac_snaps))
+                settings,
+                state,
+                self.population.cells,
+                {
+                    k: self.population.cohort(c.age_min, c.age_max)
+                    for k, c in self.categories.items()
+                },
+                self._facility_frame(fac_snaps),
+            )
         with p.step("finding breaks in the street network"):
             # Separate pieces and loose ends, for the map and the planner's fixes.
             loose_end_m = self.config.config.analysis.loose_end_m
-            issues = network_issues(self.network, state.node_piece, cell_nodes,
-                                    tables.cells["pop_total"].to_numpy(), fac_nodes,
-                                    self.categories, loose_end_m=loose_end_m,
-                                    edge_tree=index.tree)
-        diagnostics = {"network_nodes": int(self.network.n_nodes),
-                       "network_edges": int(self.network.n_edges),
-                       # how the network was read: from the network cache or built, its key
-                       "network_source": dict(self.network.provenance), **tables.diagnostics,
-                       "network_issues": summarise(issues)}
-        diagnostics["warnings"] = [*diagnostics.get("warnings", []),
-                                   *issue_warnings(issues, loose_end_m)]
-        diagnostics["population_method"] = population_method(self.population,
-                                                             self.categories)
+            issues = network_issues(
+                self.network,
+                state.node_piece,
+                cell_nodes,
+                tables.cells["pop_total"].to_numpy(),
+                fac_nodes,
+                self.categories,
+                loose_end_m=loose_end_m,
+                edge_tree=index.tree,
+            )
+        diagnostics = {
+            "network_nodes": int(self.network.n_nodes),
+            "network_edges": int(self.network.n_edges),
+            # how the network was read: from the network cache or built, its key
+            "network_source": dict(self.network.provenance),
+            **tables.diagnostics,
+            "network_issues": summarise(issues),
+        }
+        diagnostics["warnings"] = [
+            *diagnostics.get("warnings", []),
+            *issue_warnings(issues, loose_end_m),
+        ]
+        diagnostics["population_method"] = population_method(self.population, self.categories)
         if step_free:
             diagnostics["step_free"] = step_free_summary(
-                step_free, avoided, self.network, profiles.get(STEP_FREE), tables.barriers)
+                step_free, avoided, self.network, profiles.get(STEP_FREE), tables.barriers
+            )
             if avoided is None:
-                diagnostics["warnings"].append(NO_STEPS_WARNING.format(", ".join(
-                    self.categories[k].label for k in step_free)))
+                diagnostics["warnings"].append(
+                    NO_STEPS_WARNING.format(", ".join(self.categories[k].label for k in step_free))
+                )
         # what the readers changed on the way in (duplicates merged, levels guessed)
         diagnostics["input_notes"] = [n for f in self.facilities.values() for n in f.notes]
         for message in diagnostics.get("warnings", []):
@@ -268,22 +310,35 @@ class Study:
         diagnostics["warnings"] = [*self.warnings, *diagnostics.get("warnings", [])]
         s = self.config.config.study
         result = CoverageResult(
-            name=s.name, title=s.title or s.name, categories=self.categories,
-            cells=tables.cells, districts=tables.districts, gaps=tables.gaps,
-            facilities=tables.facilities, zones=self.districts.zones,
-            area=self.districts.area, synthetic=s.synthetic, notice=s.notice,
-            diagnostics=diagnostics, network_issues=issues,
-            equity=tables.equity, index=tables.index,
-            index_indicators=tables.index_indicators, barriers=tables.barriers,
-            barrier_areas=tables.barrier_areas, barrier_steps=tables.barrier_steps,
-            parameters={"max_snap_m": max_snap, "crs": self.crs.to_string(),
-                        "supply": asdict(self.config.supply),
-                        "index": asdict(self.config.index),
-                        "outputs": {"crs": self.config.config.outputs.crs or "WGS84"},
-                        "categories": {k: _category_parameters(c)
-                                       for k, c in self.categories.items()},
-                        "study": {"title": s.title or s.name, "notice": s.notice},
-                        "targets": target_parameters(self.config.targets)},
+            name=s.name,
+            title=s.title or s.name,
+            categories=self.categories,
+            cells=tables.cells,
+            districts=tables.districts,
+            gaps=tables.gaps,
+            facilities=tables.facilities,
+            zones=self.districts.zones,
+            area=self.districts.area,
+            synthetic=s.synthetic,
+            notice=s.notice,
+            diagnostics=diagnostics,
+            network_issues=issues,
+            equity=tables.equity,
+            index=tables.index,
+            index_indicators=tables.index_indicators,
+            barriers=tables.barriers,
+            barrier_areas=tables.barrier_areas,
+            barrier_steps=tables.barrier_steps,
+            parameters={
+                "max_snap_m": max_snap,
+                "crs": self.crs.to_string(),
+                "supply": asdict(self.config.supply),
+                "index": asdict(self.config.index),
+                "outputs": {"crs": self.config.config.outputs.crs or "WGS84"},
+                "categories": {k: _category_parameters(c) for k, c in self.categories.items()},
+                "study": {"title": s.title or s.name, "notice": s.notice},
+                "targets": target_parameters(self.config.targets),
+            },
             session=EngineSession(settings, state),
         )
         if self.config.targets:  # the study's targets that one run can measure
@@ -305,18 +360,30 @@ class Study:
                 "provenance": f["provenance"].to_numpy(),
             }
             # The planner's own columns (address, notes ...) travel through to the outputs.
-            extra = {c: f[c].to_numpy() for c in f.columns
-                     if c not in known and c != f.geometry.name}
-            frames.append(gpd.GeoDataFrame({**known, **extra},
-                                           geometry=f.geometry.to_numpy(), crs=self.crs))
+            extra = {
+                c: f[c].to_numpy() for c in f.columns if c not in known and c != f.geometry.name
+            }
+            frames.append(
+                gpd.GeoDataFrame({**known, **extra}, geometry=f.geometry.to_numpy(), crs=self.crs)
+            )
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=self.crs)
 
 
 def _category_parameters(cat: Category) -> dict:
-    return {"name_zh": cat.name_zh, "name_en": cat.name_en, "ages": cat.cohort_label,
-            "age_min": cat.age_min, "age_max": cat.age_max,
-            "capacity_unit": cat.capacity_unit,
-            "tiers_min": list(cat.tiers_min), "target_min": cat.target_min,
-            "speed_kmh": cat.speed_kmh, "norm": cat.norm, "norm_per": cat.norm_per,
-            "norm_base": cat.norm_base, "step_free": cat.step_free, "sources": cat.sources,
-            "unverified": list(cat.unverified)}
+    return {
+        "name_zh": cat.name_zh,
+        "name_en": cat.name_en,
+        "ages": cat.cohort_label,
+        "age_min": cat.age_min,
+        "age_max": cat.age_max,
+        "capacity_unit": cat.capacity_unit,
+        "tiers_min": list(cat.tiers_min),
+        "target_min": cat.target_min,
+        "speed_kmh": cat.speed_kmh,
+        "norm": cat.norm,
+        "norm_per": cat.norm_per,
+        "norm_base": cat.norm_base,
+        "step_free": cat.step_free,
+        "sources": cat.sources,
+        "unverified": list(cat.unverified),
+    }

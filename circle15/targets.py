@@ -54,8 +54,9 @@ class CategoryTargets(BaseModel):
     """Where the figures come from (e.g. `"2024 work plan (一)1"`), shown beside them."""
 
 
-def resolve_targets(section: dict[str, CategoryTargets], categories: list[str],
-                    where: str) -> tuple[Target, ...]:
+def resolve_targets(
+    section: dict[str, CategoryTargets], categories: list[str], where: str
+) -> tuple[Target, ...]:
     """The targets of a ``[targets]`` section, checked against the study's categories.
 
     Raises
@@ -66,16 +67,18 @@ def resolve_targets(section: dict[str, CategoryTargets], categories: list[str],
     out: list[Target] = []
     for key, targets in section.items():
         if key not in categories:
-            raise ConfigError(f"{where}: targets.{key}: not a category of this study "
-                              f"({', '.join(categories)})")
-        given = {k: v for k, v in targets.model_dump().items()
-                 if v is not None and k != "source"}
+            raise ConfigError(
+                f"{where}: targets.{key}: not a category of this study ({', '.join(categories)})"
+            )
+        given = {k: v for k, v in targets.model_dump().items() if v is not None and k != "source"}
         kinds: dict[str, str] = {}
         for name, value in given.items():
             kind = TARGET_ALIASES.get(name, name)
             if kind in kinds:
-                raise ConfigError(f"{where}: targets.{key}: {kinds[kind]} and {name} are the "
-                                  "same target; give one of them")
+                raise ConfigError(
+                    f"{where}: targets.{key}: {kinds[kind]} and {name} are the "
+                    "same target; give one of them"
+                )
             kinds[kind] = name
             assert kind in TARGET_KINDS
             out.append(Target(key, kind, float(value), targets.source, name))

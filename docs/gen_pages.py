@@ -46,9 +46,13 @@ def field_docs(model: type[BaseModel]) -> dict[str, str]:
         tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
         body = tree.body[0].body  # the class
         for stmt, after in zip(body, [*body[1:], None], strict=True):
-            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
-                    and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
-                    and isinstance(after.value.value, str)):
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
                 docs[stmt.target.id] = inspect.cleandoc(after.value.value)
     return docs
 
@@ -102,8 +106,9 @@ def _type(schema: dict[str, Any]) -> str:
         kinds = [_type(s) for s in schema["anyOf"] if s.get("type") != "null"]
         return " or ".join(dict.fromkeys(kinds))
     if "enum" in schema:
-        return "one of " + ", ".join(f"`{json.dumps(v, ensure_ascii=False)}`"
-                                     for v in schema["enum"])
+        return "one of " + ", ".join(
+            f"`{json.dumps(v, ensure_ascii=False)}`" for v in schema["enum"]
+        )
     if "const" in schema:
         return f"`{json.dumps(schema['const'], ensure_ascii=False)}`"
     if "$ref" in schema:
@@ -123,8 +128,9 @@ def _type(schema: dict[str, Any]) -> str:
         text = "list of " + (_type(schema["items"]) if schema.get("items") else "values")
     elif kind == "object":
         values = schema.get("additionalProperties")
-        text = (f"table of `name = {_type(values)}`" if isinstance(values, dict) and values
-                else "table")
+        text = (
+            f"table of `name = {_type(values)}`" if isinstance(values, dict) and values else "table"
+        )
     else:
         text = "any value"
     limits = _limits(schema)
@@ -133,15 +139,22 @@ def _type(schema: dict[str, Any]) -> str:
 
 def _limits(schema: dict[str, Any]) -> str:
     parts = []
-    for key, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"),
-                      ("exclusiveMaximum", "<")):
+    for key, sign in (
+        ("minimum", "≥"),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "≤"),
+        ("exclusiveMaximum", "<"),
+    ):
         if key in schema:
             parts.append(f"{sign} {_number(schema[key])}")
     if "pattern" in schema:
         parts.append(f"matching `{schema['pattern']}`")
     if "minLength" in schema:
-        parts.append("not empty" if schema["minLength"] == 1
-                     else f"at least {schema['minLength']} characters")
+        parts.append(
+            "not empty"
+            if schema["minLength"] == 1
+            else f"at least {schema['minLength']} characters"
+        )
     if "maxItems" in schema and schema.get("minItems") != schema["maxItems"]:
         parts.append(f"at most {schema['maxItems']} values")
     return ", ".join(parts)
@@ -163,8 +176,14 @@ def _default(model: type[BaseModel], name: str) -> str:
     if isinstance(value, str):
         return f"`{json.dumps(value, ensure_ascii=False)}`"
     if isinstance(value, list | tuple):
-        return "`[" + ", ".join(_number(v) if isinstance(v, float | int) else
-                                json.dumps(v, ensure_ascii=False) for v in value) + "]`"
+        return (
+            "`["
+            + ", ".join(
+                _number(v) if isinstance(v, float | int) else json.dumps(v, ensure_ascii=False)
+                for v in value
+            )
+            + "]`"
+        )
     if isinstance(value, dict) and not value:
         return "(none)"
     return f"`{value}`"
@@ -190,32 +209,37 @@ def _section_doc(model: type[BaseModel]) -> str:
     return doc[:1].upper() + doc[1:]
 
 
-def _table(model: type[BaseModel], schema: dict[str, Any], where: str,
-           links: dict[str, str]) -> list[str]:
+def _table(
+    model: type[BaseModel], schema: dict[str, Any], where: str, links: dict[str, str]
+) -> list[str]:
     rows = ["| Key | Type and limits | Default | Description |", "|---|---|---|---|"]
     properties = schema.get("properties", {})
     for name in model.model_fields:
         text = description(model, name)
         if not text:
-            log.warning("%s: key %r has no description: write a docstring under the field",
-                        where, name)
+            log.warning(
+                "%s: key %r has no description: write a docstring under the field", where, name
+            )
         nested = _section_model(model.model_fields[name].annotation)
         if nested is not None:
             kind = {"table": "section", "tables": "sections by key", "list": "list of tables"}[
-                nested[0]]
+                nested[0]
+            ]
         else:
             kind = _type(properties.get(name, {}))
         if name in links:
             kind = f"[{kind}](#{links[name]})"
         if model.model_fields[name].is_required():
             text = text.removeprefix("Required.").strip()  # the default column says so
-        rows.append(f"| `{name}` | {_cell(kind)} | {_default(model, name)} | "
-                    f"{_cell(_markdown(text))} |")
+        rows.append(
+            f"| `{name}` | {_cell(kind)} | {_default(model, name)} | {_cell(_markdown(text))} |"
+        )
     return rows
 
 
-def model_reference(model: type[BaseModel], title: str, intro: str,
-                    shared: dict[str, tuple[str, str]] | None = None) -> str:
+def model_reference(
+    model: type[BaseModel], title: str, intro: str, shared: dict[str, tuple[str, str]] | None = None
+) -> str:
     """The Markdown reference of a file whose whole document is ``model``.
 
     Parameters
@@ -245,20 +269,24 @@ def model_reference(model: type[BaseModel], title: str, intro: str,
         if nested is None:
             continue
         kind, sub = nested
-        heading = {"table": f"[{name}]", "tables": f"[{name}.<key>]",
-                   "list": f"[[{name}]]"}[kind]
+        heading = {"table": f"[{name}]", "tables": f"[{name}.<key>]", "list": f"[[{name}]]"}[kind]
         sections.append((heading, name, sub))
         links[name] = name
     links.update({name: name for name in shared})
     lines = [f"# {title}", "", intro.strip(), "", "## The sections", ""]
     lines += _table(model, schema, title, links)
     for name, (heading, target) in shared.items():
-        lines += ["", f"## `{heading}` {{#{name}}}", "",
-                  f"The keys of {target}; every region of the batch shares them."]
+        lines += [
+            "",
+            f"## `{heading}` {{#{name}}}",
+            "",
+            f"The keys of {target}; every region of the batch shares them.",
+        ]
     for heading, anchor, sub in sections:
         lines += ["", f"## `{heading}` {{#{anchor}}}", "", _section_doc(sub), ""]
-        lines += _table(sub, defs.get(sub.__name__, sub.model_json_schema()),
-                        f"{title} {heading}", {})
+        lines += _table(
+            sub, defs.get(sub.__name__, sub.model_json_schema()), f"{title} {heading}", {}
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -310,39 +338,68 @@ def standards_reference() -> str:
             break
         header.append(line[2:])
     standards = load_standards()
-    lines = ["# Standards reference", "",
-             "Every category circle15 knows, with each figure and its source, read from "
-             "`circle15/standards.toml` when this site was built. *Unverified* marks a "
-             "figure that could not be checked against the official text. A study changes "
-             "any of them under [`[categories.<key>]`](study-file.md#categories); the "
-             "narrative is in [Categories and standards](../standards.md).", "",
-             "The file's header (the sources' abbreviations):", "", "```text",
-             *header, "```", "",
-             f"Snap limit for every category: {standards.max_snap_m:g} m "
-             f"({_cell(standards.sources.get('max_snap_m', ''))}).", ""]
+    lines = [
+        "# Standards reference",
+        "",
+        "Every category circle15 knows, with each figure and its source, read from "
+        "`circle15/standards.toml` when this site was built. *Unverified* marks a "
+        "figure that could not be checked against the official text. A study changes "
+        "any of them under [`[categories.<key>]`](study-file.md#categories); the "
+        "narrative is in [Categories and standards](../standards.md).",
+        "",
+        "The file's header (the sources' abbreviations):",
+        "",
+        "```text",
+        *header,
+        "```",
+        "",
+        f"Snap limit for every category: {standards.max_snap_m:g} m "
+        f"({_cell(standards.sources.get('max_snap_m', ''))}).",
+        "",
+    ]
     for c in standards.categories.values():
+
         def flag(*fields: str, category=c) -> str:
             return " (*unverified*)" if set(fields) & set(category.unverified) else ""
 
-        life = ", ".join(p for p in (
-            f"{c.life_circle_min:g} min" if c.life_circle_min is not None else "",
-            f"{c.life_circle_radius_m:,g} m" if c.life_circle_radius_m is not None else "")
-            if p) or "—"
+        life = (
+            ", ".join(
+                p
+                for p in (
+                    f"{c.life_circle_min:g} min" if c.life_circle_min is not None else "",
+                    f"{c.life_circle_radius_m:,g} m" if c.life_circle_radius_m is not None else "",
+                )
+                if p
+            )
+            or "—"
+        )
         rows = [
             ("cohort", c.cohort_label, c.sources.get("cohort", "")),
-            ("tiers", ", ".join(f"{t:g}" for t in c.tiers_min) + " min",
-             c.sources.get("tiers_min", "")),
+            (
+                "tiers",
+                ", ".join(f"{t:g}" for t in c.tiers_min) + " min",
+                c.sources.get("tiers_min", ""),
+            ),
             ("target", f"{c.target_min:g} min", c.sources.get("target_min", "")),
-            ("walking speed", f"{c.speed_kmh:g} km/h{flag('speed_kmh')}",
-             c.sources.get("speed_kmh", "")),
-            ("GB 50180-2018 life circle", life + flag("life_circle_min", "life_circle_radius_m"),
-             c.sources.get("life_circle", "")),
+            (
+                "walking speed",
+                f"{c.speed_kmh:g} km/h{flag('speed_kmh')}",
+                c.sources.get("speed_kmh", ""),
+            ),
+            (
+                "GB 50180-2018 life circle",
+                life + flag("life_circle_min", "life_circle_radius_m"),
+                c.sources.get("life_circle", ""),
+            ),
             ("capacity counts", c.capacity_unit or "—", ""),
-            ("per-capita norm", (c.norm_label or "none") + flag("norm"),
-             c.sources.get("norm", "")),
+            ("per-capita norm", (c.norm_label or "none") + flag("norm"), c.sources.get("norm", "")),
         ]
-        lines += [f"## `{c.key}`: {c.name_zh} {c.name_en} {{#{c.key}}}", "",
-                  "| figure | value | source |", "|---|---|---|"]
+        lines += [
+            f"## `{c.key}`: {c.name_zh} {c.name_en} {{#{c.key}}}",
+            "",
+            "| figure | value | source |",
+            "|---|---|---|",
+        ]
         lines += [f"| {a} | {_cell(b)} | {_cell(x)} |" for a, b, x in rows]
         lines.append("")
     return "\n".join(lines)
@@ -380,28 +437,43 @@ def main() -> None:
         return heading, f"the study file's [`{heading}`](study-file.md#{name})"
 
     pages = {
-        "reference/study-file.md": model_reference(StudyConfig, "Study file reference",
-                                                   STUDY_INTRO),
-        "reference/scenario-file.md": model_reference(Scenario, "Scenario file reference",
-                                                      SCENARIO_INTRO),
+        "reference/study-file.md": model_reference(
+            StudyConfig, "Study file reference", STUDY_INTRO
+        ),
+        "reference/scenario-file.md": model_reference(
+            Scenario, "Scenario file reference", SCENARIO_INTRO
+        ),
         "reference/batch-file.md": model_reference(
-            BatchFile, "Batch file reference", BATCH_INTRO,
-            shared={name: study_keys(name, heading) for name, heading in (
-                ("network", "[network]"), ("population", "[population]"),
-                ("facilities", "[facilities.<key>]"), ("categories", "[categories.<key>]"),
-                ("analysis", "[analysis]"), ("supply", "[supply]"), ("index", "[index]"),
-                ("outputs", "[outputs]"))}),
+            BatchFile,
+            "Batch file reference",
+            BATCH_INTRO,
+            shared={
+                name: study_keys(name, heading)
+                for name, heading in (
+                    ("network", "[network]"),
+                    ("population", "[population]"),
+                    ("facilities", "[facilities.<key>]"),
+                    ("categories", "[categories.<key>]"),
+                    ("analysis", "[analysis]"),
+                    ("supply", "[supply]"),
+                    ("index", "[index]"),
+                    ("outputs", "[outputs]"),
+                )
+            },
+        ),
         "reference/standards.md": standards_reference(),
         "benchmarks.md": mirrored(
             ROOT / "benchmarks" / "README.md",
             "This page is `benchmarks/README.md` of the repository, copied when the site "
             "is built. A summary: [Performance and benchmarks](performance.md).",
-            {"](../docs/": "]("}),
+            {"](../docs/": "]("},
+        ),
         "demo-data.md": mirrored(
             ROOT / "data" / "README.md",
             "This page is `data/README.md`, written with the demo data by "
             "`circle15.demo.build` and copied when the site is built. Paths are relative "
-            "to `data/`."),
+            "to `data/`.",
+        ),
         "changelog.md": (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"),
     }
     if not (ROOT / "docs" / "circle.md").exists():

@@ -12,8 +12,10 @@ from typing import Any
 
 import griffe
 
-ROLE = re.compile(r":(?:py:)?(?:func|meth|class|mod|data|attr|exc|obj|const|ref|term):"
-                  r"`~?([^`<]+?)(?:\s*<[^>]+>)?`")
+ROLE = re.compile(
+    r":(?:py:)?(?:func|meth|class|mod|data|attr|exc|obj|const|ref|term):"
+    r"`~?([^`<]+?)(?:\s*<[^>]+>)?`"
+)
 
 
 class SphinxRoles(griffe.Extension):

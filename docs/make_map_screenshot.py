@@ -28,14 +28,23 @@ def main() -> None:
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         path = write_map(result, Path(tmp) / "map.html", tiles=None)
-        browser = p.chromium.launch(executable_path=exe, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=exe,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            "file://") else route.abort("internetdisconnected"))
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file://")
+                else route.abort("internetdisconnected")
+            ),
+        )
         page.goto(Path(path).as_uri(), wait_until="load", timeout=120_000)
         page.wait_for_function(
-            "performance.getEntriesByType('navigation')[0].loadEventEnd > 0", timeout=60_000)
+            "performance.getEntriesByType('navigation')[0].loadEventEnd > 0", timeout=60_000
+        )
         page.mouse.move(10, 450)  # no tooltip in the picture
         page.wait_for_timeout(1500)  # let the canvas and the clusters settle
         OUT.parent.mkdir(parents=True, exist_ok=True)

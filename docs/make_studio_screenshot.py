@@ -25,8 +25,10 @@ def main() -> None:
     studio = Studio(result, out_dir=Path("/nonexistent-screenshot"))  # writes nothing
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     with BackgroundServer(create_app(studio)) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=exe,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
         page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         page.goto(server.url)
         page.wait_for_selector(IDLE, timeout=300_000)

@@ -27,7 +27,10 @@ def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     out = tmp_path_factory.mktemp("demo") / "zhenhai"
     proc = subprocess.run(
         [sys.executable, "-m", "circle15.cli", "run", "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path_factory.getbasetemp(), timeout=900,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path_factory.getbasetemp(),
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     return out, proc

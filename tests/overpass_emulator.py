@@ -28,8 +28,10 @@ from circle15.sources.osm_filter import compile_filter
 
 _POLY = re.compile(r"\(poly:'([^']*)'\)")
 _NETWORK = re.compile(r"\(way(?P<filter>\[.*?\])\(poly:'(?P<poly>[^']*)'\);>;\);out;$")
-_FEATURE = re.compile(r"\((?P<kind>node|way|relation)\[(?P<key>'[^']*')(?:=(?P<value>'[^']*'))?"
-                      r"\]\(poly:'(?P<poly>[^']*)'\);\(\._;>;\);\);")
+_FEATURE = re.compile(
+    r"\((?P<kind>node|way|relation)\[(?P<key>'[^']*')(?:=(?P<value>'[^']*'))?"
+    r"\]\(poly:'(?P<poly>[^']*)'\);\(\._;>;\);\);"
+)
 
 
 class OsmData:
@@ -61,8 +63,9 @@ class OsmData:
 
     def relation_inside(self, polygon, rel_id: int) -> bool:
         for kind, ref, _ in self.relations[rel_id][0]:
-            if (kind == "n" and ref in self.nodes and self.node_inside(polygon, [ref]).any()) \
-                    or (kind == "w" and ref in self.ways and self.way_inside(polygon, ref)):
+            if (kind == "n" and ref in self.nodes and self.node_inside(polygon, [ref]).any()) or (
+                kind == "w" and ref in self.ways and self.way_inside(polygon, ref)
+            ):
                 return True
         return False
 
@@ -126,13 +129,26 @@ def answer(data: OsmData, query: str) -> dict:
         elements.append({"type": "node", "id": i, "lat": lat, "lon": lon, "tags": tags})
     for w in sorted(ways):
         refs, tags = data.ways[w]
-        elements.append({"type": "way", "id": w, "nodes": [r for r in refs if r in data.nodes],
-                         "tags": tags})
+        elements.append(
+            {"type": "way", "id": w, "nodes": [r for r in refs if r in data.nodes], "tags": tags}
+        )
     for r in sorted(relations):
         members, tags = data.relations[r]
-        elements.append({"type": "relation", "id": r, "tags": tags, "members": [
-            {"type": {"n": "node", "w": "way", "r": "relation"}[k], "ref": ref, "role": role}
-            for k, ref, role in members]})
+        elements.append(
+            {
+                "type": "relation",
+                "id": r,
+                "tags": tags,
+                "members": [
+                    {
+                        "type": {"n": "node", "w": "way", "r": "relation"}[k],
+                        "ref": ref,
+                        "role": role,
+                    }
+                    for k, ref, role in members
+                ],
+            }
+        )
     return {"version": 0.6, "generator": "circle15 test emulator", "elements": elements}
 
 
@@ -161,9 +177,11 @@ class OverpassEmulator:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/status"):
-                    text = ("Connected as: 1\nCurrent time: 2026-01-01T00:00:00Z\n"
-                            "Announced endpoint: none\nRate limit: 2\n"
-                            "2 slots available now.\n")
+                    text = (
+                        "Connected as: 1\nCurrent time: 2026-01-01T00:00:00Z\n"
+                        "Announced endpoint: none\nRate limit: 2\n"
+                        "2 slots available now.\n"
+                    )
                     self._send(200, text.encode(), "text/plain")
                 else:
                     self._send(404, b"not found", "text/plain")

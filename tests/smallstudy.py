@@ -21,8 +21,9 @@ def node_xy(i: int, j: int) -> tuple[float, float]:
     return ORIGIN[0] + i * STEP, ORIGIN[1] + j * STEP
 
 
-def write_small_study(folder: Path, *, facilities: dict[str, list[tuple[float, float]]]
-                      | None = None) -> Path:
+def write_small_study(
+    folder: Path, *, facilities: dict[str, list[tuple[float, float]]] | None = None
+) -> Path:
     """Write a 1 km grid study (osmnx GeoPackage network, grid cells, CSV facilities).
 
     Returns the path of its TOML file. Facility positions are projected metres.
@@ -31,16 +32,23 @@ def write_small_study(folder: Path, *, facilities: dict[str, list[tuple[float, f
     to_wgs = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     ids = {(i, j): 1000 + i * N + j for i in range(N) for j in range(N)}
     nodes = gpd.GeoDataFrame(
-        {"osmid": list(ids.values())},
-        geometry=[Point(node_xy(*k)) for k in ids], crs=CRS)
+        {"osmid": list(ids.values())}, geometry=[Point(node_xy(*k)) for k in ids], crs=CRS
+    )
     rows = []
     for (i, j), a in ids.items():
         for di, dj in ((1, 0), (0, 1)):
             if (i + di, j + dj) in ids:
                 b = ids[(i + di, j + dj)]
-                rows.append({"u": a, "v": b, "key": 0, "highway": "residential",
-                             "length": STEP,
-                             "geometry": LineString([node_xy(i, j), node_xy(i + di, j + dj)])})
+                rows.append(
+                    {
+                        "u": a,
+                        "v": b,
+                        "key": 0,
+                        "highway": "residential",
+                        "length": STEP,
+                        "geometry": LineString([node_xy(i, j), node_xy(i + di, j + dj)]),
+                    }
+                )
     edges = gpd.GeoDataFrame(rows, crs=CRS)
     net = folder / "network.gpkg"
     nodes.to_crs(4326).to_file(net, layer="nodes")
@@ -49,11 +57,16 @@ def write_small_study(folder: Path, *, facilities: dict[str, list[tuple[float, f
     x0, y0 = ORIGIN
     area = box(x0 - 50, y0 - 50, x0 + 1050, y0 + 1050)
     gpd.GeoDataFrame({"name": ["small"]}, geometry=[area], crs=CRS).to_crs(4326).to_file(
-        folder / "outline.geojson")
+        folder / "outline.geojson"
+    )
     zones = gpd.GeoDataFrame(
         {"district": ["西区", "东区"], "name_en": ["West", "East"]},
-        geometry=[box(x0 - 50, y0 - 50, x0 + 500, y0 + 1050),
-                  box(x0 + 500, y0 - 50, x0 + 1050, y0 + 1050)], crs=CRS)
+        geometry=[
+            box(x0 - 50, y0 - 50, x0 + 500, y0 + 1050),
+            box(x0 + 500, y0 - 50, x0 + 1050, y0 + 1050),
+        ],
+        crs=CRS,
+    )
     zones.to_crs(4326).to_file(folder / "zones.geojson")
 
     # 100 m cells whose centres lie 30 m east of a north-south street and 50 m from the
@@ -62,23 +75,39 @@ def write_small_study(folder: Path, *, facilities: dict[str, list[tuple[float, f
     for i in range(N - 1):
         for j in range(N - 1):
             cx, cy = x0 + 30 + i * STEP, y0 + 50 + j * STEP
-            cells.append({"cell_id": f"C{i:02d}{j:02d}", "age_0": 1, "age_1_4": 4,
-                          "age_5_9": 5, "age_10_14": 5, "age_15_59": 70, "age_60_plus": 15,
-                          "geometry": box(cx - 50, cy - 50, cx + 50, cy + 50)})
+            cells.append(
+                {
+                    "cell_id": f"C{i:02d}{j:02d}",
+                    "age_0": 1,
+                    "age_1_4": 4,
+                    "age_5_9": 5,
+                    "age_10_14": 5,
+                    "age_15_59": 70,
+                    "age_60_plus": 15,
+                    "geometry": box(cx - 50, cy - 50, cx + 50, cy + 50),
+                }
+            )
     grid = gpd.GeoDataFrame(cells, crs=CRS)
     grid["pop_total"] = grid[[c for c in grid.columns if c.startswith("age_")]].sum(axis=1)
     grid.to_file(folder / "population.gpkg", layer="cells")
 
-    facilities = facilities or {"kindergarten": [(x0 + 200, y0 + 230)],
-                                "elderly_canteen": [(x0 + 800, y0 + 810), (x0 + 100, y0 + 900)]}
+    facilities = facilities or {
+        "kindergarten": [(x0 + 200, y0 + 230)],
+        "elderly_canteen": [(x0 + 800, y0 + 810), (x0 + 100, y0 + 900)],
+    }
     lines = []
     for key, points in facilities.items():
         xy = np.array(points, dtype=float).reshape(-1, 2)
         lon, lat = to_wgs.transform(xy[:, 0], xy[:, 1])
-        pd.DataFrame({"facility_id": [f"{key[:2].upper()}{k}" for k in range(len(xy))],
-                      "name": [f"{key} {k}" for k in range(len(xy))],
-                      "capacity": [100] * len(xy), "lon": lon, "lat": lat}).to_csv(
-            folder / f"{key}.csv", index=False)
+        pd.DataFrame(
+            {
+                "facility_id": [f"{key[:2].upper()}{k}" for k in range(len(xy))],
+                "name": [f"{key} {k}" for k in range(len(xy))],
+                "capacity": [100] * len(xy),
+                "lon": lon,
+                "lat": lat,
+            }
+        ).to_csv(folder / f"{key}.csv", index=False)
         lines.append(f'[facilities.{key}]\npath = "{key}.csv"\n')
     toml = folder / "study.toml"
     toml.write_text(
@@ -86,5 +115,6 @@ def write_small_study(folder: Path, *, facilities: dict[str, list[tuple[float, f
         '[boundary]\noutline = "outline.geojson"\ndistricts = "zones.geojson"\n\n'
         '[network]\npath = "network.gpkg"\n\n'
         '[population]\npath = "population.gpkg"\nlayer = "cells"\n\n' + "\n".join(lines),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return toml

@@ -45,7 +45,7 @@ def rewrite_layer(path: Path, layer: str | None, change: Callable) -> None:
     """Read a layer, change it, write the file again (other layers kept)."""
     import pyogrio
 
-    layers = ([name for name, _ in pyogrio.list_layers(path)] if layer else [None])
+    layers = [name for name, _ in pyogrio.list_layers(path)] if layer else [None]
     frames = {name: gpd.read_file(path, layer=name) for name in layers}
     frames[layer] = change(frames[layer])
     path.unlink()
@@ -111,13 +111,13 @@ def unknown_study_crs(d, t):
 
 
 def outline_lines(d, t):
-    rewrite_layer(d / "outline.geojson", None,
-                  lambda f: f.set_geometry(f.geometry.boundary))
+    rewrite_layer(d / "outline.geojson", None, lambda f: f.set_geometry(f.geometry.boundary))
 
 
 def outline_corrupt(d, t):
-    (d / "outline.geojson").write_text('{"type": "FeatureCollection", "features": [{"ty',
-                                       encoding="utf-8")
+    (d / "outline.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"ty', encoding="utf-8"
+    )
 
 
 def zones_duplicate_names(d, t):
@@ -142,17 +142,34 @@ def network_missing_nodes(d, t):
 
 
 def network_elsewhere(d, t):
-    rewrite_layer(d / "network.gpkg", "edges",
-                  lambda f: f.to_crs(CRS).translate(50_000, 0).to_frame("geometry")
-                  .join(f.drop(columns="geometry")).pipe(gpd.GeoDataFrame, crs=CRS))
-    rewrite_layer(d / "network.gpkg", "nodes",
-                  lambda f: f.to_crs(CRS).translate(50_000, 0).to_frame("geometry")
-                  .join(f.drop(columns="geometry")).pipe(gpd.GeoDataFrame, crs=CRS))
+    rewrite_layer(
+        d / "network.gpkg",
+        "edges",
+        lambda f: (
+            f.to_crs(CRS)
+            .translate(50_000, 0)
+            .to_frame("geometry")
+            .join(f.drop(columns="geometry"))
+            .pipe(gpd.GeoDataFrame, crs=CRS)
+        ),
+    )
+    rewrite_layer(
+        d / "network.gpkg",
+        "nodes",
+        lambda f: (
+            f.to_crs(CRS)
+            .translate(50_000, 0)
+            .to_frame("geometry")
+            .join(f.drop(columns="geometry"))
+            .pipe(gpd.GeoDataFrame, crs=CRS)
+        ),
+    )
 
 
 def network_edges_are_points(d, t):
-    rewrite_layer(d / "network.gpkg", "edges",
-                  lambda f: f.set_geometry(f.to_crs(CRS).centroid.to_crs(f.crs)))
+    rewrite_layer(
+        d / "network.gpkg", "edges", lambda f: f.set_geometry(f.to_crs(CRS).centroid.to_crs(f.crs))
+    )
 
 
 def network_negative_length(d, t):
@@ -171,6 +188,7 @@ def population_negative(d, t):
     def change(f):
         f.loc[3, "age_0"] = -3
         return f
+
     _cells(d, change)
 
 
@@ -179,6 +197,7 @@ def population_not_a_number(d, t):
         f["age_60_plus"] = f["age_60_plus"].astype(str)
         f.loc[7, "age_60_plus"] = "many"
         return f
+
     _cells(d, change)
 
 
@@ -187,6 +206,7 @@ def population_blank(d, t):
         f["pop_total"] = f["pop_total"].astype(float)
         f.loc[2, "pop_total"] = np.nan
         return f
+
     _cells(d, change)
 
 
@@ -207,6 +227,7 @@ def population_mixed_geometries(d, t):
         geometry = f.geometry.to_numpy().copy()
         geometry[4] = geometry[4].centroid
         return f.set_geometry(gpd.GeoSeries(geometry, crs=f.crs))
+
     _cells(d, change)
 
 
@@ -218,8 +239,7 @@ def population_no_crs(d, t):
 
 
 def population_all_zero(d, t):
-    _cells(d, lambda f: f.assign(**{c: 0 for c in f.columns
-                                    if c.startswith(("age_", "pop_"))}))
+    _cells(d, lambda f: f.assign(**{c: 0 for c in f.columns if c.startswith(("age_", "pop_"))}))
 
 
 def population_far_from_streets(d, t):
@@ -236,8 +256,10 @@ def facilities_zero_bytes(d, t):
 
 def _kindergartens(d, **change):
     frame = pd.read_csv(d / "kindergarten.csv")
-    frame = pd.concat([frame, frame.assign(facility_id="KI1", name="second",
-                                           lon=frame["lon"] + 0.001)], ignore_index=True)
+    frame = pd.concat(
+        [frame, frame.assign(facility_id="KI1", name="second", lon=frame["lon"] + 0.001)],
+        ignore_index=True,
+    )
     for column, values in change.items():
         frame[column] = values
     frame.to_csv(d / "kindergarten.csv", index=False)
@@ -267,8 +289,11 @@ def facilities_swapped_columns(d, t):
 
 def facilities_far_away(d, t):
     lon, lat = 116.40, 39.90  # Beijing
-    facility_csv(d, "kindergarten.csv", {"facility_id": ["K0"], "name": ["k"],
-                                         "capacity": [90], "lon": [lon], "lat": [lat]})
+    facility_csv(
+        d,
+        "kindergarten.csv",
+        {"facility_id": ["K0"], "name": ["k"], "capacity": [90], "lon": [lon], "lat": [lat]},
+    )
 
 
 def facilities_gcj02_declared_wgs84(d, t):
@@ -276,14 +301,25 @@ def facilities_gcj02_declared_wgs84(d, t):
     x = X0 + np.array([100, 300, 500, 700, 200, 400, 600, 800]) + 2.0
     y = Y0 + np.array([150, 350, 550, 750, 450, 250, 650, 850])
     lon, lat = wgs84_to_gcj02(*lonlat(x, y))
-    facility_csv(d, "kindergarten.csv", {"facility_id": [f"K{i}" for i in range(8)],
-                                         "name": [f"k{i}" for i in range(8)],
-                                         "capacity": [90] * 8, "lon": lon, "lat": lat})
+    facility_csv(
+        d,
+        "kindergarten.csv",
+        {
+            "facility_id": [f"K{i}" for i in range(8)],
+            "name": [f"k{i}" for i in range(8)],
+            "capacity": [90] * 8,
+            "lon": lon,
+            "lat": lat,
+        },
+    )
 
 
 def facilities_no_coordinates(d, t):
-    facility_csv(d, "kindergarten.csv", {"facility_id": ["K0"], "name": ["k"],
-                                         "capacity": [90], "address": ["1 Road"]})
+    facility_csv(
+        d,
+        "kindergarten.csv",
+        {"facility_id": ["K0"], "name": ["k"], "capacity": [90], "address": ["1 Road"]},
+    )
 
 
 def facilities_xlsx_corrupt(d, t):
@@ -293,23 +329,28 @@ def facilities_xlsx_corrupt(d, t):
 
 def facilities_geojson_latitude_first(d, t):
     lon, lat = lonlat([X0 + 200], [Y0 + 230])
-    gpd.GeoDataFrame({"facility_id": ["K0"], "capacity": [90]},
-                     geometry=[Point(lat[0], lon[0])], crs=4326).to_file(
-        d / "kindergarten.geojson")
+    gpd.GeoDataFrame(
+        {"facility_id": ["K0"], "capacity": [90]}, geometry=[Point(lat[0], lon[0])], crs=4326
+    ).to_file(d / "kindergarten.geojson")
     edit(t, 'path = "kindergarten.csv"', 'path = "kindergarten.geojson"')
 
 
 def facilities_geojson_lines(d, t):
-    gpd.GeoDataFrame({"facility_id": ["K0"], "capacity": [90]},
-                     geometry=[LineString([(X0, Y0), (X0 + 100, Y0)])], crs=CRS).to_file(
-        d / "kindergarten.geojson")
+    gpd.GeoDataFrame(
+        {"facility_id": ["K0"], "capacity": [90]},
+        geometry=[LineString([(X0, Y0), (X0 + 100, Y0)])],
+        crs=CRS,
+    ).to_file(d / "kindergarten.geojson")
     edit(t, 'path = "kindergarten.csv"', 'path = "kindergarten.geojson"')
 
 
 def facilities_off_the_streets(d, t):
     lon, lat = lonlat([X0 + 2000], [Y0 + 500])  # 950 m beyond the area, no street there
-    facility_csv(d, "kindergarten.csv", {"facility_id": ["K0"], "name": ["k"],
-                                         "capacity": [90], "lon": lon, "lat": lat})
+    facility_csv(
+        d,
+        "kindergarten.csv",
+        {"facility_id": ["K0"], "name": ["k"], "capacity": [90], "lon": lon, "lat": lat},
+    )
 
 
 def facilities_unknown_crs(d, t):
@@ -323,13 +364,22 @@ def facilities_id_field_missing(d, t):
 def facilities_broken_quotes(d, t):
     (d / "kindergarten.csv").write_text(
         'facility_id,name,capacity,lon,lat\nK0,"Sunny,90,121.5,29.9\nK1,x",90,121.5,29.9\n'
-        'K2,"a"b"c,1,2,3\n', encoding="utf-8")
+        'K2,"a"b"c,1,2,3\n',
+        encoding="utf-8",
+    )
 
 
 def facilities_gbk_capacity_text(d, t):
     lon, lat = lonlat([X0 + 200, X0 + 600], [Y0 + 230, Y0 + 630])
-    table = pd.DataFrame({"编号": ["K0", "K1"], "名称": ["阳光幼儿园", "海天幼儿园"],
-                          "托位": ["120", "很多"], "经度": lon, "纬度": lat})
+    table = pd.DataFrame(
+        {
+            "编号": ["K0", "K1"],
+            "名称": ["阳光幼儿园", "海天幼儿园"],
+            "托位": ["120", "很多"],
+            "经度": lon,
+            "纬度": lat,
+        }
+    )
     (d / "kindergarten.csv").write_bytes(table.to_csv(index=False).encode("gbk"))
 
 
@@ -343,89 +393,102 @@ CASES = {
     "toml syntax error": Case(toml_syntax, ("study.toml", "not valid TOML")),
     "unknown key": Case(unknown_key, ("study.nmae", "unknown field")),
     "wrong type": Case(wrong_type, ("analysis.max_snap_m", "number")),
-    "missing input file": Case(missing_file, ("network.path", "file not found",
-                                              "streets.gpkg")),
-    "tiers not increasing": Case(tiers_not_increasing, ("kindergarten", "tiers_min",
-                                                        "strictly increasing")),
+    "missing input file": Case(missing_file, ("network.path", "file not found", "streets.gpkg")),
+    "tiers not increasing": Case(
+        tiers_not_increasing, ("kindergarten", "tiers_min", "strictly increasing")
+    ),
     "negative speed": Case(negative_speed, ("speed_kmh", "greater than 0")),
     "missing section": Case(missing_section, ("network", "required field is missing")),
     "study file in GBK": Case(study_file_gbk, ("study.toml", "not UTF-8")),
     "unknown category": Case(unknown_category, ("library", "not a standard category")),
     "study crs in degrees": Case(geographic_study_crs, ("study.crs", "not a projected")),
     "unknown study crs": Case(unknown_study_crs, ("study.crs", "unknown coordinate system")),
-    "outline drawn as lines": Case(outline_lines, ("boundary outline", "outline.geojson",
-                                                   "LineString", "polygon")),
-    "outline file cut short": Case(outline_corrupt, ("boundary outline", "outline.geojson",
-                                                     "cannot be read")),
-    "sub-district named twice": Case(zones_duplicate_names, ("zones.geojson", "西区",
-                                                             "appears twice")),
-    "sub-district field missing": Case(zones_missing_field, ("zones.geojson", "街道",
-                                                             "not found")),
+    "outline drawn as lines": Case(
+        outline_lines, ("boundary outline", "outline.geojson", "LineString", "polygon")
+    ),
+    "outline file cut short": Case(
+        outline_corrupt, ("boundary outline", "outline.geojson", "cannot be read")
+    ),
+    "sub-district named twice": Case(
+        zones_duplicate_names, ("zones.geojson", "西区", "appears twice")
+    ),
+    "sub-district field missing": Case(zones_missing_field, ("zones.geojson", "街道", "not found")),
     "network file cut short": Case(network_corrupt, ("network", "network.gpkg", "cannot be")),
     "network of motorways only": Case(network_only_motorways, ("network", "no walkable")),
     "network edges without nodes": Case(network_missing_nodes, ("network", "missing from")),
-    "network for another area": Case(network_elsewhere, ("network", "within the study area",
-                                                         "coordinate system")),
+    "network for another area": Case(
+        network_elsewhere, ("network", "within the study area", "coordinate system")
+    ),
     "network edges are points": Case(network_edges_are_points, ("network", "Point", "line")),
     "network negative lengths": Case(network_negative_length, ("network", "negative length")),
     "network layer misnamed": Case(network_wrong_layer, ("network", "no layer 'junctions'")),
-    "negative population": Case(population_negative, ("population", "C0003", "age_0 is -3",
-                                                       ">= 0")),
-    "population not a number": Case(population_not_a_number, ("population", "age_60_plus",
-                                                              "'many'")),
+    "negative population": Case(
+        population_negative, ("population", "C0003", "age_0 is -3", ">= 0")
+    ),
+    "population not a number": Case(
+        population_not_a_number, ("population", "age_60_plus", "'many'")
+    ),
     "population blank": Case(population_blank, ("population", "pop_total", "blank")),
-    "population without counts": Case(population_no_counts, ("population", "pop_total",
-                                                             "age_")),
-    "population for another area": Case(population_elsewhere, ("population",
-                                                               "inside the study area",
-                                                               "coordinate system")),
-    "population cell ids repeat": Case(population_duplicate_ids, ("population", "C0000",
-                                                                  "repeats")),
-    "population mixed geometries": Case(population_mixed_geometries, ("population",
-                                                                      "mixed geometries")),
-    "population without CRS": Case(population_no_crs, ("population",
-                                                       "no coordinate reference system")),
+    "population without counts": Case(population_no_counts, ("population", "pop_total", "age_")),
+    "population for another area": Case(
+        population_elsewhere, ("population", "inside the study area", "coordinate system")
+    ),
+    "population cell ids repeat": Case(
+        population_duplicate_ids, ("population", "C0000", "repeats")
+    ),
+    "population mixed geometries": Case(
+        population_mixed_geometries, ("population", "mixed geometries")
+    ),
+    "population without CRS": Case(
+        population_no_crs, ("population", "no coordinate reference system")
+    ),
     "population all zero": Case(population_all_zero, ("population", "0 residents")),
-    "population beyond the snap limit": Case(population_far_from_streets, (
-        "population", "max_snap_m", "of a street")),
+    "population beyond the snap limit": Case(
+        population_far_from_streets, ("population", "max_snap_m", "of a street")
+    ),
     "facilities header only": Case(facilities_header_only, ("kindergarten", "no facilities")),
-    "facilities empty file": Case(facilities_zero_bytes, ("kindergarten", "kindergarten.csv",
-                                                          "empty")),
-    "duplicate facility ids": Case(facilities_duplicate_ids, ("kindergarten", "'K1'",
-                                                              "more than once")),
-    "negative capacity": Case(facilities_negative_capacity, ("kindergarten", "row 3",
-                                                             "negative")),
-    "capacity not a number": Case(facilities_capacity_not_a_number, ("kindergarten", "row 3",
-                                                                     "'lots'",
-                                                                     "not a number")),
-    "blank coordinates": Case(facilities_blank_coordinates, ("kindergarten", "row 3",
-                                                             "lon/lat")),
-    "longitude and latitude swapped": Case(facilities_swapped_columns, ("kindergarten",
-                                                                        "swapped")),
-    "facilities in another city": Case(facilities_far_away, ("kindergarten",
-                                                             "of the study area", "crs")),
-    "GCJ-02 declared as WGS84": Case(facilities_gcj02_declared_wgs84, (
-        "kindergarten", "GCJ-02", 'crs = "GCJ-02"', "[facilities.kindergarten]")),
-    "no coordinate columns": Case(facilities_no_coordinates, ("kindergarten",
-                                                              "no coordinate column",
-                                                              "address")),
-    "workbook that is not one": Case(facilities_xlsx_corrupt, ("kindergarten",
-                                                               "kindergarten.xlsx",
-                                                               "cannot be read")),
-    "GeoJSON latitude first": Case(facilities_geojson_latitude_first, (
-        "kindergarten", "latitude first")),
-    "facilities drawn as lines": Case(facilities_geojson_lines, ("kindergarten",
-                                                                 "LineString")),
-    "facilities beyond the snap limit": Case(facilities_off_the_streets, (
-        "kindergarten", "max_snap_m", "of a street")),
-    "unknown facility crs": Case(facilities_unknown_crs, ("kindergarten", "EPSG:99999",
-                                                          "unknown coordinate system")),
-    "named id column missing": Case(facilities_id_field_missing, ("kindergarten", "园所代码",
-                                                                  "not found")),
-    "CSV with broken quotes": Case(facilities_broken_quotes, ("kindergarten",
-                                                              "kindergarten.csv")),
-    "GBK table with text capacity": Case(facilities_gbk_capacity_text, (
-        "kindergarten", "托位", "'很多'", "not a number")),
+    "facilities empty file": Case(
+        facilities_zero_bytes, ("kindergarten", "kindergarten.csv", "empty")
+    ),
+    "duplicate facility ids": Case(
+        facilities_duplicate_ids, ("kindergarten", "'K1'", "more than once")
+    ),
+    "negative capacity": Case(facilities_negative_capacity, ("kindergarten", "row 3", "negative")),
+    "capacity not a number": Case(
+        facilities_capacity_not_a_number, ("kindergarten", "row 3", "'lots'", "not a number")
+    ),
+    "blank coordinates": Case(facilities_blank_coordinates, ("kindergarten", "row 3", "lon/lat")),
+    "longitude and latitude swapped": Case(facilities_swapped_columns, ("kindergarten", "swapped")),
+    "facilities in another city": Case(
+        facilities_far_away, ("kindergarten", "of the study area", "crs")
+    ),
+    "GCJ-02 declared as WGS84": Case(
+        facilities_gcj02_declared_wgs84,
+        ("kindergarten", "GCJ-02", 'crs = "GCJ-02"', "[facilities.kindergarten]"),
+    ),
+    "no coordinate columns": Case(
+        facilities_no_coordinates, ("kindergarten", "no coordinate column", "address")
+    ),
+    "workbook that is not one": Case(
+        facilities_xlsx_corrupt, ("kindergarten", "kindergarten.xlsx", "cannot be read")
+    ),
+    "GeoJSON latitude first": Case(
+        facilities_geojson_latitude_first, ("kindergarten", "latitude first")
+    ),
+    "facilities drawn as lines": Case(facilities_geojson_lines, ("kindergarten", "LineString")),
+    "facilities beyond the snap limit": Case(
+        facilities_off_the_streets, ("kindergarten", "max_snap_m", "of a street")
+    ),
+    "unknown facility crs": Case(
+        facilities_unknown_crs, ("kindergarten", "EPSG:99999", "unknown coordinate system")
+    ),
+    "named id column missing": Case(
+        facilities_id_field_missing, ("kindergarten", "园所代码", "not found")
+    ),
+    "CSV with broken quotes": Case(facilities_broken_quotes, ("kindergarten", "kindergarten.csv")),
+    "GBK table with text capacity": Case(
+        facilities_gbk_capacity_text, ("kindergarten", "托位", "'很多'", "not a number")
+    ),
 }
 
 
@@ -450,9 +513,21 @@ def test_bad_input_in_a_real_process(tmp_path):
     """The installed command, not only ``main``: exit code 2, one line, no traceback."""
     toml = write_small_study(tmp_path / "study")
     facilities_duplicate_ids(tmp_path / "study", toml)
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", str(toml), "--out",
-                           str(tmp_path / "out"), "--quiet"], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "circle15.cli",
+            "run",
+            str(toml),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "more than once" in proc.stderr
 
@@ -486,8 +561,15 @@ def test_gbk_table_is_read_not_garbled(tmp_path):
 
     toml = write_small_study(tmp_path)
     lon, lat = lonlat([X0 + 200, X0 + 600], [Y0 + 230, Y0 + 630])
-    table = pd.DataFrame({"编号": ["K0", "K1"], "名称": ["阳光幼儿园", "海天幼儿园"],
-                          "托位": [120, 80], "经度": lon, "纬度": lat})
+    table = pd.DataFrame(
+        {
+            "编号": ["K0", "K1"],
+            "名称": ["阳光幼儿园", "海天幼儿园"],
+            "托位": [120, 80],
+            "经度": lon,
+            "纬度": lat,
+        }
+    )
     (tmp_path / "kindergarten.csv").write_bytes(table.to_csv(index=False).encode("gbk"))
     layer = Study.from_config(toml).facilities["kindergarten"].facilities
     assert list(layer["name"]) == ["阳光幼儿园", "海天幼儿园"]
@@ -498,6 +580,7 @@ def test_shapely_is_the_geometry_oracle_for_the_fixture():
     """The GCJ-02 case's facilities really are 3 m from a street before the shift."""
     x = X0 + np.array([100, 300, 500]) + 3.0
     y = Y0 + np.array([150, 350, 550])
-    streets = shapely.MultiLineString([[(X0 + i * 100, Y0), (X0 + i * 100, Y0 + 1000)]
-                                       for i in range(11)])
+    streets = shapely.MultiLineString(
+        [[(X0 + i * 100, Y0), (X0 + i * 100, Y0 + 1000)] for i in range(11)]
+    )
     assert np.allclose(shapely.distance(shapely.points(x, y), streets), 3.0)

@@ -32,8 +32,10 @@ CANTEENS = [(X0 + 800, Y0 + 810), (X0 + 100, Y0 + 900), (X0 + 450, Y0 + 120)]
 @pytest.fixture(scope="module")
 def stepped(tmp_path_factory):
     folder = tmp_path_factory.mktemp("steps")
-    toml = write_small_study(folder / "s", facilities={
-        "kindergarten": [(X0 + 200, Y0 + 230)], "elderly_canteen": CANTEENS})
+    toml = write_small_study(
+        folder / "s",
+        facilities={"kindergarten": [(X0 + 200, Y0 + 230)], "elderly_canteen": CANTEENS},
+    )
     study = Study.from_config(toml)
     edges = study.network.edges.copy()
     steps = np.random.default_rng(5).random(len(edges)) < 0.25
@@ -41,8 +43,13 @@ def stepped(tmp_path_factory):
     edges["steps"] = steps
     study = replace(study, network=WalkingNetwork(study.network.nodes, edges))
     result = study.run()
-    write_outputs(result, folder / "out", config=toml, inputs=study.input_files(),
-                  started=datetime(2024, 6, 18, tzinfo=UTC))
+    write_outputs(
+        result,
+        folder / "out",
+        config=toml,
+        inputs=study.input_files(),
+        started=datetime(2024, 6, 18, tzinfo=UTC),
+    )
     return study, result, folder / "out"
 
 
@@ -75,7 +82,7 @@ def test_every_output_shows_the_steps(stepped):
     book = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
     assert {"barriers", "barrier_areas", "barrier_steps"} <= set(book.sheetnames)
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert 'id=barriers>' in report and "Where steps cut people off" in report
+    assert "id=barriers>" in report and "Where steps cut people off" in report
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "台阶阻隔 cut off by steps" in page
     steps = result.barrier_steps

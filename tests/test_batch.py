@@ -63,13 +63,13 @@ def _single_region_study(data: Path, key: str, folder: Path) -> Path:
     tile.to_file(folder / "outline.gpkg")
     zones = gpd.read_file(data / "zones.gpkg")
     zones[zones["region"] == key][["district", "name_en", "geometry"]].to_file(
-        folder / "zones.gpkg")
+        folder / "zones.gpkg"
+    )
     lines = []
     for csv in sorted(data.glob("*.csv")):
         table = pd.read_csv(csv)
         where = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326)
-        table[where.to_crs(CRS).within(reach).to_numpy()].to_csv(folder / csv.name,
-                                                                  index=False)
+        table[where.to_crs(CRS).within(reach).to_numpy()].to_csv(folder / csv.name, index=False)
         lines.append(f'[facilities.{csv.stem}]\npath = "{csv.name}"\n')
     toml = folder / "study.toml"
     toml.write_text(
@@ -77,7 +77,9 @@ def _single_region_study(data: Path, key: str, folder: Path) -> Path:
         '[boundary]\noutline = "outline.gpkg"\ndistricts = "zones.gpkg"\n\n'
         '[network]\npath = "network.gpkg"\n\n'
         f'[population]\npath = "{data / "population.gpkg"}"\nlayer = "cells"\n\n'
-        + "\n".join(lines), encoding="utf-8")
+        + "\n".join(lines),
+        encoding="utf-8",
+    )
     return toml
 
 
@@ -85,8 +87,10 @@ def _single_region_study(data: Path, key: str, folder: Path) -> Path:
 def single_runs(batch_dir, tmp_path_factory) -> dict[str, object]:
     """Each region run alone as an ordinary study: the oracle."""
     root = tmp_path_factory.mktemp("single")
-    return {key: Study.from_config(_single_region_study(batch_dir, key, root / key)).run()
-            for key in KEYS}
+    return {
+        key: Study.from_config(_single_region_study(batch_dir, key, root / key)).run()
+        for key in KEYS
+    }
 
 
 def _assert_matches_single_runs(out: Path, single_runs: dict, keys=KEYS) -> None:
@@ -99,37 +103,65 @@ def _assert_matches_single_runs(out: Path, single_runs: dict, keys=KEYS) -> None
         theirs = single_runs[key].districts.sort_values(rows).reset_index(drop=True)
         assert list(mine["district"]) == list(theirs["district"])
         assert list(mine["category"]) == list(theirs["category"])
-        for col, tol in (("population", PEOPLE), ("pop_within_5", PEOPLE),
-                         ("pop_within_10", PEOPLE), ("pop_within_15", PEOPLE),
-                         ("covered_population", PEOPLE), ("unreachable_population", PEOPLE),
-                         ("coverage", SHARE), ("mean_min", MINUTES), ("p90_min", MINUTES)):
-            np.testing.assert_allclose(mine[col].to_numpy(float), theirs[col].to_numpy(float),
-                                       atol=tol, rtol=0, err_msg=f"{key} {col}")
+        for col, tol in (
+            ("population", PEOPLE),
+            ("pop_within_5", PEOPLE),
+            ("pop_within_10", PEOPLE),
+            ("pop_within_15", PEOPLE),
+            ("covered_population", PEOPLE),
+            ("unreachable_population", PEOPLE),
+            ("coverage", SHARE),
+            ("mean_min", MINUTES),
+            ("p90_min", MINUTES),
+        ):
+            np.testing.assert_allclose(
+                mine[col].to_numpy(float),
+                theirs[col].to_numpy(float),
+                atol=tol,
+                rtol=0,
+                err_msg=f"{key} {col}",
+            )
         mine_index = index[index["region"] == key].reset_index(drop=True)
         their_index = single_runs[key].index.reset_index(drop=True)
         assert list(mine_index["district"]) == list(their_index["district"])
         for col in ("accessibility", "balance", "quality", "composite"):
-            np.testing.assert_allclose(mine_index[col].to_numpy(float),
-                                       their_index[col].to_numpy(float), atol=0.006, rtol=0,
-                                       err_msg=f"{key} index {col}")
+            np.testing.assert_allclose(
+                mine_index[col].to_numpy(float),
+                their_index[col].to_numpy(float),
+                atol=0.006,
+                rtol=0,
+                err_msg=f"{key} index {col}",
+            )
     # The totals are the regions' whole-area rows added up.
     totals = pd.read_csv(out / "totals.csv", encoding="utf-8-sig").set_index("category")
     whole = pd.concat([single_runs[k].districts for k in keys])
-    whole = whole[whole["district"] == "ALL"].groupby("category")[
-        ["population", "covered_population", "unreachable_population"]].sum()
+    whole = (
+        whole[whole["district"] == "ALL"]
+        .groupby("category")[["population", "covered_population", "unreachable_population"]]
+        .sum()
+    )
     for category, row in whole.iterrows():
         assert totals.loc[category, "regions"] == len(keys)
         for col in ("population", "covered_population", "unreachable_population"):
             assert totals.loc[category, col] == pytest.approx(row[col], abs=0.02)
         assert totals.loc[category, "coverage"] == pytest.approx(
-            row["covered_population"] / row["population"], abs=1e-4)
+            row["covered_population"] / row["population"], abs=1e-4
+        )
 
 
 def _assert_region_folders(out: Path, keys=KEYS) -> None:
     for key in keys:
         folder = out / key
-        for name in ("map.html", "report.html", "results.gpkg", "districts.csv",
-                     "manifest.json", "study.toml", "outline.geojson", "districts.geojson"):
+        for name in (
+            "map.html",
+            "report.html",
+            "results.gpkg",
+            "districts.csv",
+            "manifest.json",
+            "study.toml",
+            "outline.geojson",
+            "districts.geojson",
+        ):
             assert (folder / name).is_file(), f"{key}/{name}"
         record = json.loads((folder / "batch_region.json").read_text(encoding="utf-8"))
         assert record["status"] == "ok"
@@ -145,6 +177,7 @@ def _assert_region_folders(out: Path, keys=KEYS) -> None:
 # ----------------------------------------------------------------------------------------
 # Batch file
 
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
@@ -153,7 +186,8 @@ def _write(path: Path, text: str) -> Path:
 def _batch_text(batch_dir: Path, extra: str = "", regions: str | None = None) -> str:
     text = (batch_dir / "batch.toml").read_text(encoding="utf-8")
     text = text.replace('path = "', f'path = "{batch_dir}/').replace(
-        'districts = "zones.gpkg"', f'districts = "{batch_dir}/zones.gpkg"')
+        'districts = "zones.gpkg"', f'districts = "{batch_dir}/zones.gpkg"'
+    )
     if regions is not None:
         start = text.index("[regions]")
         end = text.index("[network]")
@@ -169,43 +203,70 @@ def test_batch_file_lists_regions_and_shares_the_inputs(batch_dir):
     assert all(r.zones.region_field == "region" for r in batch.regions)
     document = batch.study_document(batch.regions[0])
     assert document["study"]["name"] == "r01" and document["network"]["buffer_m"] == BUFFER_M
-    assert list(batch.categories) == ["kindergarten", "primary_school", "elderly_canteen",
-                                      "sports_venue"]
+    assert list(batch.categories) == [
+        "kindergarten",
+        "primary_school",
+        "elderly_canteen",
+        "sports_venue",
+    ]
 
 
 def test_region_entries_add_to_listed_regions_in_place(batch_dir, tmp_path):
-    regions = (f'[regions]\npath = "{batch_dir}/regions.gpkg"\nkey_field = "key"\n'
-               'adcodes = ["330211"]\n\n'
-               f'[[region]]\nkey = "r02"\nname = "北区"\ndistricts = "{batch_dir}/zones.gpkg"\n\n'
-               '[[region]]\nadcode = "330211"\nkey = "zhenhai"\n')
+    regions = (
+        f'[regions]\npath = "{batch_dir}/regions.gpkg"\nkey_field = "key"\n'
+        'adcodes = ["330211"]\n\n'
+        f'[[region]]\nkey = "r02"\nname = "北区"\ndistricts = "{batch_dir}/zones.gpkg"\n\n'
+        '[[region]]\nadcode = "330211"\nkey = "zhenhai"\n'
+    )
     batch = load_batch(_write(tmp_path / "batch.toml", _batch_text(batch_dir, "", regions)))
     assert [(r.key, r.name) for r in batch.regions] == [
-        ("r01", "Region 01"), ("r02", "北区"), ("r03", "Region 03"), ("zhenhai", "镇海区")]
+        ("r01", "Region 01"),
+        ("r02", "北区"),
+        ("r03", "Region 03"),
+        ("zhenhai", "镇海区"),
+    ]
     assert batch.regions[1].zones.own and batch.regions[0].zones is None
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"extra": "\n[compare]\nreference = \"x.csv\"\n"}, "compare: unknown field"),
-    ({"extra": "\n[categories.kindergarten]\ntarget_min = -3\n"},
-     "categories.kindergarten.target_min"),
-    ({"regions": "[regions]\n"}, "no regions"),
-    ({"regions": "[regions]\npath = \"missing.gpkg\"\n"}, "regions.path: file not found"),
-    ({"regions": "[regions]\nadcodes = [\"330211\", \"330211\"]\n"},
-     "two regions have the key '330211'"),
-    ({"regions": "[regions]\npath = \"{d}/regions.gpkg\"\nkey_field = \"name\"\n"},
-     "may only hold letters"),
-    ({"regions": "[regions]\npath = \"{d}/regions.gpkg\"\nkey_field = \"key\"\n"
-                 "districts = \"{d}/zones.gpkg\"\nregion_field = \"county\"\n"},
-     "regions.region_field: "),
-    ({"regions": "[regions]\npath = \"{d}/regions.gpkg\"\nkey_field = \"key\"\n\n"
-                 "[[region]]\nkey = \"r09\"\n"}, "region[0]: no region 'r09'"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"extra": '\n[compare]\nreference = "x.csv"\n'}, "compare: unknown field"),
+        (
+            {"extra": "\n[categories.kindergarten]\ntarget_min = -3\n"},
+            "categories.kindergarten.target_min",
+        ),
+        ({"regions": "[regions]\n"}, "no regions"),
+        ({"regions": '[regions]\npath = "missing.gpkg"\n'}, "regions.path: file not found"),
+        (
+            {"regions": '[regions]\nadcodes = ["330211", "330211"]\n'},
+            "two regions have the key '330211'",
+        ),
+        (
+            {"regions": '[regions]\npath = "{d}/regions.gpkg"\nkey_field = "name"\n'},
+            "may only hold letters",
+        ),
+        (
+            {
+                "regions": '[regions]\npath = "{d}/regions.gpkg"\nkey_field = "key"\n'
+                'districts = "{d}/zones.gpkg"\nregion_field = "county"\n'
+            },
+            "regions.region_field: ",
+        ),
+        (
+            {
+                "regions": '[regions]\npath = "{d}/regions.gpkg"\nkey_field = "key"\n\n'
+                '[[region]]\nkey = "r09"\n'
+            },
+            "region[0]: no region 'r09'",
+        ),
+    ],
+)
 def test_batch_file_errors_name_the_field(batch_dir, tmp_path, change, message):
     regions = change.get("regions")
     if regions is not None:
         regions = regions.replace("{d}", str(batch_dir))
-    path = _write(tmp_path / "batch.toml", _batch_text(batch_dir, change.get("extra", ""),
-                                                       regions))
+    path = _write(tmp_path / "batch.toml", _batch_text(batch_dir, change.get("extra", ""), regions))
     with pytest.raises(ConfigError, match=None) as caught:
         load_batch(path)
     assert message in str(caught.value)
@@ -230,21 +291,23 @@ def test_storage_references():
 # ----------------------------------------------------------------------------------------
 # Runs
 
+
 def test_batch_on_local_processes_equals_single_runs_despite_a_killed_worker(
-        batch_dir, single_runs, tmp_path):
+    batch_dir, single_runs, tmp_path
+):
     """Default executor (2 processes); one is killed while regions run."""
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "out"
     found: dict[str, object] = {}
-    thread = threading.Thread(target=lambda: found.update(
-        run=run_batch(batch_dir / "batch.toml", out, workers=2)))
+    thread = threading.Thread(
+        target=lambda: found.update(run=run_batch(batch_dir / "batch.toml", out, workers=2))
+    )
     thread.start()
     killed = None
     deadline = time.monotonic() + 60
     while thread.is_alive() and killed is None and time.monotonic() < deadline:
         started = list(out.glob(".circle15/runs/*/r0*/outline.geojson"))  # being written
-        workers = [p for p in psutil.Process().children()
-                   if "spawn_main" in " ".join(p.cmdline())]
+        workers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
         if started and workers:
             killed = workers[0].pid
             os.kill(killed, signal.SIGKILL)
@@ -260,23 +323,33 @@ def test_batch_on_local_processes_equals_single_runs_despite_a_killed_worker(
 
 
 def test_batch_on_a_dask_cluster_equals_single_runs_despite_a_killed_worker(
-        batch_dir, single_runs, tmp_path):
+    batch_dir, single_runs, tmp_path
+):
     """A LocalCluster of 2 workers, reached by its address as an existing cluster would be;
     a worker running a region is killed, and Dask moves the region to another worker."""
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         found: dict[str, object] = {}
-        thread = threading.Thread(target=lambda: found.update(run=run_batch(
-            batch_dir / "batch.toml", out, scheduler=cluster.scheduler_address)))
+        thread = threading.Thread(
+            target=lambda: found.update(
+                run=run_batch(batch_dir / "batch.toml", out, scheduler=cluster.scheduler_address)
+            )
+        )
         thread.start()
         victim = None
         deadline = time.monotonic() + 60
         while thread.is_alive() and victim is None and time.monotonic() < deadline:
-            busy = {w: keys for w, keys in client.processing().items()
-                    if any(str(k).startswith("circle15-") for k in keys)}
+            busy = {
+                w: keys
+                for w, keys in client.processing().items()
+                if any(str(k).startswith("circle15-") for k in keys)
+            }
             if busy and list(out.glob(".circle15/runs/*/r0*/outline.geojson")):
                 victim = next(iter(busy))
                 pid = client.run(os.getpid, workers=[victim])[victim]
@@ -314,8 +387,9 @@ def test_resume_skips_regions_whose_inputs_and_outputs_are_unchanged(batch_dir, 
     with open(data / "kindergarten.csv", "a", encoding="utf-8") as fh:
         fh.write("KIN-new,new one,100,121.05,29.85\n")
     batch = load_batch(data / "batch.toml")
-    hashes = {ref: storage.sha256(ref) for r in batch.regions
-              for ref in batch.region_inputs(r).values()}
+    hashes = {
+        ref: storage.sha256(ref) for r in batch.regions for ref in batch.region_inputs(r).values()
+    }
     tasks = [RegionTask.make(batch, r, out, hashes) for r in batch.regions]
     assert [stale_reason(t) for t in tasks] == ["inputs or settings changed"] * 3
 
@@ -325,8 +399,12 @@ def test_a_bad_region_is_reported_and_the_others_finish(batch_dir, tmp_path, cap
     own = zones[zones["region"] == "r02"].copy()
     own["district"] = "同名"  # two sub-districts with one name
     own.to_file(tmp_path / "r02_zones.gpkg")
-    path = _write(tmp_path / "batch.toml", _batch_text(
-        batch_dir, f'\n[[region]]\nkey = "r02"\ndistricts = "{tmp_path}/r02_zones.gpkg"\n'))
+    path = _write(
+        tmp_path / "batch.toml",
+        _batch_text(
+            batch_dir, f'\n[[region]]\nkey = "r02"\ndistricts = "{tmp_path}/r02_zones.gpkg"\n'
+        ),
+    )
     out = tmp_path / "out"
     code = main(["batch", str(path), "--out", str(out), "--workers", "0", "--quiet"])
     printed = capsys.readouterr().out
@@ -349,15 +427,19 @@ def test_inputs_from_fsspec_urls(batch_dir, single_runs, tmp_path):
             zf.write(csv, csv.name)
     one = gpd.read_file(batch_dir / "regions.gpkg")
     one[one["key"] == "r01"].to_file(tmp_path / "r01.gpkg")  # one region is enough here
-    regions = ("[regions]\n"
-               f'path = "{tmp_path}/r01.gpkg"\nkey_field = "key"\n'
-               f'districts = "{batch_dir}/zones.gpkg"\nregion_field = "region"\n')
+    regions = (
+        "[regions]\n"
+        f'path = "{tmp_path}/r01.gpkg"\nkey_field = "key"\n'
+        f'districts = "{batch_dir}/zones.gpkg"\nregion_field = "region"\n'
+    )
     text = _batch_text(batch_dir, regions=regions)
-    text = text.replace(f'path = "{batch_dir}/network.gpkg"',
-                        f'path = "file://{batch_dir}/network.gpkg"')
+    text = text.replace(
+        f'path = "{batch_dir}/network.gpkg"', f'path = "file://{batch_dir}/network.gpkg"'
+    )
     for csv in batch_dir.glob("*.csv"):
-        text = text.replace(f'path = "{batch_dir}/{csv.name}"',
-                            f'path = "zip://{csv.name}::file://{archive}"')
+        text = text.replace(
+            f'path = "{batch_dir}/{csv.name}"', f'path = "zip://{csv.name}::file://{archive}"'
+        )
     path = _write(tmp_path / "batch.toml", text)
     batch = load_batch(path)
     assert batch.inputs["facilities.kindergarten.path"].startswith("zip://")
@@ -392,10 +474,17 @@ def test_regions_cut_from_the_demo_give_the_whole_district_figures(demo_run, tmp
 
     parts = table[(table["region"] != "330211") & (table["district"] != "ALL")]
     both = parts.assign(district=parts["region_name"]).merge(
-        whole, on=["district", "category"], suffixes=("", "_whole"))
+        whole, on=["district", "category"], suffixes=("", "_whole")
+    )
     assert len(both) == 7 * 9  # nine categories
-    for col in ("population", "pop_within_5", "pop_within_10", "pop_within_15",
-                "covered_population", "coverage"):
+    for col in (
+        "population",
+        "pop_within_5",
+        "pop_within_10",
+        "pop_within_15",
+        "covered_population",
+        "coverage",
+    ):
         np.testing.assert_allclose(both[col], both[f"{col}_whole"], atol=1e-9, err_msg=col)
 
     county = table[table["region"] == "330211"].drop(columns=["region", "region_name"])
@@ -409,8 +498,7 @@ def test_outputs_crs_reaches_every_region(batch_dir, tmp_path):
     path = batch_dir / "batch_gcj02.toml"  # beside the inputs it names
     path.write_text(text + '\n[outputs]\ncrs = "GCJ-02"\n', encoding="utf-8")
     batch = load_batch(path)
-    assert all(batch.study_document(r)["outputs"] == {"crs": "GCJ-02"}
-               for r in batch.regions)
+    assert all(batch.study_document(r)["outputs"] == {"crs": "GCJ-02"} for r in batch.regions)
     path.write_text(text + '\n[outputs]\ncrs = "EPSG:999999"\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"outputs\.crs"):
         load_batch(path)

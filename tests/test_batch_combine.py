@@ -11,7 +11,7 @@ from circle15.outputs.spreadsheet import read_own_csv, write_csv
 
 
 def test_names_guarded_against_formulas_come_back_as_written(tmp_path):
-    names = ["=HYPERLINK(\"x\")", "+1", "-街道", "@SUM(A1)", "'quoted'", "普通街道", "a=b"]
+    names = ['=HYPERLINK("x")', "+1", "-街道", "@SUM(A1)", "'quoted'", "普通街道", "a=b"]
     frame = pd.DataFrame({"district": names, "value": np.arange(len(names), dtype=float)})
     path = write_csv(frame, tmp_path / "t.csv")
     on_disk = pd.read_csv(path, encoding="utf-8-sig")["district"].tolist()
@@ -23,11 +23,20 @@ def test_names_guarded_against_formulas_come_back_as_written(tmp_path):
 
 
 def _whole(capacity, unknown):
-    return pd.DataFrame({
-        "district": "ALL", "category": "childcare", "population": [100.0, 50.0],
-        "covered_population": [80.0, 10.0], "unreachable_population": [0.0, 5.0],
-        "unsnapped_population": [0.0, 0.0], "target_min": 15.0, "mean_min": [6.0, 12.0],
-        "capacity": capacity, "capacity_unknown": unknown})
+    return pd.DataFrame(
+        {
+            "district": "ALL",
+            "category": "childcare",
+            "population": [100.0, 50.0],
+            "covered_population": [80.0, 10.0],
+            "unreachable_population": [0.0, 5.0],
+            "unsnapped_population": [0.0, 0.0],
+            "target_min": 15.0,
+            "mean_min": [6.0, 12.0],
+            "capacity": capacity,
+            "capacity_unknown": unknown,
+        }
+    )
 
 
 def test_totals_keep_unknown_capacity_unknown():

@@ -29,13 +29,14 @@ def city():
 
 def test_synthetic_city_is_seeded_and_sized(city):
     again = synthetic_city(3_000)
-    assert shapely.equals_exact(city.network.edges.geometry.to_numpy(),
-                                again.network.edges.geometry.to_numpy()).all()
-    np.testing.assert_array_equal(city.population.cells["pop_total"],
-                                  again.population.cells["pop_total"])
+    assert shapely.equals_exact(
+        city.network.edges.geometry.to_numpy(), again.network.edges.geometry.to_numpy()
+    ).all()
+    np.testing.assert_array_equal(
+        city.population.cells["pop_total"], again.population.cells["pop_total"]
+    )
     other = synthetic_city(3_000, seed=16)
-    assert not np.allclose(other.population.cells["pop_total"],
-                           city.population.cells["pop_total"])
+    assert not np.allclose(other.population.cells["pop_total"], city.population.cells["pop_total"])
     # About the size asked for: street nodes within 10 %, one populated cell per 5 nodes.
     assert abs(city.network.n_nodes - 3_000) < 300
     assert len(city.population.cells) == 600
@@ -52,10 +53,10 @@ def test_synthetic_city_is_labelled_synthetic(city):
     study = city.study()
     assert study.config.config.study.synthetic is True
     assert "SYNTHETIC" in NOTICE and study.config.config.study.notice == NOTICE
-    assert (city.population.source == "synthetic"
-            and all(f.source == "synthetic" for f in city.facilities.values()))
-    assert all((f.facilities["provenance"] == "synthetic").all()
-               for f in city.facilities.values())
+    assert city.population.source == "synthetic" and all(
+        f.source == "synthetic" for f in city.facilities.values()
+    )
+    assert all((f.facilities["provenance"] == "synthetic").all() for f in city.facilities.values())
 
 
 def test_synthetic_cohorts_add_up(city):
@@ -79,8 +80,11 @@ def test_networkx_peer_agrees_and_the_check_is_not_vacuous(city):
     wrong[key][i] += 1.0
     with pytest.raises(AssertionError):
         check_distances(core, wrong, 1e-9)
-    covered = {k: core.nearest[k].distance_m / study.categories[k].metres_per_minute
-               <= study.categories[k].target_min for k in answers}
+    covered = {
+        k: core.nearest[k].distance_m / study.categories[k].metres_per_minute
+        <= study.categories[k].target_min
+        for k in answers
+    }
     assert "equal" in check_covered(core, study, covered)
     covered[key] = ~covered[key]
     with pytest.raises(AssertionError):
@@ -93,8 +97,9 @@ def test_routing_node_coordinates_put_points_at_their_places(city):
     xy = routing_node_xy(core, study.network)
     assert np.isfinite(xy).all()
     ok = core.cell_nodes >= 0
-    np.testing.assert_allclose(xy[core.cell_nodes[ok]],
-                               shapely.get_coordinates(core.cell_points[ok]))
+    np.testing.assert_allclose(
+        xy[core.cell_nodes[ok]], shapely.get_coordinates(core.cell_points[ok])
+    )
     # A foot on the street is as far from its point as the snap leg.
     feet = core.graph.csr[core.cell_nodes[ok]]  # the pendant's one edge leads to its foot
     foot = feet.indices[feet.indptr[:-1]]
@@ -108,9 +113,24 @@ def test_benchmark_command_runs_at_a_tiny_size():
     if importlib.util.find_spec("pandana") is not None:
         peers.insert(0, "pandana")
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--sizes", "2k", "--peers", ",".join(peers),
-         "--cap-seconds", "300", "--ingest", "none"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--sizes",
+            "2k",
+            "--peers",
+            ",".join(peers),
+            "--cap-seconds",
+            "300",
+            "--ingest",
+            "none",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "End to end" in out and "circle15 steps" in out
@@ -124,9 +144,22 @@ def test_benchmark_command_runs_at_a_tiny_size():
 def test_ingestion_table_on_a_small_synthetic_extract():
     pytest.importorskip("pyrosm")
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ingest", "--datasets", "synthetic-40k",
-         "--rounds", "1", "--cap-seconds", "300"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.ingest",
+            "--datasets",
+            "synthetic-40k",
+            "--rounds",
+            "1",
+            "--cap-seconds",
+            "300",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     row = next(line for line in out.splitlines() if line.startswith("synthetic-40k "))

@@ -21,17 +21,27 @@ from pathlib import Path
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="Playwright for Python is not installed (test extra)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (test extra)"
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 #: Chromium switches: no network activity of its own, no GPU, a fresh profile (see fixture).
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 #: The optional basemap: the only thing a page may try to fetch from the internet.
 TILE_URL = re.compile(r"^https?://([a-z0-9-]+\.)*tile\.openstreetmap\.org/\d+/\d+/\d+\.png$")
 LOCAL = re.compile(r"^(file|data|blob|about):|^https?://(localhost|127\.0\.0\.1)(:\d+)?/")
@@ -40,8 +50,12 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 def chromium_binary() -> str | None:
     """Debian's Chromium (or ``$CIRCLE15_CHROMIUM``), if installed and runnable."""
-    candidates = [os.environ.get("CIRCLE15_CHROMIUM"), shutil.which("chromium"),
-                  shutil.which("chromium-browser"), "/usr/bin/chromium"]
+    candidates = [
+        os.environ.get("CIRCLE15_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ]
     for path in candidates:
         if path and Path(path).is_file() and os.access(path, os.X_OK):
             return path
@@ -64,8 +78,11 @@ class Visit:
             if kind == "pageerror":
                 out.append(f"uncaught: {text}")
             elif kind == "error":
-                tile = (text.startswith("Failed to load resource") and url in self.blocked
-                        and TILE_URL.match(url))
+                tile = (
+                    text.startswith("Failed to load resource")
+                    and url in self.blocked
+                    and TILE_URL.match(url)
+                )
                 if not tile:
                     out.append(f"console.error: {text} ({url})")
         return out
@@ -81,14 +98,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sync_api.Brows
     if exe is None and os.environ.get("CI"):
         pytest.fail("CI must run the browser tests: .ci/run installs Debian's chromium")
     if exe is None:
-        pytest.skip("no Chromium binary found: install Debian's `chromium` (CI's .ci/run does) "
-                    "or set CIRCLE15_CHROMIUM")
+        pytest.skip(
+            "no Chromium binary found: install Debian's `chromium` (CI's .ci/run does) "
+            "or set CIRCLE15_CHROMIUM"
+        )
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     profile = tmp_path_factory.mktemp("chromium-profile")  # fresh user-data-dir
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=exe, headless=True, args=FLAGS, viewport=VIEWPORT,
-            service_workers="block", locale="zh-CN", timezone_id="Asia/Shanghai")
+            str(profile),
+            executable_path=exe,
+            headless=True,
+            args=FLAGS,
+            viewport=VIEWPORT,
+            service_workers="block",
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
         context.circle15_version = version.stdout.strip()  # type: ignore[attr-defined]
         yield context
         context.close()
@@ -113,7 +139,8 @@ def visit(context: sync_api.BrowserContext, path: Path) -> Visit:
     page.goto(path.as_uri(), wait_until="load", timeout=120_000)
     v.seconds_to_load = time.perf_counter() - start
     page.wait_for_function(
-        "performance.getEntriesByType('navigation')[0].loadEventEnd > 0", timeout=60_000)
+        "performance.getEntriesByType('navigation')[0].loadEventEnd > 0", timeout=60_000
+    )
     return v
 
 
@@ -126,12 +153,16 @@ def record_timing(context: sync_api.BrowserContext, name: str, v: Visit, path: P
                 dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd),
                 load_event_end_ms: Math.round(nav.loadEventEnd)};
     }""")
-    timing.update(file=path.name, bytes=path.stat().st_size,
-                  seconds_goto_to_load=round(v.seconds_to_load, 3),
-                  chromium=getattr(context, "circle15_version", ""))
+    timing.update(
+        file=path.name,
+        bytes=path.stat().st_size,
+        seconds_goto_to_load=round(v.seconds_to_load, 3),
+        chromium=getattr(context, "circle15_version", ""),
+    )
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / f"render-{name}.json").write_text(json.dumps(timing, indent=2) + "\n",
-                                                   encoding="utf-8")
+    (ARTIFACTS / f"render-{name}.json").write_text(
+        json.dumps(timing, indent=2) + "\n", encoding="utf-8"
+    )
     print(f"\n{name}: {timing}")
     return timing
 
@@ -144,8 +175,9 @@ def map_visit(browser: sync_api.BrowserContext, demo_run) -> Iterator[Visit]:
     out, _ = demo_run
     path = out / "map.html"
     v = visit(browser, path)
-    v.page.wait_for_function("() => !!window.L && Object.values(window).some("
-                             "o => o instanceof L.Circle15.LayerControl)")
+    v.page.wait_for_function(
+        "() => !!window.L && Object.values(window).some(o => o instanceof L.Circle15.LayerControl)"
+    )
     record_timing(browser, "map", v, path)
     yield v
     v.page.close()
@@ -199,8 +231,9 @@ def test_map_renders_offline_without_errors(map_visit: Visit, demo_run) -> None:
     assert page.locator(".c15-banner").is_visible()
     assert page.locator(".leaflet-control-scale-line").count() >= 1
     assert page.locator(".c15-legend").is_visible()
-    assert page.locator(".leaflet-control-layers-group-name",
-                        has_text="托育 Childcare").is_visible()
+    assert page.locator(
+        ".leaflet-control-layers-group-name", has_text="托育 Childcare"
+    ).is_visible()
     # the walking-time cells are drawn on a canvas, the facilities as clustered SVG icons
     assert page.locator(".leaflet-pane canvas").count() >= 1
     assert page.locator(".c15-cluster, .c15-fac-icon").count() >= 1
@@ -211,8 +244,9 @@ def test_map_renders_offline_without_errors(map_visit: Visit, demo_run) -> None:
     assert (out / "map.html").stat().st_size < 8_000_000
 
 
-def test_map_without_basemap_draws_every_layer(browser: sync_api.BrowserContext,
-                                              tmp_path: Path) -> None:
+def test_map_without_basemap_draws_every_layer(
+    browser: sync_api.BrowserContext, tmp_path: Path
+) -> None:
     """``tiles=None`` (no tile server at all) still gives a working page with markers."""
     from circle15 import Study
     from circle15.outputs.map import write_map
@@ -237,8 +271,9 @@ def test_every_layer_in_the_control_toggles(map_visit: Visit) -> None:
     _check_legend(state)
     # every legend entry names layers that exist in the control
     assert {n for e in state["legend"] for n in e["names"]} <= named
-    boxes = v.page.locator(".leaflet-control-layers-overlays "
-                           "input.leaflet-control-layers-selector[type=checkbox]")
+    boxes = v.page.locator(
+        ".leaflet-control-layers-overlays input.leaflet-control-layers-selector[type=checkbox]"
+    )
     assert boxes.count() == len(listed)
     for i, name in enumerate(listed):
         before = _state(v)["on"][name]
@@ -259,8 +294,11 @@ def test_category_heading_toggles_its_group(map_visit: Visit) -> None:
     v = map_visit
     headings = v.page.locator("input.leaflet-control-layers-group-selector")
     assert headings.count() == 9  # one group per demo category
-    second = v.page.locator(".leaflet-control-layers-group").filter(
-        has=v.page.locator("input.leaflet-control-layers-group-selector")).nth(1)
+    second = (
+        v.page.locator(".leaflet-control-layers-group")
+        .filter(has=v.page.locator("input.leaflet-control-layers-group-selector"))
+        .nth(1)
+    )
     group = second.locator(".leaflet-control-layers-group-name").inner_text().strip()
     mine = [n for n in _state(v)["on"] if n.startswith(group + " · ")]
     assert len(mine) == 5
@@ -282,18 +320,25 @@ def test_popups_and_tooltips(map_visit: Visit) -> None:
         .find(n => n.endsWith("· 设施 facilities"))""")
     group = first.split(" · ")[0]
     # a facility: zoom until its cluster opens, then open its popup
-    page.evaluate("""(name) => new Promise(resolve => {
+    page.evaluate(
+        """(name) => new Promise(resolve => {
         const {control} = window.__c15;
         let cluster;
         control.circle15Layers[name].eachLayer(l => { cluster = l; });
         const marker = cluster.getLayers()[0];
         cluster.zoomToShowLayer(marker, () => { marker.openPopup(); resolve(); });
-    })""", first)
+    })""",
+        first,
+    )
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
-    for label in ("容量 Capacity", "服务人口 Serves", "最近设施人口 Nearest facility for",
-                  "路网 Street"):
+    for label in (
+        "容量 Capacity",
+        "服务人口 Serves",
+        "最近设施人口 Nearest facility for",
+        "路网 Street",
+    ):
         assert label in text
     page.wait_for_timeout(300)  # let the popup fade in
     page.screenshot(path=str(ARTIFACTS / "map-facility-popup.png"))
@@ -303,7 +348,8 @@ def test_popups_and_tooltips(map_visit: Visit) -> None:
         f"{group} · 街道覆盖率 coverage by sub-district": ("tooltip", "Coverage within 15 min"),
     }
     for name, (kind, label) in checks.items():
-        got = page.evaluate("""([name, kind]) => {
+        got = page.evaluate(
+            """([name, kind]) => {
             const {map, control} = window.__c15;
             const group = control.circle15Layers[name];
             const wasOn = map.hasLayer(group);
@@ -321,12 +367,16 @@ def test_popups_and_tooltips(map_visit: Visit) -> None:
             if (kind === "popup") { map.closePopup(); } else { feature.closeTooltip(); }
             if (!wasOn) { map.removeLayer(group); }
             return text;
-        }""", [name, kind])
+        }""",
+            [name, kind],
+        )
         assert label in got, (name, got)
     # the cells: a real click on a cell of the walking-time layer, then on one of a service
     # area (its own layer alone), and a hover over the service area for its tooltip
-    for short, label in (("步行可达 walking access", "步行时间 Walking time"),
-                         ("服务范围 service areas", "服务人口 Residents served")):
+    for short, label in (
+        ("步行可达 walking access", "步行时间 Walking time"),
+        ("服务范围 service areas", "服务人口 Residents served"),
+    ):
         name = f"{group} · {short}"
         at = page.evaluate(_CELL_AT_JS, name)
         page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
@@ -338,8 +388,10 @@ def test_popups_and_tooltips(map_visit: Visit) -> None:
             page.mouse.move(at["x"] + 1, at["y"] + 1)
             page.locator(".c15-tooltip").wait_for()
             assert "服务范围 Service area" in page.locator(".c15-tooltip").inner_text()
-        page.evaluate("(name) => window.__c15.map.removeLayer("
-                      "window.__c15.control.circle15Layers[name])", name)
+        page.evaluate(
+            "(name) => window.__c15.map.removeLayer(window.__c15.control.circle15Layers[name])",
+            name,
+        )
     page.evaluate("() => window.__c15.map.closePopup()")
     assert v.errors() == []
 
@@ -421,8 +473,9 @@ def test_report_embeds_the_map(report_visit: Visit) -> None:
     frame_el.scroll_into_view_if_needed()
     frame = frame_el.element_handle().content_frame()
     assert frame is not None and frame.url.endswith("/map.html")
-    frame.wait_for_function("() => !!window.L && Object.values(window).some("
-                            "o => o instanceof L.Map)", timeout=60_000)
+    frame.wait_for_function(
+        "() => !!window.L && Object.values(window).some(o => o instanceof L.Map)", timeout=60_000
+    )
     frame.locator(".c15-banner").wait_for()
     assert v.errors() == []
     assert v.outside_requests() == []

@@ -16,13 +16,20 @@ from .smallstudy import write_small_study
 
 def test_district_capacity_by_hand():
     cat = load_standards().categories["kindergarten"]
-    cells = pd.DataFrame({"district": ["甲", "乙", "丙"], "pop_total": 100.0,
-                          "pop_kindergarten": 10.0, "supply_kindergarten": 0.0})
+    cells = pd.DataFrame(
+        {
+            "district": ["甲", "乙", "丙"],
+            "pop_total": 100.0,
+            "pop_kindergarten": 10.0,
+            "supply_kindergarten": 0.0,
+        }
+    )
     # 甲: two facilities, both unknown; 乙: 100 known and one unknown; 丙: none at all.
     capacity = {"kindergarten": np.array([np.nan, np.nan, 100.0, np.nan])}
     where = {"kindergarten": np.array(["甲", "甲", "乙", "乙"], dtype=object)}
-    table = district_supply(cells, {"kindergarten": cat}, ["甲", "乙", "丙"], capacity,
-                            where).set_index("district")
+    table = district_supply(
+        cells, {"kindergarten": cat}, ["甲", "乙", "丙"], capacity, where
+    ).set_index("district")
     assert np.isnan(table.loc["甲", "capacity"]) and table.loc["甲", "capacity_unknown"] == 2
     assert np.isnan(table.loc["甲", "provision"])
     assert table.loc["乙", "capacity"] == 100 and table.loc["乙", "capacity_unknown"] == 1
@@ -57,10 +64,17 @@ def test_unknown_capacity_is_blank_in_every_output(tmp_path):
     assert facilities.loc[facilities["category"] == "kindergarten", "capacity"].isna().all()
     book = pd.read_excel(out / "results.xlsx", sheet_name=None, engine="openpyxl")
     sheet = book["districts"]
-    assert sheet.loc[(sheet["district"] == "西区") & (sheet["category"] == "kindergarten"),
-                     "capacity"].isna().all()
-    assert book["facilities"].loc[book["facilities"]["category"] == "kindergarten",
-                                  "capacity"].isna().all()
+    assert (
+        sheet.loc[(sheet["district"] == "西区") & (sheet["category"] == "kindergarten"), "capacity"]
+        .isna()
+        .all()
+    )
+    assert (
+        book["facilities"]
+        .loc[book["facilities"]["category"] == "kindergarten", "capacity"]
+        .isna()
+        .all()
+    )
     html = (out / "map.html").read_text(encoding="utf-8")
     html = html.replace("\\u003c", "<").replace("\\u003e", ">").replace('\\"', '"')
     # The facility popups travel as JSON rows: id, then capacity as shown ("—", never 0).

@@ -28,9 +28,10 @@ def _grid(n: int = 6, step: float = 100.0) -> WalkingNetwork:
                 edges.append((a, a + 1))
     nodes = gpd.GeoDataFrame(geometry=[Point(p) for p in xy], crs=32651)
     frame = gpd.GeoDataFrame(
-        {"u": [a for a, _ in edges], "v": [b for _, b in edges],
-         "length_m": [step] * len(edges)},
-        geometry=[LineString([xy[a], xy[b]]) for a, b in edges], crs=32651)
+        {"u": [a for a, _ in edges], "v": [b for _, b in edges], "length_m": [step] * len(edges)},
+        geometry=[LineString([xy[a], xy[b]]) for a, b in edges],
+        crs=32651,
+    )
     return WalkingNetwork(nodes, frame)
 
 
@@ -86,10 +87,16 @@ def test_point_catchments_equal_splicing_the_point_in():
     facs = index.snap(shapely.points(rng.uniform(0, 500, (4, 2))), 60)
     graph = build_routing_graph(net, [cells, facs])
     # New sites, some on edges that already carry cells, one exactly on a cell's foot.
-    new_xy = np.vstack([rng.uniform(0, 500, (12, 2)),
-                        shapely.get_coordinates(shapely.line_interpolate_point(
-                            net.edges.geometry.iloc[int(cells.edge[0])],
-                            cells.offset_m[0]))])
+    new_xy = np.vstack(
+        [
+            rng.uniform(0, 500, (12, 2)),
+            shapely.get_coordinates(
+                shapely.line_interpolate_point(
+                    net.edges.geometry.iloc[int(cells.edge[0])], cells.offset_m[0]
+                )
+            ),
+        ]
+    )
     new = index.snap(shapely.points(new_xy), 60)
     got = point_catchments(graph, graph.attach(new), graph.point_nodes[0], 600.0).toarray()
     # Oracle: splice the new sites into a graph together with the cells, then search.

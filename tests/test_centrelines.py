@@ -36,14 +36,20 @@ def xy(x, y):
 
 def drawing(crs="EPSG:32651") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"name": ["road A", "bridge", "ramp S", "ramp N", "side street"],
-         "bridge": ["F", "T", "F", "F", "F"], "layer": [None, "1", None, None, None]},
-        geometry=[LineString([xy(0, 0), xy(200, 0)]),
-                  LineString([xy(100, -50), xy(100, 50)]),
-                  LineString([xy(100, -150), xy(100, -50)]),
-                  LineString([xy(100, 50), xy(100, 150)]),
-                  LineString([xy(150, -30), xy(150, 30.2)])],
-        crs=UTM).to_crs(crs)
+        {
+            "name": ["road A", "bridge", "ramp S", "ramp N", "side street"],
+            "bridge": ["F", "T", "F", "F", "F"],
+            "layer": [None, "1", None, None, None],
+        },
+        geometry=[
+            LineString([xy(0, 0), xy(200, 0)]),
+            LineString([xy(100, -50), xy(100, 50)]),
+            LineString([xy(100, -150), xy(100, -50)]),
+            LineString([xy(100, 50), xy(100, 150)]),
+            LineString([xy(150, -30), xy(150, 30.2)]),
+        ],
+        crs=UTM,
+    ).to_crs(crs)
 
 
 def graph(net) -> nx.Graph:
@@ -60,8 +66,7 @@ def node_at(net, x, y) -> int:
 
 
 def distance(net, a, b) -> float:
-    return nx.shortest_path_length(graph(net), node_at(net, *a), node_at(net, *b),
-                                   weight="weight")
+    return nx.shortest_path_length(graph(net), node_at(net, *a), node_at(net, *b), weight="weight")
 
 
 @pytest.mark.parametrize("crs", ["EPSG:32651", "EPSG:4490", "EPSG:4549"])
@@ -88,10 +93,13 @@ def test_without_grade_separation_every_crossing_is_a_junction(tmp_path):
 
 def test_lines_split_at_shared_vertices_and_crossings(tmp_path):
     # One line passes through another's interior vertex; a multi-line is exploded.
-    frame = gpd.GeoDataFrame(geometry=[
-        LineString([xy(0, 0), xy(100, 0), xy(200, 0)]),
-        MultiLineString([[xy(100, -100), xy(100, 0)], [xy(100, 0.3), xy(100, 100)]]),
-    ], crs=UTM)
+    frame = gpd.GeoDataFrame(
+        geometry=[
+            LineString([xy(0, 0), xy(100, 0), xy(200, 0)]),
+            MultiLineString([[xy(100, -100), xy(100, 0)], [xy(100, 0.3), xy(100, 100)]]),
+        ],
+        crs=UTM,
+    )
     path = tmp_path / "vertex.gpkg"
     frame.to_file(path)
     net = read_centrelines(path, UTM)  # 0.5 m snapping closes the 0.3 m gap
@@ -101,8 +109,7 @@ def test_lines_split_at_shared_vertices_and_crossings(tmp_path):
 
 
 def test_shapefile_without_prj_needs_a_crs_and_motorways_are_dropped(tmp_path):
-    frame = drawing().assign(fclass=["residential", "footway", "footway", "footway",
-                                     "motorway"])
+    frame = drawing().assign(fclass=["residential", "footway", "footway", "footway", "motorway"])
     frame.to_file(tmp_path / "roads.shp")
     (tmp_path / "roads.prj").unlink()
     with pytest.raises(InputError, match="no coordinate reference system"):
@@ -112,7 +119,6 @@ def test_shapefile_without_prj_needs_a_crs_and_motorways_are_dropped(tmp_path):
 
 
 def test_points_file_is_rejected_with_the_types_found(tmp_path):
-    gpd.GeoDataFrame(geometry=gpd.points_from_xy([X0], [Y0]), crs=UTM).to_file(
-        tmp_path / "p.gpkg")
+    gpd.GeoDataFrame(geometry=gpd.points_from_xy([X0], [Y0]), crs=UTM).to_file(tmp_path / "p.gpkg")
     with pytest.raises(InputError, match=r"no LineString features.*Point"):
         read_centrelines(tmp_path / "p.gpkg", UTM)

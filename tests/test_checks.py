@@ -37,16 +37,19 @@ def test_population_on_pieces_without_a_facility_by_hand(tmp_path):
     toml = write_small_study(tmp_path)
     west = {1000 + 5 * N + j for j in range(N)}
     east = {1000 + 6 * N + j for j in range(N)}
-    rewrite_layer(tmp_path / "network.gpkg", "edges",
-                  lambda e: e[~(e["u"].isin(west) & e["v"].isin(east))])
+    rewrite_layer(
+        tmp_path / "network.gpkg", "edges", lambda e: e[~(e["u"].isin(west) & e["v"].isin(east))]
+    )
     result = Study.from_config(toml).run()
     stranded = result.diagnostics["population_without_facility"]
     assert stranded["kindergarten"] == 120.0
     assert stranded["elderly_canteen"] == 0.0
     assert result.diagnostics["network_pieces"] == 2
     assert result.diagnostics["unreachable_population"]["kindergarten"] == 120.0
-    assert any("pieces without any facility" in w and "Kindergarten 120" in w
-               for w in result.diagnostics["warnings"])
+    assert any(
+        "pieces without any facility" in w and "Kindergarten 120" in w
+        for w in result.diagnostics["warnings"]
+    )
 
 
 def test_population_without_facility_on_arrays():
@@ -75,13 +78,15 @@ def test_gcj02_offset_found_only_where_it_was_made():
         lines = streets.geometries[near[1]]
         foot = shapely.line_interpolate_point(lines, shapely.line_locate_point(lines, points))
         angle, r = rng.uniform(0, 2 * np.pi, len(points)), rng.uniform(0, 20, len(points))
-        true = shapely.points(shapely.get_x(foot) + r * np.cos(angle),
-                              shapely.get_y(foot) + r * np.sin(angle))
+        true = shapely.points(
+            shapely.get_x(foot) + r * np.cos(angle), shapely.get_y(foot) + r * np.sin(angle)
+        )
         wgs = gpd.GeoSeries(true, crs=found.crs).to_crs(4326)
         lon, lat = wgs84_to_gcj02(wgs.x.to_numpy(), wgs.y.to_numpy())
         shifted = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(found.crs)
-        findings = {f.other: f for f in coordinate_offset(shifted.to_numpy(), found.crs,
-                                                          streets, "WGS84")}
+        findings = {
+            f.other: f for f in coordinate_offset(shifted.to_numpy(), found.crs, streets, "WGS84")
+        }
         assert findings["GCJ-02"].detected, key
         assert findings["GCJ-02"].as_other_m < 21  # back on the streets, within 20 m
         assert 300 < findings["GCJ-02"].shift_m < 700  # the GCJ-02 offset around Ningbo
@@ -93,10 +98,12 @@ def test_explicit_wgs84_turns_the_offset_error_into_a_warning(tmp_path, capsys):
     x = X0 + np.array([100, 300, 500, 700, 200, 400, 600, 800]) + 2.0
     y = Y0 + np.array([150, 350, 550, 750, 450, 250, 650, 850])
     lon, lat = wgs84_to_gcj02(*lonlat(x, y))
-    pd.DataFrame({"facility_id": [f"K{i}" for i in range(8)], "capacity": 90, "lon": lon,
-                  "lat": lat}).to_csv(tmp_path / "kindergarten.csv", index=False)
+    pd.DataFrame(
+        {"facility_id": [f"K{i}" for i in range(8)], "capacity": 90, "lon": lon, "lat": lat}
+    ).to_csv(tmp_path / "kindergarten.csv", index=False)
     text = toml.read_text(encoding="utf-8").replace(
-        'path = "kindergarten.csv"', 'path = "kindergarten.csv"\ncrs = "WGS84"')
+        'path = "kindergarten.csv"', 'path = "kindergarten.csv"\ncrs = "WGS84"'
+    )
     toml.write_text(text, encoding="utf-8")
     assert main(["run", str(toml), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     printed = capsys.readouterr().out
@@ -108,8 +115,9 @@ def test_warnings_reach_the_manifest_and_the_report(tmp_path, capsys):
     says so in all three places."""
     toml = write_small_study(tmp_path)
     lon, lat = lonlat([X0 + 200, X0 + 6000], [Y0 + 230, Y0 + 500])
-    pd.DataFrame({"facility_id": ["K0", "FAR"], "capacity": [90, 90], "lon": lon,
-                  "lat": lat}).to_csv(tmp_path / "kindergarten.csv", index=False)
+    pd.DataFrame(
+        {"facility_id": ["K0", "FAR"], "capacity": [90, 90], "lon": lon, "lat": lat}
+    ).to_csv(tmp_path / "kindergarten.csv", index=False)
 
     def bow_tie(cells):
         geometry = cells.to_crs(CRS).geometry.to_numpy().copy()
@@ -125,8 +133,9 @@ def test_warnings_reach_the_manifest_and_the_report(tmp_path, capsys):
     report = (out / "report.html").read_text(encoding="utf-8")
     outside = next(w for w in manifest["warnings"] if "outside the study area" in w)
     assert "FAR" in outside and "1 of 2 facilities" in outside
-    assert any("invalid polygon(s) were repaired" in w and "C0000" in w
-               for w in manifest["warnings"])
+    assert any(
+        "invalid polygon(s) were repaired" in w and "C0000" in w for w in manifest["warnings"]
+    )
     for warning in manifest["warnings"]:
         assert f"WARNING: {warning}" in printed
         assert warning.split(":")[0] in report

@@ -27,8 +27,7 @@ from circle15.sources import chinese_crs as cc
 GEOD = Geod(ellps="WGS84")
 
 AMAP_WGS = np.array([[116.481499, 39.990475], [116.481499, 39.990375]])
-AMAP_GCJ = np.array([[116.487585177952, 39.991754014757],
-                     [116.487585177952, 39.991653917101]])
+AMAP_GCJ = np.array([[116.487585177952, 39.991754014757], [116.487585177952, 39.991653917101]])
 ALIYUN_GCJ = np.array([[120.026268, 30.279164]])
 ALIYUN_BD = np.array([[120.032768, 30.285238]])
 
@@ -78,18 +77,25 @@ def test_polygon_vertices_move_and_keep_holes():
     outer = [(121.60, 29.95), (121.65, 29.95), (121.65, 30.00), (121.60, 30.00)]
     hole = [(121.62, 29.97), (121.63, 29.97), (121.63, 29.98)]
     poly = Polygon(outer, [hole])
-    gcj = shapely.transform(poly, lambda xy: np.column_stack(cc.wgs84_to_gcj02(xy[:, 0],
-                                                                               xy[:, 1])))
+    gcj = shapely.transform(poly, lambda xy: np.column_stack(cc.wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
     back = cc.geometries_to_wgs84(np.array([gcj]), "GCJ-02")[0]
     assert len(back.interiors) == 1
     moved = shapely.get_coordinates(back)
     assert metres(moved, shapely.get_coordinates(poly)).max() < 1e-3
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("GCJ-02", "GCJ-02"), ("gcj02", "GCJ-02"), ("高德", "GCJ-02"), ("Tencent", "GCJ-02"),
-    ("BD-09", "BD-09"), ("bd09ll", "BD-09"), ("百度", "BD-09"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GCJ-02", "GCJ-02"),
+        ("gcj02", "GCJ-02"),
+        ("高德", "GCJ-02"),
+        ("Tencent", "GCJ-02"),
+        ("BD-09", "BD-09"),
+        ("bd09ll", "BD-09"),
+        ("百度", "BD-09"),
+    ],
+)
 def test_offset_system_names(text, expected):
     assert cc.parse_crs(text) == expected
 

@@ -26,11 +26,9 @@ X0, Y0 = ORIGIN
 
 def test_health_day_care_and_culture_standards_as_written():
     cats = load_standards().categories
-    health, care, culture = (cats["community_health"], cats["elderly_day_care"],
-                             cats["culture"])
+    health, care, culture = (cats["community_health"], cats["elderly_day_care"], cats["culture"])
     assert (health.name_zh, health.age_min, health.age_max) == ("社区卫生服务", 0, 200)
-    assert (care.name_zh, care.age_min, care.cohort_label) == ("居家养老/日间照料", 60,
-                                                               "ages 60+")
+    assert (care.name_zh, care.age_min, care.cohort_label) == ("居家养老/日间照料", 60, "ages 60+")
     assert culture.cohort_label == "all ages"
     for cat in (health, care, culture):
         assert cat.tiers_min == (5.0, 10.0, 15.0) and cat.target_min == 15.0
@@ -53,8 +51,11 @@ def test_step_free_is_on_for_strollers_and_older_walkers_only():
 
 
 def _features(rows: list[dict]) -> OsmFeatures:
-    frame = gpd.GeoDataFrame([{k: v for k, v in r.items() if k != "xy"} for r in rows],
-                             geometry=[Point(r["xy"]) for r in rows], crs=4326)
+    frame = gpd.GeoDataFrame(
+        [{k: v for k, v in r.items() if k != "xy"} for r in rows],
+        geometry=[Point(r["xy"]) for r in rows],
+        crs=4326,
+    )
     return tidy_features(frame, "test")
 
 
@@ -66,13 +67,27 @@ def test_new_tag_mappings_by_hand():
         {"osm_id": "node/4", "amenity": "clinic", "name": "美好口腔诊所"},
         {"osm_id": "node/5", "healthcare": "clinic", "name": "Clinic"},
         {"osm_id": "node/6", "amenity": "doctors", "name": "仁心民营医院"},
-        {"osm_id": "node/7", "amenity": "social_facility", "social_facility": "day_care",
-         "social_facility:for": "senior"},
+        {
+            "osm_id": "node/7",
+            "amenity": "social_facility",
+            "social_facility": "day_care",
+            "social_facility:for": "senior",
+        },
         {"osm_id": "node/8", "amenity": "community_centre", "name": "庄市街道居家养老服务中心"},
-        {"osm_id": "node/9", "amenity": "social_facility", "social_facility": "nursing_home",
-         "social_facility:for": "senior", "name": "镇海区福利院"},
-        {"osm_id": "node/10", "amenity": "social_facility", "social_facility": "nursing_home",
-         "social_facility:for": "senior", "name": "骆驼嵌入式小微养老院"},
+        {
+            "osm_id": "node/9",
+            "amenity": "social_facility",
+            "social_facility": "nursing_home",
+            "social_facility:for": "senior",
+            "name": "镇海区福利院",
+        },
+        {
+            "osm_id": "node/10",
+            "amenity": "social_facility",
+            "social_facility": "nursing_home",
+            "social_facility:for": "senior",
+            "name": "骆驼嵌入式小微养老院",
+        },
         {"osm_id": "node/11", "amenity": "library", "name": "镇海区图书馆"},
         {"osm_id": "node/12", "amenity": "library", "name": "宁波大学图书馆"},
         {"osm_id": "node/13", "amenity": "community_centre", "name": "澥浦镇农村文化礼堂"},
@@ -82,10 +97,15 @@ def test_new_tag_mappings_by_hand():
     ]
     for i, r in enumerate(rows):
         r["xy"] = (121.60 + 0.01 * i, 29.95)
-    layers = classify(_features(rows), ["community_health", "elderly_day_care", "culture",
-                                        "elderly_canteen"], "EPSG:32651")
-    ids = {k: sorted(int(i.split("/")[1]) for i in v.facilities["facility_id"])
-           for k, v in layers.items()}
+    layers = classify(
+        _features(rows),
+        ["community_health", "elderly_day_care", "culture", "elderly_canteen"],
+        "EPSG:32651",
+    )
+    ids = {
+        k: sorted(int(i.split("/")[1]) for i in v.facilities["facility_id"])
+        for k, v in layers.items()
+    }
     # 3: a hospital; 4: a dentist; 6: a private hospital tagged doctors
     assert ids["community_health"] == [1, 2, 5]
     # 9: a large home without an embedded/community name
@@ -98,11 +118,13 @@ def test_new_tag_mappings_by_hand():
 
 
 def test_steps_and_wheelchair_tags_mark_the_ways_a_step_free_walk_avoids():
-    edges = pd.DataFrame({
-        "highway": ["footway", "steps", "footway;steps", "steps", "steps", "residential",
-                    None],
-        "wheelchair": [None, None, None, "yes", None, "no", None],
-        "ramp:wheelchair": [None, None, None, None, "yes", None, None]})
+    edges = pd.DataFrame(
+        {
+            "highway": ["footway", "steps", "footway;steps", "steps", "steps", "residential", None],
+            "wheelchair": [None, None, None, "yes", None, "no", None],
+            "ramp:wheelchair": [None, None, None, None, "yes", None, None],
+        }
+    )
     assert step_ways(edges).tolist() == [False, True, True, False, False, True, False]
     assert step_ways(pd.DataFrame({"name": ["a"]})) is None  # nothing says where steps are
     marked = pd.DataFrame({"台阶": ["是", "否", "1", None]})
@@ -110,17 +132,21 @@ def test_steps_and_wheelchair_tags_mark_the_ways_a_step_free_walk_avoids():
 
 
 def test_centrelines_mark_steps_by_a_column_or_their_class(tmp_path):
-    lines = gpd.GeoDataFrame({
-        "道路等级": ["支路", "台阶", "支路", "支路"], "有台阶": ["否", "否", "是", "否"]},
-        geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (200, 0)]),
-                  LineString([(200, 0), (300, 0)]), LineString([(300, 0), (400, 0)])],
-        crs="EPSG:32651")
+    lines = gpd.GeoDataFrame(
+        {"道路等级": ["支路", "台阶", "支路", "支路"], "有台阶": ["否", "否", "是", "否"]},
+        geometry=[
+            LineString([(0, 0), (100, 0)]),
+            LineString([(100, 0), (200, 0)]),
+            LineString([(200, 0), (300, 0)]),
+            LineString([(300, 0), (400, 0)]),
+        ],
+        crs="EPSG:32651",
+    )
     lines.geometry = lines.geometry.translate(X0, Y0)
     path = tmp_path / "roads.gpkg"
     lines.to_file(path)
     by_column = read_centrelines(path, lines.crs, steps_field="有台阶")
-    mid = shapely.line_interpolate_point(by_column.edges.geometry.to_numpy(), 0.5,
-                                         normalized=True)
+    mid = shapely.line_interpolate_point(by_column.edges.geometry.to_numpy(), 0.5, normalized=True)
     x = shapely.get_coordinates(mid)[:, 0] - X0
     steps = dict(zip(np.round(x), by_column.edges["steps"], strict=True))
     # the 台阶 class and the 有台阶 = 是 column both count
@@ -132,12 +158,19 @@ def test_centrelines_mark_steps_by_a_column_or_their_class(tmp_path):
 
 
 def test_a_study_turns_step_free_off_and_chooses_its_index_categories(tmp_path):
-    toml = write_small_study(tmp_path / "s", facilities={
-        "kindergarten": [(X0 + 200, Y0 + 230)],
-        "elderly_canteen": [(X0 + 800, Y0 + 810), (X0 + 100, Y0 + 900)]})
+    toml = write_small_study(
+        tmp_path / "s",
+        facilities={
+            "kindergarten": [(X0 + 200, Y0 + 230)],
+            "elderly_canteen": [(X0 + 800, Y0 + 810), (X0 + 100, Y0 + 900)],
+        },
+    )
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text + "\n[categories.elderly_canteen]\nstep_free = false\n\n"
-                    "[index]\ncategories = [\"kindergarten\"]\n", encoding="utf-8")
+    toml.write_text(
+        text + "\n[categories.elderly_canteen]\nstep_free = false\n\n"
+        '[index]\ncategories = ["kindergarten"]\n',
+        encoding="utf-8",
+    )
     loaded = load_config(toml)
     assert not loaded.categories["elderly_canteen"].step_free
     assert loaded.index.categories == ("kindergarten",)
@@ -148,10 +181,11 @@ def test_a_study_turns_step_free_off_and_chooses_its_index_categories(tmp_path):
     for district in ("西区", "东区"):
         row = result.index.set_index("district").loc[district]
         assert row["accessibility"] == pytest.approx(
-            by_cat.loc[(district, "kindergarten"), "score_accessibility"], abs=1e-6)
+            by_cat.loc[(district, "kindergarten"), "score_accessibility"], abs=1e-6
+        )
     # the canteens keep their own scores
     assert by_cat.loc[("西区", "elderly_canteen"), "score_accessibility"] > 0
-    toml.write_text(text + "\n[index]\ncategories = [\"library\"]\n", encoding="utf-8")
+    toml.write_text(text + '\n[index]\ncategories = ["library"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"index\.categories: 'library' is not a category"):
         load_config(toml)
 
@@ -159,12 +193,13 @@ def test_a_study_turns_step_free_off_and_chooses_its_index_categories(tmp_path):
 def test_targets_are_checked_against_the_study(tmp_path):
     toml = write_small_study(tmp_path / "t", facilities={"kindergarten": [(X0 + 200, Y0 + 230)]})
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text + "\n[targets]\nsports_venue.area_per_resident = 2.9\n",
-                    encoding="utf-8")
+    toml.write_text(text + "\n[targets]\nsports_venue.area_per_resident = 2.9\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"targets\.sports_venue: not a category"):
         load_config(toml)
-    toml.write_text(text + "\n[targets.kindergarten]\ncapacity_per_1000 = 1\n"
-                    "places_per_1000 = 2\n", encoding="utf-8")
+    toml.write_text(
+        text + "\n[targets.kindergarten]\ncapacity_per_1000 = 1\nplaces_per_1000 = 2\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match=r"capacity_per_1000 and places_per_1000 are the same"):
         load_config(toml)
     toml.write_text(text + "\n[targets.kindergarten]\ncoverage = 1.5\n", encoding="utf-8")
@@ -175,8 +210,9 @@ def test_targets_are_checked_against_the_study(tmp_path):
 def test_the_demo_says_where_its_steps_are():
     from circle15.demo.locate import repository_data_dir
 
-    edges = gpd.read_file(Path(repository_data_dir()) / "network" /
-                          "zhenhai_walk_synthetic.gpkg", layer="edges")
+    edges = gpd.read_file(
+        Path(repository_data_dir()) / "network" / "zhenhai_walk_synthetic.gpkg", layer="edges"
+    )
     assert (edges["highway"] == "steps").sum() >= 50
     assert (edges["wheelchair"] == "no").sum() >= 1
     assert set(edges["provenance"]) == {"synthetic"}

@@ -22,11 +22,17 @@ from .smallstudy import write_small_study
 from .test_interrupted_run import env_with
 
 
-def circle15(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-             timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "circle15.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env if env is not None else env_with(),
-                          cwd=cwd)
+def circle15(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "circle15.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env if env is not None else env_with(),
+        cwd=cwd,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +66,9 @@ ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize(("args", "named"), ARGUMENTS, ids=[" ".join(a[2:]) or a[0]
-                                                           for a, _ in ARGUMENTS])
+@pytest.mark.parametrize(
+    ("args", "named"), ARGUMENTS, ids=[" ".join(a[2:]) or a[0] for a, _ in ARGUMENTS]
+)
 def test_bad_command_line_values_exit_2(tmp_path, args, named):
     proc = circle15(*args, cwd=tmp_path, timeout=120)
     assert proc.returncode == 2, proc.stderr
@@ -69,8 +76,10 @@ def test_bad_command_line_values_exit_2(tmp_path, args, named):
     assert not (tmp_path / "x").exists() and not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("text", "expected"), [("4GB", 4 * 10**9), ("512 MiB", 512 * 2**20),
-                                                ("1.5gb", 1_500_000_000), (2**30, 2**30)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("4GB", 4 * 10**9), ("512 MiB", 512 * 2**20), ("1.5gb", 1_500_000_000), (2**30, 2**30)],
+)
 def test_memory_sizes_that_are_fine(text, expected):
     assert memory_size(text) == expected
 
@@ -97,8 +106,15 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_bad_environment_exits_2_before_work(study, tmp_path, name):
-    proc = circle15("run", str(study), "--out", str(tmp_path / "out"), "--quiet",
-                    env=env_with(**HOSTILE[name]), timeout=300)
+    proc = circle15(
+        "run",
+        str(study),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+        env=env_with(**HOSTILE[name]),
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr
     variable = next(iter(HOSTILE[name]))
     assert proc.stderr.startswith(f"circle15: error: {variable}") and "Traceback" not in proc.stderr
@@ -128,15 +144,28 @@ def test_version_works_whatever_the_environment(name):
 
 
 def test_a_valid_source_date_epoch_is_used(study, tmp_path):
-    proc = circle15("run", str(study), "--out", str(tmp_path / "out"), "--quiet",
-                    env=env_with(SOURCE_DATE_EPOCH="1700000000"), timeout=600)
+    proc = circle15(
+        "run",
+        str(study),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+        env=env_with(SOURCE_DATE_EPOCH="1700000000"),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2023-11-14" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_terminal_that_cannot_show_chinese_does_not_crash_the_run(study, tmp_path):
-    proc = circle15("run", str(study), "--out", str(tmp_path / "out"),
-                    env=env_with(PYTHONIOENCODING="ascii"), timeout=600)
+    proc = circle15(
+        "run",
+        str(study),
+        "--out",
+        str(tmp_path / "out"),
+        env=env_with(PYTHONIOENCODING="ascii"),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "\\u5e7c" in proc.stdout  # 幼儿园, escaped rather than a UnicodeEncodeError
     assert os.path.exists(tmp_path / "out" / "manifest.json")

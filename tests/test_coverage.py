@@ -17,7 +17,16 @@ CAT = load_standards().categories["kindergarten"]  # tiers 5/10/15, target 15
 def test_tier_labels_put_limits_in_the_lower_tier_and_nan_apart():
     minutes = np.array([0.0, 4.99, 5.0, 5.01, 10.0, 15.0, 15.01, 80.0, np.nan])
     assert list(tier_labels(minutes, (5, 10, 15))) == [
-        "0-5", "0-5", "0-5", "5-10", "5-10", "10-15", ">15", ">15", "unreachable"]
+        "0-5",
+        "0-5",
+        "0-5",
+        "5-10",
+        "5-10",
+        "10-15",
+        ">15",
+        ">15",
+        "unreachable",
+    ]
 
 
 def test_weighted_quantile_by_hand():
@@ -34,12 +43,14 @@ def _cells() -> pd.DataFrame:
     # Two districts, A and B. District A: 100 children at 3 min, 50 at 12 min, 10 at 20 min.
     # District B: 40 at 7 min, 30 unreachable (snapped, other network piece),
     # 20 unsnapped (no street within reach).
-    return pd.DataFrame({
-        "district": ["A", "A", "A", "B", "B", "B"],
-        "pop_kindergarten": [100.0, 50.0, 10.0, 40.0, 30.0, 20.0],
-        "t_kindergarten": [3.0, 12.0, 20.0, 7.0, np.nan, np.nan],
-        "snapped": [True, True, True, True, True, False],
-    })
+    return pd.DataFrame(
+        {
+            "district": ["A", "A", "A", "B", "B", "B"],
+            "pop_kindergarten": [100.0, 50.0, 10.0, 40.0, 30.0, 20.0],
+            "t_kindergarten": [3.0, 12.0, 20.0, 7.0, np.nan, np.nan],
+            "snapped": [True, True, True, True, True, False],
+        }
+    )
 
 
 def test_district_table_by_hand():
@@ -63,8 +74,15 @@ def test_all_rows_are_the_sums_of_the_districts():
     table = district_table(_cells(), {"kindergarten": CAT}, ["A", "B", "C"])
     parts = table[table["district"] != ALL]
     whole = table[table["district"] == ALL].iloc[0]
-    for col in ["population", "pop_within_5", "pop_within_10", "pop_within_15",
-                "covered_population", "unreachable_population", "unsnapped_population"]:
+    for col in [
+        "population",
+        "pop_within_5",
+        "pop_within_10",
+        "pop_within_15",
+        "covered_population",
+        "unreachable_population",
+        "unsnapped_population",
+    ]:
         assert whole[col] == pytest.approx(parts[col].sum())
     assert whole["coverage"] == pytest.approx(190 / 250)
 
@@ -73,12 +91,16 @@ def _grid_cells() -> gpd.GeoDataFrame:
     # A 4x1 strip of 100 m cells plus one cell far away; cells 0-1 beyond target,
     # cell 2 fine, cell 3 unreachable, cell 4 beyond target (a separate gap).
     geoms = [box(i * 100, 0, (i + 1) * 100, 100) for i in range(4)] + [box(1000, 0, 1100, 100)]
-    return gpd.GeoDataFrame({
-        "district": ["A", "A", "B", "B", "B"],
-        "pop_kindergarten": [10.0, 20.0, 5.0, 7.0, 3.0],
-        "t_kindergarten": [16.0, 18.0, 4.0, np.nan, 25.0],
-        "nearest_kindergarten": ["K1", "K2", "K1", None, "K2"],
-    }, geometry=geoms, crs="EPSG:32651")
+    return gpd.GeoDataFrame(
+        {
+            "district": ["A", "A", "B", "B", "B"],
+            "pop_kindergarten": [10.0, 20.0, 5.0, 7.0, 3.0],
+            "t_kindergarten": [16.0, 18.0, 4.0, np.nan, 25.0],
+            "nearest_kindergarten": ["K1", "K2", "K1", None, "K2"],
+        },
+        geometry=geoms,
+        crs="EPSG:32651",
+    )
 
 
 def test_gap_areas_merge_touching_cells_and_rank_by_population():
@@ -121,14 +143,15 @@ def _district_table_by_masks(cells, categories, districts):
             for tier in cat.tiers_min:
                 row[within_column(tier)] = p[r & (tt <= tier)].sum()
             covered = p[r & (tt <= cat.target_min)].sum()
-            row.update(target_min=cat.target_min, covered_population=covered,
-                       coverage=covered / row["population"] if row["population"] > 0
-                       else np.nan,
-                       mean_min=np.average(tt[r], weights=p[r]) if p[r].sum() > 0
-                       else np.nan,
-                       p90_min=weighted_quantile(tt[r], p[r], 0.9),
-                       unreachable_population=p[~r].sum(),
-                       unsnapped_population=p[~snapped[mask]].sum())
+            row.update(
+                target_min=cat.target_min,
+                covered_population=covered,
+                coverage=covered / row["population"] if row["population"] > 0 else np.nan,
+                mean_min=np.average(tt[r], weights=p[r]) if p[r].sum() > 0 else np.nan,
+                p90_min=weighted_quantile(tt[r], p[r], 0.9),
+                unreachable_population=p[~r].sum(),
+                unsnapped_population=p[~snapped[mask]].sum(),
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -141,14 +164,17 @@ def test_district_table_equals_one_mask_per_district(seed):
     n = int(rng.integers(1, 400))
     names = [f"街道{i}" for i in range(int(rng.integers(1, 6)))]
     t = rng.choice([np.nan, 3.0, 5.0, 7.5, 10.0, 15.0, 15.0001, 40.0], n) * rng.choice(
-        [1.0, 1.0, rng.uniform(0.5, 2)], n)
-    cells = pd.DataFrame({
-        # a few cells lie outside every named sub-district: they count in ALL only
-        "district": rng.choice([*names, "elsewhere"], n),
-        "snapped": rng.random(n) > 0.05,
-        "pop_childcare": rng.choice([0.0, 0.5, 3.0, 12.0], n),
-        "t_childcare": t,
-    })
+        [1.0, 1.0, rng.uniform(0.5, 2)], n
+    )
+    cells = pd.DataFrame(
+        {
+            # a few cells lie outside every named sub-district: they count in ALL only
+            "district": rng.choice([*names, "elsewhere"], n),
+            "snapped": rng.random(n) > 0.05,
+            "pop_childcare": rng.choice([0.0, 0.5, 3.0, 12.0], n),
+            "t_childcare": t,
+        }
+    )
     cats = {"childcare": load_standards().categories["childcare"]}
     got = district_table(cells, cats, names)
     want = _district_table_by_masks(cells, cats, names)

@@ -37,8 +37,9 @@ def test_the_seeded_builder_reproduces_the_committed_demo(rebuilt):
             for layer, _ in pyogrio.list_layers(DATA / rel):
                 a = gpd.read_file(DATA / rel, layer=layer)
                 b = gpd.read_file(rebuilt / rel, layer=layer)
-                pd.testing.assert_frame_equal(a.drop(columns="geometry"),
-                                              b.drop(columns="geometry"))
+                pd.testing.assert_frame_equal(
+                    a.drop(columns="geometry"), b.drop(columns="geometry")
+                )
                 assert (a.geometry.to_wkb() == b.geometry.to_wkb()).all(), rel
         else:
             assert (DATA / rel).read_bytes() == (rebuilt / rel).read_bytes(), rel
@@ -97,8 +98,9 @@ def test_demo_outline_is_the_real_tianditu_outline(shared_data):
 
 def test_demo_schools_are_plausible_against_osm(shared_data):
     # Real OSM schools in Zhenhai lie inside the demo outline (same district, same frame).
-    osm = gpd.read_file(shared_data / "facilities" /
-                        "zhenhai_osm_school_hospital_commercial_points_wgs84.geojson")
+    osm = gpd.read_file(
+        shared_data / "facilities" / "zhenhai_osm_school_hospital_commercial_points_wgs84.geojson"
+    )
     outline = gpd.read_file(DATA / "boundaries" / "zhenhai_outline.geojson")
     schools = osm[osm.astype(str).apply(lambda r: r.str.contains("school").any(), axis=1)]
     inside = schools.within(outline.geometry.iloc[0].buffer(0.01))

@@ -42,7 +42,7 @@ def test_report_figures_match_districts_csv(demo_run) -> None:
     out, _ = demo_run
     table = pd.read_csv(out / "districts.csv", encoding="utf-8-sig")
     report = (out / "report.html").read_text(encoding="utf-8")
-    summary = report[report.index("id=summary>"): report.index("id=map>")]
+    summary = report[report.index("id=summary>") : report.index("id=map>")]
     for _, row in table[table["district"] == "ALL"].iterrows():
         assert f"<b>{row['coverage']:.1%}</b>" in summary, row["category"]
     for district in table.loc[table["district"] != "ALL", "district"].unique():
@@ -55,19 +55,27 @@ def test_workbook_matches_the_tables(demo_run) -> None:
     out, _ = demo_run
     wb = openpyxl.load_workbook(out / "results.xlsx", read_only=True)
     # the demo walks childcare and elderly canteens and day care step-free: barrier sheets
-    assert wb.sheetnames == ["about", "districts", "gaps", "barriers", "barrier_areas",
-                             "barrier_steps", "facilities", "parameters"]
+    assert wb.sheetnames == [
+        "about",
+        "districts",
+        "gaps",
+        "barriers",
+        "barrier_areas",
+        "barrier_steps",
+        "facilities",
+        "parameters",
+    ]
     csv = pd.read_csv(out / "districts.csv", encoding="utf-8-sig")
     sheet = pd.read_excel(out / "results.xlsx", sheet_name="districts", engine="openpyxl")
     assert len(sheet) == len(csv)
-    assert sheet["coverage"].to_numpy() == pytest.approx(csv["coverage"].to_numpy(),
-                                                         nan_ok=True)
+    assert sheet["coverage"].to_numpy() == pytest.approx(csv["coverage"].to_numpy(), nan_ok=True)
     facilities = pd.read_excel(out / "results.xlsx", sheet_name="facilities", engine="openpyxl")
     assert len(facilities) == 287  # nine categories (data/README.md)
     # everyone within the target is served by exactly one facility (its nearest)
     by_category = facilities.groupby("category")["served_population"].agg(["sum", "size"])
     for key, (served, n) in by_category.iterrows():
-        covered = csv.loc[(csv["district"] == "ALL") & (csv["category"] == key),
-                          "covered_population"]
+        covered = csv.loc[
+            (csv["district"] == "ALL") & (csv["category"] == key), "covered_population"
+        ]
         # each figure is rounded to 0.01 in its file
         assert served == pytest.approx(covered.item(), abs=0.01 * (n + 1))

@@ -18,12 +18,12 @@ TOTAL = 531_830
 AGE_0, AGE_1_4, AGE_5_9, AGE_10_14, AGE_60_PLUS = 4_122, 21_498, 24_148, 19_443, 80_581
 # Cohorts from 5-year bands, residents spread evenly over the years of each band.
 EXPECTED_COHORTS = {
-    "childcare": AGE_0 + AGE_1_4 * 2 / 4,                  # ages 0-2
-    "kindergarten": AGE_1_4 * 2 / 4 + AGE_5_9 / 5,         # ages 3-5
+    "childcare": AGE_0 + AGE_1_4 * 2 / 4,  # ages 0-2
+    "kindergarten": AGE_1_4 * 2 / 4 + AGE_5_9 / 5,  # ages 3-5
     "primary_school": AGE_5_9 * 4 / 5 + AGE_10_14 * 2 / 5,  # ages 6-11
-    "middle_school": AGE_10_14 * 3 / 5,                     # ages 12-14
-    "elderly_canteen": AGE_60_PLUS,                         # 60+
-    "sports_venue": TOTAL,                                  # everyone
+    "middle_school": AGE_10_14 * 3 / 5,  # ages 12-14
+    "elderly_canteen": AGE_60_PLUS,  # 60+
+    "sports_venue": TOTAL,  # everyone
 }
 
 pytestmark = pytest.mark.slow
@@ -51,9 +51,20 @@ def test_all_population_equals_the_census(districts):
 
 
 def test_district_table_has_the_contract_columns_and_seven_units(districts):
-    for col in ["district", "category", "population", "pop_within_5", "pop_within_10",
-                "pop_within_15", "target_min", "covered_population", "coverage", "mean_min",
-                "p90_min", "unreachable_population"]:
+    for col in [
+        "district",
+        "category",
+        "population",
+        "pop_within_5",
+        "pop_within_10",
+        "pop_within_15",
+        "target_min",
+        "covered_population",
+        "coverage",
+        "mean_min",
+        "p90_min",
+        "unreachable_population",
+    ]:
         assert col in districts.columns
     units = {"招宝山街道", "蛟川街道", "骆驼街道", "庄市街道", "贵驷街道", "澥浦镇", "九龙湖镇"}
     assert set(districts["district"]) == units | {"ALL"}
@@ -63,8 +74,14 @@ def test_district_table_has_the_contract_columns_and_seven_units(districts):
 def test_districts_add_up_to_all(districts):
     parts = districts[districts["district"] != "ALL"].groupby("category").sum(numeric_only=True)
     whole = districts[districts["district"] == "ALL"].set_index("category")
-    for col in ["population", "pop_within_5", "pop_within_10", "pop_within_15",
-                "covered_population", "unreachable_population"]:
+    for col in [
+        "population",
+        "pop_within_5",
+        "pop_within_10",
+        "pop_within_15",
+        "covered_population",
+        "unreachable_population",
+    ]:
         np.testing.assert_allclose(parts[col], whole.loc[parts.index, col], atol=0.05)
     tiers = whole[["pop_within_5", "pop_within_10", "pop_within_15"]].to_numpy()
     assert (np.diff(tiers, axis=1) >= -1e-9).all()  # a tier never holds fewer than the last
@@ -98,8 +115,7 @@ def test_geopackage_layers_match_the_table(demo_run, districts):
     gaps = gpd.read_file(out / "results.gpkg", layer="gaps")
     for key in EXPECTED_COHORTS:
         g = gaps[gaps["category"] == key]
-        missed = cells.loc[
-            cells[f"t_{key}"].isna() | (cells[f"t_{key}"] > 15), f"pop_{key}"].sum()
+        missed = cells.loc[cells[f"t_{key}"].isna() | (cells[f"t_{key}"] > 15), f"pop_{key}"].sum()
         assert g["population"].sum() == pytest.approx(missed, abs=0.05), key
         assert list(g["rank"]) == list(range(1, len(g) + 1))
 

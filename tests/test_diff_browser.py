@@ -20,11 +20,20 @@ ATTACK = '<img src=x onerror="window.__pwned=1">'
 @pytest.fixture(scope="module")
 def diff_folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("diffmap")
-    a = write_small_study(root / "a", facilities={
-        "kindergarten": [(X0 + 200, Y0 + 230)], "elderly_canteen": [(X0 + 800, Y0 + 810)]})
-    b = write_small_study(root / "b", facilities={
-        "kindergarten": [(X0 + 200, Y0 + 230), (X0 + 610, Y0 + 700)],
-        "elderly_canteen": [(X0 + 300, Y0 + 410)]})
+    a = write_small_study(
+        root / "a",
+        facilities={
+            "kindergarten": [(X0 + 200, Y0 + 230)],
+            "elderly_canteen": [(X0 + 800, Y0 + 810)],
+        },
+    )
+    b = write_small_study(
+        root / "b",
+        facilities={
+            "kindergarten": [(X0 + 200, Y0 + 230), (X0 + 610, Y0 + 700)],
+            "elderly_canteen": [(X0 + 300, Y0 + 410)],
+        },
+    )
     table = pd.read_csv(root / "b" / "kindergarten.csv")
     table.loc[1, "name"] = ATTACK
     table.to_csv(root / "b" / "kindergarten.csv", index=False)
@@ -35,12 +44,14 @@ def diff_folder(tmp_path_factory):
 def test_diff_map_renders_and_every_layer_toggles(browser, diff_folder):  # noqa: F811
     v = visit(browser, diff_folder / "diff_map.html")
     page = v.page
-    page.wait_for_function("() => !!window.L && Object.values(window).some("
-                           "o => o instanceof L.Circle15.LayerControl)")
+    page.wait_for_function(
+        "() => !!window.L && Object.values(window).some(o => o instanceof L.Circle15.LayerControl)"
+    )
     state = page.evaluate(_STATE_JS)
     assert len(state["on"]) >= 5  # outlines + per category cells, facilities, coverage
-    boxes = page.locator(".leaflet-control-layers-overlays "
-                         "input.leaflet-control-layers-selector[type=checkbox]")
+    boxes = page.locator(
+        ".leaflet-control-layers-overlays input.leaflet-control-layers-selector[type=checkbox]"
+    )
     for i in range(boxes.count()):
         boxes.nth(i).click()
         boxes.nth(i).click()

@@ -46,9 +46,16 @@ def test_web_mercator_is_refused_with_the_utm_zone(outline):
     assert shown == pytest.approx(1 / math.cos(math.radians(lat)) - 1, abs=0.002)
 
 
-@pytest.mark.parametrize(("code", "zone"), [("EPSG:32651", 51), ("EPSG:32650", 50),
-                                            ("EPSG:32652", 52), ("EPSG:32631", 31),
-                                            ("EPSG:32645", 45)])
+@pytest.mark.parametrize(
+    ("code", "zone"),
+    [
+        ("EPSG:32651", 51),
+        ("EPSG:32650", 50),
+        ("EPSG:32652", 52),
+        ("EPSG:32631", 31),
+        ("EPSG:32645", 45),
+    ],
+)
 def test_utm_zones_are_judged_by_their_scale_in_the_area(outline, code, zone):
     lon, lat = outline.to_crs(4326).union_all().centroid.coords[0]
     error = abs(utm_scale(lon, lat, zone) - 1)
@@ -59,14 +66,17 @@ def test_utm_zones_are_judged_by_their_scale_in_the_area(outline, code, zone):
         assert study_crs(outline, code).to_epsg() == int(code.split(":")[1])
 
 
-@pytest.mark.parametrize(("code", "words"), [
-    ("EPSG:4326", "not a projected CRS"),
-    ("EPSG:4490", "not a projected CRS"),          # CGCS2000 in degrees
-    ("EPSG:2263", "not metres"),                   # US survey feet
-    ("EPSG:3035", "does not keep distances"),      # LAEA Europe, far from its centre
-    ("ESRI:102025", "does not keep distances"),    # Asia North Albers: 7 % off here
-    ("EPSG:3395", "does not keep distances"),      # World Mercator
-])
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("EPSG:4326", "not a projected CRS"),
+        ("EPSG:4490", "not a projected CRS"),  # CGCS2000 in degrees
+        ("EPSG:2263", "not metres"),  # US survey feet
+        ("EPSG:3035", "does not keep distances"),  # LAEA Europe, far from its centre
+        ("ESRI:102025", "does not keep distances"),  # Asia North Albers: 7 % off here
+        ("EPSG:3395", "does not keep distances"),  # World Mercator
+    ],
+)
 def test_other_crs_that_falsify_distances(outline, code, words):
     with pytest.raises(InputError, match=words):
         study_crs(outline, code)
@@ -84,9 +94,10 @@ def test_an_area_too_wide_for_one_utm_zone(tmp_path):
 
 def test_web_mercator_study_exits_2_naming_the_utm_zone(tmp_path, capsys):
     toml = write_small_study(tmp_path / "study")
-    toml.write_text(toml.read_text(encoding="utf-8").replace('crs = "EPSG:32651"',
-                                                             'crs = "EPSG:3857"'),
-                    encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('crs = "EPSG:32651"', 'crs = "EPSG:3857"'),
+        encoding="utf-8",
+    )
     assert main(["run", str(toml), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "EPSG:3857" in err and "EPSG:32651" in err and "Traceback" not in err

@@ -63,8 +63,7 @@ def test_the_reference_gives_types_limits_and_defaults():
     row = next(line for line in network.splitlines() if line.startswith("| `buffer_m` |"))
     assert "number (≥ 0, ≤ 100,000)" in row and "`1,500`" in row
     index = page.split("{#index}", 1)[1].split("\n## ", 1)[0]
-    row = next(line for line in index.splitlines()
-               if line.startswith("| `inequality_aversion` |"))
+    row = next(line for line in index.splitlines() if line.startswith("| `inequality_aversion` |"))
     assert "≥ 0, < 1" in row and "`0.5`" in row
     row = next(line for line in page.splitlines() if line.startswith("| `study` |"))
     assert "**required**" in row
@@ -88,9 +87,16 @@ def test_every_page_is_in_the_navigation():
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     listed = set(_nav_pages(config["nav"]))
     written = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")}
-    generated = {"reference/study-file.md", "reference/scenario-file.md",
-                 "reference/batch-file.md", "reference/standards.md", "benchmarks.md",
-                 "demo-data.md", "changelog.md", "circle.md"}
+    generated = {
+        "reference/study-file.md",
+        "reference/scenario-file.md",
+        "reference/batch-file.md",
+        "reference/standards.md",
+        "benchmarks.md",
+        "demo-data.md",
+        "changelog.md",
+        "circle.md",
+    }
     assert written - listed == set()
     assert listed - written - generated == set()
 
@@ -98,13 +104,24 @@ def test_every_page_is_in_the_navigation():
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))],
-                         ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize(
+    "page",
+    [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
 def test_relative_links_lead_to_files(page):
     text = page.read_text(encoding="utf-8")
     text = re.sub(r"```.*?```", "", text, flags=re.S)  # code is not links
-    generated = {"benchmarks.md", "demo-data.md", "changelog.md", "circle.md",
-                 "study-file.md", "scenario-file.md", "batch-file.md", "standards.md"}
+    generated = {
+        "benchmarks.md",
+        "demo-data.md",
+        "changelog.md",
+        "circle.md",
+        "study-file.md",
+        "scenario-file.md",
+        "batch-file.md",
+        "standards.md",
+    }
     for target in LINK.findall(text):
         if re.match(r"[a-z]+:", target):
             continue

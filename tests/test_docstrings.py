@@ -43,14 +43,31 @@ from numpydoc.docscrape import NumpyDocString
 
 import circle15
 
-ENFORCED = frozenset({"GL08", "SS01", "SS03", "SS06", "PR01", "PR02", "PR03", "PR07",
-                      "PR10", "RT01", "RT03", "YD01", "GL06", "GL07"})
+ENFORCED = frozenset(
+    {
+        "GL08",
+        "SS01",
+        "SS03",
+        "SS06",
+        "PR01",
+        "PR02",
+        "PR03",
+        "PR07",
+        "PR10",
+        "RT01",
+        "RT03",
+        "YD01",
+        "GL06",
+        "GL07",
+    }
+)
 
 
 def _is_member(value: object) -> bool:
     """A method, class or static method, or property: what numpydoc validates."""
-    return (inspect.isfunction(value) or isinstance(value, staticmethod | classmethod
-                                                     | property | functools.cached_property))
+    return inspect.isfunction(value) or isinstance(
+        value, staticmethod | classmethod | property | functools.cached_property
+    )
 
 
 #: Beyond ``circle15.__all__``, what the API reference pages show (docs/api/*.md).
@@ -59,16 +76,24 @@ DOCUMENTED_ELSEWHERE = {
     "circle15.planning.sites": ["gap_candidates"],
     "circle15.outputs.webmap.build": ["build_map", "write_map"],
     "circle15.batch.run": ["BatchRun"],
-    "circle15.errors": ["UnreadableInput", "RequestError", "FetchError", "OfflineAssetError",
-                        "warn"],
+    "circle15.errors": [
+        "UnreadableInput",
+        "RequestError",
+        "FetchError",
+        "OfflineAssetError",
+        "warn",
+    ],
 }
 
 
 def documented_objects() -> list[object]:
     """Every public name, and the other names the API reference shows."""
     objects = [getattr(circle15, name) for name in circle15.__all__ if not name.startswith("_")]
-    return objects + [getattr(importlib.import_module(module), name)
-                      for module, names in DOCUMENTED_ELSEWHERE.items() for name in names]
+    return objects + [
+        getattr(importlib.import_module(module), name)
+        for module, names in DOCUMENTED_ELSEWHERE.items()
+        for name in names
+    ]
 
 
 def public_objects() -> list[str]:
@@ -93,9 +118,21 @@ PUBLIC = public_objects()
 def test_the_public_api_is_covered():
     # The curated API: if this list shrinks to nothing the test below proves nothing.
     names = {p.rsplit(".", 1)[-1] for p in PUBLIC}
-    assert {"Study", "CoverageResult", "WhatIfSession", "select_sites", "run_batch",
-            "compare_with_reference", "read_reference", "write_outputs", "load_scenario",
-            "apply_scenario", "run_scenario", "load_standards", "InputError"} <= names
+    assert {
+        "Study",
+        "CoverageResult",
+        "WhatIfSession",
+        "select_sites",
+        "run_batch",
+        "compare_with_reference",
+        "read_reference",
+        "write_outputs",
+        "load_scenario",
+        "apply_scenario",
+        "run_scenario",
+        "load_standards",
+        "InputError",
+    } <= names
     assert {"run", "from_config", "add_facilities", "undo", "write_scenario"} <= names
     assert len(PUBLIC) >= 60
 
@@ -108,8 +145,11 @@ def test_numpydoc(path):
         # A record's constructor arguments are its fields, documented under Attributes
         # (checked by test_dataclass_fields_are_documented), not Parameters.
         enforced = enforced - {"PR01"}
-    errors = [f"{code} {message}" for code, message in numpydoc_validate.validate(path)["errors"]
-              if code in enforced]
+    errors = [
+        f"{code} {message}"
+        for code, message in numpydoc_validate.validate(path)["errors"]
+        if code in enforced
+    ]
     assert not errors, f"{path}:\n  " + "\n  ".join(errors)
 
 
@@ -122,9 +162,10 @@ def _documented_attributes(cls: type) -> set[str]:
     return names
 
 
-DATACLASSES = sorted({obj for obj in documented_objects()
-                      if inspect.isclass(obj) and dataclasses.is_dataclass(obj)},
-                     key=lambda c: c.__qualname__)
+DATACLASSES = sorted(
+    {obj for obj in documented_objects() if inspect.isclass(obj) and dataclasses.is_dataclass(obj)},
+    key=lambda c: c.__qualname__,
+)
 
 
 @pytest.mark.parametrize("cls", DATACLASSES, ids=lambda c: c.__qualname__)

@@ -35,10 +35,10 @@ def _lattice(n: int, step: float, drop: float, seed: int) -> WalkingNetwork:
     keep = rng.random(len(u)) >= drop
     u, v = u[keep], v[keep]
     geoms = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
-    nodes = gpd.GeoDataFrame({"node_id": np.arange(n * n)}, geometry=shapely.points(xy),
-                             crs=CRS)
-    edges = gpd.GeoDataFrame({"u": u, "v": v, "length_m": shapely.length(geoms)},
-                             geometry=geoms, crs=CRS)
+    nodes = gpd.GeoDataFrame({"node_id": np.arange(n * n)}, geometry=shapely.points(xy), crs=CRS)
+    edges = gpd.GeoDataFrame(
+        {"u": u, "v": v, "length_m": shapely.length(geoms)}, geometry=geoms, crs=CRS
+    )
     return WalkingNetwork(nodes, edges)
 
 
@@ -72,8 +72,9 @@ def _nx_graph(csr: sp.csr_array) -> nx.Graph:
     coo = csr.tocoo()
     g = nx.Graph()
     g.add_nodes_from(range(csr.shape[0]))
-    g.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(),
-                                  strict=True))
+    g.add_weighted_edges_from(
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+    )
     return g
 
 
@@ -89,8 +90,10 @@ def _random_graph(seed: int) -> sp.csr_array:
     pairs = cKDTree(xy).query_pairs(160.0, output_type="ndarray")
     w = np.linalg.norm(xy[pairs[:, 0]] - xy[pairs[:, 1]], axis=1)
     w[rng.random(len(w)) < 0.03] = 0.0  # zero-length links (a point exactly on a node)
-    g = sp.coo_array((np.r_[w, w], (np.r_[pairs[:, 0], pairs[:, 1]],
-                                    np.r_[pairs[:, 1], pairs[:, 0]])), shape=(n, n))
+    g = sp.coo_array(
+        (np.r_[w, w], (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]])),
+        shape=(n, n),
+    )
     return sp.csr_array(g)
 
 
@@ -136,8 +139,9 @@ def test_city_catchments_equal_networkx_on_a_lattice():
             assert present[[f]].nnz == 0
             continue
         truth = nx.single_source_dijkstra_path_length(g, int(node), cutoff=limit)
-        want = np.array([truth.get(int(c), np.inf) if c >= 0 else np.inf
-                         for c in graph.point_nodes[0]])
+        want = np.array(
+            [truth.get(int(c), np.inf) if c >= 0 else np.inf for c in graph.point_nodes[0]]
+        )
         row = present[[f]]
         assert set(row.indices.tolist()) == set(np.flatnonzero(np.isfinite(want)).tolist())
         np.testing.assert_allclose(got[f, row.indices], want[row.indices], atol=1e-9)
@@ -153,10 +157,17 @@ def test_city_catchments_equal_networkx_on_a_lattice():
             continue
         da = nx.single_source_dijkstra_path_length(g, int(att.node_a[k]), cutoff=limit)
         db = nx.single_source_dijkstra_path_length(g, int(att.node_b[k]), cutoff=limit)
-        want = np.array([
-            att.leg[k] + min(att.dist_a[k] + da.get(int(c), np.inf),
-                             att.dist_b[k] + db.get(int(c), np.inf)) if c >= 0 else np.inf
-            for c in graph.point_nodes[0]])
+        want = np.array(
+            [
+                att.leg[k]
+                + min(
+                    att.dist_a[k] + da.get(int(c), np.inf), att.dist_b[k] + db.get(int(c), np.inf)
+                )
+                if c >= 0
+                else np.inf
+                for c in graph.point_nodes[0]
+            ]
+        )
         inside = np.flatnonzero(want <= limit)
         assert set(row.indices.tolist()) == set(inside.tolist())
         np.testing.assert_allclose(row.toarray()[0, inside], want[inside], atol=1e-9)

@@ -37,28 +37,34 @@ def test_gini_extremes_and_undefined():
     assert weighted_gini(np.array([0.0, 0, 0, 8]), np.ones(4)) == pytest.approx(0.75)
     assert np.isnan(weighted_gini(np.zeros(3), np.ones(3)))  # nobody has anything
     # NaN values (unreachable) and zero weights are left out.
-    assert weighted_gini(np.array([1.0, np.nan, 3, 99]), np.array([1.0, 5, 1, 0])) == \
-        pytest.approx(weighted_gini(np.array([1.0, 3]), np.ones(2)))
+    assert weighted_gini(np.array([1.0, np.nan, 3, 99]), np.array([1.0, 5, 1, 0])) == pytest.approx(
+        weighted_gini(np.array([1.0, 3]), np.ones(2))
+    )
 
 
 def _gini_oracle(x, w):
     """Plain double loop over residents' cells."""
     total = sum(w)
     mean = sum(a * b for a, b in zip(x, w, strict=True)) / total
-    spread = sum(w[i] * w[j] * abs(x[i] - x[j])
-                 for i, j in itertools.product(range(len(x)), repeat=2))
+    spread = sum(
+        w[i] * w[j] * abs(x[i] - x[j]) for i, j in itertools.product(range(len(x)), repeat=2)
+    )
     return spread / (2 * total**2 * mean)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 100, allow_nan=False),
-                          st.floats(0.01, 50, allow_nan=False)), min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100, allow_nan=False), st.floats(0.01, 50, allow_nan=False)),
+        min_size=1,
+        max_size=25,
+    )
+)
 def test_gini_equals_the_double_loop(pairs):
     x, w = (list(t) for t in zip(*pairs, strict=True))
     if sum(a * b for a, b in zip(x, w, strict=True)) <= 1e-9:
         return
-    assert weighted_gini(np.array(x), np.array(w)) == pytest.approx(_gini_oracle(x, w),
-                                                                    abs=1e-9)
+    assert weighted_gini(np.array(x), np.array(w)) == pytest.approx(_gini_oracle(x, w), abs=1e-9)
 
 
 def test_weighted_theil_by_hand():
@@ -66,8 +72,9 @@ def test_weighted_theil_by_hand():
     expected = 0.5 * (0.5 * math.log(0.5) + 1.5 * math.log(1.5))
     assert weighted_theil(np.array([1.0, 3.0]), np.ones(2)) == pytest.approx(expected)
     # Values 1, 2, 4 with weights 2, 1, 1: mean 2; T = ¼ (2 x ½ ln ½ + 0 + 2 ln 2) = ¼ ln 2.
-    assert weighted_theil(np.array([1.0, 2, 4]), np.array([2.0, 1, 1])) == \
-        pytest.approx(0.25 * math.log(2))
+    assert weighted_theil(np.array([1.0, 2, 4]), np.array([2.0, 1, 1])) == pytest.approx(
+        0.25 * math.log(2)
+    )
     # Zeros count as 0 ln 0 = 0: values 0, 2 -> T = ½ (0 + 2 ln 2) = ln 2.
     assert weighted_theil(np.array([0.0, 2.0]), np.ones(2)) == pytest.approx(math.log(2))
 
@@ -89,9 +96,17 @@ def test_theil_decomposition_by_hand():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 100, allow_nan=False),
-                          st.floats(0.01, 50, allow_nan=False),
-                          st.sampled_from(["A", "B", "C"])), min_size=2, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 100, allow_nan=False),
+            st.floats(0.01, 50, allow_nan=False),
+            st.sampled_from(["A", "B", "C"]),
+        ),
+        min_size=2,
+        max_size=30,
+    )
+)
 def test_between_plus_within_is_total(rows):
     x, w, g = (np.array(t) for t in zip(*rows, strict=True))
     if (x * w).sum() <= 1e-9:
@@ -118,25 +133,35 @@ def test_min_mean_ratio_by_hand():
 
 def test_equity_tables_shape_and_values():
     cat = load_standards().categories["childcare"]
-    cells = pd.DataFrame({"district": ["A", "A", "B", "B"],
-                          "pop_childcare": [1.0, 1.0, 2.0, 0.0],
-                          "t_childcare": [1.0, 3.0, 4.0, np.nan],
-                          "supply_childcare": [0.0, 1.0, 1.0, 0.0]})
-    table = pd.DataFrame({"district": ["A", "B", "C", "ALL"], "category": "childcare",
-                          "coverage": [1.0, 0.5, np.nan, 0.8]})
+    cells = pd.DataFrame(
+        {
+            "district": ["A", "A", "B", "B"],
+            "pop_childcare": [1.0, 1.0, 2.0, 0.0],
+            "t_childcare": [1.0, 3.0, 4.0, np.nan],
+            "supply_childcare": [0.0, 1.0, 1.0, 0.0],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "district": ["A", "B", "C", "ALL"],
+            "category": "childcare",
+            "coverage": [1.0, 0.5, np.nan, 0.8],
+        }
+    )
     eq = equity_tables(cells, {"childcare": cat}, ["A", "B", "C"], table)
     t = eq.table.set_index(["district", "measure"])
     whole = t.loc[("ALL", "walk_time")]
     # Walk times 1, 3, 4 with weights 1, 1, 2: the hand-worked decomposition above.
-    assert whole["gini"] == pytest.approx(weighted_gini(np.array([1.0, 3, 4]),
-                                                        np.array([1.0, 1, 2])))
+    assert whole["gini"] == pytest.approx(
+        weighted_gini(np.array([1.0, 3, 4]), np.array([1.0, 1, 2]))
+    )
     assert whole["theil_between"] + whole["theil_within"] == pytest.approx(whole["theil"])
-    assert whole["theil_between"] == pytest.approx(1 / 3 * math.log(2 / 3)
-                                                   + 2 / 3 * math.log(4 / 3))
+    assert whole["theil_between"] == pytest.approx(
+        1 / 3 * math.log(2 / 3) + 2 / 3 * math.log(4 / 3)
+    )
     assert np.isnan(t.loc[("C", "walk_time"), "gini"])  # nobody lives in C
     assert eq.coverage_balance.iloc[0]["min_mean_ratio"] == pytest.approx(0.5 / 0.75)
     assert eq.coverage_balance.iloc[0]["min_district"] == "B"
     curve = eq.lorenz[(eq.lorenz["district"] == "ALL") & (eq.lorenz["measure"] == "supply")]
     assert len(curve) == 101 and curve["value_share"].iloc[-1] == pytest.approx(1.0)
-    assert set(eq.lorenz.columns) == {"district", "category", "measure", "pop_share",
-                                      "value_share"}
+    assert set(eq.lorenz.columns) == {"district", "category", "measure", "pop_share", "value_share"}

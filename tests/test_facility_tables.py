@@ -37,8 +37,15 @@ def truth_lonlat() -> tuple[np.ndarray, np.ndarray]:
 def offset_table(system: str) -> pd.DataFrame:
     lon, lat = truth_lonlat()
     lon, lat = (wgs84_to_gcj02 if system == "GCJ-02" else wgs84_to_bd09)(lon, lat)
-    return pd.DataFrame({"编号": ["T1", "T2", "T3"], "名称": NAMES, "托位": [60, 45, 30],
-                         "经度": np.round(lon, 7), "纬度": np.round(lat, 7)})
+    return pd.DataFrame(
+        {
+            "编号": ["T1", "T2", "T3"],
+            "名称": NAMES,
+            "托位": [60, 45, 30],
+            "经度": np.round(lon, 7),
+            "纬度": np.round(lat, 7),
+        }
+    )
 
 
 def distance_to_truth(layer) -> np.ndarray:
@@ -63,8 +70,9 @@ def test_gbk_gcj02_csv_with_chinese_headers_lands_within_1m(tmp_path):
 
 def test_bd09_xlsx_lands_within_1m(tmp_path):
     path = tmp_path / "canteens.xlsx"
-    table = offset_table("BD-09").rename(columns={"经度": "lng", "纬度": "lat",
-                                                   "托位": "餐位", "名称": "name"})
+    table = offset_table("BD-09").rename(
+        columns={"经度": "lng", "纬度": "lat", "托位": "餐位", "名称": "name"}
+    )
     table.to_excel(path, index=False)
     layer = read_facilities(path, "elderly_canteen", UTM, source_crs="baidu")
     assert distance_to_truth(layer).max() < 1.0
@@ -77,25 +85,31 @@ def test_gcj02_study_gives_the_same_walking_times_as_wgs84(tmp_path):
     truth_run = Study.from_config(toml).run()
     offset_table("GCJ-02").to_csv(tmp_path / "childcare_gcj.csv", index=False, encoding="gbk")
     text = toml.read_text(encoding="utf-8").replace(
-        'path = "childcare.csv"', 'path = "childcare_gcj.csv"\ncrs = "GCJ-02"')
+        'path = "childcare.csv"', 'path = "childcare_gcj.csv"\ncrs = "GCJ-02"'
+    )
     toml.write_text(text, encoding="utf-8")
     gcj_run = Study.from_config(toml).run()
     f = gcj_run.facilities
     assert (f["snap_m"] < 1.0).all()  # on the street, not beside it
-    np.testing.assert_allclose(gcj_run.cells["t_childcare"], truth_run.cells["t_childcare"],
-                               atol=1.0 / (4000 / 60))  # within 1 m of walking
+    np.testing.assert_allclose(
+        gcj_run.cells["t_childcare"], truth_run.cells["t_childcare"], atol=1.0 / (4000 / 60)
+    )  # within 1 m of walking
 
 
 def test_single_location_column_and_generated_ids(tmp_path):
     lon, lat = truth_lonlat()
     path = tmp_path / "amap_poi.csv"
-    pd.DataFrame({"name": NAMES, "location": [f"{a:.7f},{b:.7f}" for a, b in
-                                              zip(*wgs84_to_gcj02(lon, lat), strict=True)]}
-                 ).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "name": NAMES,
+            "location": [
+                f"{a:.7f},{b:.7f}" for a, b in zip(*wgs84_to_gcj02(lon, lat), strict=True)
+            ],
+        }
+    ).to_csv(path, index=False)
     layer = read_facilities(path, "childcare", UTM, source_crs="amap")
     assert distance_to_truth(layer).max() < 1.0
-    assert list(layer.facilities["facility_id"]) == ["childcare-2", "childcare-3",
-                                                     "childcare-4"]
+    assert list(layer.facilities["facility_id"]) == ["childcare-2", "childcare-3", "childcare-4"]
 
 
 def test_exact_duplicate_rows_are_dropped_and_noted(tmp_path):
@@ -133,15 +147,17 @@ def test_gauss_kruger_x_is_northing_is_caught_and_fixed(tmp_path):
     pd.DataFrame({"名称": NAMES, "X": north, "Y": east}).to_csv(path, index=False)
     with pytest.raises(InputError, match='lon_field = "Y" and lat_field = "X"'):
         read_facilities(path, "childcare", UTM, source_crs="EPSG:4549")
-    layer = read_facilities(path, "childcare", UTM, source_crs="EPSG:4549",
-                            lon_field="Y", lat_field="X")
+    layer = read_facilities(
+        path, "childcare", UTM, source_crs="EPSG:4549", lon_field="Y", lat_field="X"
+    )
     assert distance_to_truth(layer).max() < 0.01
 
 
 def test_polygons_become_a_point_inside_and_cgcs2000_geojson_is_read(tmp_path):
     squares = [box(x - 40, y - 30, x + 40, y + 30) for x, y in TRUTH]
-    frame = gpd.GeoDataFrame({"名称": NAMES, "学位": [300, 450, 600]}, geometry=squares,
-                             crs=UTM).to_crs(4490)
+    frame = gpd.GeoDataFrame(
+        {"名称": NAMES, "学位": [300, 450, 600]}, geometry=squares, crs=UTM
+    ).to_crs(4490)
     path = tmp_path / "schools.geojson"
     frame.to_file(path)
     layer = read_facilities(path, "primary_school", UTM)
@@ -152,8 +168,9 @@ def test_polygons_become_a_point_inside_and_cgcs2000_geojson_is_read(tmp_path):
 
 def test_gcj02_geojson_and_shapefile_without_prj(tmp_path):
     lon, lat = wgs84_to_gcj02(*truth_lonlat())
-    frame = gpd.GeoDataFrame({"name": NAMES}, geometry=[Point(a, b) for a, b in
-                                                        zip(lon, lat, strict=True)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"name": NAMES}, geometry=[Point(a, b) for a, b in zip(lon, lat, strict=True)], crs=4326
+    )
     frame.to_file(tmp_path / "amap.geojson")
     layer = read_facilities(tmp_path / "amap.geojson", "childcare", UTM, source_crs="GCJ-02")
     assert distance_to_truth(layer).max() < 1.0

@@ -12,8 +12,15 @@ from circle15.analysis.gap_parts import cell_adjacency
 from circle15.analysis.grid import grid_adjacency, group_outlines, regular_grid
 
 
-def _cells(rng: np.random.Generator, n_cols=40, n_rows=30, size=100.0, keep=0.7,
-           x0=351_234.5, y0=3_312_777.25) -> np.ndarray:
+def _cells(
+    rng: np.random.Generator,
+    n_cols=40,
+    n_rows=30,
+    size=100.0,
+    keep=0.7,
+    x0=351_234.5,
+    y0=3_312_777.25,
+) -> np.ndarray:
     cols, rows = np.meshgrid(np.arange(n_cols), np.arange(n_rows))
     cols, rows = cols.ravel(), rows.ravel()
     mask = rng.random(len(cols)) < keep
@@ -46,8 +53,9 @@ def test_neighbours_and_outlines_equal_shapely(seed):
 def test_a_group_around_a_hole_keeps_the_hole():
     size = 10.0
     ring = [(c, r) for c in range(3) for r in range(3) if (c, r) != (1, 1)]
-    cells = np.array([shapely.box(c * size, r * size, (c + 1) * size, (r + 1) * size)
-                      for c, r in ring])
+    cells = np.array(
+        [shapely.box(c * size, r * size, (c + 1) * size, (r + 1) * size) for c, r in ring]
+    )
     grid = regular_grid(cells)
     outline = group_outlines(grid, np.arange(len(cells)), np.zeros(len(cells), int), 1)[0]
     assert len(outline.interiors) == 1 and outline.area == pytest.approx(800.0)

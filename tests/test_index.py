@@ -22,20 +22,45 @@ def _values() -> pd.DataFrame:
     rows = []
     for key, shift in (("childcare", 0.0), ("sports_venue", 0.1)):
         rows += [
-            {"district": "东", "category": key, "coverage": 0.8 + shift, "mean_time": 6.0,
-             "gini_time": 0.2, "coverage_balance": 1.0, "norm_ratio": 1.4},
-            {"district": "西", "category": key, "coverage": 0.4 + shift, "mean_time": 12.0,
-             "gini_time": 0.4, "coverage_balance": 0.6, "norm_ratio": 0.5},
-            {"district": "ALL", "category": key, "coverage": 0.6 + shift, "mean_time": 9.0,
-             "gini_time": 0.3, "coverage_balance": 0.5, "norm_ratio": 0.9},
+            {
+                "district": "东",
+                "category": key,
+                "coverage": 0.8 + shift,
+                "mean_time": 6.0,
+                "gini_time": 0.2,
+                "coverage_balance": 1.0,
+                "norm_ratio": 1.4,
+            },
+            {
+                "district": "西",
+                "category": key,
+                "coverage": 0.4 + shift,
+                "mean_time": 12.0,
+                "gini_time": 0.4,
+                "coverage_balance": 0.6,
+                "norm_ratio": 0.5,
+            },
+            {
+                "district": "ALL",
+                "category": key,
+                "coverage": 0.6 + shift,
+                "mean_time": 9.0,
+                "gini_time": 0.3,
+                "coverage_balance": 0.5,
+                "norm_ratio": 0.9,
+            },
         ]
     return pd.DataFrame(rows)
 
 
 def _settings(**kw) -> IndexSettings:
-    base = dict(indicators={"accessibility": {"coverage": 0.5, "mean_time": 0.5},
-                            "balance": {"gini_time": 1.0, "coverage_balance": 1.0},
-                            "quality": {"norm_ratio": 1.0}})
+    base = dict(
+        indicators={
+            "accessibility": {"coverage": 0.5, "mean_time": 0.5},
+            "balance": {"gini_time": 1.0, "coverage_balance": 1.0},
+            "quality": {"norm_ratio": 1.0},
+        }
+    )
     return IndexSettings(**{**base, **kw})
 
 
@@ -61,15 +86,29 @@ def test_goalposts_by_hand():
     by_cat = res.by_category.set_index(["district", "category"])
     assert by_cat.loc[("东", "childcare"), "accessibility"] == pytest.approx(70.0)
     detail = res.indicators
-    assert set(detail.columns) == {"district", "category", "dimension", "indicator", "value",
-                                   "score", "weight"}
+    assert set(detail.columns) == {
+        "district",
+        "category",
+        "dimension",
+        "indicator",
+        "value",
+        "score",
+        "weight",
+    }
 
 
 def test_weights_category_weights_goalposts_and_scale():
-    res = index_scores(_values(), CATS, ZONES, _settings(
-        weights={"accessibility": 2.0, "balance": 0.0, "quality": 1.0},
-        category_weights={"sports_venue": 3.0}, goalposts={"mean_time": (30.0, 0.0)},
-        scale=1.0))
+    res = index_scores(
+        _values(),
+        CATS,
+        ZONES,
+        _settings(
+            weights={"accessibility": 2.0, "balance": 0.0, "quality": 1.0},
+            category_weights={"sports_venue": 3.0},
+            goalposts={"mean_time": (30.0, 0.0)},
+            scale=1.0,
+        ),
+    )
     t = res.table.set_index("district")
     # 东: childcare (0.8 + 0.8) / 2 = 0.8; sports (0.9 + 0.8) / 2 = 0.85; weighted 1:3.
     acc = (0.8 + 3 * 0.85) / 4
@@ -101,23 +140,27 @@ def test_missing_values_are_left_out_and_weights_rescaled():
 def test_index_config_is_validated_with_the_field_named(tmp_path):
     toml = write_small_study(tmp_path)
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text + '\n[index.indicators]\naccessibility = { speed = 1.0 }\n',
-                    encoding="utf-8")
+    toml.write_text(
+        text + "\n[index.indicators]\naccessibility = { speed = 1.0 }\n", encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"index\.indicators\.accessibility\.speed"):
         load_config(toml)
     toml.write_text(text + '\n[index]\nnormalisation = "zscore"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="normalisation"):
         load_config(toml)
-    toml.write_text(text + '\n[index.category_weights]\nchildcare = 2\n', encoding="utf-8")
+    toml.write_text(text + "\n[index.category_weights]\nchildcare = 2\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"category_weights\.childcare"):
         load_config(toml)
 
 
 def test_index_config_merges_with_defaults(tmp_path):
     toml = write_small_study(tmp_path)
-    toml.write_text(toml.read_text(encoding="utf-8")
-                    + '\n[index]\nnormalisation = "minmax"\n[index.weights]\nquality = 0\n'
-                    '[index.indicators]\nbalance = { gini_supply = 1 }\n', encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8")
+        + '\n[index]\nnormalisation = "minmax"\n[index.weights]\nquality = 0\n'
+        "[index.indicators]\nbalance = { gini_supply = 1 }\n",
+        encoding="utf-8",
+    )
     settings = load_config(toml).index
     assert settings.normalisation == "minmax"
     assert settings.weights == {"accessibility": 1.0, "balance": 1.0, "quality": 0.0}
@@ -127,7 +170,9 @@ def test_index_config_merges_with_defaults(tmp_path):
 
 def test_norm_override_in_the_study_file(tmp_path):
     toml = write_small_study(tmp_path)
-    toml.write_text(toml.read_text(encoding="utf-8")
-                    + '\n[categories.kindergarten]\nnorm = 0.9\n', encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + "\n[categories.kindergarten]\nnorm = 0.9\n",
+        encoding="utf-8",
+    )
     cat = load_config(toml).categories["kindergarten"]
     assert cat.norm == 0.9 and cat.norm_base == "cohort"

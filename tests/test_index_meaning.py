@@ -32,13 +32,15 @@ ROOT = repository_data_dir().parent
 def test_catchment_beyond_the_last_tier_is_refused_under_step_decay(tmp_path):
     toml = write_small_study(tmp_path)
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text + '\n[supply]\nmethod = "e2sfca"\ncatchment_min = 20\n',
-                    encoding="utf-8")
+    toml.write_text(text + '\n[supply]\nmethod = "e2sfca"\ncatchment_min = 20\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"catchment_min = 20 .*silently be 15 min"):
         load_config(toml)
     # With a weight for 15-20 minutes it loads, and the extra step takes effect.
-    toml.write_text(text + '\n[supply]\nmethod = "e2sfca"\ncatchment_min = 20\n'
-                    'step_weights = [1.0, 0.68, 0.22, 0.1]\n', encoding="utf-8")
+    toml.write_text(
+        text + '\n[supply]\nmethod = "e2sfca"\ncatchment_min = 20\n'
+        "step_weights = [1.0, 0.68, 0.22, 0.1]\n",
+        encoding="utf-8",
+    )
     settings = load_config(toml).supply
     cat = STANDARDS["kindergarten"]
     assert settings.step_limits(cat) == (5, 10, 15, 20)
@@ -60,15 +62,19 @@ def test_longer_catchment_changes_supply_by_hand():
     cat = STANDARDS["kindergarten"]
     catchment = sp.csr_array(np.array([[3.0, 17.0]]))
     short = SupplySettings(method="e2sfca")
-    long = SupplySettings(method="e2sfca", catchment_min=20.0,
-                          step_weights=(1.0, 0.68, 0.22, 0.1))
+    long = SupplySettings(method="e2sfca", catchment_min=20.0, step_weights=(1.0, 0.68, 0.22, 0.1))
     # 15 minutes: the far cell is out of reach, R = 100 / 10.
-    got = floating_catchment(sp.csr_array(np.array([[3.0, 0.0]])), np.array([100.0]),
-                             np.array([10.0, 20.0]), decay_function(short, cat))
+    got = floating_catchment(
+        sp.csr_array(np.array([[3.0, 0.0]])),
+        np.array([100.0]),
+        np.array([10.0, 20.0]),
+        decay_function(short, cat),
+    )
     np.testing.assert_allclose(got.cell_supply, [10.0, 0.0])
     # 20 minutes: R = 100 / (10 + 0.1 * 20); A = R and 0.1 R.
-    got = floating_catchment(catchment, np.array([100.0]), np.array([10.0, 20.0]),
-                             decay_function(long, cat))
+    got = floating_catchment(
+        catchment, np.array([100.0]), np.array([10.0, 20.0]), decay_function(long, cat)
+    )
     np.testing.assert_allclose(got.cell_supply, [100 / 12, 10 / 12])
 
 
@@ -106,9 +112,15 @@ def _two_districts(times_poor: float = 117.0):
     """好: two cells of 10 children 5 min from one kindergarten of 10 places; 差: two
     cells of 10 children ``times_poor`` minutes away, beyond its catchment."""
     cat = STANDARDS["kindergarten"]  # norm: 1 place per child aged 3-5
-    cells = pd.DataFrame({
-        "district": ["好", "好", "差", "差"], "pop_total": 100.0, "snapped": True,
-        "pop_kindergarten": 10.0, "t_kindergarten": [5.0, 5.0, times_poor, times_poor]})
+    cells = pd.DataFrame(
+        {
+            "district": ["好", "好", "差", "差"],
+            "pop_total": 100.0,
+            "snapped": True,
+            "pop_kindergarten": 10.0,
+            "t_kindergarten": [5.0, 5.0, times_poor, times_poor],
+        }
+    )
     zones = pd.DataFrame({"district": ["好", "差"], "name_en": ["Good", "Poor"]})
     table = district_table(cells, {cat.key: cat}, ["好", "差"])
     catchment = sp.csr_array(np.array([[5.0, 5.0, 0.0, 0.0]]))
@@ -118,8 +130,17 @@ def _two_districts(times_poor: float = 117.0):
 
 def _assess(index: IndexSettings, times_poor: float = 117.0):
     cells, table, zones, cats, catchments = _two_districts(times_poor)
-    found = assess(cells, table, cats, zones, catchments, {"kindergarten": np.array([10.0])},
-                   {"kindergarten": np.array(["好"], dtype=object)}, SupplySettings(), index)
+    found = assess(
+        cells,
+        table,
+        cats,
+        zones,
+        catchments,
+        {"kindergarten": np.array([10.0])},
+        {"kindergarten": np.array(["好"], dtype=object)},
+        SupplySettings(),
+        index,
+    )
     return found.index.by_category.set_index("district"), found.index.indicators
 
 
@@ -141,9 +162,11 @@ def test_uniformly_poor_access_scores_zero_on_balance():
 
 
 def test_the_old_gini_balance_rewarded_uniform_poverty_and_unserved_is_worst():
-    old = {"accessibility": {"coverage": 0.5, "mean_time": 0.5},
-           "balance": {"gini_time": 1.0, "gini_supply": 1.0, "coverage_balance": 1.0},
-           "quality": {"norm_ratio": 1.0}}
+    old = {
+        "accessibility": {"coverage": 0.5, "mean_time": 0.5},
+        "balance": {"gini_time": 1.0, "gini_supply": 1.0, "coverage_balance": 1.0},
+        "quality": {"norm_ratio": 1.0},
+    }
     # As before (supply 0 everywhere left out as missing): Gini of equal times 0 -> 1,
     # coverage 0 of a mean 0.5 -> 0: balance (1 + 0) / 2 = 50 for nobody served.
     by_cat, _ = _assess(IndexSettings(indicators=old, unserved="missing"))
@@ -156,23 +179,31 @@ def test_the_old_gini_balance_rewarded_uniform_poverty_and_unserved_is_worst():
 
 
 def test_no_route_at_all_scores_worst_not_missing():
-    values = pd.DataFrame({
-        "district": ["好", "差", "ALL"], "category": "kindergarten",
-        "coverage": [1.0, 0.0, 0.5], "mean_time": [5.0, np.nan, 5.0],
-        "no_route": [False, True, False], "no_supply": False, "no_coverage": [False, True,
-                                                                              False]})
+    values = pd.DataFrame(
+        {
+            "district": ["好", "差", "ALL"],
+            "category": "kindergarten",
+            "coverage": [1.0, 0.0, 0.5],
+            "mean_time": [5.0, np.nan, 5.0],
+            "no_route": [False, True, False],
+            "no_supply": False,
+            "no_coverage": [False, True, False],
+        }
+    )
     settings = {"accessibility": {"coverage": 1.0, "mean_time": 1.0}}
     cats = {"kindergarten": STANDARDS["kindergarten"]}
     zones = pd.DataFrame({"district": ["好", "差"], "name_en": ["Good", "Poor"]})
     worst = index_scores(values, cats, zones, IndexSettings(indicators=settings))
-    missing = index_scores(values, cats, zones,
-                           IndexSettings(indicators=settings, unserved="missing"))
+    missing = index_scores(
+        values, cats, zones, IndexSettings(indicators=settings, unserved="missing")
+    )
     # 差: coverage 0, no walking time at all: (0 + 0) / 2 either way here, but the mean
     # time is 0 (worst), not left out.
     got = worst.indicators.set_index(["district", "indicator"])["score"]
     assert got[("差", "mean_time")] == 0.0
-    assert np.isnan(missing.indicators.set_index(["district", "indicator"])["score"][
-        ("差", "mean_time")])
+    assert np.isnan(
+        missing.indicators.set_index(["district", "indicator"])["score"][("差", "mean_time")]
+    )
 
 
 def test_index_settings_are_validated(tmp_path):
@@ -184,8 +215,9 @@ def test_index_settings_are_validated(tmp_path):
     toml.write_text(text + '\n[index]\nunserved = "zero"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"index\.unserved"):
         load_config(toml)
-    toml.write_text(text + '\n[index]\ninequality_aversion = 0.75\nunserved = "missing"\n',
-                    encoding="utf-8")
+    toml.write_text(
+        text + '\n[index]\ninequality_aversion = 0.75\nunserved = "missing"\n', encoding="utf-8"
+    )
     settings = load_config(toml).index
     assert (settings.inequality_aversion, settings.unserved) == (0.75, "missing")
     assert settings.indicators["balance"] == {"ede_time": 1.0, "ede_supply": 1.0}
@@ -194,8 +226,9 @@ def test_index_settings_are_validated(tmp_path):
 @pytest.mark.slow
 def test_jiulonghu_childcare_no_longer_scores_on_balance():
     res = Study.demo().run()
-    row = res.districts[(res.districts["district"] == "九龙湖镇")
-                        & (res.districts["category"] == "childcare")].iloc[0]
+    row = res.districts[
+        (res.districts["district"] == "九龙湖镇") & (res.districts["category"] == "childcare")
+    ].iloc[0]
     assert row["coverage"] == 0 and row["mean_min"] > 100
     assert row["score_balance"] == 0.0
 

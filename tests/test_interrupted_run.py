@@ -42,6 +42,7 @@ STATE = ".circle15"
 # ----------------------------------------------------------------------------------------
 # The oracle
 
+
 def visible_files(out: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
     """SHA-256 of every file a reader of ``out`` sees (links followed), but circle15's own
     folder and the names in ``skip`` (the user's files)."""
@@ -66,8 +67,10 @@ def check_folder(out: Path, skip: tuple[str, ...] = ()) -> dict | None:
     files = visible_files(out, skip)
     listed = {rel: record["sha256"] for rel, record in manifest["outputs"].items()}
     files.pop("manifest.json")
-    assert files == listed, (sorted(set(files) ^ set(listed)),
-                             [r for r in files if files[r] != listed.get(r)])
+    assert files == listed, (
+        sorted(set(files) ^ set(listed)),
+        [r for r in files if files[r] != listed.get(r)],
+    )
     return manifest
 
 
@@ -77,8 +80,13 @@ def env_with(**values: str) -> dict[str, str]:
 
 
 def start(args: list[str], **env: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "circle15.cli", *args], env=env_with(**env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "circle15.cli", *args],
+        env=env_with(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(sentinel: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
@@ -93,14 +101,19 @@ def wait_for(sentinel: Path, proc: subprocess.Popen, timeout: float = 300) -> No
 # ----------------------------------------------------------------------------------------
 # Fixtures: a study, a scenario that changes every table and adds an output, one run
 
+
 def scenario_file(folder: Path) -> Path:
     from pyproj import Transformer
 
     lon, lat = Transformer.from_crs("EPSG:32651", "EPSG:4326", always_xy=True).transform(
-        ORIGIN[0] + 430, ORIGIN[1] + 660)
+        ORIGIN[0] + 430, ORIGIN[1] + 660
+    )
     path = folder / "plan.toml"
-    path.write_text('[scenario]\nname = "plan"\n\n[[add]]\ncategory = "elderly_canteen"\n'
-                    f"lon = {lon}\nlat = {lat}\n", encoding="utf-8")
+    path.write_text(
+        '[scenario]\nname = "plan"\n\n[[add]]\ncategory = "elderly_canteen"\n'
+        f"lon = {lon}\nlat = {lat}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -115,9 +128,13 @@ def first_run(request, study, tmp_path_factory) -> tuple[str, Path, dict]:
     """One complete run (without the scenario) in each layout, to be copied per test."""
     layout = request.param
     out = tmp_path_factory.mktemp(f"first-{layout}") / "out"
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", str(study[0]),
-                           "--out", str(out), "--quiet"], capture_output=True, text=True,
-                          env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout), timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "circle15.cli", "run", str(study[0]), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return layout, out, check_folder(out)
 
@@ -138,17 +155,23 @@ def rerun_args(study: tuple[Path, Path], out: Path) -> list[str]:
 # ----------------------------------------------------------------------------------------
 # Interrupted between two renames of publishing
 
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL", "injected error"])
 def test_publishing_interrupted_between_two_renames(folder, study, tmp_path, how):
     layout, out, before = folder
     sentinel, release = tmp_path / "paused", tmp_path / "release"
     if how == "injected error":
-        proc = start(rerun_args(study, out), CIRCLE15_OUTPUT_LAYOUT=layout,
-                     CIRCLE15_TEST_FAIL_AT="publish")
+        proc = start(
+            rerun_args(study, out), CIRCLE15_OUTPUT_LAYOUT=layout, CIRCLE15_TEST_FAIL_AT="publish"
+        )
     else:
-        proc = start(rerun_args(study, out), CIRCLE15_OUTPUT_LAYOUT=layout,
-                     CIRCLE15_TEST_PAUSE_AT="publish", CIRCLE15_TEST_SENTINEL=str(sentinel),
-                     CIRCLE15_TEST_RELEASE=str(release))
+        proc = start(
+            rerun_args(study, out),
+            CIRCLE15_OUTPUT_LAYOUT=layout,
+            CIRCLE15_TEST_PAUSE_AT="publish",
+            CIRCLE15_TEST_SENTINEL=str(sentinel),
+            CIRCLE15_TEST_RELEASE=str(release),
+        )
         wait_for(sentinel, proc)
         # Mid-publish: with links the folder still shows the first run, exactly (the new
         # output's link dangles: no file); plain files have no manifest while they move.
@@ -168,12 +191,24 @@ def test_publishing_interrupted_between_two_renames(folder, study, tmp_path, how
             broken = tmp_path / "broken"
             shutil.copytree(study[0].parent, broken)
             table = pd.read_csv(broken / "kindergarten.csv")
-            pd.concat([table, table.assign(name="again")]).to_csv(broken / "kindergarten.csv",
-                                                                   index=False)
-            again = subprocess.run([sys.executable, "-m", "circle15.cli", "run",
-                                    str(broken / "study.toml"), "--out", str(out)],
-                                   capture_output=True, text=True, timeout=300,
-                                   env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout))
+            pd.concat([table, table.assign(name="again")]).to_csv(
+                broken / "kindergarten.csv", index=False
+            )
+            again = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "circle15.cli",
+                    "run",
+                    str(broken / "study.toml"),
+                    "--out",
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout),
+            )
             assert again.returncode == 2 and "more than once" in again.stderr
             assert "was stopped while publishing" in again.stderr
             assert "rolled back" in again.stderr
@@ -186,31 +221,43 @@ def test_publishing_interrupted_between_two_renames(folder, study, tmp_path, how
     assert check_folder(out) == before  # every file of the first run, nothing of the second
     assert not (out / "scenario_gain.csv").exists()
     # And the next run publishes the second one, whole.
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", *rerun_args(study, out)],
-                          capture_output=True, text=True, timeout=600,
-                          env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout))
+    proc = subprocess.run(
+        [sys.executable, "-m", "circle15.cli", *rerun_args(study, out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout),
+    )
     assert proc.returncode == 0, proc.stderr
     after = check_folder(out)
     assert "scenario_gain.csv" in after["outputs"] and after["run_id"] != before["run_id"]
-    assert after["outputs"]["districts.csv"]["sha256"] != before["outputs"]["districts.csv"][
-        "sha256"]
+    assert (
+        after["outputs"]["districts.csv"]["sha256"] != before["outputs"]["districts.csv"]["sha256"]
+    )
     assert sorted(p.name for p in (out / STATE / "runs").iterdir()) == (
-        [after["run_id"]] if layout == "links" else [])
+        [after["run_id"]] if layout == "links" else []
+    )
     assert not list((out / STATE).glob("backup-*")) and not (out / STATE / "journal.json").exists()
 
 
 # ----------------------------------------------------------------------------------------
 # Interrupted while writing
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM],
-                         ids=["SIGKILL", "SIGINT", "SIGTERM"])
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"]
+)
 def test_killed_while_writing_keeps_previous_outputs(folder, study, tmp_path, sig):
     layout, out, before = folder
     snapshot = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     sentinel = tmp_path / "paused"
-    proc = start(rerun_args(study, out), CIRCLE15_OUTPUT_LAYOUT=layout,
-                 CIRCLE15_TEST_PAUSE_AT="map.html", CIRCLE15_TEST_SENTINEL=str(sentinel),
-                 CIRCLE15_TEST_RELEASE=str(tmp_path / "never"))
+    proc = start(
+        rerun_args(study, out),
+        CIRCLE15_OUTPUT_LAYOUT=layout,
+        CIRCLE15_TEST_PAUSE_AT="map.html",
+        CIRCLE15_TEST_SENTINEL=str(sentinel),
+        CIRCLE15_TEST_RELEASE=str(tmp_path / "never"),
+    )
     wait_for(sentinel, proc)
     runs = [p for p in (out / STATE / "runs").iterdir() if p.name != before["run_id"]]
     assert len(runs) == 1 and (runs[0] / "districts.csv").is_file()  # the new run, mid-write
@@ -230,14 +277,22 @@ def test_killed_while_writing_keeps_previous_outputs(folder, study, tmp_path, si
 def test_next_run_cleans_up_after_a_killed_one(folder, study, tmp_path):
     layout, out, before = folder
     sentinel = tmp_path / "paused"
-    proc = start(rerun_args(study, out), CIRCLE15_OUTPUT_LAYOUT=layout,
-                 CIRCLE15_TEST_PAUSE_AT="map.html", CIRCLE15_TEST_SENTINEL=str(sentinel))
+    proc = start(
+        rerun_args(study, out),
+        CIRCLE15_OUTPUT_LAYOUT=layout,
+        CIRCLE15_TEST_PAUSE_AT="map.html",
+        CIRCLE15_TEST_SENTINEL=str(sentinel),
+    )
     wait_for(sentinel, proc)
     proc.kill()
     proc.communicate(timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", str(study[0]),
-                           "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout))
+    proc = subprocess.run(
+        [sys.executable, "-m", "circle15.cli", "run", str(study[0]), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env_with(CIRCLE15_OUTPUT_LAYOUT=layout),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "was stopped before it finished" in proc.stderr  # the stale lock, taken over
     after = check_folder(out)
@@ -248,6 +303,7 @@ def test_next_run_cleans_up_after_a_killed_one(folder, study, tmp_path):
 
 # ----------------------------------------------------------------------------------------
 # The library's staging, and the leftovers of older versions
+
 
 def test_staged_outputs_publish_as_a_unit_and_keep_other_files(tmp_path):
     out = tmp_path / "out"
@@ -269,15 +325,20 @@ def test_staged_outputs_publish_as_a_unit_and_keep_other_files(tmp_path):
 
 
 def test_stale_files_of_older_versions_are_removed_only_when_dead(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (tmp_path / f"{STAGE_PREFIX}{dead}-abc").mkdir()
     (tmp_path / f".circle15-tmp-{dead}-map.html.x1.html").write_text("half")
     (tmp_path / f"{STAGE_PREFIX}{os.getpid()}-live").mkdir()  # a run going on now
     (tmp_path / ".hidden-of-the-user").write_text("keep")
     assert len(remove_stale(tmp_path)) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{STAGE_PREFIX}{os.getpid()}-live", ".hidden-of-the-user"])
+        [f"{STAGE_PREFIX}{os.getpid()}-live", ".hidden-of-the-user"]
+    )
 
 
 def test_a_folder_of_an_older_circle15_is_taken_over_file_by_file(folder, study):

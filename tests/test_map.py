@@ -57,8 +57,10 @@ def make_result(*, synthetic: bool = True) -> CoverageResult:
     x0, y0 = _origin()
     cols, rows = 4, 3
     ij = [(i, j) for j in range(rows) for i in range(cols)]
-    geoms = [box(x0 + i * CELL_M, y0 + j * CELL_M, x0 + (i + 1) * CELL_M, y0 + (j + 1) * CELL_M)
-             for i, j in ij]
+    geoms = [
+        box(x0 + i * CELL_M, y0 + j * CELL_M, x0 + (i + 1) * CELL_M, y0 + (j + 1) * CELL_M)
+        for i, j in ij
+    ]
     n = len(ij)
     west = np.array([i < 2 for i, _ in ij])
     t1 = np.array([2.0, 4.5, 6.0, 8.0, 3.0, 5.0, 9.5, 12.0, 7.0, 14.0, 16.5, np.nan])
@@ -67,8 +69,17 @@ def make_result(*, synthetic: bool = True) -> CoverageResult:
     def tier(t: np.ndarray) -> list[str]:
         out = []
         for v in t:
-            out.append("unreachable" if np.isnan(v) else
-                       "0-5" if v <= 5 else "5-10" if v <= 10 else "10-15" if v <= 15 else ">15")
+            out.append(
+                "unreachable"
+                if np.isnan(v)
+                else "0-5"
+                if v <= 5
+                else "5-10"
+                if v <= 10
+                else "10-15"
+                if v <= 15
+                else ">15"
+            )
         return out
 
     cells = gpd.GeoDataFrame(
@@ -90,8 +101,10 @@ def make_result(*, synthetic: bool = True) -> CoverageResult:
     )
     zones = gpd.GeoDataFrame(
         {"district": ["招宝山街道", "蛟川街道"], "name_en": ["Zhaobaoshan", "Jiaochuan"]},
-        geometry=[box(x0, y0, x0 + 2 * CELL_M, y0 + rows * CELL_M),
-                  box(x0 + 2 * CELL_M, y0, x0 + cols * CELL_M, y0 + rows * CELL_M)],
+        geometry=[
+            box(x0, y0, x0 + 2 * CELL_M, y0 + rows * CELL_M),
+            box(x0 + 2 * CELL_M, y0, x0 + cols * CELL_M, y0 + rows * CELL_M),
+        ],
         crs=CRS,
     )
     area = zones.union_all()
@@ -121,8 +134,12 @@ def make_result(*, synthetic: bool = True) -> CoverageResult:
             "snapped": [True, True, True, False],
             "snap_m": [12.0, 30.5, 8.0, 420.0],
         },
-        geometry=[Point(x0 + 100, y0 + 100), Point(x0 + 800, y0 + 300),
-                  Point(x0 + 300, y0 + 500), Point(x0 + 900, y0 + 650)],
+        geometry=[
+            Point(x0 + 100, y0 + 100),
+            Point(x0 + 800, y0 + 300),
+            Point(x0 + 300, y0 + 500),
+            Point(x0 + 900, y0 + 650),
+        ],
         crs=CRS,
     )
     records = []
@@ -134,16 +151,22 @@ def make_result(*, synthetic: bool = True) -> CoverageResult:
             total = pp.sum()
             reach = ~np.isnan(tt)
             covered = pp[reach & (tt <= cat.target_min)].sum()
-            records.append({
-                "district": name, "category": key, "population": total,
-                "pop_within_5": pp[reach & (tt <= 5)].sum(),
-                "pop_within_10": pp[reach & (tt <= 10)].sum(),
-                "pop_within_15": covered, "target_min": cat.target_min,
-                "covered_population": covered, "coverage": covered / total,
-                "mean_min": np.average(tt[reach], weights=pp[reach]),
-                "p90_min": float(np.nanpercentile(tt, 90)),
-                "unreachable_population": pp[~reach].sum(),
-            })
+            records.append(
+                {
+                    "district": name,
+                    "category": key,
+                    "population": total,
+                    "pop_within_5": pp[reach & (tt <= 5)].sum(),
+                    "pop_within_10": pp[reach & (tt <= 10)].sum(),
+                    "pop_within_15": covered,
+                    "target_min": cat.target_min,
+                    "covered_population": covered,
+                    "coverage": covered / total,
+                    "mean_min": np.average(tt[reach], weights=pp[reach]),
+                    "p90_min": float(np.nanpercentile(tt, 90)),
+                    "unreachable_population": pp[~reach].sum(),
+                }
+            )
     return CoverageResult(
         name="test",
         title="镇海区测试 Zhenhai test map",
@@ -181,8 +204,7 @@ def _js_name(name: str) -> str:
 
 def layer(m: folium.Map, name: str) -> DataLayer:
     """The circle15 layer called ``name`` in a built map."""
-    found = [c for c in m._children.values()
-             if isinstance(c, DataLayer) and c.layer_name == name]
+    found = [c for c in m._children.values() if isinstance(c, DataLayer) and c.layer_name == name]
     assert len(found) == 1, f"one layer named {name!r}, found {len(found)}"
     return found[0]
 
@@ -191,7 +213,17 @@ class _Checker(HTMLParser):
     """Record tags, and check that non-void elements are closed in order."""
 
     VOID: ClassVar[set[str]] = {
-        "meta", "link", "br", "img", "input", "hr", "source", "wbr", "area", "base", "col",
+        "meta",
+        "link",
+        "br",
+        "img",
+        "input",
+        "hr",
+        "source",
+        "wbr",
+        "area",
+        "base",
+        "col",
     }
 
     def __init__(self) -> None:
@@ -234,8 +266,14 @@ def test_page_inlines_leaflet_plugins_and_runtime(page: str) -> None:
     assert "markerClusterGroup" in page and ".leaflet-cluster-anim" in page
     assert "L.Circle15 = {}" in page and "C15.CellCanvas" in page  # the runtime, inline
     assert "sourceMappingURL" not in page
-    for dropped in ("jquery", "bootstrap", "awesome-markers", "fontawesome", "font-awesome",
-                    "groupedlayercontrol"):
+    for dropped in (
+        "jquery",
+        "bootstrap",
+        "awesome-markers",
+        "fontawesome",
+        "font-awesome",
+        "groupedlayercontrol",
+    ):
         assert dropped not in page.lower()
 
 
@@ -268,8 +306,13 @@ def test_page_names_every_category_and_layer(page: str, result: CoverageResult) 
     for cat in result.categories.values():
         assert cat.label in page  # legend, raw UTF-8
         # the control lists each layer under its category's heading
-        for short in (cmap.FACILITIES_SHORT, cmap.WALKING_SHORT, cmap.SERVICE_AREAS_SHORT,
-                      cmap.GAPS_SHORT, cmap.CHOROPLETH_SHORT):
+        for short in (
+            cmap.FACILITIES_SHORT,
+            cmap.WALKING_SHORT,
+            cmap.SERVICE_AREAS_SHORT,
+            cmap.GAPS_SHORT,
+            cmap.CHOROPLETH_SHORT,
+        ):
             assert f"{_js_name(short)}, {_js_name(cat.label)}" in page
     for name in (cmap.ZONES_LAYER_NAME, cmap.STUDY_LAYER_NAME, cmap.NO_BASEMAP_NAME):
         assert _js_name(name) in page

@@ -35,12 +35,22 @@ def test_open_times_measure_the_page(tmp_path: Path) -> None:
 
 def test_the_suite_reports_the_map_step() -> None:
     core = {"snap": 0.1, "graph": 0.1, "times": 0.1, "aggregate": 0.1, "total": 0.4}
-    r = {"core": core, "full_run_s": 1.0, "siting_s": 0.2, "map_s": 0.66, "map_cpu_s": 0.27,
-         "map_mb": 0.75, "peak_rss_mb": 230.0, "nodes": 10, "cells": 5, "facilities": 2,
-         "categories": 6,
-         "map_open": {"load_s": 0.47, "drawn_s": 0.34, "open_s": 0.58, "chromium": "156.0"}}
+    r = {
+        "core": core,
+        "full_run_s": 1.0,
+        "siting_s": 0.2,
+        "map_s": 0.66,
+        "map_cpu_s": 0.27,
+        "map_mb": 0.75,
+        "peak_rss_mb": 230.0,
+        "nodes": 10,
+        "cells": 5,
+        "facilities": 2,
+        "categories": 6,
+        "map_open": {"load_s": 0.47, "drawn_s": 0.34, "open_s": 0.58, "chromium": "156.0"},
+    }
     text = format_tables({"demo": {"circle15": r}}, [])
-    steps = text[text.index("circle15 steps"):]
+    steps = text[text.index("circle15 steps") :]
     head = next(line for line in steps.splitlines() if line.startswith("size"))
     assert head.split()[-5:] == ["map", "MB", "open", "peak", "MB"]
     row = next(line for line in steps.splitlines() if line.startswith("demo  "))
@@ -49,6 +59,9 @@ def test_the_suite_reports_the_map_step() -> None:
     assert "load event 0.47 s, cells drawn 0.34 s, first frame after load 0.58 s" in text
     del r["map_open"]
     steps = format_tables({"demo": {"circle15": r}}, [])
-    head = next(line for line in steps[steps.index("circle15 steps"):].splitlines()
-                if line.startswith("size"))
+    head = next(
+        line
+        for line in steps[steps.index("circle15 steps") :].splitlines()
+        if line.startswith("size")
+    )
     assert "open" not in head

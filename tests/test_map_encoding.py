@@ -57,7 +57,7 @@ def decode_geometry(spec: dict) -> list[list[list[list[tuple[float, float]]]]]:
             rings = []
             for _ in range(next(counts)):
                 n = next(counts)
-                rings.append(list(zip(lat[at:at + n], lng[at:at + n], strict=True)))
+                rings.append(list(zip(lat[at : at + n], lng[at : at + n], strict=True)))
                 at += n
             parts.append(rings)
         out.append(parts)
@@ -86,21 +86,25 @@ def test_quantised_numbers_round_trip_with_missing_values() -> None:
 
 def test_geometries_round_trip() -> None:
     holed = shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (2, 1), (2, 2)]])
-    geoms = np.array([
-        shapely.box(121.6, 29.9, 121.61, 29.91),
-        shapely.Point(121.123456789, 29.987654321),
-        shapely.MultiLineString([[(121.0, 30.0), (121.1, 30.1)], [(121.2, 30.2), (121.3, 30.1),
-                                                                  (121.4, 30.0)]]),
-        shapely.MultiPolygon([holed, shapely.box(10, 10, 11, 11)]),
-        shapely.LineString([(-0.5, -0.25), (0.5, 0.25)]),
-    ], dtype=object)
+    geoms = np.array(
+        [
+            shapely.box(121.6, 29.9, 121.61, 29.91),
+            shapely.Point(121.123456789, 29.987654321),
+            shapely.MultiLineString(
+                [[(121.0, 30.0), (121.1, 30.1)], [(121.2, 30.2), (121.3, 30.1), (121.4, 30.0)]]
+            ),
+            shapely.MultiPolygon([holed, shapely.box(10, 10, 11, 11)]),
+            shapely.LineString([(-0.5, -0.25), (0.5, 0.25)]),
+        ],
+        dtype=object,
+    )
     decoded = decode_geometry(encode_geometry(geoms))
     assert [len(f) for f in decoded] == [1, 1, 2, 2, 1]
     assert [len(p) for p in decoded[3]] == [2, 1]  # exterior + hole, then exterior
     for feature, geom in zip(decoded, geoms, strict=True):
         parts = shapely.get_parts(geom)
         for part, rings in zip(parts, feature, strict=True):
-            shape = ([part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part])
+            shape = [part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]
             for ring, got in zip(shape, rings, strict=True):
                 xy = np.asarray(ring.coords)
                 if part.geom_type == "Polygon":
@@ -112,13 +116,24 @@ def test_cell_ids_compact_only_when_exact() -> None:
     def back(spec: dict) -> list[str]:
         if "list" in spec:
             return spec["list"]
-        nums = (read(spec["num"]).tolist() if "num" in spec
-                else list(range(spec["start"], spec["start"] + 3)))
+        nums = (
+            read(spec["num"]).tolist()
+            if "num" in spec
+            else list(range(spec["start"], spec["start"] + 3))
+        )
         return [spec["prefix"] + str(n).zfill(spec["width"]) for n in nums]
 
-    for ids in (["C0", "C1", "C2"], ["C000001", "C000002", "C000003"], ["x-7", "x-3", "x-9"],
-                ["C01", "C1", "C2"], ["a", "b", "c"], ["R9", "R10", "R11"], ["1", "2", "3"],
-                ["C1\u2028", "C2", "C3"], ["ab12", "cd13", "ef14"]):
+    for ids in (
+        ["C0", "C1", "C2"],
+        ["C000001", "C000002", "C000003"],
+        ["x-7", "x-3", "x-9"],
+        ["C01", "C1", "C2"],
+        ["a", "b", "c"],
+        ["R9", "R10", "R11"],
+        ["1", "2", "3"],
+        ["C1\u2028", "C2", "C3"],
+        ["ab12", "cd13", "ef14"],
+    ):
         spec = encode_ids(pd.Series(ids))
         assert back(spec) == ids, ids
     assert "start" in encode_ids(pd.Series(["C0", "C1", "C2"]))
@@ -131,9 +146,14 @@ def _grid(cols: int, rows: int, size: float) -> gpd.GeoDataFrame:
     i, j = np.meshgrid(np.arange(cols), np.arange(rows))
     i, j = i.ravel(), j.ravel()
     geoms = shapely.box(x0 + i * size, y0 + j * size, x0 + (i + 1) * size, y0 + (j + 1) * size)
-    return gpd.GeoDataFrame({"cell_id": [f"g{k}" for k in range(len(i))],
-                             "district": np.where(i < cols // 2, "西", "东")},
-                            geometry=geoms, crs=UTM)
+    return gpd.GeoDataFrame(
+        {
+            "cell_id": [f"g{k}" for k in range(len(i))],
+            "district": np.where(i < cols // 2, "西", "东"),
+        },
+        geometry=geoms,
+        crs=UTM,
+    )
 
 
 def test_grid_cells_are_indexes_and_the_lattice_is_exact_to_two_centimetres() -> None:
@@ -153,7 +173,7 @@ def test_grid_cells_are_indexes_and_the_lattice_is_exact_to_two_centimetres() ->
     # The runtime blends the lattice bilinearly in Web Mercator; do the same with pyproj
     # and compare with every cell's lower-left corner projected directly.
     merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
-    (lattice,), = decode_geometry(g["lattice"])[0]
+    ((lattice,),) = decode_geometry(g["lattice"])[0]
     lat, lng = np.asarray(lattice).T
     assert len(lat) == g["cni"] * g["cnj"]
     cx, cy = merc.transform(lng, lat)
@@ -163,8 +183,12 @@ def test_grid_cells_are_indexes_and_the_lattice_is_exact_to_two_centimetres() ->
     u, v = i / g["step"] - ti, j / g["step"] - tj
 
     def blend(c: np.ndarray) -> np.ndarray:
-        return ((1 - u) * (1 - v) * c[tj, ti] + u * (1 - v) * c[tj, ti + 1]
-                + (1 - u) * v * c[tj + 1, ti] + u * v * c[tj + 1, ti + 1])
+        return (
+            (1 - u) * (1 - v) * c[tj, ti]
+            + u * (1 - v) * c[tj, ti + 1]
+            + (1 - u) * v * c[tj + 1, ti]
+            + u * v * c[tj + 1, ti + 1]
+        )
 
     direct = Transformer.from_crs(UTM, "EPSG:3857", always_xy=True).transform(b[:, 0], b[:, 1])
     # 0.02 Web Mercator metres (under 2 cm on the ground at 30°N): 0.07 px at zoom 19.
@@ -177,12 +201,13 @@ def test_cells_off_the_grid_are_polygons() -> None:
     outline = shapely.Point(cells.total_bounds[[0, 1]]).buffer(700)  # clips the corner cells
     clipped = cells.geometry.intersection(outline)
     keep = ~clipped.is_empty
-    cells = gpd.GeoDataFrame(cells[keep.to_numpy()].drop(columns="geometry"),
-                             geometry=clipped[keep].to_numpy(), crs=UTM).reset_index(drop=True)
+    cells = gpd.GeoDataFrame(
+        cells[keep.to_numpy()].drop(columns="geometry"), geometry=clipped[keep].to_numpy(), crs=UTM
+    ).reset_index(drop=True)
     duplicate = cells.iloc[[0]].assign(cell_id="dup")
     cells = pd.concat([cells, duplicate], ignore_index=True)
     spec = encode_cells(cells)
-    whole = np.isclose(cells.geometry.area, 200.0 ** 2)
+    whole = np.isclose(cells.geometry.area, 200.0**2)
     on_grid = np.ones(len(cells), bool)
     on_grid[np.cumsum(varints(spec["grid"]["off"]))] = False
     assert len(varints(spec["grid"]["pos"])) == on_grid.sum()
@@ -204,8 +229,11 @@ def test_irregular_cells_are_all_polygons() -> None:
     points = shapely.points(np.random.default_rng(3).uniform(0, 2_000, (40, 2)) + offset)
     voronoi = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points)))
     box = shapely.box(360_000, 3_317_000, 362_000, 3_319_000)
-    cells = gpd.GeoDataFrame({"cell_id": [f"v{k}" for k in range(len(voronoi))]},
-                             geometry=shapely.intersection(voronoi, box), crs=UTM)
+    cells = gpd.GeoDataFrame(
+        {"cell_id": [f"v{k}" for k in range(len(voronoi))]},
+        geometry=shapely.intersection(voronoi, box),
+        crs=UTM,
+    )
     spec = encode_cells(cells)
     assert spec["grid"] is None
     assert read(spec["poly"]["cell"]).tolist() == list(range(len(cells)))
@@ -215,17 +243,39 @@ def test_walking_tiers_rebuilt_from_tenths_and_fixes_equal_the_tier_column() -> 
     cat = load_standards().categories["kindergarten"]
     minutes = np.array([0.0, 4.96, 5.0, 5.04, 9.99, 10.05, 14.951, 15.0, 15.04, 30.0, np.nan])
     # Oracle: tiers written by hand (a time on a bound is in the tier below it).
-    labels = ["0-5", "0-5", "0-5", "5-10", "5-10", "10-15", "10-15", "10-15", ">15", ">15",
-              "unreachable"]
-    cells = pd.DataFrame({"t_kindergarten": minutes, "tier_kindergarten": labels,
-                          "pop_kindergarten": 1.0, "nearest_kindergarten": "K1"})
+    labels = [
+        "0-5",
+        "0-5",
+        "0-5",
+        "5-10",
+        "5-10",
+        "10-15",
+        "10-15",
+        "10-15",
+        ">15",
+        ">15",
+        "unreachable",
+    ]
+    cells = pd.DataFrame(
+        {
+            "t_kindergarten": minutes,
+            "tier_kindergarten": labels,
+            "pop_kindergarten": 1.0,
+            "nearest_kindergarten": "K1",
+        }
+    )
     data = cell_values(cells, cat, pd.DataFrame())
     tenths = read(data["t"]).astype(float)
     t = np.where(tenths == np.iinfo(np.uint16).max, np.nan, tenths / 10)
     # what the runtime does: the first bound at or above the time, then the fixes
-    tier = np.array([len(cat.tiers_min) + 1 if np.isnan(x) else
-                     next((c for c, b in enumerate(cat.tiers_min) if b >= x),
-                          len(cat.tiers_min)) for x in t])
+    tier = np.array(
+        [
+            len(cat.tiers_min) + 1
+            if np.isnan(x)
+            else next((c for c, b in enumerate(cat.tiers_min) if b >= x), len(cat.tiers_min))
+            for x in t
+        ]
+    )
     if data["fix"] is not None:
         tier[read(data["fix"]["k"])] = read(data["fix"]["v"])
     names = ["0-5", "5-10", "10-15", ">15", "unreachable"]

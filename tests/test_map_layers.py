@@ -53,12 +53,18 @@ def test_control_lists_five_layers_per_category(built, result: CoverageResult) -
     assert [n for n, _ in groups[""]] == [cmap.ZONES_LAYER_NAME, cmap.STUDY_LAYER_NAME]
     for cat in result.categories.values():
         entries = groups[cat.label]
-        assert [n for n, _ in entries] == [cmap.FACILITIES_SHORT, cmap.WALKING_SHORT,
-                                           cmap.SERVICE_AREAS_SHORT, cmap.GAPS_SHORT,
-                                           cmap.CHOROPLETH_SHORT]
+        assert [n for n, _ in entries] == [
+            cmap.FACILITIES_SHORT,
+            cmap.WALKING_SHORT,
+            cmap.SERVICE_AREAS_SHORT,
+            cmap.GAPS_SHORT,
+            cmap.CHOROPLETH_SHORT,
+        ]
         assert [lay.layer_name for _, lay in entries] == cmap.layer_names(cat)
-    assert [n for n, _ in control.base_layers] == ["底图 OpenStreetMap basemap",
-                                                   cmap.NO_BASEMAP_NAME]
+    assert [n for n, _ in control.base_layers] == [
+        "底图 OpenStreetMap basemap",
+        cmap.NO_BASEMAP_NAME,
+    ]
 
 
 def test_every_legend_entry_names_a_layer_in_the_control(built) -> None:
@@ -69,16 +75,23 @@ def test_every_legend_entry_names_a_layer_in_the_control(built) -> None:
     named += [lay for s in legend.sections for e in s["entries"] for lay in (e["layers"] or [])]
     assert named and {id(lay) for lay in named} <= listed
     kinds = {lay.layer_name.split(" · ")[-1] for lay in named}
-    assert {"设施 facilities", "步行可达 walking access", "服务范围 service areas",
-            "服务缺口 gaps", "街道覆盖率 coverage by sub-district"} <= kinds
+    assert {
+        "设施 facilities",
+        "步行可达 walking access",
+        "服务范围 service areas",
+        "服务缺口 gaps",
+        "街道覆盖率 coverage by sub-district",
+    } <= kinds
 
 
 def test_facility_popups_say_who_they_serve(result: CoverageResult) -> None:
     cat = result.categories["childcare"]
     fac = result.facilities[result.facilities["category"] == "childcare"]
     popup = facility_popup(fac, result.cells, cat)
-    rows = {fid: dict(zip(popup["labels"], values, strict=True))
-            for fid, values in zip(fac["facility_id"], popup["values"], strict=True)}
+    rows = {
+        fid: dict(zip(popup["labels"], values, strict=True))
+        for fid, values in zip(fac["facility_id"], popup["values"], strict=True)
+    }
     # by hand from the fixture (see test_workbook): F1 serves 45 children 0-2 within
     # 15 min, F2 serves 30 and is the nearest facility for 43 at any time
     serves = "服务人口 Serves (ages 0-2, nearest facility, ≤ 15 min)"
@@ -130,13 +143,17 @@ def test_service_area_popups_agree_with_the_merged_service_areas(built, result) 
     for cat in result.categories.values():
         areas = layer(built, cmap.service_area_layer_name(cat)).data["stats"]
         values = layer(built, cmap.walking_layer_name(cat)).refs[0].data
-        by_facility = {fid: dict(zip(areas["labels"], row, strict=True))
-                       for (fid, _), row in zip(values["fac"], areas["values"], strict=True)}
+        by_facility = {
+            fid: dict(zip(areas["labels"], row, strict=True))
+            for (fid, _), row in zip(values["fac"], areas["values"], strict=True)
+        }
         # Oracle: the analysis's own service areas (cells merged with GEOS).
         for _, row in service_areas(result.cells, cat).iterrows():
             got = by_facility[row["facility_id"]]
-            assert got[f"服务人口 Residents served ({cat.cohort_label})"] == \
-                f"{row['population']:,.0f}"
+            assert (
+                got[f"服务人口 Residents served ({cat.cohort_label})"]
+                == f"{row['population']:,.0f}"
+            )
             assert got["网格数 Cells"] == f"{row['cells']:,.0f}"
             assert got["面积 Area (km²)"] == f"{row['area_km2']:.2f}"
             assert got["平均步行时间 Mean walking time (min)"] == f"{row['mean_min']:.1f}"
@@ -152,11 +169,22 @@ def test_gap_layer_keeps_the_most_populous(result: CoverageResult, monkeypatch) 
     population = rng.permutation(60).astype(float) + 1  # distinct, so the top 10 is unique
     order = np.argsort(-population, kind="stable")
     gaps = gpd.GeoDataFrame(
-        {"category": cat.key, "gap_id": [f"g{k}" for k in range(60)],
-         "rank": np.argsort(order) + 1, "district": "蛟川街道",
-         "population": population, "cells": 1, "area_km2": 0.01, "mean_min": 20.0,
-         "nearest_facility": "F2", "nearest_name": "x", "nearest_min": 20.0},
-        geometry=[cells.geometry.iloc[k % len(cells)] for k in range(60)], crs=CRS)
+        {
+            "category": cat.key,
+            "gap_id": [f"g{k}" for k in range(60)],
+            "rank": np.argsort(order) + 1,
+            "district": "蛟川街道",
+            "population": population,
+            "cells": 1,
+            "area_km2": 0.01,
+            "mean_min": 20.0,
+            "nearest_facility": "F2",
+            "nearest_name": "x",
+            "nearest_min": 20.0,
+        },
+        geometry=[cells.geometry.iloc[k % len(cells)] for k in range(60)],
+        crs=CRS,
+    )
     monkeypatch.setattr(wlayers, "MAX_MAP_GAPS", 10)
     monkeypatch.setattr("circle15.outputs.webmap.legend.MAX_MAP_GAPS", 10)
     m = wbuild.build_map(replace(result, gaps=gaps))
@@ -179,16 +207,27 @@ def network_issues() -> gpd.GeoDataFrame:
     """A hand-built ``network_issues`` frame: one separate piece, two loose ends."""
     x0, y0 = 359_000.0, 3_318_000.0
     return gpd.GeoDataFrame(
-        {"issue_id": ["piece-1", "end-1", "end-2"],
-         "kind": ["separate_piece", "loose_end", "loose_end"],
-         "description": ["3 streets not joined to the rest", "dead end 4.2 m from a street",
-                         "dead end 9 m from a street"],
-         "population": [120.0, 0.0, np.nan], "length_m": [850.0, np.nan, np.nan],
-         "nearest_m": [35.5, 4.2, 9.0]},
-        geometry=[shapely.MultiLineString([[(x0, y0), (x0 + 300, y0)],
-                                           [(x0 + 300, y0), (x0 + 300, y0 + 200)]]),
-                  shapely.Point(x0 + 500, y0 + 10), shapely.Point(x0 + 700, y0 + 50)],
-        crs=CRS)
+        {
+            "issue_id": ["piece-1", "end-1", "end-2"],
+            "kind": ["separate_piece", "loose_end", "loose_end"],
+            "description": [
+                "3 streets not joined to the rest",
+                "dead end 4.2 m from a street",
+                "dead end 9 m from a street",
+            ],
+            "population": [120.0, 0.0, np.nan],
+            "length_m": [850.0, np.nan, np.nan],
+            "nearest_m": [35.5, 4.2, 9.0],
+        },
+        geometry=[
+            shapely.MultiLineString(
+                [[(x0, y0), (x0 + 300, y0)], [(x0 + 300, y0), (x0 + 300, y0 + 200)]]
+            ),
+            shapely.Point(x0 + 500, y0 + 10),
+            shapely.Point(x0 + 700, y0 + 50),
+        ],
+        crs=CRS,
+    )
 
 
 def test_network_issues_are_drawn_with_their_popups(result: CoverageResult) -> None:
@@ -198,13 +237,18 @@ def test_network_issues_are_drawn_with_their_popups(result: CoverageResult) -> N
     data = layer(m, cmap.ISSUES_LAYER_NAME).data
     assert data["kinds"] == [1, 2, 2] and data["cls"] == [0, 1, 1]
     popup = data["popup"]
-    assert popup["titles"] == ["孤立路网 separate piece of network", "断头路 loose end",
-                               "断头路 loose end"]
+    assert popup["titles"] == [
+        "孤立路网 separate piece of network",
+        "断头路 loose end",
+        "断头路 loose end",
+    ]
     first = dict(zip(popup["labels"], popup["values"][0], strict=True))
     assert first["受影响人口 Residents affected"] == "120"
     assert first["长度 Length (m)"] == "850"
-    assert dict(zip(popup["labels"], popup["values"][2], strict=True))[
-        "受影响人口 Residents affected"] == "—"
+    assert (
+        dict(zip(popup["labels"], popup["values"][2], strict=True))["受影响人口 Residents affected"]
+        == "—"
+    )
     page = m.get_root().render()
     assert "路网问题 Network issues" in page and "断头路 loose end (a street" in page
     assert cmap.ISSUES_LAYER_NAME not in cmap.render_map(result)  # none without the attribute
@@ -222,7 +266,7 @@ def test_many_network_issues_keep_those_with_most_residents(monkeypatch) -> None
 
 def test_legend_shows_facility_icons(result: CoverageResult) -> None:
     page = cmap.render_map(result)
-    legend = page[page.index('class="c15-legend leaflet-control"'):]
+    legend = page[page.index('class="c15-legend leaflet-control"') :]
     legend = legend[: legend.index("</details>")]
     for cat in result.categories.values():
         assert cat.label in legend

@@ -40,22 +40,24 @@ def _tier_label(t: np.ndarray) -> np.ndarray:
     return out
 
 
-def _result(geoms: np.ndarray, centres: np.ndarray, ids: list[str],
-            title: str) -> CoverageResult:
+def _result(geoms: np.ndarray, centres: np.ndarray, ids: list[str], title: str) -> CoverageResult:
     """Cells with straight-line walking times to two sites per category."""
     cats = dict(list(load_standards().categories.items())[:2])
     x0, y0 = centres.min(axis=0)
     rng = np.random.default_rng(15)
     n = len(geoms)
-    data: dict[str, object] = {"cell_id": ids, "district": np.where(
-        centres[:, 0] < np.median(centres[:, 0]), "招宝山街道", "蛟川街道"),
-        "pop_total": rng.integers(1, 400, n).astype(float)}
+    data: dict[str, object] = {
+        "cell_id": ids,
+        "district": np.where(centres[:, 0] < np.median(centres[:, 0]), "招宝山街道", "蛟川街道"),
+        "pop_total": rng.integers(1, 400, n).astype(float),
+    }
     span = centres.max(axis=0) - centres.min(axis=0)
     sites = {}
     for k, key in enumerate(cats):
         site = np.array([[0.2 + 0.3 * k, 0.25], [0.7, 0.75 - 0.2 * k]]) * span + [x0, y0]
-        dist = np.min(np.hypot(centres[:, None, 0] - site[:, 0],
-                               centres[:, None, 1] - site[:, 1]), axis=1)
+        dist = np.min(
+            np.hypot(centres[:, None, 0] - site[:, 0], centres[:, None, 1] - site[:, 1]), axis=1
+        )
         t = dist / SPEED_M_PER_MIN
         far = (centres[:, 0] > x0 + 0.9 * span[0]) & (centres[:, 1] > y0 + 0.9 * span[1])
         t[far] = np.nan  # a corner cut off from the streets
@@ -66,15 +68,30 @@ def _result(geoms: np.ndarray, centres: np.ndarray, ids: list[str],
         sites[key] = site
     cells = gpd.GeoDataFrame(data, geometry=geoms, crs=CRS)
     facilities = gpd.GeoDataFrame(
-        {"category": [k for k in cats for _ in range(2)],
-         "facility_id": [f"{k}-{m}" for k in cats for m in (1, 2)],
-         "name": [f"{cats[k].label} {m}" for k in cats for m in (1, 2)],
-         "capacity": 100.0, "snapped": True, "snap_m": 10.0},
-        geometry=shapely.points(np.vstack([sites[k] for k in cats])), crs=CRS)
+        {
+            "category": [k for k in cats for _ in range(2)],
+            "facility_id": [f"{k}-{m}" for k in cats for m in (1, 2)],
+            "name": [f"{cats[k].label} {m}" for k in cats for m in (1, 2)],
+            "capacity": 100.0,
+            "snapped": True,
+            "snap_m": 10.0,
+        },
+        geometry=shapely.points(np.vstack([sites[k] for k in cats])),
+        crs=CRS,
+    )
     return CoverageResult(
-        name="scale", title=title, categories=cats, cells=cells, districts=None, gaps=None,
-        facilities=facilities, zones=None, area=shapely.union_all(geoms).envelope,
-        synthetic=True, notice="合成数据 synthetic grid for a test")
+        name="scale",
+        title=title,
+        categories=cats,
+        cells=cells,
+        districts=None,
+        gaps=None,
+        facilities=facilities,
+        zones=None,
+        area=shapely.union_all(geoms).envelope,
+        synthetic=True,
+        notice="合成数据 synthetic grid for a test",
+    )
 
 
 def _origin() -> tuple[float, float]:
@@ -87,8 +104,9 @@ def big_result() -> CoverageResult:
     x0, y0 = _origin()
     i, j = np.meshgrid(np.arange(SIDE), np.arange(SIDE))
     i, j = i.ravel(), j.ravel()
-    geoms = shapely.box(x0 + i * CELL_M, y0 + j * CELL_M,
-                        x0 + (i + 1) * CELL_M, y0 + (j + 1) * CELL_M)
+    geoms = shapely.box(
+        x0 + i * CELL_M, y0 + j * CELL_M, x0 + (i + 1) * CELL_M, y0 + (j + 1) * CELL_M
+    )
     centres = np.column_stack([x0 + (i + 0.5) * CELL_M, y0 + (j + 0.5) * CELL_M])
     return _result(geoms, centres, [f"c{k}" for k in range(len(i))], "合成城市 Synthetic city")
 
@@ -100,11 +118,16 @@ def census_result() -> CoverageResult:
     points = shapely.points(rng.uniform(0, 3_000, (60, 2)) + np.array([x0, y0]))
     box = shapely.box(x0, y0, x0 + 3_000, y0 + 3_000)
     areas = shapely.intersection(
-        shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points))), box)
+        shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points))), box
+    )
     areas[0] = shapely.difference(areas[0], shapely.buffer(shapely.centroid(areas[0]), 60))
     i, j = np.meshgrid(np.arange(10), np.arange(10))
-    squares = shapely.box(x0 + 3_500 + i.ravel() * 200, y0 + j.ravel() * 200,
-                          x0 + 3_700 + i.ravel() * 200, y0 + 200 + j.ravel() * 200)
+    squares = shapely.box(
+        x0 + 3_500 + i.ravel() * 200,
+        y0 + j.ravel() * 200,
+        x0 + 3_700 + i.ravel() * 200,
+        y0 + 200 + j.ravel() * 200,
+    )
     squares = shapely.intersection(squares, shapely.buffer(shapely.Point(x0 + 3_500, y0), 1_700))
     squares = squares[~shapely.is_empty(squares)]
     geoms = np.concatenate([areas, squares])
@@ -130,8 +153,9 @@ def _samples(result: CoverageResult) -> list[int]:
     key = next(iter(result.categories))
     unreachable = np.flatnonzero(result.cells[f"tier_{key}"] == "unreachable")
     spread = np.linspace(0, len(result.cells) - 1, SAMPLES - 3).astype(int)
-    return sorted(set(spread.tolist()) | set(unreachable[:: max(1, len(unreachable) // 3)][:3]
-                                            .tolist()))
+    return sorted(
+        set(spread.tolist()) | set(unreachable[:: max(1, len(unreachable) // 3)][:3].tolist())
+    )
 
 
 _PROBE = """([lat, lng]) => {

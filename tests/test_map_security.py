@@ -35,8 +35,9 @@ from circle15.result import CoverageResult
 from .test_map import CRS, make_result
 from .test_map_layers import network_issues
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="Playwright for Python is not installed (test extra)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (test extra)"
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,19 +63,27 @@ def _hostile_result() -> CoverageResult:
     r = make_result()
     p = PAYLOADS
     first, second = r.categories.values()
-    cats = {first.key: replace(first, name_zh=f"托育{p['svg']}"),
-            second.key: replace(second, name_en=f"Kindergarten {p['attr']}")}
+    cats = {
+        first.key: replace(first, name_zh=f"托育{p['svg']}"),
+        second.key: replace(second, name_en=f"Kindergarten {p['attr']}"),
+    }
     west, east = f"招宝山{p['img']}", f"蛟川{p['lines']}"
     rename = {"招宝山街道": west, "蛟川街道": east}
-    fac_ids = {"F1": f"F1{p['url']}", "F2": f"F2{p['quote']}", "K1": f"K1{p['comment']}",
-               "K2": "K2"}
+    fac_ids = {
+        "F1": f"F1{p['url']}",
+        "F2": f"F2{p['quote']}",
+        "K1": f"K1{p['comment']}",
+        "K2": "K2",
+    }
     cells = r.cells.copy()
     cells["district"] = cells["district"].map(rename)
-    cells["cell_id"] = [f"c{k}{p['script'] if k % 2 else p['template']}"
-                        for k in range(len(cells))]
+    cells["cell_id"] = [f"c{k}{p['script'] if k % 2 else p['template']}" for k in range(len(cells))]
     for key in cats:
-        cells[f"nearest_{key}"] = cells[f"nearest_{key}"].map(
-            lambda v: None if v is None or pd.isna(v) else fac_ids[v]).astype(object)
+        cells[f"nearest_{key}"] = (
+            cells[f"nearest_{key}"]
+            .map(lambda v: None if v is None or pd.isna(v) else fac_ids[v])
+            .astype(object)
+        )
     zones = r.zones.copy()
     zones["district"] = zones["district"].map(rename)
     zones["name_en"] = [p["quote"], p["link"]]
@@ -96,9 +105,17 @@ def _hostile_result() -> CoverageResult:
     issues = issues.to_crs(CRS)
     x0, y0 = r.cells.total_bounds[:2]
     issues.geometry = issues.geometry.translate(x0 - 359_000 + 100, y0 - 3_318_000 + 100)
-    out = replace(r, title=f"标题{p['script']}{p['template']}", notice=f"说明{p['comment']}"
-                  f"{p['img']}", categories=cats, cells=cells, zones=zones,
-                  districts=districts, gaps=gaps, facilities=facilities)
+    out = replace(
+        r,
+        title=f"标题{p['script']}{p['template']}",
+        notice=f"说明{p['comment']}{p['img']}",
+        categories=cats,
+        cells=cells,
+        zones=zones,
+        districts=districts,
+        gaps=gaps,
+        facilities=facilities,
+    )
     out.network_issues = issues
     return out
 
@@ -112,14 +129,35 @@ def _selection(result: CoverageResult) -> SiteSelection:
     centre = shapely.centroid(result.cells.geometry.iloc[[5, 6]].to_numpy())
     wgs = gpd.GeoSeries(centre, crs=CRS).to_crs(4326)
     sites = gpd.GeoDataFrame(
-        {"rank": [1, 2], "site_id": ["s1", "s2"], "name": [PAYLOADS["img"], PAYLOADS["link"]],
-         "district": [PAYLOADS["attr"], PAYLOADS["lines"]], "lon": wgs.x, "lat": wgs.y,
-         "capacity": np.nan, "marginal_gain": [10.0, 5.0], "cumulative_gain": [10.0, 15.0],
-         "coverage_after": [0.8, 0.9], "served": np.nan, "category": key, "target_min": 15.0},
-        geometry=centre, crs=CRS)
-    return SiteSelection(category=key, sites=sites, candidates=sites, before=result,
-                         after=replace(result, cells=after), greedy=None, exact=None,
-                         capacitated=False, requested=2)
+        {
+            "rank": [1, 2],
+            "site_id": ["s1", "s2"],
+            "name": [PAYLOADS["img"], PAYLOADS["link"]],
+            "district": [PAYLOADS["attr"], PAYLOADS["lines"]],
+            "lon": wgs.x,
+            "lat": wgs.y,
+            "capacity": np.nan,
+            "marginal_gain": [10.0, 5.0],
+            "cumulative_gain": [10.0, 15.0],
+            "coverage_after": [0.8, 0.9],
+            "served": np.nan,
+            "category": key,
+            "target_min": 15.0,
+        },
+        geometry=centre,
+        crs=CRS,
+    )
+    return SiteSelection(
+        category=key,
+        sites=sites,
+        candidates=sites,
+        before=result,
+        after=replace(result, cells=after),
+        greedy=None,
+        exact=None,
+        capacitated=False,
+        requested=2,
+    )
 
 
 def _overview(tmp: Path, result: CoverageResult) -> Path:
@@ -127,16 +165,33 @@ def _overview(tmp: Path, result: CoverageResult) -> Path:
     other = zones.assign(region=PAYLOADS["url"], region_name=PAYLOADS["img"])
     other.geometry = other.geometry.translate(1_500, 0)
     regions = gpd.GeoDataFrame(
-        {"region": ["r1", PAYLOADS["url"], "bad"],
-         "region_name": [PAYLOADS["svg"], PAYLOADS["img"], PAYLOADS["template"]],
-         "status": ["ok", "ok", "failed"], "reason": ["", "", PAYLOADS["script"]]},
-        geometry=[zones.union_all(), other.union_all(),
-                  shapely.affinity.translate(zones.union_all(), 3_000, 0)], crs=CRS)
-    districts = pd.concat([result.districts.assign(region="r1"),
-                           result.districts.assign(region=PAYLOADS["url"])], ignore_index=True)
-    return write_overview_map(tmp / "overview.html", regions, districts, result.categories,
-                              title=PAYLOADS["script"], zones=pd.concat([zones, other]),
-                              synthetic=True, notice=PAYLOADS["comment"])
+        {
+            "region": ["r1", PAYLOADS["url"], "bad"],
+            "region_name": [PAYLOADS["svg"], PAYLOADS["img"], PAYLOADS["template"]],
+            "status": ["ok", "ok", "failed"],
+            "reason": ["", "", PAYLOADS["script"]],
+        },
+        geometry=[
+            zones.union_all(),
+            other.union_all(),
+            shapely.affinity.translate(zones.union_all(), 3_000, 0),
+        ],
+        crs=CRS,
+    )
+    districts = pd.concat(
+        [result.districts.assign(region="r1"), result.districts.assign(region=PAYLOADS["url"])],
+        ignore_index=True,
+    )
+    return write_overview_map(
+        tmp / "overview.html",
+        regions,
+        districts,
+        result.categories,
+        title=PAYLOADS["script"],
+        zones=pd.concat([zones, other]),
+        synthetic=True,
+        notice=PAYLOADS["comment"],
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -144,11 +199,20 @@ def _overview(tmp: Path, result: CoverageResult) -> Path:
 # --------------------------------------------------------------------------------------
 def test_pages_hold_no_markup_from_the_data(tmp_path: Path) -> None:
     result = _hostile_result()
-    pages = [cmap.render_map(result), sites_map(_selection(result)).get_root().render(),
-             _overview(tmp_path, result).read_text(encoding="utf-8")]
+    pages = [
+        cmap.render_map(result),
+        sites_map(_selection(result)).get_root().render(),
+        _overview(tmp_path, result).read_text(encoding="utf-8"),
+    ]
     for page in pages:
-        for needle in ("<img", "<svg/onload", "</script><script>window", 'onmouseover="window',
-                       "<a href=\"javascript", "<!-- <script>"):
+        for needle in (
+            "<img",
+            "<svg/onload",
+            "</script><script>window",
+            'onmouseover="window',
+            '<a href="javascript',
+            "<!-- <script>",
+        ):
             assert needle not in page, needle
         # branca would evaluate template expressions it is handed (49, "Element"): the
         # text must reach the page as it was written
@@ -279,8 +343,13 @@ def context(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile-security")
     with sync_api.sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(profile), executable_path=exe, headless=True, args=FLAGS, viewport=VIEWPORT,
-            service_workers="block")
+            str(profile),
+            executable_path=exe,
+            headless=True,
+            args=FLAGS,
+            viewport=VIEWPORT,
+            service_workers="block",
+        )
         ctx.add_init_script(INIT_JS)
         yield ctx
         ctx.close()
@@ -292,8 +361,10 @@ def _open(context, path: Path):
     errors: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:"))
-               else r.abort())
+    page.route(
+        "**/*",
+        lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort(),
+    )
     page.goto(path.as_uri(), wait_until="load")
     return page, dialogs, errors
 
@@ -304,10 +375,12 @@ def _exercise(page, frame, offset: tuple[float, float] = (0.0, 0.0)) -> Seen:
     ``offset`` is where the frame's content starts on the page (for a map in an iframe).
     """
     seen = Seen()
-    frame.wait_for_function("() => window.L && Object.values(window).some("
-                            "o => o instanceof L.Circle15.LayerControl)")
-    seen.texts += frame.evaluate(_TEXT_JS, ".c15-header, .c15-legend, .leaflet-control-layers,"
-                                           " .c15-note, title")
+    frame.wait_for_function(
+        "() => window.L && Object.values(window).some(o => o instanceof L.Circle15.LayerControl)"
+    )
+    seen.texts += frame.evaluate(
+        _TEXT_JS, ".c15-header, .c15-legend, .leaflet-control-layers, .c15-note, title"
+    )
     ids = frame.evaluate("""() => Object.keys(Object.values(window).find(
         o => o instanceof L.Circle15.LayerControl).circle15Ids)""")
     for name in ids:
@@ -367,23 +440,44 @@ def test_batch_overview_with_hostile_region_names(context, tmp_path: Path) -> No
     path = _overview(tmp_path, _hostile_result())
     page, dialogs, errors = _open(context, path)
     seen = _exercise(page, page.main_frame)
-    _check(page, [page.main_frame], dialogs, seen,
-           {"script", "svg", "img", "template", "lines", "quote", "attr"})
+    _check(
+        page,
+        [page.main_frame],
+        dialogs,
+        seen,
+        {"script", "svg", "img", "template", "lines", "quote", "attr"},
+    )
     # the links to each region's map stay relative paths inside the batch folder
     page.evaluate("""() => { const m = Object.values(window).find(o => o instanceof L.Map);
         const c = Object.values(window).find(o => o instanceof L.Circle15.LayerControl);
         for (const l of Object.values(c.circle15Ids)) { m.addLayer(l); } }""")
     hrefs = []
-    for i in range(page.evaluate(_TARGETS_JS, [next(iter(page.evaluate(
-            "() => Object.values(window).find(o => o instanceof L.Circle15.LayerControl)"
-            "._layers.filter(o => !o.overlay).map(o => o.circle15Id)"))), 1])):
+    for i in range(
+        page.evaluate(
+            _TARGETS_JS,
+            [
+                next(
+                    iter(
+                        page.evaluate(
+                            "() => Object.values(window)"
+                            ".find(o => o instanceof L.Circle15.LayerControl)"
+                            "._layers.filter(o => !o.overlay).map(o => o.circle15Id)"
+                        )
+                    )
+                ),
+                1,
+            ],
+        )
+    ):
         at = page.evaluate(_FOCUS_JS, i)
         page.mouse.click(at["x"], at["y"])
         time.sleep(0.12)
         hrefs += page.evaluate("""() => [...document.querySelectorAll(
             '.leaflet-popup-content a')].map(a => a.getAttribute('href'))""")
-    assert "./r1/map.html" in hrefs and "./javascript%3Awindow.__pwned%3D%28window.__pwned" \
-        "%7C%7C0%29%2B1/map.html" in hrefs
+    assert (
+        "./r1/map.html" in hrefs
+        and "./javascript%3Awindow.__pwned%3D%28window.__pwned%7C%7C0%29%2B1/map.html" in hrefs
+    )
     assert all(h.startswith("./") for h in hrefs)
     assert errors == []
     page.close()
@@ -394,8 +488,12 @@ def test_map_framed_in_the_report_with_hostile_names(context, tmp_path: Path) ->
 
     result = _hostile_result()
     cmap.write_map(result, tmp_path / "map.html")
-    report = write_report(result, tmp_path / "report.html", map_file="map.html",
-                          started=datetime(2026, 1, 1, tzinfo=UTC))
+    report = write_report(
+        result,
+        tmp_path / "report.html",
+        map_file="map.html",
+        started=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     page, dialogs, errors = _open(context, report)
     element = page.locator("iframe").first
     element.scroll_into_view_if_needed()

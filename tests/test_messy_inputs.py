@@ -104,8 +104,9 @@ def test_legacy_xls_written_by_xlwt(tmp_path):
     assert provenance.tolist() == rows["data_rows"]
 
 
-@pytest.mark.parametrize("encoding, label", [("gbk", "GBK"), ("utf-16", "UTF-16"),
-                                             ("latin-1", "cp1252")])
+@pytest.mark.parametrize(
+    "encoding, label", [("gbk", "GBK"), ("utf-16", "UTF-16"), ("latin-1", "cp1252")]
+)
 def test_text_exports_are_decoded_from_their_bytes(tmp_path, encoding, label):
     truth = facility_rows(SEED + 2)
     planted = write_text_export(tmp_path / "export.txt", truth, encoding)
@@ -121,13 +122,18 @@ def test_declared_encoding_is_used_and_a_wrong_one_is_refused(tmp_path):
 
     truth = facility_rows(SEED + 3)
     write_text_export(tmp_path / "gbk.csv", truth, "gbk")
-    layer = read_facilities(tmp_path / "gbk.csv", "kindergarten", UTM,
-                            encoding=declared_encoding("GBK", "encoding"))
+    layer = read_facilities(
+        tmp_path / "gbk.csv", "kindergarten", UTM, encoding=declared_encoding("GBK", "encoding")
+    )
     assert list(layer.facilities["name"]) == truth.names
     assert not any("read as GBK" in n for n in layer.notes)
     with pytest.raises(InputError, match=r'not valid UTF-8 text; set encoding = "..."'):
-        read_facilities(tmp_path / "gbk.csv", "kindergarten", UTM,
-                        encoding=declared_encoding("utf8", "encoding"))
+        read_facilities(
+            tmp_path / "gbk.csv",
+            "kindergarten",
+            UTM,
+            encoding=declared_encoding("utf8", "encoding"),
+        )
     with pytest.raises(InputError, match="unknown encoding 'klingon'"):
         declared_encoding("klingon", "facilities.kindergarten.encoding")
 
@@ -152,8 +158,12 @@ def test_every_problem_of_a_table_in_one_message_with_the_files_own_rows(tmp_pat
         read_facilities(tmp_path / "k.csv", "kindergarten", UTM)
     text = str(info.value)
     assert "4 problems" in text
-    for row, name in ((7, truth.names[3]), (8, truth.names[4]), (9, truth.names[5]),
-                      (10, truth.names[6])):
+    for row, name in (
+        (7, truth.names[3]),
+        (8, truth.names[4]),
+        (9, truth.names[5]),
+        (10, truth.names[6]),
+    ):
         assert f"row {row} ({name})" in text, text
     assert "'很多' is not a number" in text and "'inf' is NaN or infinite" in text
     assert "纬度 is blank" in text or "has no 经度/纬度" in text
@@ -187,7 +197,8 @@ def test_name_columns_and_serial_numbers(tmp_path):
     truth = facility_rows(SEED + 7, n=5)
     lon, lat = lonlat(truth.x, truth.y)
     pd.DataFrame({"序号": range(1, 6), "场地名称": truth.names, "lng": lon, "lat": lat}).to_csv(
-        tmp_path / "venues.csv", index=False)
+        tmp_path / "venues.csv", index=False
+    )
     layer = read_facilities(tmp_path / "venues.csv", "kindergarten", UTM)
     assert list(layer.facilities["name"]) == truth.names
     assert list(layer.facilities["facility_id"]) == ["1", "2", "3", "4", "5"]  # only id there
@@ -227,7 +238,7 @@ def test_near_duplicate_merged_keeps_the_capacity_once(tmp_path):
 
 def test_near_duplicate_refused_on_request(tmp_path):
     near_duplicate_table(tmp_path / "k.csv")
-    with pytest.raises(InputError, match=r'1 facility is entered more than once.*dedupe'):
+    with pytest.raises(InputError, match=r"1 facility is entered more than once.*dedupe"):
         read_facilities(tmp_path / "k.csv", "kindergarten", UTM, dedupe="error")
 
 
@@ -270,7 +281,8 @@ def test_gbk_shapefile_without_cpg_keeps_expressway_out_and_the_viaduct_above(tm
     names = set(network.edges["name"])
     assert "甬台温高速" not in names and "绕城高架" in names
     assert network.edges["length_m"].sum() == pytest.approx(
-        truth.grid_length_m + truth.viaduct_length_m, abs=0.01)
+        truth.grid_length_m + truth.viaduct_length_m, abs=0.01
+    )
     g = graph_of(network)
     # hand computation on the planted grid: corner to corner is 2,000 m of streets (the
     # expressway's 1,414 m diagonal is not walkable)
@@ -298,7 +310,7 @@ def test_gbk_shapefile_reads_as_the_same_data_saved_in_utf8(tmp_path):
 def test_shapefile_without_prj_names_the_network_crs_key(tmp_path):
     write_gbk_centrelines(tmp_path / "roads.shp")
     (tmp_path / "roads.prj").unlink()
-    with pytest.raises(InputError, match=r'without its \.prj file\); set \[network\] crs ='):
+    with pytest.raises(InputError, match=r"without its \.prj file\); set \[network\] crs ="):
         read_centrelines(tmp_path / "roads.shp", UTM)
 
 
@@ -315,8 +327,7 @@ def study_with(tmp_path: Path, write) -> Path:
 @pytest.mark.parametrize("system", ["GCJ-02", "BD-09"])
 def test_amap_or_baidu_workbook_stops_undeclared_and_lands_declared(tmp_path, capsys, system):
     truth = facility_rows(SEED + 10)
-    toml = study_with(tmp_path, lambda d: write_title_xlsx(d / "kindergarten.xlsx", truth,
-                                                           system))
+    toml = study_with(tmp_path, lambda d: write_title_xlsx(d / "kindergarten.xlsx", truth, system))
     edit(toml, 'path = "kindergarten.csv"', 'path = "kindergarten.xlsx"')
     code, _, err = run(toml, tmp_path / "out", capsys)
     assert code == 2, err
@@ -330,18 +341,20 @@ def test_amap_or_baidu_workbook_stops_undeclared_and_lands_declared(tmp_path, ca
     assert d.max() < 1.0
 
 
-def test_census_areas_in_gcj02_stop_undeclared_and_give_exact_totals_declared(tmp_path,
-                                                                             capsys):
+def test_census_areas_in_gcj02_stop_undeclared_and_give_exact_totals_declared(tmp_path, capsys):
     holder = {}
     toml = study_with(tmp_path, lambda d: holder.update(truth=write_census(d, SEED + 11)))
     truth = holder["truth"]
-    edit(toml, 'path = "population.gpkg"\nlayer = "cells"',
-         'path = "census.csv"\nareas = "census_areas.geojson"\narea_field = "name"\n'
-         'table_field = "街道"\ncell_size_m = 100')
+    edit(
+        toml,
+        'path = "population.gpkg"\nlayer = "cells"',
+        'path = "census.csv"\nareas = "census_areas.geojson"\narea_field = "name"\n'
+        'table_field = "街道"\ncell_size_m = 100',
+    )
     code, _, err = run(toml, tmp_path / "out", capsys)
     assert code == 2, err
     assert 'set [population] areas_crs = "GCJ-02"' in err
-    edit(toml, 'cell_size_m = 100', 'cell_size_m = 100\nareas_crs = "GCJ-02"')
+    edit(toml, "cell_size_m = 100", 'cell_size_m = 100\nareas_crs = "GCJ-02"')
     code, _, err = run(toml, tmp_path / "out", capsys)
     assert code == 0, err
     table = pd.read_csv(tmp_path / "out" / "districts.csv")
@@ -358,9 +371,12 @@ def test_census_areas_in_gcj02_stop_undeclared_and_give_exact_totals_declared(tm
 
 def test_crs_under_a_census_population_is_an_error_naming_areas_crs(tmp_path, capsys):
     toml = study_with(tmp_path, lambda d: write_census(d, SEED + 12))
-    edit(toml, 'path = "population.gpkg"\nlayer = "cells"',
-         'path = "census.csv"\nareas = "census_areas.geojson"\narea_field = "name"\n'
-         'table_field = "街道"\ncrs = "GCJ-02"')
+    edit(
+        toml,
+        'path = "population.gpkg"\nlayer = "cells"',
+        'path = "census.csv"\nareas = "census_areas.geojson"\narea_field = "name"\n'
+        'table_field = "街道"\ncrs = "GCJ-02"',
+    )
     code, _, err = run(toml, tmp_path / "out", capsys)
     assert code == 2 and "population.crs: not used with a census population" in err
     assert "areas_crs" in err
@@ -369,8 +385,9 @@ def test_crs_under_a_census_population_is_an_error_naming_areas_crs(tmp_path, ca
 def test_sub_districts_in_gcj02_against_a_wgs84_outline_stop(tmp_path, capsys):
     def shift(d: Path) -> None:
         zones = gpd.read_file(d / "zones.geojson")
-        moved = shapely.transform(zones.geometry.segmentize(0.0003).to_numpy(),
-                                  lambda xy: np.column_stack(_gcj(xy)))
+        moved = shapely.transform(
+            zones.geometry.segmentize(0.0003).to_numpy(), lambda xy: np.column_stack(_gcj(xy))
+        )
         zones.set_geometry(moved).to_file(d / "zones.geojson")
 
     toml = study_with(tmp_path, shift)
@@ -391,8 +408,7 @@ def test_centrelines_traced_on_amap_stop_naming_the_network_crs(tmp_path, capsys
     def write(d: Path) -> None:
         write_gbk_centrelines(d / "roads.shp")
         roads = gpd.read_file(d / "roads.shp").to_crs(4326)
-        moved = shapely.transform(roads.geometry.to_numpy(),
-                                  lambda xy: np.column_stack(_gcj(xy)))
+        moved = shapely.transform(roads.geometry.to_numpy(), lambda xy: np.column_stack(_gcj(xy)))
         roads.set_geometry(moved).to_file(d / "roads.geojson")  # claims WGS84
         facility_frame(truth).to_csv(d / "kindergarten.csv", index=False)
 
@@ -419,15 +435,17 @@ def test_scenario_sites_in_gcj02_land_where_planted(tmp_path):
     x, y = X0 + 602.0, Y0 + 450.0
     lon, lat = lonlat([x], [y], "GCJ-02")
     plan = tmp_path / "plan.toml"
-    plan.write_text(f'[scenario]\nname = "p"\nsynthetic = true\ncrs = "GCJ-02"\n\n[[add]]\n'
-                    f'category = "kindergarten"\nid = "NEW"\nlon = {float(lon[0])!r}\n'
-                    f'lat = {float(lat[0])!r}\n', encoding="utf-8")
+    plan.write_text(
+        f'[scenario]\nname = "p"\nsynthetic = true\ncrs = "GCJ-02"\n\n[[add]]\n'
+        f'category = "kindergarten"\nid = "NEW"\nlon = {float(lon[0])!r}\n'
+        f"lat = {float(lat[0])!r}\n",
+        encoding="utf-8",
+    )
     after = apply_scenario(result, load_scenario(plan), where=str(plan))
     new = after.facilities.set_index("facility_id").loc["NEW"]
     assert np.hypot(new.geometry.x - x, new.geometry.y - y) < 1.0
     assert "synthetic" in after.notice and after.notice.strip()
-    added = result.add_facilities("kindergarten", [(lon[0], lat[0])], crs="GCJ-02",
-                                  ids=["N2"])
+    added = result.add_facilities("kindergarten", [(lon[0], lat[0])], crs="GCJ-02", ids=["N2"])
     got = added.facilities.set_index("facility_id").loc["N2"]
     assert np.hypot(got.geometry.x - x, got.geometry.y - y) < 1.0
 
@@ -439,8 +457,11 @@ def test_scenario_with_a_bad_crs_names_the_file_and_key(tmp_path):
     toml = write_small_study(tmp_path / "study")
     result = Study.from_config(toml).run()
     plan = tmp_path / "plan.toml"
-    plan.write_text('[scenario]\nname = "p"\ncrs = "Amap-WGS"\n\n[[add]]\n'
-                    'category = "kindergarten"\nlon = 121.6\nlat = 29.96\n', encoding="utf-8")
+    plan.write_text(
+        '[scenario]\nname = "p"\ncrs = "Amap-WGS"\n\n[[add]]\n'
+        'category = "kindergarten"\nlon = 121.6\nlat = 29.96\n',
+        encoding="utf-8",
+    )
     with pytest.raises(InputError, match=r"plan\.toml: scenario\.crs: unknown coordinate"):
         apply_scenario(result, load_scenario(plan), where=str(plan))
 
@@ -459,16 +480,21 @@ def test_population_method_says_which_bands_were_split(tmp_path, capsys):
     # kindergarten, ages 3-5: two of the four years of age_1_4 and one of the five of
     # age_5_9 (hand computation)
     assert method["cohorts"]["kindergarten"]["from"] == [
-        {"band": "age_1_4", "share": 0.5}, {"band": "age_5_9", "share": 0.2}]
+        {"band": "age_1_4", "share": 0.5},
+        {"band": "age_5_9", "share": 0.2},
+    ]
     assert "age_1_4 (1-4) × 0.50 for kindergarten (3-5)" in method["text"]
 
 
 def test_census_spread_by_land_area_far_from_streets_is_warned():
     from circle15.checks import run_warnings
 
-    diagnostics = {"unsnapped_cells": 40, "unsnapped_population": 2500.0,
-                   "population": 100_000.0,
-                   "population_method": {"source": "census", "spread_by": "land area"}}
+    diagnostics = {
+        "unsnapped_cells": 40,
+        "unsnapped_population": 2500.0,
+        "population": 100_000.0,
+        "population_method": {"source": "census", "spread_by": "land area"},
+    }
     text = " ".join(run_warnings(diagnostics, {}))
     assert "2.5% of the residents beyond the snap limit" in text
     assert "weights = a layer of residential buildings" in text
@@ -481,8 +507,11 @@ def test_age_area_given_by_name_names_table_field(tmp_path):
     table = tmp_path / "census.csv"
     data = table.read_bytes().decode("gb18030").replace("街道,", "代码,名称,", 1)
     lines = data.splitlines()
-    lines = [lines[0], lines[1]] + [f"33021100{k},{line}" for k, line in
-                                    enumerate(lines[2:4])] + lines[4:]
+    lines = (
+        [lines[0], lines[1]]
+        + [f"33021100{k},{line}" for k, line in enumerate(lines[2:4])]
+        + lines[4:]
+    )
     table.write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
     with pytest.raises(InputError, match=r'set population\.table_field = "名称"'):
         age_shares(table, "西区")
@@ -499,19 +528,37 @@ def test_a_fifo_is_refused_at_once(tmp_path):
     toml = write_small_study(tmp_path / "study")
     (tmp_path / "study" / "kindergarten.csv").unlink()
     os.mkfifo(tmp_path / "study" / "kindergarten.csv")
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", str(toml), "--out",
-                           str(tmp_path / "out"), "--quiet"], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "circle15.cli",
+            "run",
+            str(toml),
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "named pipe (FIFO)" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_geojson_point_with_nan_longitude_is_refused(tmp_path):
-    features = [{"type": "Feature", "properties": {"name": f"k{i}"},
-                 "geometry": {"type": "Point", "coordinates": [c, 29.96]}}
-                for i, c in enumerate([121.6, float("nan")])]
-    (tmp_path / "k.geojson").write_text(json.dumps({"type": "FeatureCollection",
-                                                    "features": features}))
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": f"k{i}"},
+            "geometry": {"type": "Point", "coordinates": [c, 29.96]},
+        }
+        for i, c in enumerate([121.6, float("nan")])
+    ]
+    (tmp_path / "k.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features})
+    )
     with pytest.raises(InputError, match=r"NaN, infinite or absurdly large \(feature 2\)"):
         read_facilities(tmp_path / "k.geojson", "kindergarten", UTM)
 
@@ -551,13 +598,22 @@ def test_census_table_problems_listed_together(tmp_path):
     (tmp_path / "census.csv").write_bytes(("\n".join(text) + "\n").encode("gb18030"))
     from circle15.model import Districts
 
-    zones = gpd.GeoDataFrame({"district": ["x"], "name_en": ["x"]},
-                             geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)], crs=UTM)
+    zones = gpd.GeoDataFrame(
+        {"district": ["x"], "name_en": ["x"]},
+        geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)],
+        crs=UTM,
+    )
     districts = Districts("x", zones, zones.geometry.iloc[0])
     with pytest.raises(InputError, match=r"row 3: 0-2岁 '很多' is not a number"):
-        read_census_population(tmp_path / "census.csv", UTM, districts,
-                               areas=tmp_path / "census_areas.geojson", area_field="name",
-                               table_field="街道", areas_crs="GCJ-02")
+        read_census_population(
+            tmp_path / "census.csv",
+            UTM,
+            districts,
+            areas=tmp_path / "census_areas.geojson",
+            area_field="name",
+            table_field="街道",
+            areas_crs="GCJ-02",
+        )
 
 
 def test_unknown_population_key_is_still_a_config_error(tmp_path):
@@ -576,11 +632,16 @@ def test_real_datav_outline_in_gcj02_is_caught_against_tianditu(shared_data):
 
     folder = shared_data / "boundaries"
     gcj = gpd.read_file(folder / "zhenhai_330211_datav_gcj02.geojson")
-    with pytest.raises(InputError, match=r'367 m .* 92 m when read as GCJ-02.*outline_crs = '
-                                         r'"GCJ-02"'):
+    with pytest.raises(
+        InputError,
+        match=r"367 m .* 92 m when read as GCJ-02.*outline_crs = "
+        r'"GCJ-02"',
+    ):
         official_outline_check(gcj, UTM, folder / "zhenhai_330211_datav_gcj02.geojson", [])
-    for name in ("zhenhai_330211_datav_converted_wgs84.geojson",
-                 "zhenhai_330211_tianditu_cgcs2000.geojson"):
+    for name in (
+        "zhenhai_330211_datav_converted_wgs84.geojson",
+        "zhenhai_330211_tianditu_cgcs2000.geojson",
+    ):
         notes: list[str] = []
         official_outline_check(gpd.read_file(folder / name), UTM, folder / name, notes)
         assert notes == []
@@ -588,8 +649,11 @@ def test_real_datav_outline_in_gcj02_is_caught_against_tianditu(shared_data):
 
 def test_dedupe_and_encoding_keys_in_the_study_file(tmp_path, capsys):
     toml = study_with(tmp_path, lambda d: near_duplicate_table(d / "kindergarten.csv"))
-    edit(toml, 'path = "kindergarten.csv"', 'path = "kindergarten.csv"\ndedupe = "error"\n'
-         'encoding = "UTF-8"')
+    edit(
+        toml,
+        'path = "kindergarten.csv"',
+        'path = "kindergarten.csv"\ndedupe = "error"\nencoding = "UTF-8"',
+    )
     code, _, err = run(toml, tmp_path / "out", capsys)
     assert code == 2 and "entered more than once" in err and "（分园）" in err
 
@@ -602,16 +666,19 @@ def test_candidate_sites_in_gcj02_declared_land_where_planted(tmp_path):
     result = Study.from_config(toml).run()
     x, y = np.array([X0 + 702.0, X0 + 302.0]), np.array([Y0 + 650.0, Y0 + 850.0])
     lon, lat = lonlat(x, y, "GCJ-02")
-    pd.DataFrame({"id": ["C1", "C2"], "lon": lon, "lat": lat}).to_csv(tmp_path / "c.csv",
-                                                                      index=False)
-    choice = select_sites(result, "kindergarten", 2, candidates=tmp_path / "c.csv",
-                          candidates_crs="GCJ-02")
+    pd.DataFrame({"id": ["C1", "C2"], "lon": lon, "lat": lat}).to_csv(
+        tmp_path / "c.csv", index=False
+    )
+    choice = select_sites(
+        result, "kindergarten", 2, candidates=tmp_path / "c.csv", candidates_crs="GCJ-02"
+    )
     got = choice.candidates.set_index("facility_id").loc[["C1", "C2"]]
     assert np.hypot(got.geometry.x.to_numpy() - x, got.geometry.y.to_numpy() - y).max() < 1.0
     assert not any("could not be verified" in n for n in choice.notes)
     undeclared = select_sites(result, "kindergarten", 1, candidates=tmp_path / "c.csv")
-    assert any("could not be verified" in n and "--candidates-crs GCJ-02" in n
-               for n in undeclared.notes)
+    assert any(
+        "could not be verified" in n and "--candidates-crs GCJ-02" in n for n in undeclared.notes
+    )
 
 
 def test_sheet_key_names_the_sheet_and_a_hidden_one_can_be_named(tmp_path, capsys):

@@ -44,19 +44,33 @@ def write_grid_osm(path: Path) -> Path:
             lon, lat = to_wgs.transform(*node_xy(i, j))
             writer.add_node(Node(id=nid, location=(round(lon, 7), round(lat, 7)), version=1))
         for k in range(N):
-            writer.add_way(Way(id=1 + k, nodes=[ids[(i, k)] for i in range(N)],
-                               tags={"highway": "residential", "name": f"Row {k}"}, version=1))
-            writer.add_way(Way(id=100 + k, nodes=[ids[(k, j)] for j in range(N)],
-                               tags={"highway": "footway"}, version=1))
+            writer.add_way(
+                Way(
+                    id=1 + k,
+                    nodes=[ids[(i, k)] for i in range(N)],
+                    tags={"highway": "residential", "name": f"Row {k}"},
+                    version=1,
+                )
+            )
+            writer.add_way(
+                Way(
+                    id=100 + k,
+                    nodes=[ids[(k, j)] for j in range(N)],
+                    tags={"highway": "footway"},
+                    version=1,
+                )
+            )
     return path
 
 
 def write_grid_centrelines(path: Path) -> Path:
     """The grid as long centrelines crossing without junctions (they need noding)."""
-    lines = ([LineString([node_xy(0, k), node_xy(N - 1, k)]) for k in range(N)]
-             + [LineString([node_xy(k, 0), node_xy(k, N - 1)]) for k in range(N)])
-    gpd.GeoDataFrame({"name": [f"road {k}" for k in range(len(lines))]}, geometry=lines,
-                     crs=CRS).to_file(path, layer="roads")
+    lines = [LineString([node_xy(0, k), node_xy(N - 1, k)]) for k in range(N)] + [
+        LineString([node_xy(k, 0), node_xy(k, N - 1)]) for k in range(N)
+    ]
+    gpd.GeoDataFrame(
+        {"name": [f"road {k}" for k in range(len(lines))]}, geometry=lines, crs=CRS
+    ).to_file(path, layer="roads")
     return path
 
 
@@ -64,8 +78,7 @@ def set_network(toml: Path, lines: str) -> None:
     text = toml.read_text(encoding="utf-8")
     start = text.index("[network]")
     end = text.index("[population]")
-    toml.write_text(text[:start] + "[network]\n" + lines + "\n\n" + text[end:],
-                    encoding="utf-8")
+    toml.write_text(text[:start] + "[network]\n" + lines + "\n\n" + text[end:], encoding="utf-8")
 
 
 @pytest.fixture
@@ -102,8 +115,9 @@ def assert_same_network(a, b) -> None:
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted(p for p in cache.iterdir() if not p.name.startswith(".")) \
-        if cache.is_dir() else []
+    return (
+        sorted(p for p in cache.iterdir() if not p.name.startswith(".")) if cache.is_dir() else []
+    )
 
 
 @pytest.mark.parametrize("kind", ["osm", "centrelines"])
@@ -150,7 +164,8 @@ def test_changed_file_area_buffer_or_version_misses(osm_study, cache, monkeypatc
     # … the area …
     outline = gpd.read_file(osm_study.parent / "outline.geojson")
     outline.to_crs(CRS).buffer(-100).to_crs(4326).to_frame("geometry").to_file(
-        osm_study.parent / "outline.geojson")
+        osm_study.parent / "outline.geojson"
+    )
     again()
     assert again("hit").provenance["cache_key"] in keys
     # … and the reader's version (which includes the walk filter)
@@ -255,11 +270,11 @@ def test_an_entry_another_process_finished_first_is_kept(tmp_path):
     stamp = (entry / "entry.json").stat().st_mtime_ns
     # a second process that missed too writes the same entry: the first one stays
     os.utime(entry / "entry.json", ns=(stamp - 10**9, stamp - 10**9))
-    network_cache._write_entry(entry, first.provenance["cache_key"], first, "test", [],
-                               {"x": 1})
+    network_cache._write_entry(entry, first.provenance["cache_key"], first, "test", [], {"x": 1})
     assert entries(root) == [entry]
-    assert cached_network("test", [], {"x": 1}, build, root=root,
-                          crs=CRS).provenance["cache"] == "hit"
+    assert (
+        cached_network("test", [], {"x": 1}, build, root=root, crs=CRS).provenance["cache"] == "hit"
+    )
     assert len(built) == 1
     assert not [p for p in root.iterdir() if p.name.startswith(".")]
 
@@ -280,9 +295,17 @@ print(net.provenance["cache"], net.n_edges)
 
 def test_two_processes_building_the_same_entry(osm_study, cache):
     env = {**os.environ, "CIRCLE15_CACHE": str(cache.parent)}
-    procs = [subprocess.Popen([sys.executable, "-c", _RACE, str(osm_study)], cwd=ROOT,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACE, str(osm_study)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     statuses = sorted(o[0].split()[0] for o in outs)
@@ -298,8 +321,9 @@ def test_cache_root_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("CIRCLE15_CACHE")
     import platformdirs
 
-    assert cache_root() == Path(platformdirs.user_cache_dir("circle15",
-                                                            appauthor=False)) / "networks"
+    assert (
+        cache_root() == Path(platformdirs.user_cache_dir("circle15", appauthor=False)) / "networks"
+    )
 
 
 def test_a_cached_network_keeps_what_its_reader_warned_about(tmp_path):

@@ -20,8 +20,9 @@ JUPYTER = Path(sys.executable).parent / "jupyter"
 def readme_command() -> str:
     """The README's one command that installs the extra and executes the notebooks."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.findall(r"^(\.venv/bin/pip install -q -e \"\.\[notebooks\]\" && .*nbconvert.*)$",
-                       readme, re.M)
+    found = re.findall(
+        r"^(\.venv/bin/pip install -q -e \"\.\[notebooks\]\" && .*nbconvert.*)$", readme, re.M
+    )
     assert len(found) == 1, "the README gives one command that runs the notebooks"
     return found[0]
 
@@ -33,8 +34,9 @@ def test_the_docs_give_the_readme_command():
 
 def test_the_readme_command_uses_the_notebooks_extra():
     command = readme_command()
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
-        "project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
     assert any(d.startswith("nbconvert") for d in extras["notebooks"])
     assert any(d.startswith("ipykernel") for d in extras["notebooks"])
     run = command.split(" && ", 1)[1]
@@ -49,8 +51,15 @@ def test_notebooks_run_as_the_readme_says(tmp_path):
     run = shlex.split(readme_command().split(" && ", 1)[1])
     run[0] = str(JUPYTER)
     run[run.index("--output-dir") + 1] = str(tmp_path)
-    done = subprocess.run(" ".join(shlex.quote(a) for a in run), shell=True, cwd=ROOT,
-                          capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        " ".join(shlex.quote(a) for a in run),
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for path in NOTEBOOKS:
         notebook = nbformat.read(tmp_path / path.name, as_version=4)

@@ -58,12 +58,20 @@ def write_population(folder: Path) -> Path:
     cells = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 50, ys.ravel() + 50)
     rng = np.random.default_rng(2026)
     n = len(cells)
-    frame = gpd.GeoDataFrame({
-        "cell_id": [f"H{i:04d}" for i in range(n)], "age_0": rng.integers(0, 3, n),
-        "age_1_4": rng.integers(0, 8, n), "age_5_9": rng.integers(0, 10, n),
-        "age_10_14": rng.integers(0, 10, n), "age_15_59": rng.integers(10, 90, n),
-        "age_60_plus": rng.integers(0, 30, n), "provenance": "synthetic (seed 2026)"},
-        geometry=cells, crs=UTM35)
+    frame = gpd.GeoDataFrame(
+        {
+            "cell_id": [f"H{i:04d}" for i in range(n)],
+            "age_0": rng.integers(0, 3, n),
+            "age_1_4": rng.integers(0, 8, n),
+            "age_5_9": rng.integers(0, 10, n),
+            "age_10_14": rng.integers(0, 10, n),
+            "age_15_59": rng.integers(10, 90, n),
+            "age_60_plus": rng.integers(0, 30, n),
+            "provenance": "synthetic (seed 2026)",
+        },
+        geometry=cells,
+        crs=UTM35,
+    )
     path = folder / "population_synthetic.gpkg"
     frame.to_file(path, layer="cells")
     return path
@@ -71,8 +79,9 @@ def write_population(folder: Path) -> Path:
 
 def write_study(folder: Path, network: Path, population: Path | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    gpd.GeoDataFrame({"name": ["Helsinki centre test box"]}, geometry=[box(*BBOX)],
-                     crs=4326).to_file(folder / "outline.geojson")
+    gpd.GeoDataFrame(
+        {"name": ["Helsinki centre test box"]}, geometry=[box(*BBOX)], crs=4326
+    ).to_file(folder / "outline.geojson")
     population = population or write_population(folder)
     facilities = "".join(f'[facilities.{k}]\nsource = "osm"\n\n' for k in CATEGORIES)
     toml = folder / "study.toml"
@@ -82,7 +91,8 @@ def write_study(folder: Path, network: Path, population: Path | None = None) -> 
         'population"\n\n[boundary]\noutline = "outline.geojson"\n\n'
         f'[network]\npath = "{network.as_posix()}"\nbuffer_m = {BUFFER_M}\n\n'
         f'[population]\npath = "{population.as_posix()}"\nlayer = "cells"\n\n' + facilities,
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return toml
 
 
@@ -102,25 +112,28 @@ def test_walk_filter_is_osmnx_walk_network_filter():
     assert WALK_FILTER == ox._overpass._get_network_filter("walk")
 
 
-@pytest.mark.parametrize(("tags", "walkable"), [
-    ({"highway": "footway"}, True),
-    ({"highway": "path"}, True),
-    ({"highway": "steps"}, True),
-    ({"highway": "pedestrian"}, True),
-    ({"highway": "residential", "oneway": "yes"}, True),  # one-way does not bind walkers
-    ({"highway": "service"}, True),
-    ({"highway": "primary"}, True),
-    ({"highway": "motorway"}, False),
-    ({"highway": "motorway_link"}, False),
-    ({"highway": "cycleway"}, False),
-    ({"highway": "construction"}, False),
-    ({"highway": "residential", "foot": "no"}, False),
-    ({"highway": "residential", "access": "private"}, False),
-    ({"highway": "service", "service": "private"}, False),
-    ({"highway": "pedestrian", "area": "yes"}, False),
-    ({"highway": "primary", "sidewalk": "separate"}, False),
-    ({"building": "yes"}, False),
-])
+@pytest.mark.parametrize(
+    ("tags", "walkable"),
+    [
+        ({"highway": "footway"}, True),
+        ({"highway": "path"}, True),
+        ({"highway": "steps"}, True),
+        ({"highway": "pedestrian"}, True),
+        ({"highway": "residential", "oneway": "yes"}, True),  # one-way does not bind walkers
+        ({"highway": "service"}, True),
+        ({"highway": "primary"}, True),
+        ({"highway": "motorway"}, False),
+        ({"highway": "motorway_link"}, False),
+        ({"highway": "cycleway"}, False),
+        ({"highway": "construction"}, False),
+        ({"highway": "residential", "foot": "no"}, False),
+        ({"highway": "residential", "access": "private"}, False),
+        ({"highway": "service", "service": "private"}, False),
+        ({"highway": "pedestrian", "area": "yes"}, False),
+        ({"highway": "primary", "sidewalk": "separate"}, False),
+        ({"building": "yes"}, False),
+    ],
+)
 def test_walk_filter_by_hand(tags, walkable):
     assert compile_filter(WALK_FILTER)(tags) is walkable
 
@@ -141,10 +154,24 @@ def test_overpass_filter_semantics():
 def features(rows: list[dict]) -> OsmFeatures:
     frame = gpd.GeoDataFrame(
         [{k: v for k, v in r.items() if k != "xy"} for r in rows],
-        geometry=[shapely.Point(r["xy"]) for r in rows], crs=4326)
-    for col in ("amenity", "leisure", "social_facility", "social_facility:for", "school",
-                "isced:level", "grades", "name", "name:zh", "name:zh-Hans", "capacity",
-                "access", "entrance"):
+        geometry=[shapely.Point(r["xy"]) for r in rows],
+        crs=4326,
+    )
+    for col in (
+        "amenity",
+        "leisure",
+        "social_facility",
+        "social_facility:for",
+        "school",
+        "isced:level",
+        "grades",
+        "name",
+        "name:zh",
+        "name:zh-Hans",
+        "capacity",
+        "access",
+        "entrance",
+    ):
         if col not in frame:
             frame[col] = ""
     frame = frame.fillna("")
@@ -155,41 +182,86 @@ def test_tag_mapping_by_hand():
     rows = [
         {"osm_id": "node/1", "amenity": "school", "name": "鲲池小学", "xy": (121.60, 29.95)},
         {"osm_id": "node/2", "amenity": "school", "name": "蛟川初级中学", "xy": (121.61, 29.95)},
-        {"osm_id": "node/3", "amenity": "school", "name": "镇海区九年一贯制学校",
-         "xy": (121.62, 29.95)},
-        {"osm_id": "node/4", "amenity": "school", "name": "宁波市镇海区职业高级中学",
-         "xy": (121.63, 29.95)},
+        {
+            "osm_id": "node/3",
+            "amenity": "school",
+            "name": "镇海区九年一贯制学校",
+            "xy": (121.62, 29.95),
+        },
+        {
+            "osm_id": "node/4",
+            "amenity": "school",
+            "name": "宁波市镇海区职业高级中学",
+            "xy": (121.63, 29.95),
+        },
         {"osm_id": "node/5", "amenity": "school", "name": "Some School", "xy": (121.64, 29.95)},
         {"osm_id": "node/6", "amenity": "school", "isced:level": "1", "xy": (121.65, 29.95)},
-        {"osm_id": "node/7", "amenity": "kindergarten", "name": "招宝山幼儿园",
-         "xy": (121.66, 29.95)},
+        {
+            "osm_id": "node/7",
+            "amenity": "kindergarten",
+            "name": "招宝山幼儿园",
+            "xy": (121.66, 29.95),
+        },
         {"osm_id": "node/8", "amenity": "childcare", "xy": (121.67, 29.95)},
-        {"osm_id": "node/9", "amenity": "community_centre", "name": "庄市街道老年食堂",
-         "xy": (121.68, 29.95)},
-        {"osm_id": "node/10", "amenity": "social_facility", "social_facility": "day_care",
-         "social_facility:for": "senior", "xy": (121.69, 29.95)},
-        {"osm_id": "node/11", "amenity": "social_facility", "social_facility": "day_care",
-         "social_facility:for": "child", "xy": (121.70, 29.95)},
+        {
+            "osm_id": "node/9",
+            "amenity": "community_centre",
+            "name": "庄市街道老年食堂",
+            "xy": (121.68, 29.95),
+        },
+        {
+            "osm_id": "node/10",
+            "amenity": "social_facility",
+            "social_facility": "day_care",
+            "social_facility:for": "senior",
+            "xy": (121.69, 29.95),
+        },
+        {
+            "osm_id": "node/11",
+            "amenity": "social_facility",
+            "social_facility": "day_care",
+            "social_facility:for": "child",
+            "xy": (121.70, 29.95),
+        },
         {"osm_id": "node/12", "leisure": "pitch", "xy": (121.71, 29.95)},
         {"osm_id": "node/13", "leisure": "pitch", "access": "private", "xy": (121.72, 29.95)},
         {"osm_id": "node/14", "leisure": "fitness_station", "xy": (121.73, 29.95)},
         {"osm_id": "node/15", "amenity": "restaurant", "name": "川菜馆", "xy": (121.74, 29.95)},
     ]
-    layers = classify(features(rows), ["childcare", "kindergarten", "primary_school",
-                                       "middle_school", "elderly_canteen", "sports_venue"],
-                      "EPSG:32651")
-    ids = {k: sorted(int(i.split("/")[1]) for i in v.facilities["facility_id"])
-           for k, v in layers.items()}
-    assert ids == {"childcare": [8, 11], "kindergarten": [7], "primary_school": [1, 3, 5, 6],
-                   "middle_school": [2, 3, 5], "elderly_canteen": [9, 10],
-                   "sports_venue": [12, 14]}
+    layers = classify(
+        features(rows),
+        [
+            "childcare",
+            "kindergarten",
+            "primary_school",
+            "middle_school",
+            "elderly_canteen",
+            "sports_venue",
+        ],
+        "EPSG:32651",
+    )
+    ids = {
+        k: sorted(int(i.split("/")[1]) for i in v.facilities["facility_id"])
+        for k, v in layers.items()
+    }
+    assert ids == {
+        "childcare": [8, 11],
+        "kindergarten": [7],
+        "primary_school": [1, 3, 5, 6],
+        "middle_school": [2, 3, 5],
+        "elderly_canteen": [9, 10],
+        "sports_venue": [12, 14],
+    }
     assert any("unknown level" in n for n in layers["primary_school"].notes)
 
 
 def test_osm_category_without_mapping_is_a_config_error():
     with pytest.raises(ConfigError, match="no tag mapping for 'library'"):
-        classify(features([{"osm_id": "node/1", "amenity": "school", "xy": (0, 0)}]),
-                 ["library"], "EPSG:32651")
+        classify(
+            features([{"osm_id": "node/1", "amenity": "school", "xy": (0, 0)}]),
+            ["library"],
+            "EPSG:32651",
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -238,12 +310,15 @@ def oracle_minutes(network, cells, facilities, max_snap, metres_per_minute) -> n
         return out
 
     table = list(zip(edges["u"].tolist(), edges["v"].tolist(), length.tolist(), strict=True))
-    G, (cell_keys, fac_keys) = oracle_graph(network.n_nodes, table,
-                                            [snap(cells), snap(facilities)])
+    G, (cell_keys, fac_keys) = oracle_graph(network.n_nodes, table, [snap(cells), snap(facilities)])
     sources = {k for k in fac_keys if k is not None}
     dist = nx.multi_source_dijkstra_path_length(G, sources, weight="weight") if sources else {}
-    return np.array([dist.get(k, math.inf) / metres_per_minute if k is not None else math.inf
-                     for k in cell_keys])
+    return np.array(
+        [
+            dist.get(k, math.inf) / metres_per_minute if k is not None else math.inf
+            for k in cell_keys
+        ]
+    )
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
@@ -253,8 +328,9 @@ def test_helsinki_walking_times_match_networkx(helsinki, category):
     cells = study.population.cells.geometry.centroid.to_numpy()
     facilities = study.facilities[category].facilities.geometry.to_numpy()
     network = study.network
-    theirs = oracle_minutes(network, cells, facilities, study.config.max_snap_m,
-                            cat.metres_per_minute)
+    theirs = oracle_minutes(
+        network, cells, facilities, study.config.max_snap_m, cat.metres_per_minute
+    )
     if not cat.step_free:
         assert_same_minutes(result.cells[time_col(category)].to_numpy(), theirs)
         return
@@ -262,12 +338,16 @@ def test_helsinki_walking_times_match_networkx(helsinki, category):
     # street is a flight of steps walks from the nearest step-free street) ...
     steps = network.edges["steps"].to_numpy(dtype=bool)
     assert steps.any()  # Helsinki has mapped steps: the two walks differ somewhere
-    free = oracle_minutes(SimpleNamespace(edges=network.edges[~steps], n_nodes=network.n_nodes),
-                          cells, facilities, study.config.max_snap_m, cat.metres_per_minute)
+    free = oracle_minutes(
+        SimpleNamespace(edges=network.edges[~steps], n_nodes=network.n_nodes),
+        cells,
+        facilities,
+        study.config.max_snap_m,
+        cat.metres_per_minute,
+    )
     assert_same_minutes(result.cells[time_col(category)].to_numpy(), free)
     # ... and with steps allowed, the shorter of every way's walk and the step-free one
-    assert_same_minutes(result.cells[with_steps_col(category)].to_numpy(),
-                        np.minimum(theirs, free))
+    assert_same_minutes(result.cells[with_steps_col(category)].to_numpy(), np.minimum(theirs, free))
 
 
 def assert_same_minutes(ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -290,20 +370,22 @@ def test_osm_xml_gives_the_same_network_as_pbf(helsinki, helsinki_pbf, tmp_path)
     xml = tmp_path / "helsinki.osm"
     with osmium.SimpleWriter(str(xml)) as writer:
         for obj in osmium.FileProcessor(str(helsinki_pbf)):
-            {"n": writer.add_node, "w": writer.add_way, "r": writer.add_relation}[
-                obj.type_str()](obj)
-    from_xml = Study.from_config(write_study(tmp_path / "xml", xml,
-                                             Path(study.population.source)))
+            {"n": writer.add_node, "w": writer.add_way, "r": writer.add_relation}[obj.type_str()](
+                obj
+            )
+    from_xml = Study.from_config(write_study(tmp_path / "xml", xml, Path(study.population.source)))
     assert from_xml.network.n_edges == study.network.n_edges
     assert set(from_xml.network.nodes["node_id"]) == set(study.network.nodes["node_id"])
-    assert {k: sorted(f.facilities["facility_id"]) for k, f in from_xml.facilities.items()} \
-        == {k: sorted(f.facilities["facility_id"]) for k, f in study.facilities.items()}
+    assert {k: sorted(f.facilities["facility_id"]) for k, f in from_xml.facilities.items()} == {
+        k: sorted(f.facilities["facility_id"]) for k, f in study.facilities.items()
+    }
 
 
 def test_area_outside_the_extract_is_a_clear_error(helsinki_pbf, tmp_path):
     toml = write_study(tmp_path / "far", helsinki_pbf)
     gpd.GeoDataFrame(geometry=[box(121.60, 29.95, 121.61, 29.96)], crs=4326).to_file(
-        tmp_path / "far" / "outline.geojson")
+        tmp_path / "far" / "outline.geojson"
+    )
     with pytest.raises(InputError, match="no walkable way of OpenStreetMap lies within"):
         Study.from_config(toml)
 
@@ -317,10 +399,26 @@ def fetched(helsinki_pbf, tmp_path_factory):
     base = tmp_path_factory.mktemp("fetch")
     population = write_population(base)
     with OverpassEmulator(helsinki_pbf) as server, osmnx_settings():
-        code = main(["fetch", "--bbox", ",".join(map(str, BBOX)), "--buffer-m",
-                     str(BUFFER_M), "--out", str(base / "study"), "--population",
-                     str(population), "--cache", str(base / "cache"), "--overpass-url",
-                     server.url, "--study-name", "helsinki_online", "--quiet"])
+        code = main(
+            [
+                "fetch",
+                "--bbox",
+                ",".join(map(str, BBOX)),
+                "--buffer-m",
+                str(BUFFER_M),
+                "--out",
+                str(base / "study"),
+                "--population",
+                str(population),
+                "--cache",
+                str(base / "cache"),
+                "--overpass-url",
+                server.url,
+                "--study-name",
+                "helsinki_online",
+                "--quiet",
+            ]
+        )
     assert code == 0
     return base, server, population
 
@@ -341,8 +439,10 @@ class osmnx_settings:
 def test_fetch_writes_a_study_that_runs(fetched, tmp_path):
     base, server, _ = fetched
     assert server.queries == 2  # one network query, one features query
-    assert main(["run", str(base / "study" / "study.toml"), "--out", str(tmp_path / "out"),
-                 "--quiet"]) == 0
+    assert (
+        main(["run", str(base / "study" / "study.toml"), "--out", str(tmp_path / "out"), "--quiet"])
+        == 0
+    )
     text = (base / "study" / "README.md").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in text and "none found" in text
 
@@ -353,20 +453,27 @@ def test_online_and_offline_paths_agree(fetched, helsinki):
     online = read_network(base / "study" / "network" / "walk_osm.gpkg", study.crs)
     assert set(online.nodes["node_id"].astype(np.int64)) == set(study.network.nodes["node_id"])
     assert online.edges["length_m"].sum() == pytest.approx(
-        study.network.edges["length_m"].sum(), rel=1e-12)
+        study.network.edges["length_m"].sum(), rel=1e-12
+    )
     for key in CATEGORIES:
         table = pd.read_csv(base / "study" / "facilities" / f"{key}.csv")
         assert sorted(table["facility_id"]) == sorted(
-            study.facilities[key].facilities["facility_id"])
+            study.facilities[key].facilities["facility_id"]
+        )
 
 
 def test_second_fetch_is_served_from_the_cache_with_the_server_gone(fetched, tmp_path):
     base, server, population = fetched  # the emulator has shut down
     with osmnx_settings():
-        toml = fetch_study(tmp_path / "again", Area(bbox=BBOX), buffer_m=BUFFER_M,
-                           population=population, cache=base / "cache",
-                           overpass_url=server.url)
-    first = (base / "study" / "network" / "walk_osm.gpkg")
+        toml = fetch_study(
+            tmp_path / "again",
+            Area(bbox=BBOX),
+            buffer_m=BUFFER_M,
+            population=population,
+            cache=base / "cache",
+            overpass_url=server.url,
+        )
+    first = base / "study" / "network" / "walk_osm.gpkg"
     again = read_network(tmp_path / "again" / "network" / "walk_osm.gpkg", "EPSG:32635")
     assert again.n_edges == read_network(first, "EPSG:32635").n_edges
     assert toml.is_file()
@@ -376,9 +483,20 @@ def test_fetch_without_a_server_or_cache_exits_2(fetched, tmp_path, capsys):
     _, server, _ = fetched
     with osmnx_settings():
         ox.settings.overpass_rate_limit = False  # no 60 s wait for the missing status page
-        code = main(["fetch", "--bbox", ",".join(map(str, BBOX)), "--out",
-                     str(tmp_path / "x"), "--cache", str(tmp_path / "empty"),
-                     "--overpass-url", server.url, "--quiet"])
+        code = main(
+            [
+                "fetch",
+                "--bbox",
+                ",".join(map(str, BBOX)),
+                "--out",
+                str(tmp_path / "x"),
+                "--cache",
+                str(tmp_path / "empty"),
+                "--overpass-url",
+                server.url,
+                "--quiet",
+            ]
+        )
     err = capsys.readouterr().err
     assert code == 2
     assert "cannot download from OpenStreetMap" in err and "Traceback" not in err

@@ -42,15 +42,16 @@ def edge_table(net) -> Counter:
 def assert_same_graph(ours, theirs) -> None:
     """Same node set, same edge multiset, every length within 1 mm of osmnx's."""
     assert set(ours.nodes["node_id"].tolist()) == set(
-        theirs.nodes["node_id"].astype(np.int64).tolist())
+        theirs.nodes["node_id"].astype(np.int64).tolist()
+    )
     assert edge_table(ours) == edge_table(theirs)
+
     # lengths: pair each edge with osmnx's edge between the same nodes (parallel edges in
     # order of length)
     def lengths(net):
         ids = net.nodes["node_id"].to_numpy().astype(np.int64)
         u, v = ids[net.edges["u"].to_numpy()], ids[net.edges["v"].to_numpy()]
-        order = np.lexsort((net.edges["length_m"].to_numpy(), np.maximum(u, v),
-                            np.minimum(u, v)))
+        order = np.lexsort((net.edges["length_m"].to_numpy(), np.maximum(u, v), np.minimum(u, v)))
         return net.edges["length_m"].to_numpy()[order]
 
     np.testing.assert_allclose(lengths(ours), lengths(theirs), rtol=0, atol=1e-3)
@@ -64,10 +65,11 @@ def assert_same_graph(ours, theirs) -> None:
 def _tag_multiset(net, key) -> Counter:
     ids = net.nodes["node_id"].to_numpy().astype(np.int64)
     u, v = ids[net.edges["u"].to_numpy()], ids[net.edges["v"].to_numpy()]
-    values = [frozenset(str(x).split(";")) if isinstance(x, str) else None
-              for x in net.edges[key].to_numpy()]
-    return Counter(zip(np.minimum(u, v).tolist(), np.maximum(u, v).tolist(), values,
-                       strict=True))
+    values = [
+        frozenset(str(x).split(";")) if isinstance(x, str) else None
+        for x in net.edges[key].to_numpy()
+    ]
+    return Counter(zip(np.minimum(u, v).tolist(), np.maximum(u, v).tolist(), values, strict=True))
 
 
 def both(path: Path, polygon, crs="EPSG:32650"):
@@ -97,11 +99,14 @@ def real(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("name", "bounds"), [
-    ("centre", (104.06, 30.67, 104.11, 30.71)),
-    # beyond the extract on every side: the whole file, rings and cut ways at its edge
-    ("whole", (104.0, 30.6, 104.2, 30.8)),
-])
+@pytest.mark.parametrize(
+    ("name", "bounds"),
+    [
+        ("centre", (104.06, 30.67, 104.11, 30.71)),
+        # beyond the extract on every side: the whole file, rings and cut ways at its edge
+        ("whole", (104.0, 30.6, 104.2, 30.8)),
+    ],
+)
 def test_chengdu_2018_pbf_equals_osmnx(name, bounds):
     path = real(CHENGDU / "chengdu_central_2018.osm.pbf")
     ours, theirs = both(path, box(*bounds), "EPSG:32648")
@@ -116,8 +121,9 @@ def test_chengdu_2018_xml_equals_osmnx_and_the_pbf():
     polygon = Polygon([(104.06, 30.67), (104.11, 30.675), (104.10, 30.71), (104.065, 30.70)])
     ours, theirs = both(path, polygon, "EPSG:32648")
     assert_same_graph(ours, theirs)
-    from_pbf = read_osm_network(real(CHENGDU / "chengdu_central_2018.osm.pbf"),
-                                "EPSG:32648", polygon)
+    from_pbf = read_osm_network(
+        real(CHENGDU / "chengdu_central_2018.osm.pbf"), "EPSG:32648", polygon
+    )
     assert_same_graph(from_pbf, theirs)
 
 
@@ -139,8 +145,11 @@ def pt(i: float, j: float) -> tuple[float, float]:
     return (round(LON0 + i * STEP, 7), round(LAT0 + j * STEP, 7))
 
 
-def write_osm(path: Path, nodes: dict[int, tuple[float, float]],
-              ways: list[tuple[int, list[int], dict[str, str]]]) -> Path:
+def write_osm(
+    path: Path,
+    nodes: dict[int, tuple[float, float]],
+    ways: list[tuple[int, list[int], dict[str, str]]],
+) -> Path:
     with osmium.SimpleWriter(str(path)) as writer:
         for nid in sorted(nodes):
             writer.add_node(Node(id=nid, location=nodes[nid], version=1))
@@ -162,14 +171,38 @@ def quirks_file(path: Path) -> Path:
     (filtered); a way leaving the polygon (nodes outside kept when their neighbour is
     inside).
     """
-    nodes = {1: pt(0, 0), 2: pt(1, 0), 3: pt(2, 0), 4: pt(3, 0), 5: pt(4, 0),
-             6: pt(2, 1), 7: pt(2, 2), 30: pt(2.3, 1.5),
-             10: pt(5, 5), 11: pt(5.5, 5), 12: pt(5.5, 5.5), 13: pt(5, 5.5),
-             20: pt(4.5, -0.5), 21: pt(4, -1), 31: pt(2.5, 2.5), 32: pt(2.7, 2.7),
-             40: pt(0, 2), 41: pt(-0.5, 2.5), 42: pt(0, 3), 43: pt(0.5, 2.5),
-             50: pt(3, 3), 51: pt(3.5, 3.5),
-             60: pt(6, 0), 61: pt(9, 0), 62: pt(12, 0), 63: pt(15, 0),
-             70: pt(1, -1), 71: pt(1, -2), 80: pt(3, -2), 81: pt(3, -3)}
+    nodes = {
+        1: pt(0, 0),
+        2: pt(1, 0),
+        3: pt(2, 0),
+        4: pt(3, 0),
+        5: pt(4, 0),
+        6: pt(2, 1),
+        7: pt(2, 2),
+        30: pt(2.3, 1.5),
+        10: pt(5, 5),
+        11: pt(5.5, 5),
+        12: pt(5.5, 5.5),
+        13: pt(5, 5.5),
+        20: pt(4.5, -0.5),
+        21: pt(4, -1),
+        31: pt(2.5, 2.5),
+        32: pt(2.7, 2.7),
+        40: pt(0, 2),
+        41: pt(-0.5, 2.5),
+        42: pt(0, 3),
+        43: pt(0.5, 2.5),
+        50: pt(3, 3),
+        51: pt(3.5, 3.5),
+        60: pt(6, 0),
+        61: pt(9, 0),
+        62: pt(12, 0),
+        63: pt(15, 0),
+        70: pt(1, -1),
+        71: pt(1, -2),
+        80: pt(3, -2),
+        81: pt(3, -3),
+    }
     ways = [
         (100, [1, 2, 3], {"highway": "residential", "name": "Jiefang Road"}),
         (101, [3, 4, 5], {"highway": "residential", "name": "Jiefang Road East"}),
@@ -217,25 +250,47 @@ def test_town_by_hand(town):
     # edge leads inside). Not: 2 (the path leaving there is private), 80 and 60-62
     # (midway), the ring 10-13 (touches nothing), the pedestrian area 40-43 (area=yes).
     assert set(net.nodes["node_id"].tolist()) == {1, 3, 4, 5, 6, 7, 30, 31, 32, 51, 63, 81}
-    assert edge_table(net) == Counter({
-        (1, 3): 1, (3, 4): 1, (3, 6): 1, (4, 5): 1, (4, 81): 1,
-        (5, 5): 1,  # the loop 5-20-21-5: one self-loop
-        (5, 63): 1,  # Out Road 5-60-61-62-63, simplified, its far end outside
-        (6, 30): 2, (7, 30): 2,  # the two parallel ways
-        (7, 31): 1,  # 7-7-31: the repeated node counts once
-        (31, 32): 1,  # 31-32-31 goes back over itself: one edge
-        (7, 51): 1,  # 7-99-50-51 without node 99: 7 joins 50 directly
-    })
-    length = dict(zip(map(tuple, np.sort(np.column_stack([
-        net.nodes["node_id"].to_numpy()[net.edges["u"]],
-        net.nodes["node_id"].to_numpy()[net.edges["v"]]]), axis=1).tolist()),
-        net.edges["length_m"], strict=False))
+    assert edge_table(net) == Counter(
+        {
+            (1, 3): 1,
+            (3, 4): 1,
+            (3, 6): 1,
+            (4, 5): 1,
+            (4, 81): 1,
+            (5, 5): 1,  # the loop 5-20-21-5: one self-loop
+            (5, 63): 1,  # Out Road 5-60-61-62-63, simplified, its far end outside
+            (6, 30): 2,
+            (7, 30): 2,  # the two parallel ways
+            (7, 31): 1,  # 7-7-31: the repeated node counts once
+            (31, 32): 1,  # 31-32-31 goes back over itself: one edge
+            (7, 51): 1,  # 7-99-50-51 without node 99: 7 joins 50 directly
+        }
+    )
+    length = dict(
+        zip(
+            map(
+                tuple,
+                np.sort(
+                    np.column_stack(
+                        [
+                            net.nodes["node_id"].to_numpy()[net.edges["u"]],
+                            net.nodes["node_id"].to_numpy()[net.edges["v"]],
+                        ]
+                    ),
+                    axis=1,
+                ).tolist(),
+            ),
+            net.edges["length_m"],
+            strict=False,
+        )
+    )
     # 1-2-3: two 0.001° steps of longitude at 29.95°N on osmnx's sphere
     step = 2 * 6_371_009 * np.arcsin(np.cos(np.deg2rad(LAT0)) * np.sin(np.deg2rad(STEP) / 2))
     assert length[(1, 3)] == pytest.approx(2 * step, abs=1e-6)
     name = net.edges["name"].to_numpy()[
         (net.nodes["node_id"].to_numpy()[net.edges["u"]] == 1)
-        | (net.nodes["node_id"].to_numpy()[net.edges["v"]] == 1)]
+        | (net.nodes["node_id"].to_numpy()[net.edges["v"]] == 1)
+    ]
     assert list(name) == ["Jiefang Road"]
     # step-free walks avoid the plain steps 7-31 and the wheelchair=no footway 3-6, not
     # the steps with a ramp 31-32
@@ -257,11 +312,17 @@ def test_node_on_the_polygon_boundary_is_inside_as_in_osmnx(town):
 
 def test_a_street_merged_over_two_ways_gets_both_names(tmp_path):
     nodes = {1: pt(0, 0), 2: pt(1, 0), 3: pt(2, 0), 4: pt(2, 1), 5: pt(0, 1)}
-    path = write_osm(tmp_path / "names.osm", nodes, [
-        (1, [1, 2], {"highway": "residential", "name": "B street"}),
-        (2, [2, 3], {"highway": "footway", "name": "A street"}),
-        (3, [3, 4], {"highway": "footway"}),
-        (4, [1, 5], {"highway": "footway"}), (5, [1, 4], {"highway": "footway"})])
+    path = write_osm(
+        tmp_path / "names.osm",
+        nodes,
+        [
+            (1, [1, 2], {"highway": "residential", "name": "B street"}),
+            (2, [2, 3], {"highway": "footway", "name": "A street"}),
+            (3, [3, 4], {"highway": "footway"}),
+            (4, [1, 5], {"highway": "footway"}),
+            (5, [1, 4], {"highway": "footway"}),
+        ],
+    )
     ours, theirs = both(path, box(*pt(-1, -1), *pt(3, 2)))
     assert_same_graph(ours, theirs)
     row = ours.edges[ours.edges["name"].astype(str).str.contains("street")]
@@ -270,27 +331,45 @@ def test_a_street_merged_over_two_ways_gets_both_names(tmp_path):
 
 
 def test_walk_filter_over_columns_agrees_with_the_predicate():
-    rows = [{"highway": "footway"}, {"highway": "motorway_link"},
-            {"highway": "residential", "foot": "no"}, {"highway": "service",
-                                                      "service": "private"},
-            {"highway": "pedestrian", "area": "yes"}, {"highway": "primary",
-                                                        "sidewalk": "separate"},
-            {"highway": "path", "access": "private;yes"}, {"highway": "cycleway"},
-            {"highway": "steps", "area": "no"}, {"highway": "track"}]
+    rows = [
+        {"highway": "footway"},
+        {"highway": "motorway_link"},
+        {"highway": "residential", "foot": "no"},
+        {"highway": "service", "service": "private"},
+        {"highway": "pedestrian", "area": "yes"},
+        {"highway": "primary", "sidewalk": "separate"},
+        {"highway": "path", "access": "private;yes"},
+        {"highway": "cycleway"},
+        {"highway": "steps", "area": "no"},
+        {"highway": "track"},
+    ]
     keys = filter_keys(WALK_FILTER)
     columns = {k: np.array([r.get(k) for r in rows], dtype=object) for k in keys}
     predicate = compile_filter(WALK_FILTER)
-    assert filter_mask(WALK_FILTER, columns, len(rows)).tolist() == [predicate(r)
-                                                                     for r in rows]
+    assert filter_mask(WALK_FILTER, columns, len(rows)).tolist() == [predicate(r) for r in rows]
     assert filter_mask(WALK_FILTER, columns, len(rows)).tolist() == [
-        True, False, False, False, False, False, False, False, True, True]
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_quadrats_are_osmnx_quadrats():
     ox_utils_geo = pytest.importorskip("osmnx.utils_geo")
     polygon = Polygon([(0, 0), (0.35, 0.02), (0.3, 0.4), (0.05, 0.33)])
-    theirs = [g.buffer(0) for g in ox_utils_geo._quadrat_cut_geometry(
-        polygon, max(0.1, np.sqrt(polygon.area) / 10)).geoms]
+    theirs = [
+        g.buffer(0)
+        for g in ox_utils_geo._quadrat_cut_geometry(
+            polygon, max(0.1, np.sqrt(polygon.area) / 10)
+        ).geoms
+    ]
     ours = quadrats(polygon)
     assert len(ours) == len([g for g in theirs if g.is_valid and g.area > 0])
     assert all(a.equals_exact(b, 0) for a, b in zip(ours, theirs, strict=False))
@@ -298,10 +377,15 @@ def test_quadrats_are_osmnx_quadrats():
 
 def test_no_street_in_the_area_is_an_input_error(tmp_path):
     nodes = {1: pt(0, 0), 2: pt(1, 0), 3: pt(30, 30), 4: pt(31, 30)}
-    path = write_osm(tmp_path / "few.osm.pbf", nodes, [
-        (1, [1, 1], {"highway": "footway"}),  # one node repeated: no segment
-        (2, [3, 4], {"highway": "footway"}),  # far away
-        (3, [1, 2], {"highway": "motorway"})])  # not walkable
+    path = write_osm(
+        tmp_path / "few.osm.pbf",
+        nodes,
+        [
+            (1, [1, 1], {"highway": "footway"}),  # one node repeated: no segment
+            (2, [3, 4], {"highway": "footway"}),  # far away
+            (3, [1, 2], {"highway": "motorway"}),
+        ],
+    )  # not walkable
     with pytest.raises(InputError, match="has no streets"):
         read_osm_network(path, "EPSG:32651", town_polygon())
     with pytest.raises(InputError, match="no walkable way of OpenStreetMap lies within"):

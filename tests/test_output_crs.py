@@ -109,8 +109,9 @@ def test_bd09_cgcs2000_projected_and_default_outputs() -> None:
 def gcj_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gcj")
     toml = write_small_study(folder / "study")
-    toml.write_text(toml.read_text(encoding="utf-8") + '\n[outputs]\ncrs = "GCJ-02"\n',
-                    encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + '\n[outputs]\ncrs = "GCJ-02"\n', encoding="utf-8"
+    )
     out = folder / "out"
     assert main(["run", str(toml), "--out", str(out), "--quiet"]) == 0
     return toml, out
@@ -123,8 +124,9 @@ def test_workbook_writes_gcj02_columns_and_says_so(gcj_run) -> None:
     assert "lon" not in facilities.columns and "lon_wgs84" not in facilities.columns
     # the facilities were given in WGS84 in the study's CSV: each lands on the formula's
     # GCJ-02 position of its own point
-    given = pd.concat([pd.read_csv(toml.parent / f"{k}.csv")
-                       for k in ("kindergarten", "elderly_canteen")]).set_index("facility_id")
+    given = pd.concat(
+        [pd.read_csv(toml.parent / f"{k}.csv") for k in ("kindergarten", "elderly_canteen")]
+    ).set_index("facility_id")
     for _, row in facilities.iterrows():
         want = gcj02(given.loc[row["facility_id"], "lon"], given.loc[row["facility_id"], "lat"])
         assert (row["lon_gcj02"], row["lat_gcj02"]) == pytest.approx(want, abs=2e-6)
@@ -139,8 +141,22 @@ def test_workbook_writes_gcj02_columns_and_says_so(gcj_run) -> None:
 def test_sites_csv_writes_the_output_system(gcj_run, tmp_path) -> None:
     toml, _ = gcj_run
     out = tmp_path / "sites"
-    assert main(["sites", str(toml), "--category", "elderly_canteen", "--add", "1",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "sites",
+                str(toml),
+                "--category",
+                "elderly_canteen",
+                "--add",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
     assert list(table.columns[4:6]) == ["lon_gcj02", "lat_gcj02"]
     # within a few hundred metres of the study's WGS84 area, shifted east and north
@@ -149,15 +165,17 @@ def test_sites_csv_writes_the_output_system(gcj_run, tmp_path) -> None:
 
 def test_a_wrong_output_system_stops_before_any_work(tmp_path, capsys) -> None:
     toml = write_small_study(tmp_path / "study")
-    toml.write_text(toml.read_text(encoding="utf-8") + '\n[outputs]\ncrs = "Mars-99"\n',
-                    encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + '\n[outputs]\ncrs = "Mars-99"\n', encoding="utf-8"
+    )
     assert main(["run", str(toml), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "study.toml: outputs.crs: unknown coordinate system 'Mars-99'" in err
     assert "GCJ-02" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "districts.csv").exists()
-    toml.write_text(toml.read_text(encoding="utf-8").replace('crs = "Mars-99"',
-                                                             'crs = "GCJ-02"\ncrss = 1'),
-                    encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('crs = "Mars-99"', 'crs = "GCJ-02"\ncrss = 1'),
+        encoding="utf-8",
+    )
     assert main(["run", str(toml), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert "outputs.crss" in capsys.readouterr().err

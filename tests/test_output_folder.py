@@ -38,8 +38,7 @@ def broken(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("broken")
     toml = write_small_study(folder)
     table = pd.read_csv(folder / "kindergarten.csv")
-    pd.concat([table, table.assign(name="again")]).to_csv(folder / "kindergarten.csv",
-                                                           index=False)
+    pd.concat([table, table.assign(name="again")]).to_csv(folder / "kindergarten.csv", index=False)
     return toml
 
 
@@ -63,8 +62,7 @@ def run_in_process(toml: Path, out: Path, capsys) -> tuple[int, str]:
 
 def run_without_privileges(toml: Path, out: Path) -> tuple[int, str]:
     """The command as a user who may not write where permissions say no."""
-    command = [sys.executable, "-m", "circle15.cli", "run", str(toml), "--out", str(out),
-               "--quiet"]
+    command = [sys.executable, "-m", "circle15.cli", "run", str(toml), "--out", str(out), "--quiet"]
     if IS_ROOT:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
@@ -80,8 +78,11 @@ def tmpfs(path: Path, size: str, *, read_only: bool = False) -> Iterator[bool]:
     path.mkdir(parents=True, exist_ok=True)
     options = f"size={size},mode=0755" + (",ro" if read_only else "")
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                              capture_output=True, timeout=60)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+            capture_output=True,
+            timeout=60,
+        )
     except (FileNotFoundError, subprocess.TimeoutExpired):
         done = None
     if done is None or done.returncode != 0:
@@ -96,6 +97,7 @@ def tmpfs(path: Path, size: str, *, read_only: bool = False) -> Iterator[bool]:
 # ----------------------------------------------------------------------------------------
 # Folders that cannot be written
 
+
 def test_output_folder_is_a_file(broken, tmp_path, capsys):
     out = tmp_path / "out"
     out.write_text("a file", encoding="utf-8")
@@ -108,8 +110,9 @@ def test_output_folder_under_a_file(broken, tmp_path, capsys):
     (tmp_path / "report.pdf").write_text("a file", encoding="utf-8")
     out = tmp_path / "report.pdf" / "out"
     code, err = run_in_process(broken, out, capsys)
-    expect_folder_error(code, err, str(tmp_path / "report.pdf"), "is a file",
-                        "no folder can be made under it")
+    expect_folder_error(
+        code, err, str(tmp_path / "report.pdf"), "is a file", "no folder can be made under it"
+    )
 
 
 def test_output_folder_is_a_broken_link(broken, tmp_path, capsys):
@@ -166,6 +169,7 @@ def test_output_folder_on_a_read_only_file_system(broken, tmp_path, capsys):
 # ----------------------------------------------------------------------------------------
 # A full disk while writing
 
+
 def _first_run(good: Path, out: Path) -> dict:
     assert main(["run", str(good), "--out", str(out), "--quiet"]) == 0
     return check_folder(out)
@@ -182,10 +186,23 @@ def _second_run(good: Path, out: Path, limit: int | None = None) -> subprocess.C
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with EFBIG instead
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    return subprocess.run([sys.executable, "-m", "circle15.cli", "run",
-                           str(changed / "study.toml"), "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, timeout=600, env=env_with(),
-                          preexec_fn=limited)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "circle15.cli",
+            "run",
+            str(changed / "study.toml"),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env_with(),
+        preexec_fn=limited,
+    )
 
 
 def test_full_disk_exits_2_and_keeps_the_previous_outputs(good, tmp_path, capsys):
@@ -200,11 +217,18 @@ def test_full_disk_exits_2_and_keeps_the_previous_outputs(good, tmp_path, capsys
             out = mount / "out"
             before = _first_run(good, out)
             proc = _second_run(good, out)
-            expect_folder_error(proc.returncode, proc.stderr, f"no space left on {mount}",
-                                "bytes free", "previous outputs in", "are unchanged")
+            expect_folder_error(
+                proc.returncode,
+                proc.stderr,
+                f"no space left on {mount}",
+                "bytes free",
+                "previous outputs in",
+                "are unchanged",
+            )
             assert check_folder(out) == before
             assert [p.name for p in (out / ".circle15" / "runs").iterdir()] == [
-                before["run_id"]]  # the partial run was removed: its space is free again
+                before["run_id"]
+            ]  # the partial run was removed: its space is free again
             return
     _file_size_limit(good, tmp_path, sizes)  # no mount allowed here: the fallback
 
@@ -224,6 +248,12 @@ def _file_size_limit(good: Path, tmp_path: Path, sizes: dict[str, int]) -> None:
     out = tmp_path / "limited"
     before = _first_run(good, out)
     proc = _second_run(good, out, limit=(sizes["results.gpkg"] + sizes["map.html"]) // 2)
-    expect_folder_error(proc.returncode, proc.stderr, "no space left for the outputs",
-                        "while writing", "ulimit -f", "are unchanged")
+    expect_folder_error(
+        proc.returncode,
+        proc.stderr,
+        "no space left for the outputs",
+        "while writing",
+        "ulimit -f",
+        "are unchanged",
+    )
     assert check_folder(out) == before

@@ -32,9 +32,12 @@ from circle15.sources.population import read_population
 from .smallstudy import CRS, write_small_study
 
 EXAMPLES = int(os.environ.get("CIRCLE15_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None,
-                derandomize="CIRCLE15_FUZZ_EXAMPLES" not in os.environ,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize="CIRCLE15_FUZZ_EXAMPLES" not in os.environ,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 STUDY_CRS = ProjCRS.from_user_input(CRS)
 
 
@@ -45,32 +48,51 @@ def seeds(tmp_path_factory) -> dict:
     toml = write_small_study(folder / "study")
     csv = (folder / "study" / "elderly_canteen.csv").read_bytes()
     table = pd.read_csv(folder / "study" / "elderly_canteen.csv")
-    chinese = table.rename(columns={"facility_id": "编号", "name": "名称", "capacity": "餐位",
-                                    "lon": "经度", "lat": "纬度"})
+    chinese = table.rename(
+        columns={
+            "facility_id": "编号",
+            "name": "名称",
+            "capacity": "餐位",
+            "lon": "经度",
+            "lat": "纬度",
+        }
+    )
     chinese["名称"] = ["老年食堂一", "助餐点二"]
     xlsx_path = folder / "seed.xlsx"
     chinese.to_excel(xlsx_path, index=False)
     geojson_path = folder / "seed.geojson"
-    gpd.GeoDataFrame(table.drop(columns=["lon", "lat"]),
-                     geometry=gpd.points_from_xy(table["lon"], table["lat"]),
-                     crs=4326).to_file(geojson_path)
+    gpd.GeoDataFrame(
+        table.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(table["lon"], table["lat"]),
+        crs=4326,
+    ).to_file(geojson_path)
     cells = gpd.read_file(folder / "study" / "population.gpkg", layer="cells").iloc[:12]
     gpkg_path = folder / "seed.gpkg"
     cells.to_file(gpkg_path, layer="cells")
     outline = read_outline(folder / "study" / "outline.geojson")
     districts = read_districts("small", outline, STUDY_CRS)
-    return {"csv": csv, "csv_gbk": chinese.to_csv(index=False).encode("gbk"),
-            "xlsx": xlsx_path.read_bytes(), "geojson": geojson_path.read_bytes(),
-            "gpkg": gpkg_path.read_bytes(), "toml": toml.read_bytes(),
-            "study": toml.parent, "districts": districts}
+    return {
+        "csv": csv,
+        "csv_gbk": chinese.to_csv(index=False).encode("gbk"),
+        "xlsx": xlsx_path.read_bytes(),
+        "geojson": geojson_path.read_bytes(),
+        "gpkg": gpkg_path.read_bytes(),
+        "toml": toml.read_bytes(),
+        "study": toml.parent,
+        "districts": districts,
+    }
 
 
 #: One edit of a file's bytes: what, where (0-1 of the length), and bytes to put there.
-EDITS = st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate",
-                                            "overwrite", "repeat"]),
-                           st.floats(0, 1, allow_nan=False),
-                           st.binary(min_size=1, max_size=12)),
-                 min_size=1, max_size=4)
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["flip", "insert", "delete", "truncate", "overwrite", "repeat"]),
+        st.floats(0, 1, allow_nan=False),
+        st.binary(min_size=1, max_size=12),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 def mutate(data: bytes, edits) -> bytes:
@@ -83,13 +105,13 @@ def mutate(data: bytes, edits) -> bytes:
         elif op == "insert":
             out[i:i] = chunk
         elif op == "delete":
-            del out[i:i + len(chunk) * 4]
+            del out[i : i + len(chunk) * 4]
         elif op == "truncate":
             del out[i:]
         elif op == "overwrite":
-            out[i:i + len(chunk)] = chunk
+            out[i : i + len(chunk)] = chunk
         elif op == "repeat":
-            out[i:i] = out[i:i + 64]
+            out[i:i] = out[i : i + 64]
     return bytes(out)
 
 
@@ -143,9 +165,11 @@ def test_mutated_population_gpkg(seeds, edits):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "population.gpkg"
         path.write_bytes(mutate(seeds["gpkg"], edits))
-        read_guarded("population", path,
-                     lambda: read_population(path, STUDY_CRS, seeds["districts"],
-                                             layer="cells"))
+        read_guarded(
+            "population",
+            path,
+            lambda: read_population(path, STUDY_CRS, seeds["districts"], layer="cells"),
+        )
 
 
 @FUZZ
@@ -157,8 +181,13 @@ def test_mutated_study_toml(seeds, edits):
 
 
 @FUZZ
-@given(values=st.lists(st.one_of(st.text(max_size=8), st.floats(), st.integers(),
-                                 st.none()), min_size=4, max_size=4))
+@given(
+    values=st.lists(
+        st.one_of(st.text(max_size=8), st.floats(), st.integers(), st.none()),
+        min_size=4,
+        max_size=4,
+    )
+)
 def test_odd_cell_values_in_a_facility_table(seeds, values):
     """Not bytes but values: any text, NaN, inf or huge number in the table's fields."""
     table = pd.read_csv(pd.io.common.BytesIO(seeds["csv"]))
@@ -178,4 +207,10 @@ def test_mutation_changes_the_bytes():
     assert mutate(data, [("insert", 0.0, b"ab")]) == b"ab" + data
     assert mutate(data, [("flip", 0.0, b"\x01")])[0] == 1
     assert np.frombuffer(mutate(data, [("delete", 0.1, b"x")]), np.uint8).tolist() == [
-        0, 5, 6, 7, 8, 9]
+        0,
+        5,
+        6,
+        7,
+        8,
+        9,
+    ]

@@ -95,8 +95,7 @@ def plant(zones: pd.DataFrame, path, rng: np.random.Generator):
     for r in rows:
         ws.append(r)
     ws.append(["注：数据来源于区发改局，—表示暂无数据。"])
-    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row,
-                   end_column=width)
+    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=width)
     book.save(path)
     return truth, blanks, strangers
 
@@ -148,8 +147,7 @@ def test_cli_lists_unmatched_units_by_name(tmp_path, capsys):
     path = tmp_path / "审核表.xlsx"
     zones = Study.demo().districts.zones
     plant(zones, path, rng)
-    code = main(["compare", "--reference", str(path), "--out", str(tmp_path / "out"),
-                 "--quiet"])
+    code = main(["compare", "--reference", str(path), "--out", str(tmp_path / "out"), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
     assert "新城街道" in out and "北仑区大碶街道" in out
@@ -161,13 +159,15 @@ def test_cli_lists_unmatched_units_by_name(tmp_path, capsys):
 def test_long_csv_with_merged_style_units_and_missing_marks(tmp_path, demo):
     # A GBK long table below a title line: unit, indicator with a bracketed unit, value.
     path = tmp_path / "ref.csv"
-    text = ("2024年指标表\n"
-            "乡镇（街道）,指标名称,数值,备注\n"
-            "招宝山街道办事处,托育覆盖率（%）,85,\n"
-            "招宝山街道办事处,老年食堂覆盖率,—,暂缺\n"
-            "九龙湖镇人民政府,综合指数,/,\n"
-            "九龙湖镇人民政府,可及,12.5,\n"
-            "镇海区人民政府,综合,50,\n")
+    text = (
+        "2024年指标表\n"
+        "乡镇（街道）,指标名称,数值,备注\n"
+        "招宝山街道办事处,托育覆盖率（%）,85,\n"
+        "招宝山街道办事处,老年食堂覆盖率,—,暂缺\n"
+        "九龙湖镇人民政府,综合指数,/,\n"
+        "九龙湖镇人民政府,可及,12.5,\n"
+        "镇海区人民政府,综合,50,\n"
+    )
     path.write_bytes(text.encode("gbk"))
     ref = read_reference(path)
     assert ref["row"].tolist() == [3, 4, 5, 6, 7]
@@ -178,7 +178,9 @@ def test_long_csv_with_merged_style_units_and_missing_marks(tmp_path, demo):
     assert got[("ALL", "composite")] == 50
     left = comp.left_out[comp.left_out["reason"] == "no value in the reference"]
     assert sorted(zip(left["district"], left["indicator"], left["row"], strict=True)) == [
-        ("九龙湖镇", "composite", 5), ("招宝山街道", "coverage_elderly_canteen", 4)]
+        ("九龙湖镇", "composite", 5),
+        ("招宝山街道", "coverage_elderly_canteen", 4),
+    ]
     assert comp.unmatched.empty
 
 

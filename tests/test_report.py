@@ -48,8 +48,8 @@ def page(result: CoverageResult, inputs: tuple[Path, dict[str, Path]]) -> str:
 
 def _section(page: str, anchor: str) -> str:
     start = page.index(f"id={anchor}>")
-    nxt = re.search(r"<h2 id=", page[start + 1:])
-    return page[start: start + 1 + nxt.start()] if nxt else page[start:]
+    nxt = re.search(r"<h2 id=", page[start + 1 :])
+    return page[start : start + 1 + nxt.start()] if nxt else page[start:]
 
 
 def test_page_is_self_contained_and_well_formed(page: str) -> None:
@@ -90,7 +90,7 @@ def test_summary_figures(page: str, result: CoverageResult) -> None:
 
 def test_category_section_by_sub_district(page: str, result: CoverageResult) -> None:
     key, cat = next(iter(result.categories.items()))
-    section = page[page.index(f'id="cat-{key}"'):]
+    section = page[page.index(f'id="cat-{key}"') :]
     section = section[: section.index("</section>")]
     assert "招宝山街道 Zhaobaoshan" in section and "蛟川街道 Jiaochuan" in section
     assert "全区 All" in section
@@ -106,13 +106,20 @@ def test_category_section_by_sub_district(page: str, result: CoverageResult) -> 
 
 def test_gaps_ranked_with_distance(page: str, result: CoverageResult) -> None:
     key, cat = next(iter(result.categories.items()))
-    section = page[page.index(f'id="cat-{key}"'):]
-    gaps = section[section.index("Gaps ranked by population"):]
+    section = page[page.index(f'id="cat-{key}"') :]
+    gaps = section[section.index("Gaps ranked by population") :]
     # the fixture's gap: 25 residents, nearest facility 16.5 min away at 4 km/h = 1,100 m
     assert 16.5 * cat.speed_kmh * 1000 / 60 == pytest.approx(1100)
     row = re.search(r"<tr><td class=num>1</td>.*?</tr>", gaps).group(0)
-    for text in ("蛟川街道 Jiaochuan", ">25<", "0.12", "不可达 unreachable", "蛟川托育园 (F2)",
-                 ">16.5<", ">1,100<"):
+    for text in (
+        "蛟川街道 Jiaochuan",
+        ">25<",
+        "0.12",
+        "不可达 unreachable",
+        "蛟川托育园 (F2)",
+        ">16.5<",
+        ">1,100<",
+    ):
         assert text in row
 
 
@@ -123,7 +130,7 @@ def test_gaps_are_capped_and_sorted(result: CoverageResult) -> None:
     many["rank"] = 13 - np.arange(13)
     many = many.set_geometry(many.geometry)
     page = creport.build_report(replace(result, gaps=many), started=STARTED)
-    section = page[page.index(f'id="cat-{key}"'):]
+    section = page[page.index(f'id="cat-{key}"') :]
     ranks = re.findall(r"<tr><td class=num>(\d+)</td><td>蛟川", section)
     assert ranks == [str(r) for r in range(1, creport.TOP_GAPS + 1)]
     assert "另有 3 处较小缺口" in section
@@ -132,15 +139,13 @@ def test_gaps_are_capped_and_sorted(result: CoverageResult) -> None:
 def test_user_text_is_escaped(result: CoverageResult) -> None:
     gaps = result.gaps.copy()
     gaps["nearest_name"] = "<script>alert(1)</script>"
-    page = creport.build_report(replace(result, gaps=gaps, notice="a <b> & c"),
-                                started=STARTED)
+    page = creport.build_report(replace(result, gaps=gaps, notice="a <b> & c"), started=STARTED)
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "a &lt;b&gt; &amp; c" in page
 
 
-def test_sources_list_inputs_with_hashes(page: str, inputs: tuple[Path, dict[str, Path]]
-                                         ) -> None:
+def test_sources_list_inputs_with_hashes(page: str, inputs: tuple[Path, dict[str, Path]]) -> None:
     config, files = inputs
     sources = _section(page, "sources")
     for path in (config, *files.values()):
@@ -150,8 +155,7 @@ def test_sources_list_inputs_with_hashes(page: str, inputs: tuple[Path, dict[str
     assert f"SYNTHETIC DATA — {NOTICE}" in sources
 
 
-def test_parameters_with_sources_and_unverified_flags(page: str, result: CoverageResult
-                                                      ) -> None:
+def test_parameters_with_sources_and_unverified_flags(page: str, result: CoverageResult) -> None:
     params = _section(page, "parameters")
     for cat in result.categories.values():
         assert cat.label in params
@@ -161,7 +165,7 @@ def test_parameters_with_sources_and_unverified_flags(page: str, result: Coverag
     first = next(iter(result.categories.values()))
     assert "life_circle_min" in first.unverified
     row = re.search(rf"<tr><td>{first.label}</td>.*?</tr>", params).group(0)
-    assert "5 min, 300 m <span class=\"c15-flag\"" in row
+    assert '5 min, 300 m <span class="c15-flag"' in row
     assert "GB50180" in params and "GB 50180-2018《城市居住区规划设计标准》" in params
 
 
@@ -176,20 +180,45 @@ def test_equity_section_only_with_equity(page: str, result: CoverageResult) -> N
     assert "id=equity>" not in page
     keys = list(result.categories)
     pop_share = np.linspace(0, 1, 101)
-    lorenz = pd.concat([
-        pd.DataFrame({"district": "ALL", "category": k, "measure": "walk_time",
-                      "pop_share": pop_share, "value_share": pop_share ** (2 + i)})
-        for i, k in enumerate(keys)
-    ], ignore_index=True)
-    table = pd.DataFrame({"district": ["ALL"] * 2, "category": keys,
-                          "measure": ["walk_time"] * 2, "mean": [7.5, 8.25],
-                          "gini": [0.2345, 0.3], "theil": [0.1, 0.2],
-                          "theil_between": [0.04, 0.05], "theil_within": [0.06, 0.15]})
-    balance = pd.DataFrame({"category": keys, "min_coverage": [0.5, 0.6],
-                            "min_district": ["蛟川街道", "蛟川街道"],
-                            "mean_coverage": [0.75, 0.8], "min_mean_ratio": [0.6667, 0.75]})
-    with_equity = replace(result, equity=Equity(table=table, coverage_balance=balance,
-                                                lorenz=lorenz))
+    lorenz = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "district": "ALL",
+                    "category": k,
+                    "measure": "walk_time",
+                    "pop_share": pop_share,
+                    "value_share": pop_share ** (2 + i),
+                }
+            )
+            for i, k in enumerate(keys)
+        ],
+        ignore_index=True,
+    )
+    table = pd.DataFrame(
+        {
+            "district": ["ALL"] * 2,
+            "category": keys,
+            "measure": ["walk_time"] * 2,
+            "mean": [7.5, 8.25],
+            "gini": [0.2345, 0.3],
+            "theil": [0.1, 0.2],
+            "theil_between": [0.04, 0.05],
+            "theil_within": [0.06, 0.15],
+        }
+    )
+    balance = pd.DataFrame(
+        {
+            "category": keys,
+            "min_coverage": [0.5, 0.6],
+            "min_district": ["蛟川街道", "蛟川街道"],
+            "mean_coverage": [0.75, 0.8],
+            "min_mean_ratio": [0.6667, 0.75],
+        }
+    )
+    with_equity = replace(
+        result, equity=Equity(table=table, coverage_balance=balance, lorenz=lorenz)
+    )
     page = creport.build_report(with_equity, started=STARTED)
     equity = _section(page, "equity")
     assert "0.234" in equity and "0.667" not in equity and "0.67" in equity
@@ -202,10 +231,17 @@ def test_equity_section_only_with_equity(page: str, result: CoverageResult) -> N
 
 
 def test_sparse_result_still_reports(result: CoverageResult) -> None:
-    bare = CoverageResult(name="bare", title="Bare", categories=result.categories,
-                          cells=result.cells, districts=pd.DataFrame(),
-                          gaps=result.gaps.iloc[:0], facilities=result.facilities.iloc[:0],
-                          zones=result.zones.iloc[:0], area=result.area)
+    bare = CoverageResult(
+        name="bare",
+        title="Bare",
+        categories=result.categories,
+        cells=result.cells,
+        districts=pd.DataFrame(),
+        gaps=result.gaps.iloc[:0],
+        facilities=result.facilities.iloc[:0],
+        zones=result.zones.iloc[:0],
+        area=result.area,
+    )
     page = creport.build_report(bare, started=STARTED)
     assert "No gaps" in page
     assert find_external_assets(page) == []
@@ -233,8 +269,13 @@ def test_printed_map_paints_each_tier_where_its_cells_are(result: CoverageResult
 
     key, cat = next(iter(result.categories.items()))
     t = result.cells[f"t_{key}"].to_numpy()
-    by_hand = {0: t <= 5, 1: (t > 5) & (t <= 10), 2: (t > 10) & (t <= 15), 3: t > 15,
-               4: np.isnan(t)}
+    by_hand = {
+        0: t <= 5,
+        1: (t > 5) & (t <= 10),
+        2: (t > 10) & (t <= 15),
+        3: t > 15,
+        4: np.isnan(t),
+    }
     assert [int(m.sum()) for m in by_hand.values()] == [4, 4, 2, 1, 1]
     maps = PrintMaps.of(result)
     x0, y0, x1, y1 = result.zones.total_bounds
@@ -247,7 +288,8 @@ def test_printed_map_paints_each_tier_where_its_cells_are(result: CoverageResult
         truth = union_all(cells[mask])
         # in pixels, y down from the top edge
         truth_px = shapely.affinity.affine_transform(
-            truth, [scale, 0, 0, -scale, -x0 * scale, y1 * scale])
+            truth, [scale, 0, 0, -scale, -x0 * scale, y1 * scale]
+        )
         assert drawn.symmetric_difference(truth_px).area < 1.0, tier
     # the two sub-districts are outlined and named, the facilities of the category dotted
     assert svg.count("招宝山街道") == 1 and svg.count("蛟川街道") == 1
@@ -268,25 +310,32 @@ def test_population_method_and_network_issues_are_shown(result: CoverageResult) 
     import geopandas as gpd
     from shapely.geometry import LineString
 
-    method = {"text": "Residents from the census spread over buildings; ages 0–14 split "
-                      "evenly into single years.", "source": "census_2020.xlsx",
-              "split": ["0-14 evenly"]}
+    method = {
+        "text": "Residents from the census spread over buildings; ages 0–14 split "
+        "evenly into single years.",
+        "source": "census_2020.xlsx",
+        "split": ["0-14 evenly"],
+    }
     issues = gpd.GeoDataFrame(
-        {"issue_id": [f"N{i}" for i in range(35)],
-         "kind": ["piece"] * 5 + ["loose_end"] * 30,
-         "description": [f"piece {i} with no facility" for i in range(5)]
-         + [f"dead end {i} <near> a road" for i in range(30)],
-         "population": [120.0, 0, 0, 8.0, 40.0] + [np.nan] * 30,
-         "length_m": np.arange(35, dtype=float) * 10,
-         "nearest_m": [np.nan] * 5 + list(np.linspace(1, 30, 30))},
-        geometry=[LineString([(0, 0), (1, 1)])] * 35, crs=result.cells.crs)
+        {
+            "issue_id": [f"N{i}" for i in range(35)],
+            "kind": ["piece"] * 5 + ["loose_end"] * 30,
+            "description": [f"piece {i} with no facility" for i in range(5)]
+            + [f"dead end {i} <near> a road" for i in range(30)],
+            "population": [120.0, 0, 0, 8.0, 40.0] + [np.nan] * 30,
+            "length_m": np.arange(35, dtype=float) * 10,
+            "nearest_m": [np.nan] * 5 + list(np.linspace(1, 30, 30)),
+        },
+        geometry=[LineString([(0, 0), (1, 1)])] * 35,
+        crs=result.cells.crs,
+    )
     run = replace(result, diagnostics={"population_method": method})
     run.network_issues = issues  # an attribute other branches add
     page = creport.build_report(run, started=STARTED)
     sources = _section(page, "sources")
     assert "ages 0–14 split evenly into single years." in sources
     assert "census_2020.xlsx" in sources and "0-14 evenly" in sources
-    network = sources[sources.index("id=network-issues>"):]
+    network = sources[sources.index("id=network-issues>") :]
     rows = re.findall(r"<tr><td>(N\d+)</td>", network)
     # most residents first, then the longest; 30 shown of 35
     assert rows[:3] == ["N0", "N4", "N3"] and len(rows) == 30
@@ -297,25 +346,44 @@ def test_population_method_and_network_issues_are_shown(result: CoverageResult) 
     assert "network-issues" not in creport.build_report(result, started=STARTED)
 
 
-def _comparison(result: CoverageResult, *, units: list[str], indicator: str = "composite",
-                reference: str = "ref.csv"):
+def _comparison(
+    result: CoverageResult,
+    *,
+    units: list[str],
+    indicator: str = "composite",
+    reference: str = "ref.csv",
+):
     from circle15.analysis.compare import Comparison
 
     n = len(units)
-    table = pd.DataFrame({
-        "row": np.arange(n) + 2, "unit": units, "district": units, "name_en": [None] * n,
-        "indicator": indicator, "ours": np.linspace(40, 60, n),
-        "theirs": np.linspace(45, 50, n), "difference": np.linspace(-5, 10, n),
-        "tolerance": 5.0, "flag": [False] * (n - 1) + [True],
-        "rank_ours": pd.array(range(1, n + 1), dtype="Int64"),
-        "rank_theirs": pd.array(range(n, 0, -1), dtype="Int64")})
-    spearman = pd.DataFrame({"indicator": [indicator], "units": [n], "rho": [-1.0],
-                             "p_value": [0.0], "flagged": [1]})
-    unmatched = pd.DataFrame({"row": [9, 10, 11], "unit": ["Atlantis", "Atlantis", "蓬莱街道"],
-                              "indicator": ["综合", "可及", "综合"],
-                              "reason": ["unit matches no sub-district"] * 3})
-    return Comparison(table=table, spearman=spearman, unmatched=unmatched,
-                      reference=reference)
+    table = pd.DataFrame(
+        {
+            "row": np.arange(n) + 2,
+            "unit": units,
+            "district": units,
+            "name_en": [None] * n,
+            "indicator": indicator,
+            "ours": np.linspace(40, 60, n),
+            "theirs": np.linspace(45, 50, n),
+            "difference": np.linspace(-5, 10, n),
+            "tolerance": 5.0,
+            "flag": [False] * (n - 1) + [True],
+            "rank_ours": pd.array(range(1, n + 1), dtype="Int64"),
+            "rank_theirs": pd.array(range(n, 0, -1), dtype="Int64"),
+        }
+    )
+    spearman = pd.DataFrame(
+        {"indicator": [indicator], "units": [n], "rho": [-1.0], "p_value": [0.0], "flagged": [1]}
+    )
+    unmatched = pd.DataFrame(
+        {
+            "row": [9, 10, 11],
+            "unit": ["Atlantis", "Atlantis", "蓬莱街道"],
+            "indicator": ["综合", "可及", "综合"],
+            "reason": ["unit matches no sub-district"] * 3,
+        }
+    )
+    return Comparison(table=table, spearman=spearman, unmatched=unmatched, reference=reference)
 
 
 def test_comparison_lists_unmatched_units_and_those_left_out(result: CoverageResult) -> None:
@@ -323,7 +391,7 @@ def test_comparison_lists_unmatched_units_and_those_left_out(result: CoverageRes
     comparison.spearman["left_out"] = [["九龙湖镇", "澥浦镇"]]  # another branch's column
     page = creport.build_report(replace(result, comparison=comparison), started=STARTED)
     part = _section(page, "comparison")
-    unmatched = part[part.index("Reference rows left out"):part.index("<figure")]
+    unmatched = part[part.index("Reference rows left out") : part.index("<figure")]
     assert re.findall(r"<tr><td>([^<]+)</td>", unmatched) == ["Atlantis", "蓬莱街道"]
     assert "综合、可及" in unmatched and "9, 10" in unmatched
     assert "九龙湖镇、澥浦镇" in part

@@ -24,8 +24,9 @@ from circle15.outputs.report import write_report
 from .report_studies import many_districts
 from .test_browser import FLAGS, chromium_binary
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="Playwright for Python is not installed (test extra)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (test extra)"
+)
 pypdf = pytest.importorskip("pypdf", reason="pypdf is not installed (test extra)")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -94,8 +95,14 @@ def _starts(page: pypdf.PageObject) -> list[tuple[float, str]]:
 def print_report(browser: sync_api.Browser, path: Path) -> dict:
     """Lay the report out for print at both widths, print it to PDF, and read the PDF."""
     page = browser.new_page(viewport={"width": int(PORTRAIT_PX), "height": 1000})
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-        ("file:", "data:", "about:")) else route.abort())
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("file:", "data:", "about:"))
+            else route.abort()
+        ),
+    )
     try:
         page.goto(path.as_uri(), wait_until="load")
         page.emulate_media(media="print")
@@ -110,8 +117,15 @@ def print_report(browser: sync_api.Browser, path: Path) -> dict:
     finally:
         page.close()
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    return {"portrait": portrait, "landscape": landscape, "headings": headings,
-            "categories": categories, "wide": wide, "pdf": reader, "bytes": len(pdf)}
+    return {
+        "portrait": portrait,
+        "landscape": landscape,
+        "headings": headings,
+        "categories": categories,
+        "wide": wide,
+        "pdf": reader,
+        "bytes": len(pdf),
+    }
 
 
 def check_printout(printed: dict) -> None:
@@ -124,13 +138,15 @@ def check_printout(printed: dict) -> None:
             assert table["scroll"] <= table["client"] + 1, (key, table["head"])
     assert printed["portrait"]["tables"], "no table measured"
     # a printed map per category, within the page
-    shown = [m for m in printed["portrait"]["maps"] if not m["landscape"]] + \
-        [m for m in printed["landscape"]["maps"] if m["landscape"]]
+    shown = [m for m in printed["portrait"]["maps"] if not m["landscape"]] + [
+        m for m in printed["landscape"]["maps"] if m["landscape"]
+    ]
     assert len(shown) == printed["categories"] > 0
     assert all(m["width"] > 200 and m["height"] > 150 for m in shown)
     reader = printed["pdf"]
-    sizes = {(round(float(p.mediabox.width)), round(float(p.mediabox.height)))
-             for p in reader.pages}
+    sizes = {
+        (round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages
+    }
     a4 = {(round(A4_PT[0]), round(A4_PT[1])), (round(A4_PT[1]), round(A4_PT[0]))}
     assert sizes <= a4, sizes
     assert (len(sizes) == 2) == (printed["wide"] > 0)  # landscape pages only when needed
@@ -166,15 +182,19 @@ def test_demo_printout_has_each_category_map_and_no_frame(demo_printed: dict) ->
     assert "map.html" in text  # the printed note names the interactive map file
 
 
-def test_many_long_sub_districts_print_within_the_pages(browser: sync_api.Browser,
-                                                        tmp_path: Path) -> None:
+def test_many_long_sub_districts_print_within_the_pages(
+    browser: sync_api.Browser, tmp_path: Path
+) -> None:
     result = many_districts()
     path = write_report(result, tmp_path / "report.html", map_file=None)
     printed = print_report(browser, path)
     check_printout(printed)
     assert printed["wide"] >= 1  # six tiers: that category's table goes landscape
-    landscape = [i for i, p in enumerate(printed["pdf"].pages)
-                 if float(p.mediabox.width) > float(p.mediabox.height)]
+    landscape = [
+        i
+        for i, p in enumerate(printed["pdf"].pages)
+        if float(p.mediabox.width) > float(p.mediabox.height)
+    ]
     assert landscape
     # every one of the 40 sub-districts is printed (names wrap, none is cut)
     text = " ".join(_text(p) for p in printed["pdf"].pages).replace(" ", "")

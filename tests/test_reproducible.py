@@ -38,8 +38,7 @@ def test_tables_are_byte_identical_on_a_rerun(tmp_path, monkeypatch):
         assert first[name] == second[name], name
 
 
-def test_everything_but_the_manifest_is_identical_with_source_date_epoch(tmp_path,
-                                                                         monkeypatch):
+def test_everything_but_the_manifest_is_identical_with_source_date_epoch(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13 UTC
     toml = write_small_study(tmp_path / "study")
     first = run(toml, tmp_path / "a")
@@ -92,8 +91,13 @@ def test_normalised_workbooks_written_apart_are_identical(tmp_path):
 def test_stable_element_ids_number_folium_ids_in_order():
     import folium
 
-    pages = [folium.Map(location=[29.9, 121.6]).add_child(folium.Marker([29.9, 121.6]))
-             .get_root().render() for _ in range(2)]
+    pages = [
+        folium.Map(location=[29.9, 121.6])
+        .add_child(folium.Marker([29.9, 121.6]))
+        .get_root()
+        .render()
+        for _ in range(2)
+    ]
     assert pages[0] != pages[1]  # branca draws random ids
     stable = [stable_element_ids(p) for p in pages]
     assert stable[0] == stable[1]

@@ -41,10 +41,14 @@ STUDY_FIELDS = [
     ("supply", "step_weights", "[1, 0.5, 0.2]", "[1, 0.5, 1e300]", "supply.step_weights"),
     ("index", "scale", "100", "1e300", "index.scale"),
     ("index.weights", "balance", "1", "1e300", "index.weights.balance"),
-    ("index.indicators", "accessibility", "{ coverage = 1 }", "{ coverage = 1e300 }",
-     "index.indicators.accessibility"),
-    ("index.category_weights", "kindergarten", "2", "1e300",
-     "index.category_weights.kindergarten"),
+    (
+        "index.indicators",
+        "accessibility",
+        "{ coverage = 1 }",
+        "{ coverage = 1e300 }",
+        "index.indicators.accessibility",
+    ),
+    ("index.category_weights", "kindergarten", "2", "1e300", "index.category_weights.kindergarten"),
     ("index.goalposts", "mean_time", "[20, 0]", "[1e300, 0]", "index.goalposts.mean_time"),
     ("compare.tolerance", "composite", "3", "1e300", "compare.tolerance.composite"),
 ]
@@ -76,14 +80,20 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("study")
 
 
-CASES = [(f"{table}.{key}={name}", table, key, _value(good, bad), field)
-         for table, key, good, _, field in STUDY_FIELDS for name, bad in BAD_NUMBERS.items()]
-CASES += [(f"{table}.{key}=implausible", table, key, big, field)
-          for table, key, _, big, field in STUDY_FIELDS]
+CASES = [
+    (f"{table}.{key}={name}", table, key, _value(good, bad), field)
+    for table, key, good, _, field in STUDY_FIELDS
+    for name, bad in BAD_NUMBERS.items()
+]
+CASES += [
+    (f"{table}.{key}=implausible", table, key, big, field)
+    for table, key, _, big, field in STUDY_FIELDS
+]
 
 
-@pytest.mark.parametrize(("table", "key", "value", "field"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("table", "key", "value", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_study_numbers_are_finite_and_plausible(folder, table, key, value, field):
     toml = _study_with(folder, table, key, value)
     with pytest.raises(ConfigError) as caught:
@@ -99,38 +109,52 @@ def test_the_good_values_of_those_fields_load(folder, table, key, good):
     load_config(_study_with(folder, table, key, good))
 
 
-SCENARIO_FIELDS = [("add", "lon", "lat = 29.9"), ("add", "lat", "lon = 121.6"),
-                   ("add", "x", "y = 3317000"), ("add", "y", "x = 360000"),
-                   ("add", "capacity", "lon = 121.6\nlat = 29.9"),
-                   ("move", "lon", 'lat = 29.9\nid = "K0"'),
-                   ("move", "x", 'y = 3317000\nid = "K0"')]
+SCENARIO_FIELDS = [
+    ("add", "lon", "lat = 29.9"),
+    ("add", "lat", "lon = 121.6"),
+    ("add", "x", "y = 3317000"),
+    ("add", "y", "x = 360000"),
+    ("add", "capacity", "lon = 121.6\nlat = 29.9"),
+    ("move", "lon", 'lat = 29.9\nid = "K0"'),
+    ("move", "x", 'y = 3317000\nid = "K0"'),
+]
 
 
 @pytest.mark.parametrize("bad", [*BAD_NUMBERS.values(), "1e300"])
-@pytest.mark.parametrize(("entry", "key", "rest"), SCENARIO_FIELDS,
-                         ids=[f"{e}.{k}" for e, k, _ in SCENARIO_FIELDS])
+@pytest.mark.parametrize(
+    ("entry", "key", "rest"), SCENARIO_FIELDS, ids=[f"{e}.{k}" for e, k, _ in SCENARIO_FIELDS]
+)
 def test_scenario_numbers_are_finite_and_plausible(tmp_path, entry, key, rest, bad):
     path = tmp_path / "plan.toml"
-    path.write_text(f'[scenario]\nname = "p"\n\n[[{entry}]]\ncategory = "kindergarten"\n'
-                    f"{key} = {bad}\n{rest}\n", encoding="utf-8")
+    path.write_text(
+        f'[scenario]\nname = "p"\n\n[[{entry}]]\ncategory = "kindergarten"\n'
+        f"{key} = {bad}\n{rest}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError) as caught:
         load_scenario(path)
     assert f"{entry}[0].{key}" in str(caught.value)
 
 
-@pytest.mark.parametrize(("section", "line", "field"), [
-    ("[network]", "snap_tolerance_m = nan", "network.snap_tolerance_m"),
-    ("[categories.kindergarten]", "speed_kmh = inf", "categories.kindergarten.speed_kmh"),
-    ("[index.weights]", "quality = 1e309", "index.weights.quality"),
-])
+@pytest.mark.parametrize(
+    ("section", "line", "field"),
+    [
+        ("[network]", "snap_tolerance_m = nan", "network.snap_tolerance_m"),
+        ("[categories.kindergarten]", "speed_kmh = inf", "categories.kindergarten.speed_kmh"),
+        ("[index.weights]", "quality = 1e309", "index.weights.quality"),
+    ],
+)
 def test_batch_numbers_are_finite(tmp_path, section, line, field):
     from benchmarks.synthetic_batch import write_synthetic_batch
     from circle15.batch import load_batch
 
     path = write_synthetic_batch(tmp_path / "batch", n_nodes=300, columns=1, rows=1)
     text = path.read_text(encoding="utf-8")
-    text = (text.replace(section, f"{section}\n{line}", 1) if section in text
-            else text + f"\n{section}\n{line}\n")
+    text = (
+        text.replace(section, f"{section}\n{line}", 1)
+        if section in text
+        else text + f"\n{section}\n{line}\n"
+    )
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         load_batch(path)
@@ -173,18 +197,29 @@ def test_fifo_as_study_file_is_refused_at_once(tmp_path):
         pytest.skip("no named pipes on this platform")
     fifo = tmp_path / "study.toml"
     os.mkfifo(fifo)
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", str(fifo), "--quiet"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "circle15.cli", "run", str(fifo), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "not a regular file" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize(("make", "words"), [
-    (lambda p: p.mkdir(), "is a folder"),
-    (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
-    (lambda p: None, "not found"),
-    (lambda p: p.write_bytes(b'[study]\nname = "x"\ntitle = "\xd5\xf2\xba\xa3"\n'), "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: p.mkdir(), "is a folder"),
+        (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+        (lambda p: None, "not found"),
+        (
+            lambda p: p.write_bytes(b'[study]\nname = "x"\ntitle = "\xd5\xf2\xba\xa3"\n'),
+            "not UTF-8",
+        ),
+    ],
+)
 def test_toml_that_is_not_a_text_file(tmp_path, make, words):
     path = tmp_path / "study.toml"
     make(path)

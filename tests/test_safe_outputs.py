@@ -79,7 +79,11 @@ def scan_xlsx(path: Path) -> list[str]:
                     assert not CONTROL.search(cell.value), (sheet.title, cell.coordinate)
                     if cell.value.startswith(FORMULA_START):
                         assert cell.data_type == "s" and cell.quotePrefix, (
-                            path.name, sheet.title, cell.coordinate, cell.value)
+                            path.name,
+                            sheet.title,
+                            cell.coordinate,
+                            cell.value,
+                        )
     return texts
 
 
@@ -98,32 +102,64 @@ def hostile_runs(tmp_path_factory) -> dict[str, Path]:
         table["name"] = [HOSTILE[(3 * i + k + 1) % len(HOSTILE)] for i in range(len(table))]
         table["备注"] = HOSTILE[3]
         table.to_csv(study / f"{key}.csv", index=False, quoting=csv.QUOTE_NONNUMERIC)
-    reference = pd.DataFrame({
-        "unit": [HOSTILE[0], HOSTILE[6], HOSTILE[4], "蓬莱街道"],
-        "indicator": ["综合", "composite", "composite", HOSTILE[5]],
-        "value": [60, 40, 50, 70], "note": [HOSTILE[1], HOSTILE[7], HOSTILE[3], HOSTILE[10]]})
+    reference = pd.DataFrame(
+        {
+            "unit": [HOSTILE[0], HOSTILE[6], HOSTILE[4], "蓬莱街道"],
+            "indicator": ["综合", "composite", "composite", HOSTILE[5]],
+            "value": [60, 40, 50, 70],
+            "note": [HOSTILE[1], HOSTILE[7], HOSTILE[3], HOSTILE[10]],
+        }
+    )
     reference.to_csv(study / "ref.csv", index=False, quoting=csv.QUOTE_NONNUMERIC)
     text = toml.read_text(encoding="utf-8").replace(
         'title = "Small grid"',
-        f'title = "{HOSTILE[6]} {HOSTILE[2]}"\nsynthetic = true\nnotice = "</script><!--"')
-    toml.write_text(text + '\n[compare]\nreference = "ref.csv"\n\n[outputs]\ncrs = "GCJ-02"\n',
-                    encoding="utf-8")
+        f'title = "{HOSTILE[6]} {HOSTILE[2]}"\nsynthetic = true\nnotice = "</script><!--"',
+    )
+    toml.write_text(
+        text + '\n[compare]\nreference = "ref.csv"\n\n[outputs]\ncrs = "GCJ-02"\n', encoding="utf-8"
+    )
     runs = {"run": folder / "run", "scenario": folder / "scenario", "sites": folder / "sites"}
     assert main(["run", str(toml), "--out", str(runs["run"]), "--quiet"]) == 0
     lon, lat = _lonlat(X0 + 430, Y0 + 660)
     plan = folder / "plan.toml"
-    plan.write_text('[scenario]\nname = "plan"\ntitle = "=1+1 <script>"\n\n[[add]]\n'
-                    f'category = "elderly_canteen"\nid = "=NEW1"\nname = "@SUM(1)"\n'
-                    f"lon = {lon}\nlat = {lat}\ncapacity = 40\n", encoding="utf-8")
-    assert main(["run", str(toml), "--scenario", str(plan), "--out", str(runs["scenario"]),
-                 "--quiet"]) == 0
+    plan.write_text(
+        '[scenario]\nname = "plan"\ntitle = "=1+1 <script>"\n\n[[add]]\n'
+        f'category = "elderly_canteen"\nid = "=NEW1"\nname = "@SUM(1)"\n'
+        f"lon = {lon}\nlat = {lat}\ncapacity = 40\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(["run", str(toml), "--scenario", str(plan), "--out", str(runs["scenario"]), "--quiet"])
+        == 0
+    )
     candidates = folder / "candidates.csv"
     points = [_lonlat(X0 + 430, Y0 + 660), _lonlat(X0 + 730, Y0 + 160)]
-    pd.DataFrame({"id": ["-A", "+B"], "name": [HOSTILE[0], HOSTILE[3]],
-                  "lon": [p[0] for p in points], "lat": [p[1] for p in points]}).to_csv(
-        candidates, index=False, quoting=csv.QUOTE_NONNUMERIC)
-    assert main(["sites", str(toml), "--category", "kindergarten", "--add", "1",
-                 "--candidates", str(candidates), "--out", str(runs["sites"]), "--quiet"]) == 0
+    pd.DataFrame(
+        {
+            "id": ["-A", "+B"],
+            "name": [HOSTILE[0], HOSTILE[3]],
+            "lon": [p[0] for p in points],
+            "lat": [p[1] for p in points],
+        }
+    ).to_csv(candidates, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    assert (
+        main(
+            [
+                "sites",
+                str(toml),
+                "--category",
+                "kindergarten",
+                "--add",
+                "1",
+                "--candidates",
+                str(candidates),
+                "--out",
+                str(runs["sites"]),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return runs
 
 
@@ -134,9 +170,18 @@ def test_no_csv_or_xlsx_cell_of_any_command_is_a_formula(hostile_runs) -> None:
             scanned[path.name] = scan_csv(path)
         for path in sorted(folder.rglob("*.xlsx")):
             scanned[path.name] = scan_xlsx(path)
-    assert {"districts.csv", "index.csv", "equity.csv", "results.xlsx", "comparison.csv",
-            "comparison_spearman.csv", "comparison_unmatched.csv", "comparison.xlsx",
-            "scenario_gain.csv", "sites.csv"} <= set(scanned), sorted(scanned)
+    assert {
+        "districts.csv",
+        "index.csv",
+        "equity.csv",
+        "results.xlsx",
+        "comparison.csv",
+        "comparison_spearman.csv",
+        "comparison_unmatched.csv",
+        "comparison.xlsx",
+        "scenario_gain.csv",
+        "sites.csv",
+    } <= set(scanned), sorted(scanned)
     # the hostile names are there, made safe, not dropped
     assert "'" + HOSTILE[0] in scanned["districts.csv"]
     assert "'" + HOSTILE[2] in scanned["index.csv"]  # name_en -1+1
@@ -150,8 +195,9 @@ def test_no_csv_or_xlsx_cell_of_any_command_is_a_formula(hostile_runs) -> None:
 
 
 def test_batch_tables_and_workbook_from_memory_are_safe(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"region": HOSTILE, "value": range(len(HOSTILE)),
-                          HOSTILE[0]: HOSTILE[::-1]})
+    frame = pd.DataFrame(
+        {"region": HOSTILE, "value": range(len(HOSTILE)), HOSTILE[0]: HOSTILE[::-1]}
+    )
     fields = scan_csv(write_table(frame, tmp_path / "regions.csv"))
     assert "'" + HOSTILE[0] in fields  # the header too
     assert "名称 换行 页" in fields  # control characters replaced by spaces
@@ -196,18 +242,20 @@ def _static_page_checks(page: str) -> None:
 
 def test_report_and_comparison_page_escape_every_name(tmp_path: Path) -> None:
     run = hostile()
-    run.comparison = _comparison(run, units=HOSTILE[:4], indicator=HOSTILE[6],
-                                 reference=HOSTILE[7])
+    run.comparison = _comparison(run, units=HOSTILE[:4], indicator=HOSTILE[6], reference=HOSTILE[7])
     page = write_report(run, tmp_path / "report.html").read_text(encoding="utf-8")
     _static_page_checks(page)
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
-    comparison = build_comparison_page(run.comparison, title=HOSTILE[6], synthetic=True,
-                                       notice=HOSTILE[8])
+    comparison = build_comparison_page(
+        run.comparison, title=HOSTILE[6], synthetic=True, notice=HOSTILE[8]
+    )
     _static_page_checks(comparison)
     assert "&lt;/script&gt;&lt;script&gt;window.__pwned=2&lt;/script&gt;" in comparison
     # the standalone chart is XML: well-formed, with the names as text
-    svg = comparison_svg(_comparison(run, units=HOSTILE[6:], indicator=HOSTILE[9],
-                                     reference=HOSTILE[8]), title=HOSTILE[7])
+    svg = comparison_svg(
+        _comparison(run, units=HOSTILE[6:], indicator=HOSTILE[9], reference=HOSTILE[8]),
+        title=HOSTILE[7],
+    )
     root = ET.fromstring(svg.encode("utf-8"))
     texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert HOSTILE[6] in texts and "名称 换行 页" in texts
@@ -215,23 +263,26 @@ def test_report_and_comparison_page_escape_every_name(tmp_path: Path) -> None:
 
 def _record(seen: list[str]):
     """A dialog handler that notes the message (an alert means script ran) and closes it."""
+
     def handle(dialog) -> None:
         seen.append(dialog.message)
         dialog.dismiss()
+
     return handle
 
 
 def _only(url: str):
     """A route handler that lets ``url`` load and aborts every other request."""
+
     def handle(route) -> None:
         route.continue_() if route.request.url == url else route.abort()
+
     return handle
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_no_script_runs_in_the_report_or_comparison_page(tmp_path: Path, hostile_runs
-                                                          ) -> None:
+def test_no_script_runs_in_the_report_or_comparison_page(tmp_path: Path, hostile_runs) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     from .test_browser import FLAGS, chromium_binary
 
@@ -239,10 +290,12 @@ def test_no_script_runs_in_the_report_or_comparison_page(tmp_path: Path, hostile
     if exe is None:
         pytest.skip("no chromium binary (apt-get install chromium)")
     run = hostile()
-    run.comparison = _comparison(run, units=HOSTILE[:4], indicator=HOSTILE[6],
-                                 reference=HOSTILE[7])
-    pages = [write_report(run, tmp_path / "report.html", map_file=None),
-             hostile_runs["run"] / "report.html", hostile_runs["run"] / "comparison.html"]
+    run.comparison = _comparison(run, units=HOSTILE[:4], indicator=HOSTILE[6], reference=HOSTILE[7])
+    pages = [
+        write_report(run, tmp_path / "report.html", map_file=None),
+        hostile_runs["run"] / "report.html",
+        hostile_runs["run"] / "comparison.html",
+    ]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=FLAGS)
         try:

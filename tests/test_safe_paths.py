@@ -24,8 +24,25 @@ from circle15.planning.scenario import load_scenario
 
 from .smallstudy import write_small_study
 
-BAD_NAMES = ["..", ".", "../x", "a/b", "a\\b", "/etc", ".hidden", "a.", "", "x" * 65, "CON",
-             "nul.txt", "com1", "a b", "a\x00b", "tab\there", "-rf"]
+BAD_NAMES = [
+    "..",
+    ".",
+    "../x",
+    "a/b",
+    "a\\b",
+    "/etc",
+    ".hidden",
+    "a.",
+    "",
+    "x" * 65,
+    "CON",
+    "nul.txt",
+    "com1",
+    "a b",
+    "a\x00b",
+    "tab\there",
+    "-rf",
+]
 GOOD_NAMES = ["zhenhai", "镇海区", "a.b-c_1", "x" * 64, "2024"]
 
 
@@ -68,8 +85,10 @@ def test_study_name_cannot_leave_the_output_folder(study, tmp_path, monkeypatch,
 
 def test_category_key_with_a_separator_is_refused(study):
     text = study.read_text(encoding="utf-8")
-    text += ('\n[facilities."x/.."]\npath = "kindergarten.csv"\n\n[categories."x/.."]\n'
-             'name_zh = "x"\nname_en = "x"\nage_min = 0\nage_max = 5\n')
+    text += (
+        '\n[facilities."x/.."]\npath = "kindergarten.csv"\n\n[categories."x/.."]\n'
+        'name_zh = "x"\nname_en = "x"\nage_min = 0\nage_max = 5\n'
+    )
     study.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"category key 'x/\.\.'"):
         load_config(study)
@@ -77,8 +96,9 @@ def test_category_key_with_a_separator_is_refused(study):
 
 def test_scenario_name_cannot_leave_the_output_folder(tmp_path):
     path = tmp_path / "plan.toml"
-    path.write_text('[scenario]\nname = "../up"\n\n[[remove]]\ncategory = "x"\nid = "y"\n',
-                    encoding="utf-8")
+    path.write_text(
+        '[scenario]\nname = "../up"\n\n[[remove]]\ncategory = "x"\nid = "y"\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"scenario\.name"):
         load_scenario(path)
 
@@ -97,6 +117,7 @@ def test_region_keys_differing_only_in_case_are_refused(tmp_path):
 
 # ----------------------------------------------------------------------------------------
 # The batch's input cache
+
 
 @pytest.fixture
 def remote() -> fsspec.AbstractFileSystem:
@@ -133,8 +154,10 @@ def test_default_cache_is_in_the_users_home_not_tmp(monkeypatch, tmp_path):
     assert storage.cache_folder() == tmp_path / "home" / ".cache" / "circle15" / "inputs"
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                    reason="giving a folder to another user needs root")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="giving a folder to another user needs root",
+)
 def test_a_cache_folder_of_another_user_is_refused(cache):
     cache.mkdir(mode=0o777)
     os.chown(cache, 65534, 65534)  # nobody: as in a shared /tmp
@@ -182,8 +205,7 @@ def test_batch_records_the_hash_of_what_it_read(remote, cache, tmp_path):
     csv = path.parent / "kindergarten.csv"
     data = csv.read_bytes()
     ref = put(remote, "/bucket/kindergarten.csv", data)
-    text = path.read_text(encoding="utf-8").replace('path = "kindergarten.csv"',
-                                                    f'path = "{ref}"')
+    text = path.read_text(encoding="utf-8").replace('path = "kindergarten.csv"', f'path = "{ref}"')
     path.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     assert main(["batch", str(path), "--out", str(out), "--workers", "0", "--quiet"]) == 0
@@ -194,8 +216,7 @@ def test_batch_records_the_hash_of_what_it_read(remote, cache, tmp_path):
     assert batch_manifest["inputs"][ref]["sha256"] == digest
     region = json.loads((out / "r01" / "manifest.json").read_text(encoding="utf-8"))
     record = region["inputs"]["facilities.kindergarten.path"]
-    assert record["sha256"] == digest and record["path"] == str(cache / digest /
-                                                                "kindergarten.csv")
+    assert record["sha256"] == digest and record["path"] == str(cache / digest / "kindergarten.csv")
 
 
 def test_a_local_input_changed_while_the_batch_runs_fails_the_region(tmp_path, monkeypatch):

@@ -17,10 +17,14 @@ CAT = load_standards().categories["childcare"]  # target 15 min
 
 def _grid(nearest: list[str | None], minutes: list[float], pop: list[float]) -> gpd.GeoDataFrame:
     """3 x 2 cells of 100 m, row by row from the south-west: (0,0) (1,0) (2,0) (0,1) ..."""
-    geoms = [box(i * 100, j * 100, (i + 1) * 100, (j + 1) * 100) for j in range(2)
-             for i in range(3)]
-    return gpd.GeoDataFrame({"nearest_childcare": nearest, "t_childcare": minutes,
-                             "pop_childcare": pop}, geometry=geoms, crs="EPSG:32651")
+    geoms = [
+        box(i * 100, j * 100, (i + 1) * 100, (j + 1) * 100) for j in range(2) for i in range(3)
+    ]
+    return gpd.GeoDataFrame(
+        {"nearest_childcare": nearest, "t_childcare": minutes, "pop_childcare": pop},
+        geometry=geoms,
+        crs="EPSG:32651",
+    )
 
 
 @pytest.fixture
@@ -28,9 +32,11 @@ def cells() -> gpd.GeoDataFrame:
     # A serves the two west cells of the south row; its north-west cell is 16 min away
     # (beyond 15); B serves the east column, one cell exactly at 15 min (within); the
     # middle cell of the north row cannot reach anything.
-    return _grid(["A", "A", "B", "A", None, "B"],
-                 [2.0, 4.0, 3.0, 16.0, np.nan, 15.0],
-                 [10.0, 20.0, 5.0, 7.0, 3.0, 4.0])
+    return _grid(
+        ["A", "A", "B", "A", None, "B"],
+        [2.0, 4.0, 3.0, 16.0, np.nan, 15.0],
+        [10.0, 20.0, 5.0, 7.0, 3.0, 4.0],
+    )
 
 
 def test_facility_reach_by_hand(cells: gpd.GeoDataFrame) -> None:
@@ -59,8 +65,11 @@ def test_service_areas_by_hand(cells: gpd.GeoDataFrame) -> None:
 
 
 def test_cells_that_do_not_touch_stay_apart() -> None:
-    cells = _grid(["A", None, None, None, None, "A"], [1.0, np.nan, np.nan, np.nan, np.nan, 9.0],
-                  [1.0, 1.0, 1.0, 1.0, 1.0, 2.0])
+    cells = _grid(
+        ["A", None, None, None, None, "A"],
+        [1.0, np.nan, np.nan, np.nan, np.nan, 9.0],
+        [1.0, 1.0, 1.0, 1.0, 1.0, 2.0],
+    )
     (area,) = service_areas(cells, CAT).geometry
     assert area.geom_type == "MultiPolygon"
     assert area.equals(box(0, 0, 100, 100).union(box(200, 100, 300, 200)))

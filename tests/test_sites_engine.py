@@ -30,9 +30,14 @@ def _network(seed: int) -> WalkingNetwork:
                 edges.append((a, a + 1))
     nodes = gpd.GeoDataFrame(geometry=[Point(p) for p in xy], crs=32651)
     frame = gpd.GeoDataFrame(
-        {"u": [a for a, _ in edges], "v": [b for _, b in edges],
-         "length_m": rng.uniform(1.0, 1.5, len(edges)) * step},
-        geometry=[LineString([xy[a], xy[b]]) for a, b in edges], crs=32651)
+        {
+            "u": [a for a, _ in edges],
+            "v": [b for _, b in edges],
+            "length_m": rng.uniform(1.0, 1.5, len(edges)) * step,
+        },
+        geometry=[LineString([xy[a], xy[b]]) for a, b in edges],
+        crs=32651,
+    )
     return WalkingNetwork(nodes, frame)
 
 
@@ -40,8 +45,9 @@ def _nx(graph) -> nx.Graph:
     coo = graph.csr.tocoo()
     g = nx.Graph()
     g.add_nodes_from(range(graph.n_nodes))
-    g.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(),
-                                  strict=True))
+    g.add_weighted_edges_from(
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+    )
     return g
 
 
@@ -56,7 +62,8 @@ def test_nearest_site_equals_networkx_with_the_sites_spliced_in(seed):
     # The subject: the run's graph, new sites only attached.
     graph = build_routing_graph(net, [cells, old])
     sites = SiteSet.from_nodes(graph.point_nodes[1]).concat(
-        SiteSet.from_attachment(graph.attach(new)))
+        SiteSet.from_attachment(graph.attach(new))
+    )
     got = nearest_site(graph, graph.point_nodes[0], sites)
     # The oracle: every point spliced into one graph, searched by networkx.
     full = build_routing_graph(net, [cells, old, new])
@@ -64,8 +71,9 @@ def test_nearest_site_equals_networkx_with_the_sites_spliced_in(seed):
     g = _nx(full)
     usable = [int(s) for s in site_nodes if s >= 0]
     dist = nx.multi_source_dijkstra_path_length(g, usable) if usable else {}
-    per_site = [nx.single_source_dijkstra_path_length(g, int(s)) if s >= 0 else {}
-                for s in site_nodes]
+    per_site = [
+        nx.single_source_dijkstra_path_length(g, int(s)) if s >= 0 else {} for s in site_nodes
+    ]
     for c, node in enumerate(full.point_nodes[0]):
         truth = dist.get(int(node), np.inf) if node >= 0 else np.inf
         if np.isinf(truth):

@@ -40,8 +40,11 @@ def _oracle_served(reach, demand, sites, cap) -> float:
 
 def _brute_force(reach, demand, p, cap) -> float:
     n = reach.shape[0]
-    return max(_oracle_served(reach, demand, combo, cap)
-               for k in range(min(p, n) + 1) for combo in itertools.combinations(range(n), k))
+    return max(
+        _oracle_served(reach, demand, combo, cap)
+        for k in range(min(p, n) + 1)
+        for combo in itertools.combinations(range(n), k)
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -56,10 +59,10 @@ def test_greedy_is_within_the_one_minus_one_over_e_bound_and_exact_is_optimal(se
     assert greedy.value >= GREEDY_BOUND * best - 1e-6
     assert greedy.value <= best + 1e-6
     # Each solution's value is what the oracle says its sites cover, and its gains add up.
-    assert greedy.value == pytest.approx(_oracle_served(reach, demand, greedy.chosen, cap),
-                                         abs=1e-6)
-    assert exact.value == pytest.approx(_oracle_served(reach, demand, exact.chosen, cap),
-                                        abs=1e-6)
+    assert greedy.value == pytest.approx(
+        _oracle_served(reach, demand, greedy.chosen, cap), abs=1e-6
+    )
+    assert exact.value == pytest.approx(_oracle_served(reach, demand, exact.chosen, cap), abs=1e-6)
     assert greedy.gains.sum() == pytest.approx(greedy.value, abs=1e-6)
     assert len(greedy.chosen) <= p and len(set(greedy.chosen)) == len(greedy.chosen)
 
@@ -69,16 +72,17 @@ def test_served_is_the_max_flow():
         reach, demand, cap, _ = _instance(seed, True)
         sites = np.arange(reach.shape[0])
         assert served(reach, demand, sites, cap) == pytest.approx(
-            _oracle_served(reach, demand, sites, cap), abs=1e-6)
+            _oracle_served(reach, demand, sites, cap), abs=1e-6
+        )
 
 
 def test_a_worked_example_where_greedy_is_not_optimal():
     # Cells 0..5 with demand; candidate A reaches the middle four, B the left three and C
     # the right three. Greedy takes A (4) then B or C (+1): 5 of 6; the optimum B + C
     # covers all 6.
-    reach = sp.csr_array(np.array([[0, 1, 1, 1, 1, 0],
-                                   [1, 1, 1, 0, 0, 0],
-                                   [0, 0, 0, 1, 1, 1]], dtype=float))
+    reach = sp.csr_array(
+        np.array([[0, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]], dtype=float)
+    )
     demand = np.ones(6)
     greedy = greedy_sites(reach, demand, 2)
     exact = exact_sites(reach, demand, 2)
@@ -111,8 +115,9 @@ def test_exact_agrees_with_spopt_mclp_and_existing_sites_stay():
         weights = rng.integers(1, 10, m).astype(float)
         radius, p = 2.5, 3
         fixed = np.r_[np.ones(n_existing, int), np.zeros(n_new, int)]
-        model = MCLP.from_cost_matrix(cost, weights, radius, p_facilities=n_existing + p,
-                                      predefined_facilities_arr=fixed)
+        model = MCLP.from_cost_matrix(
+            cost, weights, radius, p_facilities=n_existing + p, predefined_facilities_arr=fixed
+        )
         model = model.solve(pulp.PULP_CBC_CMD(msg=False))
         spopt_value = pulp.value(model.problem.objective)
         within = cost <= radius

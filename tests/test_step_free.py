@@ -28,12 +28,19 @@ from circle15.sources.network import step_ways
 
 CRS = "EPSG:32651"
 MAX_SNAP_M = 300.0
-CHENGDU = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-           / "chengdu_central_osm2018" / "chengdu_central_2018.osm.pbf")
+CHENGDU = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "real"
+    / "chengdu_central_osm2018"
+    / "chengdu_central_2018.osm.pbf"
+)
 
 
-def grid_network(rng: np.random.Generator, n: int = 12, step: float = 100.0,
-                 steps_share: float = 0.15) -> WalkingNetwork:
+def grid_network(
+    rng: np.random.Generator, n: int = 12, step: float = 100.0, steps_share: float = 0.15
+) -> WalkingNetwork:
     """A jittered grid; some edges are steps, some tagged wheelchair=no."""
     xy = np.array([(i * step, j * step) for i in range(n) for j in range(n)], dtype=float)
     xy += rng.uniform(-20, 20, xy.shape)
@@ -46,12 +53,19 @@ def grid_network(rng: np.random.Generator, n: int = 12, step: float = 100.0,
     highway = np.where(kind < steps_share, "steps", "footway").astype(object)
     wheelchair = np.where((kind >= steps_share) & (kind < steps_share + 0.05), "no", None)
     geoms = shapely.linestrings(np.stack([xy[pairs[:, 0]], xy[pairs[:, 1]]], axis=1))
-    edges = gpd.GeoDataFrame({"u": pairs[:, 0], "v": pairs[:, 1],
-                              "length_m": shapely.length(geoms), "highway": highway,
-                              "wheelchair": wheelchair}, geometry=geoms, crs=CRS)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": pairs[:, 0],
+            "v": pairs[:, 1],
+            "length_m": shapely.length(geoms),
+            "highway": highway,
+            "wheelchair": wheelchair,
+        },
+        geometry=geoms,
+        crs=CRS,
+    )
     edges["steps"] = step_ways(edges)
-    nodes = gpd.GeoDataFrame({"node_id": np.arange(len(xy))}, geometry=shapely.points(xy),
-                             crs=CRS)
+    nodes = gpd.GeoDataFrame({"node_id": np.arange(len(xy))}, geometry=shapely.points(xy), crs=CRS)
     return WalkingNetwork(nodes, edges)
 
 
@@ -62,16 +76,20 @@ def engine_times(network: WalkingNetwork, cells: np.ndarray, facilities: np.ndar
     fac_snap = index.snap(facilities, MAX_SNAP_M)
     graph = build_routing_graph(network, [cell_snap, fac_snap])
     avoided = network.edges["steps"].to_numpy(dtype=bool)
-    profile = step_free_profile(graph, EdgeIndex(network, keep=~avoided), avoided,
-                                np.concatenate([cells, facilities]), MAX_SNAP_M)
+    profile = step_free_profile(
+        graph,
+        EdgeIndex(network, keep=~avoided),
+        avoided,
+        np.concatenate([cells, facilities]),
+        MAX_SNAP_M,
+    )
     cell_nodes, fac_nodes = graph.point_nodes
     ordinary = nearest_facility(graph, cell_nodes, fac_nodes)
     free = nearest_facility(profile.graph, cell_nodes, fac_nodes)
     return ordinary, free, graph, profile
 
 
-def _nearest_street(point: Point, geoms: np.ndarray, rows: np.ndarray) -> tuple[int, float,
-                                                                                 float]:
+def _nearest_street(point: Point, geoms: np.ndarray, rows: np.ndarray) -> tuple[int, float, float]:
     """Brute force: the row of the nearest street among ``rows`` (lowest on a tie), the
     foot's offset along it and the distance."""
     dist = shapely.distance(point, geoms[rows])
@@ -79,15 +97,18 @@ def _nearest_street(point: Point, geoms: np.ndarray, rows: np.ndarray) -> tuple[
     return int(best), float(shapely.line_locate_point(geoms[best], point)), float(dist.min())
 
 
-def oracle_metres(network: WalkingNetwork, cells: np.ndarray, facilities: np.ndarray,
-                  step_free: bool) -> np.ndarray:
+def oracle_metres(
+    network: WalkingNetwork, cells: np.ndarray, facilities: np.ndarray, step_free: bool
+) -> np.ndarray:
     """networkx: metres from each cell to the nearest facility, inf without a route."""
     edges = network.edges
     geoms = edges.geometry.to_numpy()
     lengths = edges["length_m"].to_numpy(dtype=float)
     drawn = shapely.length(geoms)
-    steps = (edges["highway"].astype(str).str.contains("steps")
-             | (edges["wheelchair"].astype(str) == "no")).to_numpy()
+    steps = (
+        edges["highway"].astype(str).str.contains("steps")
+        | (edges["wheelchair"].astype(str) == "no")
+    ).to_numpy()
     everything = np.arange(len(edges))
     usable = everything[~steps] if step_free else everything
     points = np.concatenate([cells, facilities])
@@ -119,8 +140,7 @@ def oracle_metres(network: WalkingNetwork, cells: np.ndarray, facilities: np.nda
             link(na, nb, o2 - o1)
     for name, leg in legs.items():
         g.add_edge(f"s{name}", name, weight=leg)
-    sources = [f"p{len(cells) + j}" for j in range(len(facilities))
-               if f"p{len(cells) + j}" in g]
+    sources = [f"p{len(cells) + j}" for j in range(len(facilities)) if f"p{len(cells) + j}" in g]
     dist = nx.multi_source_dijkstra_path_length(g, sources) if sources else {}
     return np.array([dist.get(f"p{i}", np.inf) for i in range(len(cells))])
 
@@ -132,8 +152,9 @@ def test_step_free_times_equal_networkx_without_the_steps(seed):
     cells = shapely.points(rng.uniform(-60, 1160, (80, 2)))
     facilities = shapely.points(rng.uniform(0, 1100, (5, 2)))
     ordinary, free, _, profile = engine_times(network, cells, facilities)
-    np.testing.assert_allclose(ordinary.distance_m,
-                               oracle_metres(network, cells, facilities, False), rtol=1e-9)
+    np.testing.assert_allclose(
+        ordinary.distance_m, oracle_metres(network, cells, facilities, False), rtol=1e-9
+    )
     want = oracle_metres(network, cells, facilities, True)
     np.testing.assert_allclose(free.distance_m, want, rtol=1e-9)
     assert profile.moved > 0  # some points lay nearest to a flight of steps
@@ -145,17 +166,29 @@ def test_step_free_times_equal_networkx_without_the_steps(seed):
 def test_points_join_a_step_free_street_when_their_own_has_steps():
     # One street with steps from (0,0) to (100,0), a footway from (100,0) to (100,100), and
     # a footway from (0,40) to (100,40)... the cell at (50,10) is nearest the steps.
-    nodes = gpd.GeoDataFrame({"node_id": range(6)}, geometry=shapely.points(
-        [(0, 0), (100, 0), (100, 100), (0, 40), (100, 40), (300, 0)]), crs=CRS)
-    lines = [((0, 0), (100, 0), "steps"), ((100, 0), (100, 40), "footway"),
-             ((100, 40), (100, 100), "footway"), ((0, 40), (100, 40), "footway"),
-             ((100, 0), (300, 0), "footway")]
+    nodes = gpd.GeoDataFrame(
+        {"node_id": range(6)},
+        geometry=shapely.points([(0, 0), (100, 0), (100, 100), (0, 40), (100, 40), (300, 0)]),
+        crs=CRS,
+    )
+    lines = [
+        ((0, 0), (100, 0), "steps"),
+        ((100, 0), (100, 40), "footway"),
+        ((100, 40), (100, 100), "footway"),
+        ((0, 40), (100, 40), "footway"),
+        ((100, 0), (300, 0), "footway"),
+    ]
     ends = {(0, 0): 0, (100, 0): 1, (100, 100): 2, (0, 40): 3, (100, 40): 4, (300, 0): 5}
-    edges = gpd.GeoDataFrame({
-        "u": [ends[a] for a, _, _ in lines], "v": [ends[b] for _, b, _ in lines],
-        "length_m": [LineString([a, b]).length for a, b, _ in lines],
-        "highway": [h for _, _, h in lines]},
-        geometry=[LineString([a, b]) for a, b, _ in lines], crs=CRS)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": [ends[a] for a, _, _ in lines],
+            "v": [ends[b] for _, b, _ in lines],
+            "length_m": [LineString([a, b]).length for a, b, _ in lines],
+            "highway": [h for _, _, h in lines],
+        },
+        geometry=[LineString([a, b]) for a, b, _ in lines],
+        crs=CRS,
+    )
     edges["steps"] = step_ways(edges)
     network = WalkingNetwork(nodes, edges)
     cells = shapely.points([(50, 10)])
@@ -175,8 +208,7 @@ def test_steps_on_routes_names_the_flight_a_walk_takes():
     facilities = shapely.points(rng.uniform(0, 1100, (3, 2)))
     _, _, graph, profile = engine_times(network, cells, facilities)
     sites = SiteSet.from_nodes(graph.point_nodes[1])
-    origin, street = steps_on_routes(graph, sites, graph.point_nodes[0],
-                                     profile.steps_segments)
+    origin, street = steps_on_routes(graph, sites, graph.point_nodes[0], profile.steps_segments)
     assert len(origin)
     # oracle: the networkx shortest path of each traced cell crosses exactly those streets
     g = nx.Graph()
@@ -205,13 +237,15 @@ def _street_of(graph, a: int, b: int) -> list[int]:
             rows.add(int(graph.split_edge[node - n]))
     if rows:
         return sorted(rows)
-    hit = np.flatnonzero(((graph.edge_u == a) & (graph.edge_v == b))
-                         | ((graph.edge_u == b) & (graph.edge_v == a)))
+    hit = np.flatnonzero(
+        ((graph.edge_u == a) & (graph.edge_v == b)) | ((graph.edge_u == b) & (graph.edge_v == a))
+    )
     return [int(h) for h in hit]
 
 
-@pytest.mark.skipif(not CHENGDU.is_file(), reason="the real Chengdu extract (../shared) is "
-                    "not present")
+@pytest.mark.skipif(
+    not CHENGDU.is_file(), reason="the real Chengdu extract (../shared) is not present"
+)
 def test_chengdu_step_free_times_equal_networkx_without_the_steps():
     from circle15.sources.osm import read_osm_network
 
@@ -224,18 +258,29 @@ def test_chengdu_step_free_times_equal_networkx_without_the_steps():
     rng = np.random.default_rng(2018)
     bounds = network.edges.total_bounds
     # cells around the steps, so that some walks meet them, and across the area
-    near = shapely.get_coordinates(shapely.line_interpolate_point(
-        network.edges.geometry.to_numpy()[steps], 0.5, normalized=True))
-    xy = np.vstack([np.repeat(near, 4, axis=0) + rng.normal(0, 40, (4 * len(near), 2)),
-                    rng.uniform(bounds[:2], bounds[2:], (120, 2))])
+    near = shapely.get_coordinates(
+        shapely.line_interpolate_point(
+            network.edges.geometry.to_numpy()[steps], 0.5, normalized=True
+        )
+    )
+    xy = np.vstack(
+        [
+            np.repeat(near, 4, axis=0) + rng.normal(0, 40, (4 * len(near), 2)),
+            rng.uniform(bounds[:2], bounds[2:], (120, 2)),
+        ]
+    )
     cells = shapely.points(xy)
     facilities = shapely.points(rng.uniform(bounds[:2], bounds[2:], (12, 2)))
     ordinary, free, _, profile = engine_times(network, cells, facilities)
-    network_oracle = WalkingNetwork(network.nodes, network.edges.assign(
-        wheelchair=network.edges.get("wheelchair", pd.Series(None, index=network.edges.index))))
-    np.testing.assert_allclose(ordinary.distance_m,
-                               oracle_metres(network_oracle, cells, facilities, False),
-                               rtol=1e-9)
+    network_oracle = WalkingNetwork(
+        network.nodes,
+        network.edges.assign(
+            wheelchair=network.edges.get("wheelchair", pd.Series(None, index=network.edges.index))
+        ),
+    )
+    np.testing.assert_allclose(
+        ordinary.distance_m, oracle_metres(network_oracle, cells, facilities, False), rtol=1e-9
+    )
     want = oracle_metres(network_oracle, cells, facilities, True)
     np.testing.assert_allclose(free.distance_m, want, rtol=1e-9)
     assert profile.moved > 0

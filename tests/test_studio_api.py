@@ -129,12 +129,25 @@ def test_page_and_assets(served, demo):
     page = client.get("/")
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    for testid in ("category", "coverage", "mode-add", "mode-move", "mode-remove", "undo",
-                   "suggest", "save-scenario"):
+    for testid in (
+        "category",
+        "coverage",
+        "mode-add",
+        "mode-move",
+        "mode-remove",
+        "undo",
+        "suggest",
+        "save-scenario",
+    ):
         assert f'data-testid="{testid}"' in page.text
     assert "cdn" not in page.text.lower() and "https://" not in page.text
-    for name in ("studio.js", "studio.css", "leaflet/leaflet.js", "leaflet/leaflet.css",
-                 "leaflet/images/layers.png"):
+    for name in (
+        "studio.js",
+        "studio.css",
+        "leaflet/leaflet.js",
+        "leaflet/leaflet.css",
+        "leaflet/images/layers.png",
+    ):
         assert client.get(f"/static/{name}").status_code == 200, name
     assert client.get("/static/../../pyproject.toml").status_code == 404
     assert client.get("/static/%2e%2e/%2e%2e/pyproject.toml").status_code == 404
@@ -143,8 +156,9 @@ def test_page_and_assets(served, demo):
 
 def test_title_from_the_study_file_is_escaped(demo):
     result = demo[1]
-    hostile = dataclasses.replace(result, title="<script>alert(1)</script>",
-                                  notice="<img src=x onerror=alert(2)>")
+    hostile = dataclasses.replace(
+        result, title="<script>alert(1)</script>", notice="<img src=x onerror=alert(2)>"
+    )
     app = create_app(Studio(hostile, out_dir=Path("/nonexistent-not-written")))
     with BackgroundServer(app) as server:
         text = httpx.get(server.url, timeout=60).text
@@ -183,8 +197,14 @@ def test_whatif_remove_and_move_equal_the_python_api(served, demo, spots):
     result = demo[1]
     ids = list(result.facilities.loc[result.facilities["category"] == KEY, "facility_id"])
     lon, lat = spots[1]
-    got = client.post("/api/whatif", json={
-        "category": KEY, "remove": [ids[0]], "move": [{"id": ids[1], "lon": lon, "lat": lat}]})
+    got = client.post(
+        "/api/whatif",
+        json={
+            "category": KEY,
+            "remove": [ids[0]],
+            "move": [{"id": ids[1], "lon": lon, "lat": lat}],
+        },
+    )
     assert got.status_code == 200, got.text
     want = result.remove_facilities(KEY, ids[0]).move_facilities(KEY, {ids[1]: (lon, lat)})
     assert_coverage(got.json()["coverage"], coverage_of(want, KEY))
@@ -194,8 +214,10 @@ def test_whatif_in_the_study_crs(served, demo):
     _, client, _ = served
     result = demo[1]
     spot = gap_candidates(result, KEY).geometry.iloc[3]
-    got = client.post("/api/whatif", json={
-        "category": KEY, "crs": "study", "add": [{"lon": spot.x, "lat": spot.y}]})
+    got = client.post(
+        "/api/whatif",
+        json={"category": KEY, "crs": "study", "add": [{"lon": spot.x, "lat": spot.y}]},
+    )
     assert got.status_code == 200, got.text
     want = result.add_facilities(KEY, [(spot.x, spot.y)], crs="study")
     assert got.json()["coverage"]["ALL"] == pytest.approx(want.coverage(KEY), abs=1e-12)
@@ -214,8 +236,10 @@ def test_edit_undo_redo_reset(served, demo, spots):
     assert_coverage(first.json()["layer"]["coverage"], coverage_of(r1, KEY))
     added = [f for f in first.json()["layer"]["facilities"] if f["status"] == "new"]
     assert len(added) == 1 and added[0]["lon"] == pytest.approx(lon1, abs=1e-6)
-    second = client.post("/api/edit", json={
-        "category": KEY, "move": [{"id": added[0]["id"], "lon": lon2, "lat": lat2}]}).json()
+    second = client.post(
+        "/api/edit",
+        json={"category": KEY, "move": [{"id": added[0]["id"], "lon": lon2, "lat": lat2}]},
+    ).json()
     r2 = r1.move_facilities(KEY, {added[0]["id"]: (lon2, lat2)})
     assert_coverage(second["layer"]["coverage"], coverage_of(r2, KEY))
     assert second["state"]["can_undo"] and not second["state"]["can_redo"]
@@ -242,9 +266,14 @@ def test_diff_against_the_baseline_equals_the_python_api(served, demo, spots):
     lon, lat = spots[4]
     client.post("/api/reset", json={"category": KEY})
     closed = str(result.facilities.query("category == @KEY")["facility_id"].iloc[0])
-    answer = client.post("/api/edit", json={"category": KEY, "remove": [closed],
-                                            "add": [{"lon": lon, "lat": lat,
-                                                     "name": "新食堂", "capacity": 60}]})
+    answer = client.post(
+        "/api/edit",
+        json={
+            "category": KEY,
+            "remove": [closed],
+            "add": [{"lon": lon, "lat": lat, "name": "新食堂", "capacity": 60}],
+        },
+    )
     assert answer.status_code == 200, answer.text
     found = client.get("/api/diff")
     assert found.status_code == 200, found.text
@@ -258,8 +287,9 @@ def test_diff_against_the_baseline_equals_the_python_api(served, demo, spots):
     after = after.remove_facilities(KEY, closed)
     whole = next(r for r in diff["whole_area"] if r["category"] == KEY)
     assert whole["coverage_after"] == pytest.approx(after.coverage(KEY), abs=1e-9)
-    assert whole["coverage_change"] == pytest.approx(after.coverage(KEY)
-                                                     - result.coverage(KEY), abs=1e-9)
+    assert whole["coverage_change"] == pytest.approx(
+        after.coverage(KEY) - result.coverage(KEY), abs=1e-9
+    )
     assert whole["opened"] == 1 and whole["closed"] == 1
     label = result.categories[KEY].label
     assert any(line.startswith(f"{label}: 1 opened, 1 closed") for line in diff["summary"])
@@ -285,12 +315,24 @@ def test_suggested_sites_bring_what_they_promise(served, demo):
 def test_saved_scenario_reproduces_the_session(served, demo, spots):
     studio, client, out = served
     result = demo[1]
-    (lon, lat), ids = spots[4], list(result.facilities.loc[
-        result.facilities["category"] == "childcare", "facility_id"])
-    assert client.post("/api/edit", json={"category": KEY, "add": [
-        {"lon": lon, "lat": lat, "capacity": 30, "name": "试点 <b>pilot</b>"}]}).status_code == 200
-    assert client.post("/api/edit", json={"category": "childcare",
-                                          "remove": [ids[0]]}).status_code == 200
+    (lon, lat), ids = (
+        spots[4],
+        list(result.facilities.loc[result.facilities["category"] == "childcare", "facility_id"]),
+    )
+    assert (
+        client.post(
+            "/api/edit",
+            json={
+                "category": KEY,
+                "add": [{"lon": lon, "lat": lat, "capacity": 30, "name": "试点 <b>pilot</b>"}],
+            },
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post("/api/edit", json={"category": "childcare", "remove": [ids[0]]}).status_code
+        == 200
+    )
     saved = client.post("/api/scenario/save", json={"name": "plan_a", "title": "A"}).json()
     path = Path(saved["path"])
     assert path == out / "scenarios" / "plan_a.toml" and path.is_file()
@@ -303,8 +345,9 @@ def test_saved_scenario_reproduces_the_session(served, demo, spots):
     assert download.status_code == 200 and download.content == path.read_bytes()
     # loading it again starts from the baseline with the same edits
     client.post("/api/reset", json={"category": KEY})
-    loaded = client.post("/api/scenario/load", json={"text": path.read_text("utf-8"),
-                                                     "filename": "plan_a.toml"})
+    loaded = client.post(
+        "/api/scenario/load", json={"text": path.read_text("utf-8"), "filename": "plan_a.toml"}
+    )
     assert loaded.status_code == 200, loaded.text
     state = client.get("/api/state").json()
     assert len(state["edits"]) == 2
@@ -319,8 +362,15 @@ def test_export_writes_the_outputs_into_the_named_folder(served, spots):
     answer = client.post("/api/export", json={"folder": "方案_b"})
     assert answer.status_code == 200, answer.text
     folder = out / "方案_b"
-    for name in ("districts.csv", "report.html", "results.xlsx", "map.html", "manifest.json",
-                 "scenario.toml", "scenario_gain.csv"):
+    for name in (
+        "districts.csv",
+        "report.html",
+        "results.xlsx",
+        "map.html",
+        "manifest.json",
+        "scenario.toml",
+        "scenario_gain.csv",
+    ):
         assert (folder / name).is_file(), name
     manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
     assert "scenario" in manifest["inputs"]
@@ -336,31 +386,86 @@ BAD = [
     ("POST", "/api/whatif", {"category": KEY, "ad": []}, 422, "ad: unknown field"),
     ("POST", "/api/whatif", {"add": []}, 422, "category: required"),
     ("POST", "/api/whatif", {"category": "canteen"}, 404, "unknown category 'canteen'"),
-    ("POST", "/api/edit", {"category": "canteen", "add": [{"lon": 121.6, "lat": 29.9}]}, 404,
-     "unknown category"),
+    (
+        "POST",
+        "/api/edit",
+        {"category": "canteen", "add": [{"lon": 121.6, "lat": 29.9}]},
+        404,
+        "unknown category",
+    ),
     ("POST", "/api/sites", {"category": "canteen", "p": 1}, 404, "unknown category"),
     ("GET", "/api/layers/canteen", None, 404, "unknown category"),
-    ("POST", "/api/whatif", {"category": KEY, "remove": ["no-such-id"]}, 404,
-     "no elderly_canteen facility with id 'no-such-id'"),
-    ("POST", "/api/whatif", {"category": KEY, "move": [{"id": "nope", "lon": 121.6,
-                                                        "lat": 29.95}]}, 404, "'nope'"),
-    ("POST", "/api/whatif", {"category": KEY, "add": [{"lon": 116.4, "lat": 39.9}]}, 422,
-     "outside the study area"),
-    ("POST", "/api/whatif", {"category": KEY, "add": [{"lon": 500, "lat": 29.9}]}, 422,
-     "outside the study area"),
-    ("POST", "/api/whatif", '{"category": "elderly_canteen", "add": [{"lon": NaN, "lat": 29.9}]}',
-     422, "finite"),
-    ("POST", "/api/whatif", '{"category": "elderly_canteen", "add": [{"lon": 121.6, '
-     '"lat": Infinity}]}', 422, "finite"),
-    ("POST", "/api/whatif", {"category": KEY, "add": [{"lon": "121.6e", "lat": 29.9}]}, 422,
-     "add.0.lon"),
-    ("POST", "/api/whatif", {"category": KEY, "add": [{"lon": 121.6, "lat": 29.9,
-                                                       "capacity": -3}]}, 422, "capacity"),
-    ("POST", "/api/whatif", {"category": KEY, "crs": "+init=epsg:4326",
-                             "add": [{"lon": 121.6, "lat": 29.9}]}, 422, "crs"),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "remove": ["no-such-id"]},
+        404,
+        "no elderly_canteen facility with id 'no-such-id'",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "move": [{"id": "nope", "lon": 121.6, "lat": 29.95}]},
+        404,
+        "'nope'",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "add": [{"lon": 116.4, "lat": 39.9}]},
+        422,
+        "outside the study area",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "add": [{"lon": 500, "lat": 29.9}]},
+        422,
+        "outside the study area",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        '{"category": "elderly_canteen", "add": [{"lon": NaN, "lat": 29.9}]}',
+        422,
+        "finite",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        '{"category": "elderly_canteen", "add": [{"lon": 121.6, "lat": Infinity}]}',
+        422,
+        "finite",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "add": [{"lon": "121.6e", "lat": 29.9}]},
+        422,
+        "add.0.lon",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "add": [{"lon": 121.6, "lat": 29.9, "capacity": -3}]},
+        422,
+        "capacity",
+    ),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "crs": "+init=epsg:4326", "add": [{"lon": 121.6, "lat": 29.9}]},
+        422,
+        "crs",
+    ),
     ("POST", "/api/whatif", {"category": KEY}, 422, "adds, removes and moves nothing"),
-    ("POST", "/api/whatif", {"category": KEY, "add": [{"lon": 121.6, "lat": 29.9}] * 201},
-     422, "at most 200"),
+    (
+        "POST",
+        "/api/whatif",
+        {"category": KEY, "add": [{"lon": 121.6, "lat": 29.9}] * 201},
+        422,
+        "at most 200",
+    ),
     ("POST", "/api/sites", {"category": KEY, "p": 0}, 422, "p: Input should be greater"),
     ("POST", "/api/sites", {"category": KEY, "p": 21}, 422, "p: Input should be less"),
     ("POST", "/api/sites", {"category": KEY, "p": "three"}, 422, "p:"),
@@ -373,12 +478,20 @@ BAD = [
     ("POST", "/api/export", {"folder": "a/b"}, 422, "folder name"),
     ("POST", "/api/export", {"folder": "/tmp/evil"}, 422, "folder name"),
     ("POST", "/api/scenario/load", {"text": "[scenario\n"}, 422, "not valid TOML"),
-    ("POST", "/api/scenario/load", {"text": "[scenario]\nname = 'x'\n[[add]]\n"
-                                            "category = 'elderly_canteen'\nlon = 121.6\n"},
-     422, "lat"),
-    ("POST", "/api/scenario/load", {"text": "[scenario]\nname='x'\n[[remove]]\n"
-                                            "category='elderly_canteen'\nid='none'\n"},
-     422, "'none'"),
+    (
+        "POST",
+        "/api/scenario/load",
+        {"text": "[scenario]\nname = 'x'\n[[add]]\ncategory = 'elderly_canteen'\nlon = 121.6\n"},
+        422,
+        "lat",
+    ),
+    (
+        "POST",
+        "/api/scenario/load",
+        {"text": "[scenario]\nname='x'\n[[remove]]\ncategory='elderly_canteen'\nid='none'\n"},
+        422,
+        "'none'",
+    ),
     ("GET", "/api/scenario/nothing_here.toml", None, 404, "no saved scenario"),
     ("GET", "/api/layers/elderly_canteen?view=tomorrow", None, 422, "unknown view"),
     ("GET", "/api/nothing", None, 404, "no such page"),
@@ -386,13 +499,17 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status", "words"), BAD,
-                         ids=[f"{b[0]} {b[1]} {b[3]} {b[4][:24]}" for b in BAD])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "words"),
+    BAD,
+    ids=[f"{b[0]} {b[1]} {b[3]} {b[4][:24]}" for b in BAD],
+)
 def test_bad_requests_are_refused_with_a_message(served, method, path, body, status, words):
     _, client, out = served
     if isinstance(body, str):
-        answer = client.request(method, path, content=body,
-                                headers={"content-type": "application/json"})
+        answer = client.request(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
     else:
         answer = client.request(method, path, json=body)
     assert answer.status_code == status, answer.text
@@ -411,8 +528,9 @@ def test_too_large_bodies_are_refused(served):
         for _ in range(MAX_BODY // 10_000 + 2):
             yield b" " * 10_000
 
-    answer = client.post("/api/whatif", content=chunks(),
-                         headers={"content-type": "application/json"})
+    answer = client.post(
+        "/api/whatif", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 413
     assert client.get("/api/state").status_code == 200
 
@@ -434,12 +552,12 @@ def test_concurrent_requests_are_answered_correctly(served, demo, spots):
         try:
             with httpx.Client(base_url=str(client.base_url), timeout=300) as c:
                 lon, lat = spots[i % 4]
-                a = c.post("/api/whatif", json={"category": KEY,
-                                                "add": [{"lon": lon, "lat": lat}]})
+                a = c.post("/api/whatif", json={"category": KEY, "add": [{"lon": lon, "lat": lat}]})
                 got[i] = a.json()["coverage"]["ALL"]
                 c.get(f"/api/layers/{KEY}")
-                c.post("/api/whatif", content="{broken", headers={"content-type":
-                                                                   "application/json"})
+                c.post(
+                    "/api/whatif", content="{broken", headers={"content-type": "application/json"}
+                )
         except Exception as exc:  # reported below
             errors.append(repr(exc))
 
@@ -458,8 +576,12 @@ def test_concurrent_requests_are_answered_correctly(served, demo, spots):
 
 
 def _serve(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "circle15.cli", "serve", "--no-browser",
-                           "--quiet", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "circle15.cli", "serve", "--no-browser", "--quiet", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_serve_refuses_a_taken_port_before_loading_the_study():
@@ -488,8 +610,11 @@ def test_result_studio_serves_the_page_in_the_background(demo, tmp_path, spots):
         assert f'src="{view.url}"' in html and "height: 500px" in html
         assert view.url.startswith("http://127.0.0.1:")
         assert httpx.get(view.url, timeout=60).status_code == 200
-        edit = httpx.post(view.url + "api/edit", timeout=300, json={
-            "category": KEY, "add": [{"lon": spots[6][0], "lat": spots[6][1]}]})
+        edit = httpx.post(
+            view.url + "api/edit",
+            timeout=300,
+            json={"category": KEY, "add": [{"lon": spots[6][0], "lat": spots[6][1]}]},
+        )
         assert edit.status_code == 200
         # the page and the notebook share one session
         assert len(view.session.edits) == 1

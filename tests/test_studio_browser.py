@@ -24,8 +24,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="Playwright for Python is not installed (test extra)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (test extra)"
+)
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
@@ -36,9 +37,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
 LOCAL = re.compile(r"^(data|blob|about):|^https?://(localhost|127\.0\.0\.1)(:\d+)?/")
 KEY = "elderly_canteen"
 IDLE = "body[data-ready]:not([data-busy])"
@@ -46,8 +56,12 @@ IDLE = "body[data-ready]:not([data-busy])"
 
 def chromium_binary() -> str | None:
     """Debian's Chromium (or ``$CIRCLE15_CHROMIUM``), as tests/test_browser.py finds it."""
-    for path in (os.environ.get("CIRCLE15_CHROMIUM"), shutil.which("chromium"),
-                 shutil.which("chromium-browser"), "/usr/bin/chromium"):
+    for path in (
+        os.environ.get("CIRCLE15_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ):
         if path and Path(path).is_file() and os.access(path, os.X_OK):
             return path
     return None
@@ -63,9 +77,23 @@ def server(tmp_path_factory):
     """``circle15 serve --no-browser --port 0`` in its own process; its URL and folder."""
     out = tmp_path_factory.mktemp("studio-browser") / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "circle15.cli", "serve", "--no-browser", "--port", "0",
-         "--out", str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, cwd=tmp_path_factory.getbasetemp())
+        [
+            sys.executable,
+            "-m",
+            "circle15.cli",
+            "serve",
+            "--no-browser",
+            "--port",
+            "0",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path_factory.getbasetemp(),
+    )
     url, lines, deadline = None, [], time.monotonic() + 600
     while url is None and time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -98,9 +126,15 @@ def page(server, tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile-studio")
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=exe, headless=True, args=FLAGS,
-            viewport={"width": 1500, "height": 950}, service_workers="block",
-            locale="zh-CN", timezone_id="Asia/Shanghai")
+            str(profile),
+            executable_path=exe,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1500, "height": 950},
+            service_workers="block",
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+        )
         pg = context.new_page()
         pg.messages, pg.blocked = [], []
         pg.on("console", lambda m: pg.messages.append((m.type, m.text)))
@@ -137,19 +171,30 @@ def pct(share: float) -> str:
 
 def pixel(page, lon: float, lat: float) -> tuple[float, float]:
     """Page coordinates of a point on the map, in whole pixels (as mouse events have)."""
-    return tuple(round(v) for v in page.evaluate("""([lon, lat]) => {
+    return tuple(
+        round(v)
+        for v in page.evaluate(
+            """([lon, lat]) => {
         const p = window.studio.map.latLngToContainerPoint([lat, lon]);
         const r = document.getElementById('map').getBoundingClientRect();
         return [r.left + p.x, r.top + p.y];
-    }""", [lon, lat]))
+    }""",
+            [lon, lat],
+        )
+    )
 
 
 def latlng_at(page, x: float, y: float) -> tuple[float, float]:
     """The map's lon, lat under a page pixel, as Leaflet reads a mouse event there."""
-    return tuple(page.evaluate("""([x, y]) => {
+    return tuple(
+        page.evaluate(
+            """([x, y]) => {
         const ll = window.studio.map.mouseEventToLatLng({clientX: x, clientY: y});
         return [ll.lng, ll.lat];
-    }""", [x, y]))
+    }""",
+            [x, y],
+        )
+    )
 
 
 def facilities(page) -> list[dict]:
@@ -220,8 +265,10 @@ def test_a_planners_session(page, server, demo, tmp_path):
     # remove: the canteen nearest to the most residents aged 60+ (zoomed in to click it)
     busiest = str(result.cells.groupby(f"nearest_{KEY}")[f"pop_{KEY}"].sum().idxmax())
     target = next(f for f in facilities(page) if f["id"] == busiest)
-    page.evaluate("([lat, lon]) => window.studio.map.setView([lat, lon], 17, {animate: false})",
-                  [target["lat"], target["lon"]])
+    page.evaluate(
+        "([lat, lon]) => window.studio.map.setView([lat, lon], 17, {animate: false})",
+        [target["lat"], target["lon"]],
+    )
     page.wait_for_timeout(300)
     page.click("[data-testid=mode-remove]")
     page.mouse.click(*pixel(page, target["lon"], target["lat"]))
@@ -272,9 +319,23 @@ def test_a_planners_session(page, server, demo, tmp_path):
     saved = out / "scenarios" / "browser_plan.toml"
     assert saved.is_file() and str(saved) in page.text_content("[data-testid=files]")
     run_dir = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "circle15.cli", "run", "--scenario", str(saved),
-                           "--out", str(run_dir), "--quiet"], capture_output=True, text=True,
-                          timeout=900, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "circle15.cli",
+            "run",
+            "--scenario",
+            str(saved),
+            "--out",
+            str(run_dir),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     with open(run_dir / "districts.csv", encoding="utf-8-sig") as f:
         rows = {(r["district"], r["category"]): float(r["coverage"]) for r in csv.DictReader(f)}
@@ -295,11 +356,17 @@ def test_a_planners_session(page, server, demo, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "studio.png"))
     timings = page.evaluate("window.studio.timings")
-    (ARTIFACTS / "studio-timings.json").write_text(json.dumps(timings, indent=2) + "\n",
-                                                   encoding="utf-8")
+    (ARTIFACTS / "studio-timings.json").write_text(
+        json.dumps(timings, indent=2) + "\n", encoding="utf-8"
+    )
     edits = [t for t in timings if t["action"] in ("add", "move", "remove", "accept")]
-    print("\nin-browser edit latency (ms):", [round(t["ms"]) for t in edits],
-          "server:", [round(t["server_ms"]) for t in edits],
-          "median", np.median([t["ms"] for t in edits]))
+    print(
+        "\nin-browser edit latency (ms):",
+        [round(t["ms"]) for t in edits],
+        "server:",
+        [round(t["server_ms"]) for t in edits],
+        "median",
+        np.median([t["ms"] for t in edits]),
+    )
     assert not errors(page), errors(page)
     assert page.blocked == []

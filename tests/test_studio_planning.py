@@ -41,18 +41,23 @@ def spots(result) -> list[tuple[float, float]]:
 
 def same_times(a, b, keys) -> None:
     for key in keys:
-        np.testing.assert_allclose(a.cells[f"t_{key}"], b.cells[f"t_{key}"], rtol=1e-12,
-                                   equal_nan=True)
+        np.testing.assert_allclose(
+            a.cells[f"t_{key}"], b.cells[f"t_{key}"], rtol=1e-12, equal_nan=True
+        )
         assert a.coverage(key) == pytest.approx(b.coverage(key), abs=1e-12)
 
 
 def test_one_combined_edit_equals_the_chained_what_ifs(result, spots):
     ids = list(result.facilities.loc[result.facilities["category"] == KEY, "facility_id"])
     session = WhatIfSession(result)
-    after = session.edit(KEY, add=[spots[0]], names=["甲"], capacity=[50.0],
-                         remove=[ids[0]], move={ids[1]: spots[1]})
-    chained = (result.remove_facilities(KEY, ids[0]).move_facilities(KEY, {ids[1]: spots[1]})
-               .add_facilities(KEY, [spots[0]], names=["甲"], capacity=50))
+    after = session.edit(
+        KEY, add=[spots[0]], names=["甲"], capacity=[50.0], remove=[ids[0]], move={ids[1]: spots[1]}
+    )
+    chained = (
+        result.remove_facilities(KEY, ids[0])
+        .move_facilities(KEY, {ids[1]: spots[1]})
+        .add_facilities(KEY, [spots[0]], names=["甲"], capacity=50)
+    )
     same_times(after, chained, [KEY])
     assert len(session.edits) == 1 and session.can_undo
     assert session.undo() is result
@@ -73,8 +78,7 @@ def test_evaluate_records_nothing(result, spots):
 
 
 def test_session_loads_a_scenario_as_apply_scenario_does(result, spots):
-    ids = list(result.facilities.loc[result.facilities["category"] == "childcare",
-                                     "facility_id"])
+    ids = list(result.facilities.loc[result.facilities["category"] == "childcare", "facility_id"])
     text = f"""
 [scenario]
 name = "plan"
@@ -98,17 +102,23 @@ id = "{ids[2]}"
     with pytest.raises(ConfigError, match=r"plan\.toml: not valid TOML"):
         parse_scenario("[scenario", "plan.toml")
     with pytest.raises(ConfigError, match=r"plan\.toml: add\[0\]"):
-        parse_scenario('[scenario]\nname = "x"\n[[add]]\ncategory = "childcare"\nlon = 1\n',
-                       "plan.toml")
+        parse_scenario(
+            '[scenario]\nname = "x"\n[[add]]\ncategory = "childcare"\nlon = 1\n', "plan.toml"
+        )
 
 
 def test_incremental_equity_equals_a_full_computation(result, spots):
     after = result.add_facilities(KEY, [spots[0], spots[1]], capacity=40)
-    after = after.remove_facilities("childcare", str(result.facilities.loc[
-        result.facilities["category"] == "childcare", "facility_id"].iloc[0]))
+    after = after.remove_facilities(
+        "childcare",
+        str(
+            result.facilities.loc[result.facilities["category"] == "childcare", "facility_id"].iloc[
+                0
+            ]
+        ),
+    )
     cells = pd.DataFrame(after.cells.drop(columns=after.cells.geometry.name))
-    full = equity_tables(cells, after.categories, list(after.zones["district"]),
-                         after.districts)
+    full = equity_tables(cells, after.categories, list(after.zones["district"]), after.districts)
     for name in ("table", "coverage_balance", "lorenz"):
         pd.testing.assert_frame_equal(getattr(after.equity, name), getattr(full, name))
 

@@ -50,8 +50,9 @@ def test_tiers_are_consistent_with_minutes(result):
 
 def test_unsnapped_facility_is_reported_not_attached(tmp_path):
     x0, y0 = ORIGIN
-    toml = write_small_study(tmp_path, facilities={
-        "kindergarten": [(x0 + 200, y0 + 230), (x0 + 3000, y0 + 3000)]})
+    toml = write_small_study(
+        tmp_path, facilities={"kindergarten": [(x0 + 200, y0 + 230), (x0 + 3000, y0 + 3000)]}
+    )
     res = Study.from_config(toml).run()
     assert res.diagnostics["unsnapped_facilities"]["kindergarten"] == ["KI1"]
     assert "KI1" not in set(res.cells["nearest_kindergarten"].dropna())
@@ -68,8 +69,10 @@ def test_cli_runs_a_config_and_writes_outputs(tmp_path, capsys):
 
 def test_cli_bad_config_exits_2_without_traceback(tmp_path, capsys):
     toml = write_small_study(tmp_path / "study")
-    toml.write_text(toml.read_text(encoding="utf-8").replace(
-        'path = "network.gpkg"', 'path = "missing.gpkg"'), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('path = "network.gpkg"', 'path = "missing.gpkg"'),
+        encoding="utf-8",
+    )
     code = main(["run", str(toml), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2
@@ -89,8 +92,9 @@ def test_cells_cut_off_from_every_facility_are_nan_not_zero(tmp_path):
     u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
     x0 = ORIGIN[0]
     crossing = (np.minimum(x[u], x[v]) < x0 + 850) & (np.maximum(x[u], x[v]) > x0 + 850)
-    cut = replace(study, network=WalkingNetwork(net.nodes, net.edges[~crossing]
-                                                .reset_index(drop=True)))
+    cut = replace(
+        study, network=WalkingNetwork(net.nodes, net.edges[~crossing].reset_index(drop=True))
+    )
     result = cut.run()
     east = result.cells.geometry.centroid.x.to_numpy() > x0 + 850
     assert east.sum() == 10  # the easternmost column of the 10 x 10 cells

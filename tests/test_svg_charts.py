@@ -30,9 +30,14 @@ def _rects(root: ET.Element) -> list[ET.Element]:
 
 def test_stacked_bars_are_proportional_to_shares() -> None:
     shares = np.array([[0.2, 0.3, 0.5], [0.1, 0.0, 0.4]])
-    svg = stacked_bar_chart(["甲 A", "乙 B"], [("≤5", "#111111"), ("5–10", "#222222"),
-                                              (">10", "#333333")], shares,
-                            title="t", axis_label="share", marks=[0.5])
+    svg = stacked_bar_chart(
+        ["甲 A", "乙 B"],
+        [("≤5", "#111111"), ("5–10", "#222222"), (">10", "#333333")],
+        shares,
+        title="t",
+        axis_label="share",
+        marks=[0.5],
+    )
     rects = _rects(_parse(svg))
     assert len(rects) == 5  # the zero-width segment is not drawn
     first = rects[:3]
@@ -41,8 +46,9 @@ def test_stacked_bars_are_proportional_to_shares() -> None:
         assert float(r.get("width")) == pytest.approx(share * plot_w, abs=0.1)
         assert float(r.get("data-value")) == pytest.approx(share)
     # segments are laid end to end from the same left edge on each row
-    assert float(first[1].get("x")) == pytest.approx(float(first[0].get("x"))
-                                                     + float(first[0].get("width")), abs=0.1)
+    assert float(first[1].get("x")) == pytest.approx(
+        float(first[0].get("x")) + float(first[0].get("width")), abs=0.1
+    )
     second = rects[3:]
     assert float(second[0].get("x")) == pytest.approx(float(first[0].get("x")))
     assert float(second[1].get("width")) == pytest.approx(0.4 * plot_w, abs=0.1)
@@ -50,8 +56,13 @@ def test_stacked_bars_are_proportional_to_shares() -> None:
 
 
 def test_stacked_bars_show_missing_rows_and_escape_labels() -> None:
-    svg = stacked_bar_chart(["<b>&", "x"], [("a", "#000000")], np.array([[np.nan], [0.5]]),
-                            title="<t>", axis_label="a & b")
+    svg = stacked_bar_chart(
+        ["<b>&", "x"],
+        [("a", "#000000")],
+        np.array([[np.nan], [0.5]]),
+        title="<t>",
+        axis_label="a & b",
+    )
     root = _parse(svg)  # escaping keeps it well-formed XML
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "<b>&" in texts and "无数据 no data" in texts and "a & b" in texts
@@ -60,9 +71,15 @@ def test_stacked_bars_show_missing_rows_and_escape_labels() -> None:
 
 
 def test_columns_are_proportional_to_values() -> None:
-    svg = column_chart(["1", "2", "3", "不可达"], [100, 250, 0, 50], title="t",
-                       axis_label="min", value_label="people", colours=["#a", "#b", "#c", "#d"],
-                       marks=[(2.0, "2 min")])
+    svg = column_chart(
+        ["1", "2", "3", "不可达"],
+        [100, 250, 0, 50],
+        title="t",
+        axis_label="min",
+        value_label="people",
+        colours=["#a", "#b", "#c", "#d"],
+        marks=[(2.0, "2 min")],
+    )
     rects = _rects(_parse(svg))
     assert [float(r.get("data-value")) for r in rects] == [100, 250, 50]
     heights = [float(r.get("height")) for r in rects]
@@ -75,8 +92,10 @@ def test_columns_are_proportional_to_values() -> None:
 
 
 def test_line_chart_maps_points_onto_the_axes() -> None:
-    series = [Series("a", "#ff0000", [0, 10, 20, 40], [0, 0.5, 1.0, 1.0]),
-              Series("b", "#0000ff", [0, 20], [0.2, 0.2], dashed=True)]
+    series = [
+        Series("a", "#ff0000", [0, 10, 20, 40], [0, 0.5, 1.0, 1.0]),
+        Series("b", "#0000ff", [0, 20], [0.2, 0.2], dashed=True),
+    ]
     root = _parse(line_chart(series, title="t", x_label="x", y_label="y", x_max=20))
     frame = next(r for r in root.iter(f"{SVG}rect") if r.get("fill") == "none")
     left, top = float(frame.get("x")), float(frame.get("y"))
@@ -105,8 +124,9 @@ def test_svg_path_draws_polygons_with_holes_in_whole_pixels() -> None:
 
     from .svg_paths import painted
 
-    square = Polygon([(0, 0), (100, 0), (100, 100), (0, 100)],
-                     holes=[[(20, 20), (60, 20), (60, 60), (20, 60)]])
+    square = Polygon(
+        [(0, 0), (100, 0), (100, 100), (0, 100)], holes=[[(20, 20), (60, 20), (60, 60), (20, 60)]]
+    )
     far = Polygon([(300, 50), (340, 50), (340, 90)])
     shapes = np.array([MultiPolygon([square, far])], dtype=object)
 

@@ -14,8 +14,15 @@ from circle15.errors import InputError
 from circle15.sources._encoding import declared_encoding, detect_encoding
 from circle15.sources.tables import Problems, parse_number, parse_numbers, read_messy_table
 
-CHINESE = ["高速公路", "是", "城市主干路", "蛟川街道", "镇海区庄市街道中心幼儿园（分园）",
-           "九龙湖镇", "名称,经度,纬度\n骆驼街道,121.5,29.9\n"]
+CHINESE = [
+    "高速公路",
+    "是",
+    "城市主干路",
+    "蛟川街道",
+    "镇海区庄市街道中心幼儿园（分园）",
+    "九龙湖镇",
+    "名称,经度,纬度\n骆驼街道,121.5,29.9\n",
+]
 
 
 @pytest.mark.parametrize("text", CHINESE)
@@ -29,9 +36,15 @@ def test_utf8_wins(text):
     assert detect_encoding(text.encode("utf-8")).name == "utf-8"
 
 
-@pytest.mark.parametrize("codec, name", [("utf-16", "utf-16"), ("utf-16-le", "utf-16-le"),
-                                         ("utf-16-be", "utf-16-be"),
-                                         ("utf-8-sig", "utf-8-sig")])
+@pytest.mark.parametrize(
+    "codec, name",
+    [
+        ("utf-16", "utf-16"),
+        ("utf-16-le", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+        ("utf-8-sig", "utf-8-sig"),
+    ],
+)
 def test_utf16_with_and_without_a_byte_order_mark(codec, name):
     text = "名称\t托位\n蛟川幼儿园\t120\n"
     data = text.encode(codec)
@@ -55,19 +68,34 @@ def test_declared_encoding_names():
         declared_encoding("EBCDIC-Mars", "f")
 
 
-@pytest.mark.parametrize("text, value, approx", [
-    ("７５", 75, False), ("1,200", 1200, False), ("1，200", 1200, False),
-    ("约800", 800, True), ("800左右", 800, True), ("1.2万", 12000, False),
-    ("800人", 800, False), ("1200㎡", 1200, False), (" 60 ", 60, False), ("3.5", 3.5, False),
-    ("-", None, False), ("", None, False), ("—", None, False), ("/", None, False),
-    (120, 120, False), (12.5, 12.5, False),
-])
+@pytest.mark.parametrize(
+    "text, value, approx",
+    [
+        ("７５", 75, False),
+        ("1,200", 1200, False),
+        ("1，200", 1200, False),
+        ("约800", 800, True),
+        ("800左右", 800, True),
+        ("1.2万", 12000, False),
+        ("800人", 800, False),
+        ("1200㎡", 1200, False),
+        (" 60 ", 60, False),
+        ("3.5", 3.5, False),
+        ("-", None, False),
+        ("", None, False),
+        ("—", None, False),
+        ("/", None, False),
+        (120, 120, False),
+        (12.5, 12.5, False),
+    ],
+)
 def test_numbers_as_offices_write_them(text, value, approx):
     assert parse_number(text) == (value, approx)
 
 
-@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity", "1e400", float("inf"),
-                                  "800-1000", "很多", "12a34", "1e13"])
+@pytest.mark.parametrize(
+    "text", ["nan", "inf", "-Infinity", "1e400", float("inf"), "800-1000", "很多", "12a34", "1e13"]
+)
 def test_not_numbers(text):
     with pytest.raises(ValueError):
         parse_number(text)
@@ -75,17 +103,25 @@ def test_not_numbers(text):
 
 def test_parse_numbers_collects_every_bad_cell_with_rows_and_names():
     problems = Problems("facilities (x)", "k.csv")
-    values, _ = parse_numbers(pd.Series(["10", "x", "", "inf", "-2"]), "托位", problems,
-                              np.array([3, 4, 6, 7, 9]),
-                              np.array(["a", "b", "c", "d", "e"], dtype=object),
-                              required=True, minimum=0)
+    values, _ = parse_numbers(
+        pd.Series(["10", "x", "", "inf", "-2"]),
+        "托位",
+        problems,
+        np.array([3, 4, 6, 7, 9]),
+        np.array(["a", "b", "c", "d", "e"], dtype=object),
+        required=True,
+        minimum=0,
+    )
     assert values[0] == 10 and np.isnan(values[1:]).all()
     with pytest.raises(InputError) as info:
         problems.raise_if_any()
     text = str(info.value)
     assert text.startswith("facilities (x) k.csv: 4 problems: row 4 (b): 托位 'x'")
-    for part in ("row 6 (c): 托位 is blank", "row 7 (d): 托位 'inf' is NaN or infinite",
-                 "row 9 (e): 托位 is -2; it must not be negative"):
+    for part in (
+        "row 6 (c): 托位 is blank",
+        "row 7 (d): 托位 'inf' is NaN or infinite",
+        "row 9 (e): 托位 is -2; it must not be negative",
+    ):
         assert part in text
 
 
@@ -115,8 +151,7 @@ def test_census_with_merged_cells_two_title_rows_and_a_footnote(tmp_path):
     assert list(table.frame.columns) == ["街道", "社区", "常住人口"]
     assert table.frame["街道"].tolist() == ["蛟川街道", "蛟川街道"]
     assert table.lines.tolist() == [4, 5]
-    values, _ = parse_numbers(table.frame["常住人口"], "常住人口", Problems("t", None),
-                              table.lines)
+    values, _ = parse_numbers(table.frame["常住人口"], "常住人口", Problems("t", None), table.lines)
     assert values.tolist() == [1200, 800]
     notes = " ".join(table.notes)
     assert "2 title row(s)" in notes and "total row(s) (合计/总计/小计) dropped (row 6)" in notes

@@ -16,10 +16,10 @@ def test_histogram_by_hand() -> None:
     assert h.edges[0] == 0 and h.edges[-1] == 30 and len(h.population) == 30
     expected = np.zeros(30)
     expected[0] = 1 + 2  # 0 and 1.0 minutes: (0, 1], with 0 in the first bin
-    expected[1] = 3      # 1.5
-    expected[4] = 4      # 5.0 closes the bin (4, 5]
-    expected[5] = 5      # 5.0001
-    expected[29] = 6     # 30.0
+    expected[1] = 3  # 1.5
+    expected[4] = 4  # 5.0 closes the bin (4, 5]
+    expected[5] = 5  # 5.0001
+    expected[29] = 6  # 30.0
     np.testing.assert_array_equal(h.population, expected)
     assert h.beyond == 7
     assert h.unreachable == 8

@@ -22,9 +22,13 @@ X0, Y0 = ORIGIN
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Study:
     """The small grid with uneven street lengths and a detached eastern strip."""
-    toml = write_small_study(tmp_path_factory.mktemp("whatif"), facilities={
-        "kindergarten": [(X0 + 200, Y0 + 230), (X0 + 610, Y0 + 700)],
-        "elderly_canteen": [(X0 + 800, Y0 + 810), (X0 + 100, Y0 + 900)]})
+    toml = write_small_study(
+        tmp_path_factory.mktemp("whatif"),
+        facilities={
+            "kindergarten": [(X0 + 200, Y0 + 230), (X0 + 610, Y0 + 700)],
+            "elderly_canteen": [(X0 + 800, Y0 + 810), (X0 + 100, Y0 + 900)],
+        },
+    )
     study = Study.from_config(toml)
     net = study.network
     x = net.nodes.geometry.x.to_numpy()
@@ -72,24 +76,48 @@ def assert_same(got, want) -> None:
         assert (_text(got.cells[f"nearest_{key}"]) == _text(want.cells[f"nearest_{key}"])).all()
         assert (_text(got.cells[f"tier_{key}"]) == _text(want.cells[f"tier_{key}"])).all()
         if f"t_with_steps_{key}" in want.cells:  # walked step-free: with steps too
-            np.testing.assert_allclose(got.cells[f"t_with_steps_{key}"].to_numpy(),
-                                       want.cells[f"t_with_steps_{key}"].to_numpy(),
-                                       rtol=1e-9, atol=1e-9, equal_nan=True)
-            assert (got.cells[f"barrier_{key}"].to_numpy()
-                    == want.cells[f"barrier_{key}"].to_numpy()).all()
+            np.testing.assert_allclose(
+                got.cells[f"t_with_steps_{key}"].to_numpy(),
+                want.cells[f"t_with_steps_{key}"].to_numpy(),
+                rtol=1e-9,
+                atol=1e-9,
+                equal_nan=True,
+            )
+            assert (
+                got.cells[f"barrier_{key}"].to_numpy() == want.cells[f"barrier_{key}"].to_numpy()
+            ).all()
         if f"supply_{key}" in want.cells:
-            np.testing.assert_allclose(got.cells[f"supply_{key}"].to_numpy(dtype=float),
-                                       want.cells[f"supply_{key}"].to_numpy(dtype=float),
-                                       rtol=1e-9, atol=1e-12, equal_nan=True)
-    pd.testing.assert_frame_equal(got.districts.reset_index(drop=True),
-                                  want.districts.reset_index(drop=True),
-                                  check_exact=False, rtol=1e-9, check_dtype=False)
+            np.testing.assert_allclose(
+                got.cells[f"supply_{key}"].to_numpy(dtype=float),
+                want.cells[f"supply_{key}"].to_numpy(dtype=float),
+                rtol=1e-9,
+                atol=1e-12,
+                equal_nan=True,
+            )
+    pd.testing.assert_frame_equal(
+        got.districts.reset_index(drop=True),
+        want.districts.reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+        check_dtype=False,
+    )
     if want.index is not None:
-        pd.testing.assert_frame_equal(got.index.reset_index(drop=True),
-                                      want.index.reset_index(drop=True),
-                                      check_exact=False, rtol=1e-9, check_dtype=False)
-    gap_cols = ["category", "population", "cells", "area_km2", "mean_min",
-                "unreachable_population", "nearest_min"]
+        pd.testing.assert_frame_equal(
+            got.index.reset_index(drop=True),
+            want.index.reset_index(drop=True),
+            check_exact=False,
+            rtol=1e-9,
+            check_dtype=False,
+        )
+    gap_cols = [
+        "category",
+        "population",
+        "cells",
+        "area_km2",
+        "mean_min",
+        "unreachable_population",
+        "nearest_min",
+    ]
 
     def gaps(r):
         g = r.gaps.copy()
@@ -98,25 +126,34 @@ def assert_same(got, want) -> None:
         return g.sort_values(["category", "cx", "cy"]).reset_index(drop=True)
 
     a, b = gaps(got), gaps(want)
-    pd.testing.assert_frame_equal(a[gap_cols], b[gap_cols], check_exact=False, rtol=1e-9,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        a[gap_cols], b[gap_cols], check_exact=False, rtol=1e-9, check_dtype=False
+    )
     assert (a.geometry.symmetric_difference(b.geometry).area < 1e-3).all()
     if want.barriers is not None:
-        pd.testing.assert_frame_equal(got.barriers.reset_index(drop=True),
-                                      want.barriers.reset_index(drop=True),
-                                      check_exact=False, rtol=1e-9, check_dtype=False)
-        for name, by in (("barrier_areas", ["category", "population", "area_km2"]),
-                         ("barrier_steps", ["category", "street", "population"])):
+        pd.testing.assert_frame_equal(
+            got.barriers.reset_index(drop=True),
+            want.barriers.reset_index(drop=True),
+            check_exact=False,
+            rtol=1e-9,
+            check_dtype=False,
+        )
+        for name, by in (
+            ("barrier_areas", ["category", "population", "area_km2"]),
+            ("barrier_steps", ["category", "street", "population"]),
+        ):
             a = getattr(got, name).sort_values(by).reset_index(drop=True)
             b = getattr(want, name).sort_values(by).reset_index(drop=True)
-            pd.testing.assert_frame_equal(a[by], b[by], check_exact=False, rtol=1e-9,
-                                          check_dtype=False)
+            pd.testing.assert_frame_equal(
+                a[by], b[by], check_exact=False, rtol=1e-9, check_dtype=False
+            )
     fa = got.facilities.set_index(["category", "facility_id"]).sort_index()
     fb = want.facilities.set_index(["category", "facility_id"]).sort_index()
     assert list(fa.index) == list(fb.index)
     assert (fa.geometry.distance(fb.geometry) < 1e-6).all()
-    np.testing.assert_allclose(fa["capacity"].to_numpy(dtype=float),
-                               fb["capacity"].to_numpy(dtype=float), equal_nan=True)
+    np.testing.assert_allclose(
+        fa["capacity"].to_numpy(dtype=float), fb["capacity"].to_numpy(dtype=float), equal_nan=True
+    )
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -131,13 +168,16 @@ def test_random_add_remove_move_sequences_equal_a_full_rerun(request, grid, seed
         table = tables[key]
         action = rng.choice(["add", "remove", "move"] if len(table) > 1 else ["add", "move"])
         if action == "add":
-            xy = np.column_stack([rng.uniform(X0 - 40, X0 + 1040, 2),
-                                  rng.uniform(Y0 - 40, Y0 + 1040, 2)])
+            xy = np.column_stack(
+                [rng.uniform(X0 - 40, X0 + 1040, 2), rng.uniform(Y0 - 40, Y0 + 1040, 2)]
+            )
             ids = [f"S{seed}-{step}-{i}" for i in range(2)]
             result = result.add_facilities(key, xy, crs="study", ids=ids, capacity=[30, 50])
-            new = gpd.GeoDataFrame({"facility_id": ids, "name": ids, "capacity": [30.0, 50.0],
-                                    "provenance": "test"},
-                                   geometry=shapely.points(xy), crs=table.crs)
+            new = gpd.GeoDataFrame(
+                {"facility_id": ids, "name": ids, "capacity": [30.0, 50.0], "provenance": "test"},
+                geometry=shapely.points(xy),
+                crs=table.crs,
+            )
             tables[key] = pd.concat([table, new], ignore_index=True)
         elif action == "remove":
             gone = str(rng.choice(table["facility_id"]))
@@ -162,10 +202,22 @@ def test_a_site_on_a_piece_without_facilities_reaches_its_cells(small):
     after = before.add_facilities("kindergarten", [(X0 + 950, Y0 + 500)], crs="study")
     assert after.cells.loc[east, "t_kindergarten"].notna().all()
     tables = _tables(small)
-    tables["kindergarten"] = pd.concat([tables["kindergarten"], gpd.GeoDataFrame(
-        {"facility_id": ["new-kindergarten-01"], "name": ["new-kindergarten-01"],
-         "capacity": [np.nan], "provenance": ["test"]},
-        geometry=shapely.points([[X0 + 950, Y0 + 500]]), crs=small.crs)], ignore_index=True)
+    tables["kindergarten"] = pd.concat(
+        [
+            tables["kindergarten"],
+            gpd.GeoDataFrame(
+                {
+                    "facility_id": ["new-kindergarten-01"],
+                    "name": ["new-kindergarten-01"],
+                    "capacity": [np.nan],
+                    "provenance": ["test"],
+                },
+                geometry=shapely.points([[X0 + 950, Y0 + 500]]),
+                crs=small.crs,
+            ),
+        ],
+        ignore_index=True,
+    )
     assert_same(after, _rerun(small, tables))
 
 
@@ -192,7 +244,8 @@ def test_the_delta_counts_who_crossed_the_target(small):
     assert whole["lost"] == 0
     # Gap area: 100 m cells, 0.01 km² each.
     assert whole["gap_km2_change"] == pytest.approx(
-        -0.01 * ((t1 <= target) & (t0 > target) & (pop > 0)).sum())
+        -0.01 * ((t1 <= target) & (t0 > target) & (pop > 0)).sum()
+    )
     # Closing it again gives the same cohort back as lost.
     undo = after.remove_facilities("elderly_canteen", "new-elderly_canteen-01")
     back = undo.compare(after)
@@ -201,12 +254,13 @@ def test_the_delta_counts_who_crossed_the_target(small):
 
 def test_a_fast_what_if_leaves_supply_out_rather_than_stale(small):
     before = small.run()
-    after = before.add_facilities("kindergarten", [(X0 + 450, Y0 + 450)], crs="study",
-                                  assess=False)
+    after = before.add_facilities("kindergarten", [(X0 + 450, Y0 + 450)], crs="study", assess=False)
     assert after.cells["supply_kindergarten"].isna().all()
     assert "not recomputed" in after.diagnostics["supply"]
-    np.testing.assert_array_equal(after.cells["supply_elderly_canteen"].to_numpy(),
-                                  before.cells["supply_elderly_canteen"].to_numpy())
+    np.testing.assert_array_equal(
+        after.cells["supply_elderly_canteen"].to_numpy(),
+        before.cells["supply_elderly_canteen"].to_numpy(),
+    )
 
 
 def test_wgs84_input_and_errors_name_the_problem(small):
@@ -242,12 +296,21 @@ def test_demo_what_if_equals_a_rerun():
     canteens = tables["elderly_canteen"]
     canteens = canteens[~canteens["facility_id"].isin(["EC001", "EC005"])]
     ids = [f"new-elderly_canteen-{i:02d}" for i in (1, 2, 3)]
-    tables["elderly_canteen"] = pd.concat([canteens, gpd.GeoDataFrame(
-        {"facility_id": ids, "name": ids, "capacity": 60.0, "provenance": "test"},
-        geometry=shapely.points(spots), crs=study.crs)], ignore_index=True)
+    tables["elderly_canteen"] = pd.concat(
+        [
+            canteens,
+            gpd.GeoDataFrame(
+                {"facility_id": ids, "name": ids, "capacity": 60.0, "provenance": "test"},
+                geometry=shapely.points(spots),
+                crs=study.crs,
+            ),
+        ],
+        ignore_index=True,
+    )
     schools = tables["primary_school"].copy()
-    schools.loc[schools["facility_id"] == school["facility_id"], "geometry"] = \
-        shapely.points([to])[0]
+    schools.loc[schools["facility_id"] == school["facility_id"], "geometry"] = shapely.points([to])[
+        0
+    ]
     tables["primary_school"] = schools
     assert_same(after, _rerun(study, tables))
 
@@ -261,12 +324,16 @@ def test_session_undo_redo_and_its_scenario_file_reproduce_the_figures(small, tm
 
     baseline = small.run()
     session = WhatIfSession(baseline)
-    one = session.add("kindergarten", [(X0 + 950, Y0 + 500)], crs="study", names=["东园"],
-                      capacity=40)
+    one = session.add(
+        "kindergarten", [(X0 + 950, Y0 + 500)], crs="study", names=["东园"], capacity=40
+    )
     two = session.move("elderly_canteen", {"EL0": (X0 + 450, Y0 + 300)}, crs="study")
     three = session.remove("kindergarten", "KI0")
-    assert [e.category for e in session.edits] == ["kindergarten", "elderly_canteen",
-                                                   "kindergarten"]
+    assert [e.category for e in session.edits] == [
+        "kindergarten",
+        "elderly_canteen",
+        "kindergarten",
+    ]
     assert_same(session.undo(), two)
     assert_same(session.undo(), one)
     assert_same(session.redo(), two)
@@ -277,10 +344,22 @@ def test_session_undo_redo_and_its_scenario_file_reproduce_the_figures(small, tm
     # The oracle: a full re-run with the edited facility tables.
     tables = _tables(small)
     kg = tables["kindergarten"]
-    tables["kindergarten"] = pd.concat([kg[kg["facility_id"] != "KI0"], gpd.GeoDataFrame(
-        {"facility_id": ["new-kindergarten-01"], "name": ["东园"], "capacity": [40.0],
-         "provenance": ["test"]}, geometry=shapely.points([[X0 + 950, Y0 + 500]]),
-        crs=small.crs)], ignore_index=True)
+    tables["kindergarten"] = pd.concat(
+        [
+            kg[kg["facility_id"] != "KI0"],
+            gpd.GeoDataFrame(
+                {
+                    "facility_id": ["new-kindergarten-01"],
+                    "name": ["东园"],
+                    "capacity": [40.0],
+                    "provenance": ["test"],
+                },
+                geometry=shapely.points([[X0 + 950, Y0 + 500]]),
+                crs=small.crs,
+            ),
+        ],
+        ignore_index=True,
+    )
     ec = tables["elderly_canteen"].copy()
     ec.loc[ec["facility_id"] == "EL0", "geometry"] = shapely.points([[X0 + 450, Y0 + 300]])
     tables["elderly_canteen"] = ec
@@ -289,8 +368,7 @@ def test_session_undo_redo_and_its_scenario_file_reproduce_the_figures(small, tm
     # The scenario the session writes gives the same result through `run --scenario`'s path.
     path = session.write_scenario(tmp_path / "plan.toml", "plan", title="东园")
     scenario = load_scenario(path)
-    assert {(e.category, e.id) for e in scenario.add} == {("kindergarten",
-                                                          "new-kindergarten-01")}
+    assert {(e.category, e.id) for e in scenario.add} == {("kindergarten", "new-kindergarten-01")}
     assert [(e.category, e.id) for e in scenario.remove] == [("kindergarten", "KI0")]
     assert [(e.category, e.id) for e in scenario.move] == [("elderly_canteen", "EL0")]
     assert_same(apply_scenario(baseline, scenario), session.current)
@@ -312,8 +390,10 @@ def test_session_serves_threads_one_edit_at_a_time(small):
     # Undoing every edit walks back to the baseline's figures.
     for _ in range(8):
         session.undo()
-    np.testing.assert_array_equal(session.current.cells["t_kindergarten"].to_numpy(),
-                                  session.baseline.cells["t_kindergarten"].to_numpy())
+    np.testing.assert_array_equal(
+        session.current.cells["t_kindergarten"].to_numpy(),
+        session.baseline.cells["t_kindergarten"].to_numpy(),
+    )
 
 
 def test_the_grid_with_steps_cuts_some_residents_off(small_steps):
@@ -326,6 +406,7 @@ def test_the_grid_with_steps_cuts_some_residents_off(small_steps):
     assert cut.any() and (cells["barrier_elderly_canteen"] == cut).all()
     whole = result.barriers.query("district == 'ALL' and category == 'elderly_canteen'")
     assert whole["barrier_population"].iloc[0] == pytest.approx(
-        cells.loc[cut, "pop_elderly_canteen"].sum())
+        cells.loc[cut, "pop_elderly_canteen"].sum()
+    )
     assert "t_with_steps_kindergarten" not in cells  # walked over every way
     assert result.barrier_steps["population"].max() > 0

@@ -24,8 +24,7 @@ def result() -> CoverageResult:
 
 @pytest.fixture(scope="module")
 def book(result: CoverageResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_workbook(result, tmp_path_factory.mktemp("xlsx") / "results.xlsx",
-                          started=STARTED)
+    return write_workbook(result, tmp_path_factory.mktemp("xlsx") / "results.xlsx", started=STARTED)
 
 
 def _sheet(book: Path, name: str) -> pd.DataFrame:
@@ -34,8 +33,9 @@ def _sheet(book: Path, name: str) -> pd.DataFrame:
 
 def test_sheets_in_order(book: Path) -> None:
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames == list(SHEETS) == ["about", "districts", "gaps", "facilities",
-                                             "parameters"]
+    assert (
+        wb.sheetnames == list(SHEETS) == ["about", "districts", "gaps", "facilities", "parameters"]
+    )
     for name in SHEETS[1:]:
         ws = wb[name]
         assert ws.freeze_panes == "A2"

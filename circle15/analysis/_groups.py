@@ -41,8 +41,10 @@ class DistrictGroups:
         """Sum of ``values`` per sub-district (report order), then over every cell."""
         values = np.asarray(values, dtype=float)
         known = self.code >= 0
-        return np.append(np.bincount(self.code[known], weights=values[known],
-                                     minlength=len(self.names)), values.sum())
+        return np.append(
+            np.bincount(self.code[known], weights=values[known], minlength=len(self.names)),
+            values.sum(),
+        )
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
         """Cells where ``mask`` holds, per sub-district, then over every cell."""

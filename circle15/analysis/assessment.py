@@ -24,8 +24,17 @@ from .index import (
 from .supply import SupplySettings, decay_function, district_supply, floating_catchment
 
 #: Columns added to the district table, after the coverage columns.
-SUPPLY_COLUMNS = ["capacity", "capacity_unknown", "supply_ratio", "norm_population",
-                  "provision", "accessible_provision", "norm", "norm_ratio", "norm_met"]
+SUPPLY_COLUMNS = [
+    "capacity",
+    "capacity_unknown",
+    "supply_ratio",
+    "norm_population",
+    "provision",
+    "accessible_provision",
+    "norm",
+    "norm_ratio",
+    "norm_met",
+]
 SCORE_COLUMNS = [f"score_{d}" for d in DIMENSIONS]
 
 
@@ -86,36 +95,54 @@ class CategoryAssessment:
     idle_facilities: int
 
 
-def assess_category(cells: pd.DataFrame, district_table: pd.DataFrame, category: Category,
-                    districts: list[str], catchment: sp.csr_array, capacity: np.ndarray,
-                    facility_district: np.ndarray, supply: SupplySettings,
-                    index: IndexSettings) -> CategoryAssessment:
+def assess_category(
+    cells: pd.DataFrame,
+    district_table: pd.DataFrame,
+    category: Category,
+    districts: list[str],
+    catchment: sp.csr_array,
+    capacity: np.ndarray,
+    facility_district: np.ndarray,
+    supply: SupplySettings,
+    index: IndexSettings,
+) -> CategoryAssessment:
     """Supply and equity of one category (see :func:`assess` for the parameters)."""
     key = category.key
     demand = cells[pop_col(key)].to_numpy(dtype=float)
-    fc = floating_catchment(catchment, capacity, demand, decay_function(supply, category),
-                            supply.missing_capacity)
-    light = pd.DataFrame({"district": cells["district"].to_numpy(),
-                          "pop_total": cells["pop_total"].to_numpy(),
-                          pop_col(key): demand,
-                          time_col(key): cells[time_col(key)].to_numpy(),
-                          supply_col(key): fc.cell_supply})
+    fc = floating_catchment(
+        catchment, capacity, demand, decay_function(supply, category), supply.missing_capacity
+    )
+    light = pd.DataFrame(
+        {
+            "district": cells["district"].to_numpy(),
+            "pop_total": cells["pop_total"].to_numpy(),
+            pop_col(key): demand,
+            time_col(key): cells[time_col(key)].to_numpy(),
+            supply_col(key): fc.cell_supply,
+        }
+    )
     one = {key: category}
     rows = district_table[district_table["category"].to_numpy() == key]
-    supply_rows = district_supply(light, one, districts, {key: capacity},
-                                  {key: facility_district})
+    supply_rows = district_supply(light, one, districts, {key: capacity}, {key: facility_district})
     return CategoryAssessment(
-        cell_supply=fc.cell_supply, facility_ratio=fc.facility_ratio,
-        supply_rows=supply_rows, equity=equity_tables(light, one, districts, rows),
+        cell_supply=fc.cell_supply,
+        facility_ratio=fc.facility_ratio,
+        supply_rows=supply_rows,
+        equity=equity_tables(light, one, districts, rows),
         ede=achievement_ede(light, one, districts, supply_rows, index),
         unknown_capacity=int(np.isnan(capacity).sum()),
-        idle_facilities=int((np.isnan(fc.facility_ratio) & ~np.isnan(fc.capacity_used)).sum()))
+        idle_facilities=int((np.isnan(fc.facility_ratio) & ~np.isnan(fc.capacity_used)).sum()),
+    )
 
 
-def combine_assessment(cells: pd.DataFrame, district_table: pd.DataFrame,
-                       categories: dict[str, Category], zones: pd.DataFrame,
-                       parts: dict[str, CategoryAssessment],
-                       index: IndexSettings) -> Assessment:
+def combine_assessment(
+    cells: pd.DataFrame,
+    district_table: pd.DataFrame,
+    categories: dict[str, Category],
+    zones: pd.DataFrame,
+    parts: dict[str, CategoryAssessment],
+    index: IndexSettings,
+) -> Assessment:
     """The index and the full tables from every category's :class:`CategoryAssessment`."""
     cells = cells.copy()
     for key in categories:
@@ -124,28 +151,44 @@ def combine_assessment(cells: pd.DataFrame, district_table: pd.DataFrame,
     supply_table = pd.concat([parts[k].supply_rows for k in categories], ignore_index=True)
     equity = Equity(
         table=pd.concat([parts[k].equity.table for k in categories], ignore_index=True),
-        coverage_balance=pd.concat([parts[k].equity.coverage_balance for k in categories],
-                                   ignore_index=True),
-        lorenz=pd.concat([parts[k].equity.lorenz for k in categories], ignore_index=True))
+        coverage_balance=pd.concat(
+            [parts[k].equity.coverage_balance for k in categories], ignore_index=True
+        ),
+        lorenz=pd.concat([parts[k].equity.lorenz for k in categories], ignore_index=True),
+    )
     ede = pd.concat([parts[k].ede for k in categories], ignore_index=True)
-    result = index_scores(indicator_values(district_table, supply_table, equity, names, ede),
-                          categories, zones, index)
+    result = index_scores(
+        indicator_values(district_table, supply_table, equity, names, ede), categories, zones, index
+    )
     scores = result.by_category.rename(columns={d: f"score_{d}" for d in DIMENSIONS})
-    table = (district_table.merge(supply_table, on=["district", "category"], how="left")
-             .merge(scores, on=["district", "category"], how="left"))
+    table = district_table.merge(supply_table, on=["district", "category"], how="left").merge(
+        scores, on=["district", "category"], how="left"
+    )
     diagnostics: dict[str, Any] = {
         "unknown_capacity": {k: parts[k].unknown_capacity for k in categories},
-        "idle_facilities": {k: parts[k].idle_facilities for k in categories}}
-    return Assessment(cells=cells, districts=table,
-                      facility_ratio={k: parts[k].facility_ratio for k in categories},
-                      equity=equity, index=result, diagnostics=diagnostics)
+        "idle_facilities": {k: parts[k].idle_facilities for k in categories},
+    }
+    return Assessment(
+        cells=cells,
+        districts=table,
+        facility_ratio={k: parts[k].facility_ratio for k in categories},
+        equity=equity,
+        index=result,
+        diagnostics=diagnostics,
+    )
 
 
-def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
-           categories: dict[str, Category], zones: pd.DataFrame,
-           catchments: dict[str, sp.csr_array], capacity: dict[str, np.ndarray],
-           facility_district: dict[str, np.ndarray], supply: SupplySettings,
-           index: IndexSettings) -> Assessment:
+def assess(
+    cells: pd.DataFrame,
+    district_table: pd.DataFrame,
+    categories: dict[str, Category],
+    zones: pd.DataFrame,
+    catchments: dict[str, sp.csr_array],
+    capacity: dict[str, np.ndarray],
+    facility_district: dict[str, np.ndarray],
+    supply: SupplySettings,
+    index: IndexSettings,
+) -> Assessment:
     """Capacity-aware supply, equity and the 可及/均衡/优质 index of a coverage run.
 
     Parameters
@@ -169,9 +212,20 @@ def assess(cells: pd.DataFrame, district_table: pd.DataFrame,
     Assessment
     """
     names = list(zones["district"])
-    parts = {k: assess_category(cells, district_table, cat, names, catchments[k],
-                                capacity[k], facility_district[k], supply, index)
-             for k, cat in categories.items()}
+    parts = {
+        k: assess_category(
+            cells,
+            district_table,
+            cat,
+            names,
+            catchments[k],
+            capacity[k],
+            facility_district[k],
+            supply,
+            index,
+        )
+        for k, cat in categories.items()
+    }
     return combine_assessment(cells, district_table, categories, zones, parts, index)
 
 

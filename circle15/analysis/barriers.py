@@ -23,33 +23,70 @@ import shapely
 from ..schema import ALL, pop_col, time_col, with_steps_col
 from ..standards import Category
 
-__all__ = ["AREA_COLUMNS", "STREET_COLUMNS", "TABLE_COLUMNS", "barrier_areas",
-           "barrier_mask", "barrier_streets", "barrier_table"]
+__all__ = [
+    "AREA_COLUMNS",
+    "STREET_COLUMNS",
+    "TABLE_COLUMNS",
+    "barrier_areas",
+    "barrier_mask",
+    "barrier_streets",
+    "barrier_table",
+]
 
 #: Columns of the barrier table (``barriers.csv``).
-TABLE_COLUMNS = ["district", "category", "population", "target_min", "covered_with_steps",
-                 "covered_step_free", "barrier_population", "barrier_share",
-                 "mean_extra_min", "no_step_free_route", "coverage_with_steps",
-                 "coverage_step_free"]
+TABLE_COLUMNS = [
+    "district",
+    "category",
+    "population",
+    "target_min",
+    "covered_with_steps",
+    "covered_step_free",
+    "barrier_population",
+    "barrier_share",
+    "mean_extra_min",
+    "no_step_free_route",
+    "coverage_with_steps",
+    "coverage_step_free",
+]
 #: Columns of the barrier areas (layer ``barriers`` of ``results.gpkg``).
-AREA_COLUMNS = ["category", "barrier_id", "rank", "district", "population", "cells",
-                "area_km2", "mean_min_with_steps", "mean_min_step_free",
-                "no_step_free_route"]
+AREA_COLUMNS = [
+    "category",
+    "barrier_id",
+    "rank",
+    "district",
+    "population",
+    "cells",
+    "area_km2",
+    "mean_min_with_steps",
+    "mean_min_step_free",
+    "no_step_free_route",
+]
 #: Columns of the steps on cut-off residents' routes (layer ``barrier_steps``).
-STREET_COLUMNS = ["category", "street", "kind", "name", "length_m", "district",
-                  "population", "cells", "rank"]
+STREET_COLUMNS = [
+    "category",
+    "street",
+    "kind",
+    "name",
+    "length_m",
+    "district",
+    "population",
+    "cells",
+    "rank",
+]
 
 
-def barrier_mask(step_free_min: np.ndarray, with_steps_min: np.ndarray,
-                 target_min: float) -> np.ndarray:
+def barrier_mask(
+    step_free_min: np.ndarray, with_steps_min: np.ndarray, target_min: float
+) -> np.ndarray:
     """Cells within the target with steps but not without (NaN: no route)."""
     steps_ok = np.isfinite(with_steps_min) & (with_steps_min <= target_min)
     free_ok = np.isfinite(step_free_min) & (step_free_min <= target_min)
     return np.asarray(steps_ok & ~free_ok)
 
 
-def barrier_table(cells: pd.DataFrame, categories: dict[str, Category],
-                  districts: Sequence[str]) -> pd.DataFrame:
+def barrier_table(
+    cells: pd.DataFrame, categories: dict[str, Category], districts: Sequence[str]
+) -> pd.DataFrame:
     """Residents cut off by steps, per (sub-district, category) and for the whole area.
 
     Parameters
@@ -88,8 +125,9 @@ def barrier_table(cells: pd.DataFrame, categories: dict[str, Category],
 
         def per_district(values: np.ndarray) -> np.ndarray:
             """Sums per sub-district, then the whole area (every cell)."""
-            return np.append(np.bincount(codes[inside], weights=values[inside], minlength=n),
-                             values.sum())
+            return np.append(
+                np.bincount(codes[inside], weights=values[inside], minlength=n), values.sum()
+            )
 
         total = per_district(pop)
         barrier = per_district(np.where(cut, pop, 0.0))
@@ -101,13 +139,25 @@ def barrier_table(cells: pd.DataFrame, categories: dict[str, Category],
             mean_extra = np.where(weight > 0, per_district(extra) / weight, np.nan)
             cov_steps = np.where(total > 0, with_steps / total, np.nan)
             cov_free = np.where(total > 0, step_free / total, np.nan)
-        frames.append(pd.DataFrame({
-            "district": names, "category": key, "population": total,
-            "target_min": cat.target_min, "covered_with_steps": with_steps,
-            "covered_step_free": step_free, "barrier_population": barrier,
-            "barrier_share": share, "mean_extra_min": mean_extra,
-            "no_step_free_route": barrier - weight, "coverage_with_steps": cov_steps,
-            "coverage_step_free": cov_free}, columns=TABLE_COLUMNS))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "district": names,
+                    "category": key,
+                    "population": total,
+                    "target_min": cat.target_min,
+                    "covered_with_steps": with_steps,
+                    "covered_step_free": step_free,
+                    "barrier_population": barrier,
+                    "barrier_share": share,
+                    "mean_extra_min": mean_extra,
+                    "no_step_free_route": barrier - weight,
+                    "coverage_with_steps": cov_steps,
+                    "coverage_step_free": cov_free,
+                },
+                columns=TABLE_COLUMNS,
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     return pd.concat(frames, ignore_index=True)
@@ -150,25 +200,41 @@ def barrier_areas(cells: gpd.GeoDataFrame, category: Category) -> gpd.GeoDataFra
     free_pop = np.bincount(part, weights=np.where(routed, p, 0.0), minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_steps = np.bincount(part, weights=s * p, minlength=n) / population
-        mean_free = np.where(free_pop > 0, np.bincount(
-            part, weights=np.where(routed, f * p, 0.0), minlength=n) / free_pop, np.nan)
+        mean_free = np.where(
+            free_pop > 0,
+            np.bincount(part, weights=np.where(routed, f * p, 0.0), minlength=n) / free_pop,
+            np.nan,
+        )
     area_km2 = shapely.area(shapes) / 1e6
     order = np.lexsort((-area_km2, -population))
     rank = np.arange(1, n + 1)
-    frame = pd.DataFrame({
-        "category": key, "barrier_id": [f"{key}-steps-{r:03d}" for r in rank], "rank": rank,
-        "district": np.asarray(part_district, dtype=object)[order],
-        "population": population[order],
-        "cells": np.bincount(part, minlength=n)[order], "area_km2": area_km2[order],
-        "mean_min_with_steps": mean_steps[order], "mean_min_step_free": mean_free[order],
-        "no_step_free_route": (population - free_pop)[order],
-    }, columns=AREA_COLUMNS)
+    frame = pd.DataFrame(
+        {
+            "category": key,
+            "barrier_id": [f"{key}-steps-{r:03d}" for r in rank],
+            "rank": rank,
+            "district": np.asarray(part_district, dtype=object)[order],
+            "population": population[order],
+            "cells": np.bincount(part, minlength=n)[order],
+            "area_km2": area_km2[order],
+            "mean_min_with_steps": mean_steps[order],
+            "mean_min_step_free": mean_free[order],
+            "no_step_free_route": (population - free_pop)[order],
+        },
+        columns=AREA_COLUMNS,
+    )
     return gpd.GeoDataFrame(frame, geometry=list(shapes[order]), crs=cells.crs)
 
 
-def barrier_streets(cells: pd.DataFrame, category: Category, origin: np.ndarray,
-                    street: np.ndarray, streets: pd.DataFrame,
-                    zones: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+def barrier_streets(
+    cells: pd.DataFrame,
+    category: Category,
+    origin: np.ndarray,
+    street: np.ndarray,
+    streets: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    crs: Any,
+) -> gpd.GeoDataFrame:
     """The avoided ways on the routes of one category's cut-off residents.
 
     Parameters
@@ -206,18 +272,23 @@ def barrier_streets(cells: pd.DataFrame, category: Category, origin: np.ndarray,
     district = np.full(len(ids), None, dtype=object)
     if len(zones):
         mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-        hit_pt, hit_zone = shapely.STRtree(zones.geometry.to_numpy()).query(
-            mid, predicate="within")
+        hit_pt, hit_zone = shapely.STRtree(zones.geometry.to_numpy()).query(mid, predicate="within")
         district[hit_pt[::-1]] = zones["district"].to_numpy(dtype=object)[hit_zone[::-1]]
     order = np.lexsort((ids, -population))
-    frame = pd.DataFrame({
-        "category": key, "street": ids[order],
-        "kind": info["kind"].to_numpy(dtype=object)[order],
-        "name": info["name"].to_numpy(dtype=object)[order],
-        "length_m": info["length_m"].to_numpy(dtype=float)[order],
-        "district": district[order], "population": population[order],
-        "cells": count[order], "rank": np.arange(1, len(ids) + 1),
-    }, columns=STREET_COLUMNS)
+    frame = pd.DataFrame(
+        {
+            "category": key,
+            "street": ids[order],
+            "kind": info["kind"].to_numpy(dtype=object)[order],
+            "name": info["name"].to_numpy(dtype=object)[order],
+            "length_m": info["length_m"].to_numpy(dtype=float)[order],
+            "district": district[order],
+            "population": population[order],
+            "cells": count[order],
+            "rank": np.arange(1, len(ids) + 1),
+        },
+        columns=STREET_COLUMNS,
+    )
     return gpd.GeoDataFrame(frame, geometry=geoms[order], crs=crs)
 
 

@@ -41,8 +41,17 @@ from .index import DIMENSIONS
 
 #: The index's own indicators and the names a reference may give them.
 INDEX_ALIASES = {
-    "composite": ("composite", "index", "composite index", "综合", "综合指数", "综合得分",
-                  "总分", "均衡可及优质指数", "指数"),
+    "composite": (
+        "composite",
+        "index",
+        "composite index",
+        "综合",
+        "综合指数",
+        "综合得分",
+        "总分",
+        "均衡可及优质指数",
+        "指数",
+    ),
     "accessibility": ("accessibility", "可及", "可及性", "可及指数", "可及性指数"),
     "balance": ("balance", "均衡", "均衡性", "均衡指数", "均衡性指数"),
     "quality": ("quality", "优质", "优质性", "优质指数"),
@@ -77,8 +86,15 @@ CATEGORY_ALIASES_ZH = {
     "kindergarten": ("幼儿园", "学前教育"),
     "primary_school": ("小学",),
     "middle_school": ("初中", "初级中学"),
-    "elderly_canteen": ("老年食堂", "助餐点", "老年助餐", "助餐", "长者食堂", "养老助餐",
-                        "老年食堂助餐点"),
+    "elderly_canteen": (
+        "老年食堂",
+        "助餐点",
+        "老年助餐",
+        "助餐",
+        "长者食堂",
+        "养老助餐",
+        "老年食堂助餐点",
+    ),
     "sports_venue": ("体育场地", "体育设施", "健身设施", "运动场地"),
 }
 
@@ -94,8 +110,13 @@ ALL_ALIASES = ("all", "全区", "全部", "合计", "总计", "whole area", "tot
 _ZH_SUFFIXES = ("街道", "镇", "乡")
 _EN_SUFFIXES = ("subdistrict", "sub-district", "street", "town", "township")
 #: Office names written after a unit: 招宝山街道办事处, 九龙湖镇人民政府.
-_OFFICE_SUFFIXES = (("街道办事处", "街道"), ("街道办", "街道"), ("办事处", ""),
-                    ("人民政府", ""), ("政府", ""))
+_OFFICE_SUFFIXES = (
+    ("街道办事处", "街道"),
+    ("街道办", "街道"),
+    ("办事处", ""),
+    ("人民政府", ""),
+    ("政府", ""),
+)
 _BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 
 
@@ -127,17 +148,32 @@ def our_indicators(result: CoverageResult) -> pd.DataFrame:
     parts = []
     if result.index is not None:
         for dim in [*DIMENSIONS, "composite"]:
-            parts.append(pd.DataFrame({"district": result.index["district"].to_numpy(),
-                                       "indicator": dim, "higher": True,
-                                       "value": result.index[dim].to_numpy(dtype=float)}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "district": result.index["district"].to_numpy(),
+                        "indicator": dim,
+                        "higher": True,
+                        "value": result.index[dim].to_numpy(dtype=float),
+                    }
+                )
+            )
     table = result.districts
     for metric, (column, higher, _) in CATEGORY_METRICS.items():
         if column not in table.columns:
             continue
-        parts.append(pd.DataFrame({
-            "district": table["district"].to_numpy(),
-            "indicator": metric + "_" + table["category"].astype(str).to_numpy(dtype=object),
-            "higher": higher, "value": table[column].to_numpy(dtype=float)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "district": table["district"].to_numpy(),
+                    "indicator": metric
+                    + "_"
+                    + table["category"].astype(str).to_numpy(dtype=object),
+                    "higher": higher,
+                    "value": table[column].to_numpy(dtype=float),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -148,8 +184,9 @@ def indicator_aliases(result: CoverageResult) -> dict[str, str]:
         for alias in aliases:
             out[_indicator_key(alias)] = name
     for key, cat in result.categories.items():
-        names_zh = dict.fromkeys([cat.name_zh, *cat.name_zh.split("/"),
-                                  *CATEGORY_ALIASES_ZH.get(key, ())])
+        names_zh = dict.fromkeys(
+            [cat.name_zh, *cat.name_zh.split("/"), *CATEGORY_ALIASES_ZH.get(key, ())]
+        )
         target = f"{cat.target_min:g}分钟"
         for metric, (_, _, zh) in CATEGORY_METRICS.items():
             name = f"{metric}_{key}"
@@ -192,8 +229,9 @@ def _area_names(result: CoverageResult) -> list[str]:
     return [result.name, *(result.title or "").split()[:1]]
 
 
-def _match_unit(unit: str, exact: dict[str, str], bare: dict[str, list[str]]
-                ) -> tuple[str | None, str]:
+def _match_unit(
+    unit: str, exact: dict[str, str], bare: dict[str, list[str]]
+) -> tuple[str | None, str]:
     """The district of one unit, or None and the reason."""
     key = _unit_key(unit)
     # Try the name as written, then without a leading county or city (镇海区招宝山街道,
@@ -217,8 +255,9 @@ def _match_unit(unit: str, exact: dict[str, str], bare: dict[str, list[str]]
 def match_units(units: pd.Series, result: CoverageResult) -> pd.Series:
     """The study district of each reference unit (None where nothing matches)."""
     exact, bare = unit_aliases(result)
-    return pd.Series([_match_unit(u, exact, bare)[0] for u in units], index=units.index,
-                     dtype=object)
+    return pd.Series(
+        [_match_unit(u, exact, bare)[0] for u in units], index=units.index, dtype=object
+    )
 
 
 @dataclass
@@ -254,8 +293,7 @@ class Comparison:
     spearman: pd.DataFrame
     unmatched: pd.DataFrame
     reference: str = ""
-    left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=LEFT_OUT_COLUMNS))
+    left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEFT_OUT_COLUMNS))
 
     def notes(self, limit: int = 20) -> list[str]:
         """What was not compared, in lines for the screen.
@@ -274,19 +312,23 @@ class Comparison:
         lines = []
         unmatched = self.unmatched.assign(
             unit=self.unmatched["unit"].map(_printable),
-            indicator=self.unmatched["indicator"].map(_printable))
+            indicator=self.unmatched["indicator"].map(_printable),
+        )
         for reason, part in unmatched.groupby("reason", sort=False):
             column = "indicator" if reason == "unknown indicator" else "unit"
             names = list(dict.fromkeys(part[column].astype(str)))
             numbers = list(dict.fromkeys(part["row"].tolist()))
             rows = ", ".join(str(r) for r in numbers[:limit])
             more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
-            lines.append(f"not matched — {reason}: {'、'.join(names[:limit])}{more} "
-                         f"(rows {rows}{' …' if len(numbers) > limit else ''})")
+            lines.append(
+                f"not matched — {reason}: {'、'.join(names[:limit])}{more} "
+                f"(rows {rows}{' …' if len(numbers) > limit else ''})"
+            )
         left = self.left_out[self.left_out["district"] != ALL]
         for indicator, part in left.groupby("indicator", sort=False):
-            named = "; ".join(f"{d} ({r})" for d, r in zip(part["district"], part["reason"],
-                                                          strict=True))
+            named = "; ".join(
+                f"{d} ({r})" for d, r in zip(part["district"], part["reason"], strict=True)
+            )
             lines.append(f"left out of the rank correlation of {indicator}: {named}")
         return lines
 
@@ -313,14 +355,24 @@ def default_tolerance(indicator: str, theirs: np.ndarray, scale: float) -> np.nd
 def _metric_of(indicator: str) -> str:
     if indicator in INDEX_ALIASES:
         return indicator
-    return next((m for m in sorted(CATEGORY_METRICS, key=len, reverse=True)
-                 if indicator.startswith(m + "_")), indicator)
+    return next(
+        (
+            m
+            for m in sorted(CATEGORY_METRICS, key=len, reverse=True)
+            if indicator.startswith(m + "_")
+        ),
+        indicator,
+    )
 
 
-def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
-                           tolerance: Mapping[str, float] | None = None,
-                           tolerance_all: float | None = None,
-                           source: str = "") -> Comparison:
+def compare_with_reference(
+    result: CoverageResult,
+    reference: pd.DataFrame,
+    *,
+    tolerance: Mapping[str, float] | None = None,
+    tolerance_all: float | None = None,
+    source: str = "",
+) -> Comparison:
     """Put a run's figures side by side with a reference's.
 
     Parameters
@@ -360,11 +412,19 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     ref["indicator_in"] = ref["indicator"]
     ref["indicator"] = ref["indicator"].map(lambda s: aliases.get(_indicator_key(s)))
     known = set(ours["indicator"])
-    reasons = np.where(ref["district"].isna(), [r for _, r in matched],
-                       np.where(ref["indicator"].isna() | ~ref["indicator"].isin(known),
-                                "unknown indicator", ""))
-    unmatched = pd.DataFrame({"row": ref["row"], "unit": ref["unit"],
-                              "indicator": ref["indicator_in"], "reason": reasons})
+    reasons = np.where(
+        ref["district"].isna(),
+        [r for _, r in matched],
+        np.where(ref["indicator"].isna() | ~ref["indicator"].isin(known), "unknown indicator", ""),
+    )
+    unmatched = pd.DataFrame(
+        {
+            "row": ref["row"],
+            "unit": ref["unit"],
+            "indicator": ref["indicator_in"],
+            "reason": reasons,
+        }
+    )
     unmatched = unmatched[unmatched["reason"] != ""].reset_index(drop=True)
     ref = ref[reasons == ""]
     # A bare number under a "%" header is a percentage of a share (85 -> 0.85).
@@ -379,16 +439,24 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
         raise InputError(
             f"reference {source}: no row matches both a unit of the study ({names}) and a "
             f"known indicator (e.g. composite, accessibility, balance, quality, "
-            f"coverage_<category>) with a value; check the unit and indicator names")
+            f"coverage_<category>) with a value; check the unit and indicator names"
+        )
     dup = ref.duplicated(["district", "indicator"], keep=False)
     if dup.any():
         rows = ref.loc[dup, "row"].tolist()[:4]
         first = ref[dup].iloc[0]
-        raise InputError(f"reference {source}: rows {', '.join(map(str, rows))} all give "
-                         f"{first['indicator']} for {first['district']}; keep one")
+        raise InputError(
+            f"reference {source}: rows {', '.join(map(str, rows))} all give "
+            f"{first['indicator']} for {first['district']}; keep one"
+        )
     merged = ref.merge(ours, on=["district", "indicator"], how="left")
-    names_en = dict(zip(result.zones["district"], result.zones.get("name_en",
-                        result.zones["district"]), strict=False))
+    names_en = dict(
+        zip(
+            result.zones["district"],
+            result.zones.get("name_en", result.zones["district"]),
+            strict=False,
+        )
+    )
     merged["name_en"] = merged["district"].map(lambda d: names_en.get(d, "whole area"))
     merged = merged.rename(columns={"value_x": "theirs", "value_y": "ours"})
     merged["difference"] = merged["ours"] - merged["theirs"]
@@ -403,15 +471,17 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
         if tolerance_all is not None:
             tol[merged.index.get_indexer(idx)] = tolerance_all
         elif tolerance and (name in tolerance or _metric_of(name) in tolerance):
-            tol[merged.index.get_indexer(idx)] = tolerance.get(name,
-                                                               tolerance.get(_metric_of(name)))
+            tol[merged.index.get_indexer(idx)] = tolerance.get(
+                name, tolerance.get(_metric_of(name))
+            )
         else:
             tol[merged.index.get_indexer(idx)] = default_tolerance(name, theirs, scale)
         sub = part[part["district"] != ALL]
         higher = bool(part["higher"].iloc[0])
         for col, target in (("ours", rank_ours), ("theirs", rank_theirs)):
-            target.loc[sub.index] = (sub[col].rank(ascending=not higher, method="min")
-                                     .astype("Int64"))
+            target.loc[sub.index] = (
+                sub[col].rank(ascending=not higher, method="min").astype("Int64")
+            )
         both = sub[["ours", "theirs"]].dropna()
         rho = p = np.nan
         if len(both) >= 3:
@@ -424,46 +494,103 @@ def compare_with_reference(result: CoverageResult, reference: pd.DataFrame, *,
     merged["flag"] = (merged["difference"].abs() > merged["tolerance"]).astype("boolean")
     merged.loc[merged["difference"].isna(), "flag"] = pd.NA
     merged["rank_ours"], merged["rank_theirs"] = rank_ours, rank_theirs
-    columns = ["row", "unit", "district", "name_en", "indicator", "ours", "theirs",
-               "difference", "tolerance", "flag", "rank_ours", "rank_theirs"]
-    extra = [c for c in reference.columns
-             if c not in {*columns, "value", "higher", "per_cent"}]
+    columns = [
+        "row",
+        "unit",
+        "district",
+        "name_en",
+        "indicator",
+        "ours",
+        "theirs",
+        "difference",
+        "tolerance",
+        "flag",
+        "rank_ours",
+        "rank_theirs",
+    ]
+    extra = [c for c in reference.columns if c not in {*columns, "value", "higher", "per_cent"}]
     table = merged[[*columns, *extra]]
     spear = pd.DataFrame(rows)
     flagged = table.groupby("indicator", sort=False)["flag"].sum()
     spear["flagged"] = spear["indicator"].map(flagged).astype(int)
     left_out = _left_out(merged, skipped, list(result.zones["district"]))
     sub = left_out[left_out["district"] != ALL]
-    named = pd.Series({indicator: "; ".join(f"{d} ({r})" for d, r in zip(
-        part["district"], part["reason"], strict=True))
-        for indicator, part in sub.groupby("indicator", sort=False)}, dtype=object)
+    named = pd.Series(
+        {
+            indicator: "; ".join(
+                f"{d} ({r})" for d, r in zip(part["district"], part["reason"], strict=True)
+            )
+            for indicator, part in sub.groupby("indicator", sort=False)
+        },
+        dtype=object,
+    )
     spear["left_out"] = spear["indicator"].map(named).astype(object).fillna("")
-    return Comparison(table=table.reset_index(drop=True), spearman=spear,
-                      unmatched=unmatched, reference=source, left_out=left_out)
+    return Comparison(
+        table=table.reset_index(drop=True),
+        spearman=spear,
+        unmatched=unmatched,
+        reference=source,
+        left_out=left_out,
+    )
 
 
-def _left_out(merged: pd.DataFrame, skipped: pd.DataFrame,
-              districts: list[str]) -> pd.DataFrame:
+def _left_out(merged: pd.DataFrame, skipped: pd.DataFrame, districts: list[str]) -> pd.DataFrame:
     """Per compared indicator, the sub-districts not in its rank correlation, and why."""
-    parts = [pd.DataFrame({"indicator": skipped["indicator"], "district": skipped["district"],
-                           "unit": skipped["unit"], "row": skipped["row"],
-                           "reason": "no value in the reference"})]
+    parts = [
+        pd.DataFrame(
+            {
+                "indicator": skipped["indicator"],
+                "district": skipped["district"],
+                "unit": skipped["unit"],
+                "row": skipped["row"],
+                "reason": "no value in the reference",
+            }
+        )
+    ]
     no_ours = merged[merged["ours"].isna()]
-    parts.append(pd.DataFrame({"indicator": no_ours["indicator"],
-                               "district": no_ours["district"], "unit": no_ours["unit"],
-                               "row": no_ours["row"], "reason": "no value of ours"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "indicator": no_ours["indicator"],
+                "district": no_ours["district"],
+                "unit": no_ours["unit"],
+                "row": no_ours["row"],
+                "reason": "no value of ours",
+            }
+        )
+    )
     listed = set(zip(merged["indicator"], merged["district"], strict=True)) | set(
-        zip(skipped["indicator"], skipped["district"], strict=True))
-    absent = [(i, d) for i in dict.fromkeys(merged["indicator"]) for d in districts
-              if (i, d) not in listed]
-    parts.append(pd.DataFrame({"indicator": [i for i, _ in absent],
-                               "district": [d for _, d in absent], "unit": None, "row": None,
-                               "reason": "not in the reference"}))
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
-        len(p) for p in parts) else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+        zip(skipped["indicator"], skipped["district"], strict=True)
+    )
+    absent = [
+        (i, d)
+        for i in dict.fromkeys(merged["indicator"])
+        for d in districts
+        if (i, d) not in listed
+    ]
+    parts.append(
+        pd.DataFrame(
+            {
+                "indicator": [i for i, _ in absent],
+                "district": [d for _, d in absent],
+                "unit": None,
+                "row": None,
+                "reason": "not in the reference",
+            }
+        )
+    )
+    out = (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    )
     order = {d: i for i, d in enumerate([*districts, ALL])}
-    first = {n: i for i, n in enumerate(dict.fromkeys([*merged["indicator"],
-                                                       *skipped["indicator"]]))}
-    out = out.assign(_i=out["indicator"].map(first), _o=out["district"].map(order)).sort_values(
-        ["_i", "_o"], kind="stable").drop(columns=["_i", "_o"])
+    first = {
+        n: i for i, n in enumerate(dict.fromkeys([*merged["indicator"], *skipped["indicator"]]))
+    }
+    out = (
+        out.assign(_i=out["indicator"].map(first), _o=out["district"].map(order))
+        .sort_values(["_i", "_o"], kind="stable")
+        .drop(columns=["_i", "_o"])
+    )
     return out[LEFT_OUT_COLUMNS].reset_index(drop=True)

@@ -38,10 +38,13 @@ def tier_labels(minutes: np.ndarray, tiers: Sequence[float]) -> np.ndarray:
         to a limit falls in the lower tier (5.0 minutes is within 5 minutes).
     """
     edges = [0.0, *tiers]
-    labels = np.array([f"{_fmt(a)}-{_fmt(b)}" for a, b in itertools.pairwise(edges)]
-                      + [f">{_fmt(tiers[-1])}"], dtype=object)
-    idx = np.searchsorted(np.asarray(tiers, dtype=float), np.nan_to_num(minutes, nan=0.0),
-                          side="left")
+    labels = np.array(
+        [f"{_fmt(a)}-{_fmt(b)}" for a, b in itertools.pairwise(edges)] + [f">{_fmt(tiers[-1])}"],
+        dtype=object,
+    )
+    idx = np.searchsorted(
+        np.asarray(tiers, dtype=float), np.nan_to_num(minutes, nan=0.0), side="left"
+    )
     out: np.ndarray = labels[idx]
     out[np.isnan(minutes)] = UNREACHABLE
     return out
@@ -63,8 +66,9 @@ def within_column(minutes: float) -> str:
     return f"pop_within_{_fmt(minutes).replace('.', '_')}"
 
 
-def district_table(cells: pd.DataFrame, categories: dict[str, Category],
-                   districts: Sequence[str]) -> pd.DataFrame:
+def district_table(
+    cells: pd.DataFrame, categories: dict[str, Category], districts: Sequence[str]
+) -> pd.DataFrame:
     """Coverage figures per (district, category), plus whole-area ``ALL`` rows.
 
     Parameters
@@ -97,8 +101,11 @@ def district_table(cells: pd.DataFrame, categories: dict[str, Category],
         t = cells[time_col(key)].to_numpy(dtype=float)
         reach = ~np.isnan(t)
         population = by_district(pop)
-        frame: dict[str, Any] = {"district": [*names, ALL], "category": key,
-                                 "population": population}
+        frame: dict[str, Any] = {
+            "district": [*names, ALL],
+            "category": key,
+            "population": population,
+        }
         for tier in cat.tiers_min:
             frame[within_column(tier)] = by_district(np.where(reach & (t <= tier), pop, 0.0))
         covered = by_district(np.where(reach & (t <= cat.target_min), pop, 0.0))
@@ -118,8 +125,9 @@ def district_table(cells: pd.DataFrame, categories: dict[str, Category],
     return pd.concat(frames, ignore_index=True)
 
 
-def _grouped_quantile(values: np.ndarray, weights: np.ndarray, code: np.ndarray, n: int,
-                      q: float) -> np.ndarray:
+def _grouped_quantile(
+    values: np.ndarray, weights: np.ndarray, code: np.ndarray, n: int, q: float
+) -> np.ndarray:
     """:func:`weighted_quantile` of every district (codes ``0..n-1``) and of all values,
     over the finite values with positive weight: one sort instead of one per district."""
     keep = np.isfinite(values) & (weights > 0)
@@ -129,7 +137,7 @@ def _grouped_quantile(values: np.ndarray, weights: np.ndarray, code: np.ndarray,
     counts = np.bincount(group, minlength=n + 1)
     ends = np.cumsum(counts)
     for i in range(n):
-        part = order[ends[i] - counts[i]:ends[i]]
+        part = order[ends[i] - counts[i] : ends[i]]
         out[i] = _sorted_quantile(values[part], weights[part], q)
     out[n] = weighted_quantile(values, np.where(keep, weights, 0.0), q)
     return out

@@ -12,9 +12,22 @@ from ..standards import Category
 from .coverage import ALL
 
 DELTA_COLUMNS = [
-    "district", "category", "population", "covered_before", "covered_after", "gained",
-    "lost", "net_gain", "coverage_before", "coverage_after", "coverage_change",
-    "mean_min_before", "mean_min_after", "gap_km2_before", "gap_km2_after", "gap_km2_change",
+    "district",
+    "category",
+    "population",
+    "covered_before",
+    "covered_after",
+    "gained",
+    "lost",
+    "net_gain",
+    "coverage_before",
+    "coverage_after",
+    "coverage_change",
+    "mean_min_before",
+    "mean_min_after",
+    "gap_km2_before",
+    "gap_km2_after",
+    "gap_km2_change",
 ]
 
 
@@ -29,22 +42,33 @@ def _mean(minutes: np.ndarray, pop: np.ndarray) -> float:
     return float(np.average(minutes[reach], weights=pop[reach])) if reach.any() else np.nan
 
 
-def changed_categories(before: pd.DataFrame, after: pd.DataFrame,
-                       categories: dict[str, Category]) -> list[str]:
+def changed_categories(
+    before: pd.DataFrame, after: pd.DataFrame, categories: dict[str, Category]
+) -> list[str]:
     """Keys of the categories whose walking times differ between two cell tables."""
+
     def same(a: pd.Series, b: pd.Series) -> bool:
         gone_a, gone_b = a.isna().to_numpy(), b.isna().to_numpy()
-        return bool(np.array_equal(gone_a, gone_b)
-                    and (a.to_numpy()[~gone_a] == b.to_numpy()[~gone_b]).all())
+        return bool(
+            np.array_equal(gone_a, gone_b)
+            and (a.to_numpy()[~gone_a] == b.to_numpy()[~gone_b]).all()
+        )
 
-    return [k for k in categories
-            if not same(before[f"t_{k}"], after[f"t_{k}"])
-            or not same(before[f"nearest_{k}"], after[f"nearest_{k}"])]
+    return [
+        k
+        for k in categories
+        if not same(before[f"t_{k}"], after[f"t_{k}"])
+        or not same(before[f"nearest_{k}"], after[f"nearest_{k}"])
+    ]
 
 
-def coverage_delta(before: pd.DataFrame, after: pd.DataFrame,
-                   categories: dict[str, Category], districts: Sequence[str],
-                   cell_area_km2: np.ndarray) -> pd.DataFrame:
+def coverage_delta(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    categories: dict[str, Category],
+    districts: Sequence[str],
+    cell_area_km2: np.ndarray,
+) -> pd.DataFrame:
     """Per (district, category): the cohort newly within the target time and newly beyond it.
 
     Parameters
@@ -74,8 +98,9 @@ def coverage_delta(before: pd.DataFrame, after: pd.DataFrame,
     InputError
         When the two tables do not hold the same cells.
     """
-    if len(before) != len(after) or not np.array_equal(before["cell_id"].to_numpy(),
-                                                       after["cell_id"].to_numpy()):
+    if len(before) != len(after) or not np.array_equal(
+        before["cell_id"].to_numpy(), after["cell_id"].to_numpy()
+    ):
         raise InputError("the two results do not cover the same cells: compare runs of one study")
     area = np.asarray(cell_area_km2, dtype=float)
     groups = [(d, before["district"].to_numpy() == d) for d in districts]
@@ -92,18 +117,27 @@ def coverage_delta(before: pd.DataFrame, after: pd.DataFrame,
             covered0, covered1 = p[was[m]].sum(), p[now[m]].sum()
             gap0 = area[m][~was[m] & (p > 0)].sum()
             gap1 = area[m][~now[m] & (p > 0)].sum()
-            rows.append({
-                "district": name, "category": key, "population": total,
-                "covered_before": covered0, "covered_after": covered1,
-                "gained": p[now[m] & ~was[m]].sum(), "lost": p[was[m] & ~now[m]].sum(),
-                "net_gain": covered1 - covered0,
-                "coverage_before": covered0 / total if total > 0 else np.nan,
-                "coverage_after": covered1 / total if total > 0 else np.nan,
-                "mean_min_before": _mean(t0[m], p), "mean_min_after": _mean(t1[m], p),
-                "gap_km2_before": gap0, "gap_km2_after": gap1,
-            })
-    out = pd.DataFrame(rows, columns=[c for c in DELTA_COLUMNS
-                                      if c not in ("coverage_change", "gap_km2_change")])
+            rows.append(
+                {
+                    "district": name,
+                    "category": key,
+                    "population": total,
+                    "covered_before": covered0,
+                    "covered_after": covered1,
+                    "gained": p[now[m] & ~was[m]].sum(),
+                    "lost": p[was[m] & ~now[m]].sum(),
+                    "net_gain": covered1 - covered0,
+                    "coverage_before": covered0 / total if total > 0 else np.nan,
+                    "coverage_after": covered1 / total if total > 0 else np.nan,
+                    "mean_min_before": _mean(t0[m], p),
+                    "mean_min_after": _mean(t1[m], p),
+                    "gap_km2_before": gap0,
+                    "gap_km2_after": gap1,
+                }
+            )
+    out = pd.DataFrame(
+        rows, columns=[c for c in DELTA_COLUMNS if c not in ("coverage_change", "gap_km2_change")]
+    )
     out["coverage_change"] = out["coverage_after"] - out["coverage_before"]
     out["gap_km2_change"] = out["gap_km2_after"] - out["gap_km2_before"]
     return out[DELTA_COLUMNS]
@@ -123,5 +157,6 @@ def describe_delta(delta: pd.DataFrame, categories: dict[str, Category]) -> list
             f"{row['coverage_after']:.1%} within {cat.target_min:g} min "
             f"({row['coverage_change'] * 100:+.1f} points, +{row['gained']:,.0f} gained, "
             f"-{row['lost']:,.0f} lost); gap area {row['gap_km2_before']:.1f} -> "
-            f"{row['gap_km2_after']:.1f} km²")
+            f"{row['gap_km2_after']:.1f} km²"
+        )
     return lines

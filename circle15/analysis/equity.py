@@ -100,8 +100,9 @@ class TheilDecomposition:
     groups: pd.DataFrame
 
 
-def theil_decomposition(values: np.ndarray, weights: np.ndarray,
-                        groups: np.ndarray) -> TheilDecomposition:
+def theil_decomposition(
+    values: np.ndarray, weights: np.ndarray, groups: np.ndarray
+) -> TheilDecomposition:
     """Decompose the weighted Theil T of ``values`` between and within ``groups``.
 
     ``between = sum_g s_g ln(μ_g / μ)``, ``within = sum_g s_g T_g``, ``s_g = W_g μ_g / (W μ)``;
@@ -120,9 +121,15 @@ def theil_decomposition(values: np.ndarray, weights: np.ndarray,
         m = g == label
         wg = w[m].sum()
         mg = (w[m] * x[m]).sum() / wg
-        rows.append({"group": label, "population": wg, "mean": mg,
-                     "theil": weighted_theil(x[m], w[m]),
-                     "share": wg * mg / (total_w * mean) if mean > 0 else np.nan})
+        rows.append(
+            {
+                "group": label,
+                "population": wg,
+                "mean": mg,
+                "theil": weighted_theil(x[m], w[m]),
+                "share": wg * mg / (total_w * mean) if mean > 0 else np.nan,
+            }
+        )
     table = pd.DataFrame(rows, columns=["group", "population", "mean", "theil", "share"])
     if total_w <= 0 or mean <= 0:
         nan = float("nan")
@@ -135,8 +142,9 @@ def theil_decomposition(values: np.ndarray, weights: np.ndarray,
     return TheilDecomposition(weighted_theil(x, w), between, within, table)
 
 
-def lorenz_curve(values: np.ndarray, weights: np.ndarray,
-                 points: int = LORENZ_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def lorenz_curve(
+    values: np.ndarray, weights: np.ndarray, points: int = LORENZ_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     """The weighted Lorenz curve, sampled at ``points`` evenly spaced population shares.
 
     Residents are ordered from the smallest value to the largest; the curve is piecewise
@@ -231,8 +239,12 @@ class Equity:
     lorenz: pd.DataFrame
 
 
-def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
-                  districts: Sequence[str], district_table: pd.DataFrame) -> Equity:
+def equity_tables(
+    cells: pd.DataFrame,
+    categories: dict[str, Category],
+    districts: Sequence[str],
+    district_table: pd.DataFrame,
+) -> Equity:
     """Inequality of walking time and supply per district and category.
 
     Parameters
@@ -253,8 +265,7 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
     """
     # Every place the cells name (sub-districts, and whatever lies outside them): the
     # Theil decomposition runs over all of them, the table over the sub-districts.
-    label, places = pd.factorize(cells["district"].to_numpy(dtype=object),
-                                 use_na_sentinel=False)
+    label, places = pd.factorize(cells["district"].to_numpy(dtype=object), use_na_sentinel=False)
     where = {name: i for i, name in enumerate(places)}
     rows, curves, balance = [], [], []
     for key in categories:
@@ -270,30 +281,57 @@ def equity_tables(cells: pd.DataFrame, categories: dict[str, Category],
                     i = where.get(name)
                     stats = parts.stats[i] if i is not None else _stats(*_EMPTY)
                     excluded = parts.excluded[i] if i is not None else 0.0
-                row = {"district": name, "category": key, "measure": measure,
-                       "population": stats.population, "excluded_population": excluded,
-                       "mean": stats.mean, "gini": stats.gini, "theil": stats.theil,
-                       "theil_between": np.nan, "theil_within": np.nan}
+                row = {
+                    "district": name,
+                    "category": key,
+                    "measure": measure,
+                    "population": stats.population,
+                    "excluded_population": excluded,
+                    "mean": stats.mean,
+                    "gini": stats.gini,
+                    "theil": stats.theil,
+                    "theil_between": np.nan,
+                    "theil_within": np.nan,
+                }
                 if name == ALL:
-                    row.update(zip(("theil_between", "theil_within"),
-                                   _decomposed(parts.stats, whole), strict=True))
+                    row.update(
+                        zip(
+                            ("theil_between", "theil_within"),
+                            _decomposed(parts.stats, whole),
+                            strict=True,
+                        )
+                    )
                 rows.append(row)
-                curves.append(pd.DataFrame({"district": name, "category": key,
-                                            "measure": measure, "pop_share": stats.lorenz[0],
-                                            "value_share": stats.lorenz[1]}))
-        cov = district_table[(district_table["category"] == key)
-                             & district_table["district"].isin(list(districts))]
+                curves.append(
+                    pd.DataFrame(
+                        {
+                            "district": name,
+                            "category": key,
+                            "measure": measure,
+                            "pop_share": stats.lorenz[0],
+                            "value_share": stats.lorenz[1],
+                        }
+                    )
+                )
+        cov = district_table[
+            (district_table["category"] == key) & district_table["district"].isin(list(districts))
+        ]
         cov = cov[cov["coverage"].notna()]
         worst = cov.iloc[int(np.argmin(cov["coverage"].to_numpy()))] if len(cov) else None
-        balance.append({
-            "category": key,
-            "min_coverage": np.nan if worst is None else float(worst["coverage"]),
-            "min_district": None if worst is None else worst["district"],
-            "mean_coverage": float(cov["coverage"].mean()) if len(cov) else np.nan,
-            "min_mean_ratio": min_mean_ratio(cov["coverage"].tolist()),
-        })
-    return Equity(table=pd.DataFrame(rows), coverage_balance=pd.DataFrame(balance),
-                  lorenz=pd.concat(curves, ignore_index=True))
+        balance.append(
+            {
+                "category": key,
+                "min_coverage": np.nan if worst is None else float(worst["coverage"]),
+                "min_district": None if worst is None else worst["district"],
+                "mean_coverage": float(cov["coverage"].mean()) if len(cov) else np.nan,
+                "min_mean_ratio": min_mean_ratio(cov["coverage"].tolist()),
+            }
+        )
+    return Equity(
+        table=pd.DataFrame(rows),
+        coverage_balance=pd.DataFrame(balance),
+        lorenz=pd.concat(curves, ignore_index=True),
+    )
 
 
 _EMPTY = (np.empty(0), np.empty(0))
@@ -320,10 +358,13 @@ class _Places:
 
 def _stats(x: np.ndarray, w: np.ndarray) -> _Stats:
     total = w.sum()
-    return _Stats(population=float(total),
-                  mean=float((w * x).sum() / total) if total > 0 else np.nan,
-                  gini=weighted_gini(x, w), theil=weighted_theil(x, w),
-                  lorenz=lorenz_curve(x, w))
+    return _Stats(
+        population=float(total),
+        mean=float((w * x).sum() / total) if total > 0 else np.nan,
+        gini=weighted_gini(x, w),
+        theil=weighted_theil(x, w),
+        lorenz=lorenz_curve(x, w),
+    )
 
 
 def _by_place(x: np.ndarray, w: np.ndarray, label: np.ndarray, n: int) -> _Places:
@@ -337,8 +378,7 @@ def _by_place(x: np.ndarray, w: np.ndarray, label: np.ndarray, n: int) -> _Place
     x, w, label = x[order], w[order], label[order]
     ends = np.cumsum(np.bincount(label, minlength=n))
     starts = ends - np.bincount(label, minlength=n)
-    return _Places([_stats(x[a:b], w[a:b]) for a, b in zip(starts, ends, strict=True)],
-                   excluded)
+    return _Places([_stats(x[a:b], w[a:b]) for a, b in zip(starts, ends, strict=True)], excluded)
 
 
 def _decomposed(parts: list[_Stats], whole: _Stats) -> tuple[float, float]:
@@ -352,5 +392,4 @@ def _decomposed(parts: list[_Stats], whole: _Stats) -> tuple[float, float]:
     r = mean[used] / whole.mean
     pop_share = pop[used] / whole.population
     share = pop_share * r
-    return (float((pop_share * xlogy(r, r)).sum()),
-            float(np.nansum(share * theil[used])))
+    return (float((pop_share * xlogy(r, r)).sum()), float(np.nansum(share * theil[used])))

@@ -50,8 +50,9 @@ def cell_adjacency(geometries: np.ndarray) -> sp.csr_array | None:
     return sp.csr_array((ones, (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
 
 
-def _unchanged_groups(cells_of: np.ndarray, part: np.ndarray, n_parts: int,
-                      memo: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _unchanged_groups(
+    cells_of: np.ndarray, part: np.ndarray, n_parts: int, memo: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
     """Groups made of exactly the same cells as a remembered group, and its polygon.
 
     A group is unchanged when all its cells were in one remembered group and that group had
@@ -71,11 +72,14 @@ def _unchanged_groups(cells_of: np.ndarray, part: np.ndarray, n_parts: int,
     return same, polygons
 
 
-def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
-                    facility_names: dict[str, str],
-                    adjacency: sp.csr_array | None,
-                    memo: dict[str, Any] | None = None, grid: Grid | None = None,
-                    ) -> gpd.GeoDataFrame:
+def quick_gap_areas(
+    cells: gpd.GeoDataFrame,
+    category: Category,
+    facility_names: dict[str, str],
+    adjacency: sp.csr_array | None,
+    memo: dict[str, Any] | None = None,
+    grid: Grid | None = None,
+) -> gpd.GeoDataFrame:
     """Same as :func:`~circle15.analysis.gaps.gap_areas`, from a precomputed adjacency.
 
     Parameters
@@ -100,13 +104,13 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
     missed = np.flatnonzero((np.isnan(t) | (t > category.target_min)) & (pop > 0))
     if not len(missed):
         return gap_areas(cells, category, facility_names)
-    district, names = pd.factorize(cells["district"].to_numpy(dtype=object)[missed],
-                                   use_na_sentinel=False)
+    district, names = pd.factorize(
+        cells["district"].to_numpy(dtype=object)[missed], use_na_sentinel=False
+    )
     # Gaps end at sub-district boundaries: drop the links between cells of two of them.
     pairs = adjacency[missed][:, missed].tocoo()
     same = district[pairs.row] == district[pairs.col]
-    links = sp.csr_array((pairs.data[same], (pairs.row[same], pairs.col[same])),
-                         shape=pairs.shape)
+    links = sp.csr_array((pairs.data[same], (pairs.row[same], pairs.col[same])), shape=pairs.shape)
     n_parts, part = connected_components(links, directed=False)
     geoms = cells.geometry.to_numpy()[missed]
     if memo and len(memo.get("part_of_cell", ())) == len(cells):
@@ -118,39 +122,43 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
         in_todo = ~reused[part]
         renumber = np.full(n_parts, -1)
         renumber[todo] = np.arange(len(todo))
-        shapes[todo] = group_outlines(grid, missed[in_todo], renumber[part[in_todo]],
-                                      len(todo))
+        shapes[todo] = group_outlines(grid, missed[in_todo], renumber[part[in_todo]], len(todo))
     elif len(todo):
         in_todo = ~reused[part]
         # One coverage union per sub-district, so that neighbouring gaps stay apart.
-        polygons = np.concatenate([
-            shapely.get_parts(shapely.coverage_union_all(geoms[in_todo & (district == d)]))
-            for d in np.unique(district[in_todo])])
+        polygons = np.concatenate(
+            [
+                shapely.get_parts(shapely.coverage_union_all(geoms[in_todo & (district == d)]))
+                for d in np.unique(district[in_todo])
+            ]
+        )
         if len(polygons) != len(todo):
             return gap_areas(cells, category, facility_names, cells_form_coverage=True)
         # Match each group to its polygon through a point inside one of its cells.
         first = np.full(n_parts, -1)
         first[part[::-1]] = np.arange(len(part))[::-1]
         hit_group, hit_poly = shapely.STRtree(polygons).query(
-            shapely.point_on_surface(geoms[first[todo]]), predicate="within")
+            shapely.point_on_surface(geoms[first[todo]]), predicate="within"
+        )
         if len(hit_group) != len(todo) or len(np.unique(hit_poly)) != len(todo):
             return gap_areas(cells, category, facility_names, cells_form_coverage=True)
         shapes[todo[hit_group]] = polygons[hit_poly]
     if memo is not None:
         part_of_cell = np.full(len(cells), -1, dtype=np.int64)
         part_of_cell[missed] = part
-        memo.update(part_of_cell=part_of_cell, polygons=shapes,
-                    sizes=np.bincount(part, minlength=n_parts))
+        memo.update(
+            part_of_cell=part_of_cell, polygons=shapes, sizes=np.bincount(part, minlength=n_parts)
+        )
 
     p, tt = pop[missed], t[missed]
     reach = ~np.isnan(tt)
     population = np.bincount(part, weights=p, minlength=n_parts)
     reach_pop = np.bincount(part, weights=np.where(reach, p, 0.0), minlength=n_parts)
-    t_pop = np.bincount(part, weights=np.where(reach, np.nan_to_num(tt) * p, 0.0),
-                        minlength=n_parts)
+    t_pop = np.bincount(
+        part, weights=np.where(reach, np.nan_to_num(tt) * p, 0.0), minlength=n_parts
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_min = np.where(reach_pop > 0, t_pop / np.where(reach_pop > 0, reach_pop, 1),
-                            np.nan)
+        mean_min = np.where(reach_pop > 0, t_pop / np.where(reach_pop > 0, reach_pop, 1), np.nan)
     # Every cell of a group lies in one sub-district.
     group_district = np.empty(n_parts, dtype=object)
     group_district[part] = names[district]
@@ -177,9 +185,12 @@ def quick_gap_areas(cells: gpd.GeoDataFrame, category: Category,
         "mean_min": mean_min[order],
         "unreachable_population": (population - reach_pop)[order],
         "nearest_facility": nearest_fac[order],
-        "nearest_name": np.array([facility_names.get(f) if f is not None else None
-                                  for f in nearest_fac[order]], dtype=object),
+        "nearest_name": np.array(
+            [facility_names.get(f) if f is not None else None for f in nearest_fac[order]],
+            dtype=object,
+        ),
         "nearest_min": nearest_min[order],
     }
-    return gpd.GeoDataFrame({c: columns[c] for c in GAP_COLUMNS}, geometry=shapes[order],
-                            crs=cells.crs)
+    return gpd.GeoDataFrame(
+        {c: columns[c] for c in GAP_COLUMNS}, geometry=shapes[order], crs=cells.crs
+    )

@@ -12,14 +12,29 @@ import shapely
 from ..schema import nearest_col, pop_col, time_col
 from ..standards import Category
 
-GAP_COLUMNS = ["category", "gap_id", "rank", "district", "population", "cells", "area_km2",
-               "mean_min", "unreachable_population", "nearest_facility", "nearest_name",
-               "nearest_min"]
+GAP_COLUMNS = [
+    "category",
+    "gap_id",
+    "rank",
+    "district",
+    "population",
+    "cells",
+    "area_km2",
+    "mean_min",
+    "unreachable_population",
+    "nearest_facility",
+    "nearest_name",
+    "nearest_min",
+]
 
 
-def gap_areas(cells: gpd.GeoDataFrame, category: Category,
-              facility_names: dict[str, str], *,
-              cells_form_coverage: bool = False) -> gpd.GeoDataFrame:
+def gap_areas(
+    cells: gpd.GeoDataFrame,
+    category: Category,
+    facility_names: dict[str, str],
+    *,
+    cells_form_coverage: bool = False,
+) -> gpd.GeoDataFrame:
     """Merge the cells that miss the target into gap polygons, largest population first.
 
     A gap is a set of gap cells of **one sub-district** joined by shared edges: gaps are
@@ -86,22 +101,30 @@ def gap_areas(cells: gpd.GeoDataFrame, category: Category,
         part[lost] = offset + np.arange(len(lost))
         polygons = np.concatenate([polygons, geoms[lost]])
 
-    frame = pd.DataFrame({
-        "part": part,
-        "district": district,
-        "pop": pop[missed],
-        "t": t[missed],
-        "nearest": sub[nearest_col(key)].to_numpy(dtype=object),
-    })
+    frame = pd.DataFrame(
+        {
+            "part": part,
+            "district": district,
+            "pop": pop[missed],
+            "t": t[missed],
+            "nearest": sub[nearest_col(key)].to_numpy(dtype=object),
+        }
+    )
     frame["reach_pop"] = np.where(np.isnan(frame["t"]), 0.0, frame["pop"])
     frame["t_pop"] = np.nan_to_num(frame["t"]) * frame["reach_pop"]
     grouped = frame.groupby("part")
-    summary = grouped.agg(population=("pop", "sum"), cells=("pop", "size"),
-                          reach_pop=("reach_pop", "sum"), t_pop=("t_pop", "sum"),
-                          district=("district", "first"))
-    summary["mean_min"] = np.where(summary["reach_pop"] > 0,
-                                   summary["t_pop"] / summary["reach_pop"].where(
-                                       summary["reach_pop"] > 0, 1), np.nan)
+    summary = grouped.agg(
+        population=("pop", "sum"),
+        cells=("pop", "size"),
+        reach_pop=("reach_pop", "sum"),
+        t_pop=("t_pop", "sum"),
+        district=("district", "first"),
+    )
+    summary["mean_min"] = np.where(
+        summary["reach_pop"] > 0,
+        summary["t_pop"] / summary["reach_pop"].where(summary["reach_pop"] > 0, 1),
+        np.nan,
+    )
     summary["unreachable_population"] = summary["population"] - summary["reach_pop"]
     closest = frame.dropna(subset=["t"]).sort_values("t", kind="stable")
     closest = closest.drop_duplicates("part").set_index("part")

@@ -69,8 +69,7 @@ def regular_grid(geometries: np.ndarray) -> Grid | None:
     if not (width > 0 and height > 0):
         return None
     tol_x, tol_y = TOLERANCE * width, TOLERANCE * height
-    if (np.abs(xmax - xmin - width) > tol_x).any() or (
-            np.abs(ymax - ymin - height) > tol_y).any():
+    if (np.abs(xmax - xmin - width) > tol_x).any() or (np.abs(ymax - ymin - height) > tol_y).any():
         return None
     # A rectangle of that size has the area of its bounds: no rotated or sheared cells.
     if (np.abs(shapely.area(geoms) - width * height) > TOLERANCE * width * height).any():
@@ -110,12 +109,10 @@ def grid_adjacency(grid: Grid) -> sp.csr_array:
     a, b = np.concatenate([a1, a2]), np.concatenate([b1, b2])
     n = len(flat)
     ones = np.ones(2 * len(a), dtype=np.int8)
-    return sp.csr_array((ones, (np.concatenate([a, b]), np.concatenate([b, a]))),
-                        shape=(n, n))
+    return sp.csr_array((ones, (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
 
 
-def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray,
-                   n_groups: int) -> np.ndarray:
+def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """The merged outline of each group of cells, traced on the lattice.
 
     Parameters
@@ -146,7 +143,8 @@ def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray,
         grid.x0 + grid.col[cells[alone]] * grid.width,
         grid.y0 + grid.row[cells[alone]] * grid.height,
         grid.x0 + (grid.col[cells[alone]] + 1) * grid.width,
-        grid.y0 + (grid.row[cells[alone]] + 1) * grid.height)
+        grid.y0 + (grid.row[cells[alone]] + 1) * grid.height,
+    )
     if alone.all():
         return out
     cells, group = cells[~alone], group[~alone]
@@ -156,21 +154,27 @@ def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray,
     labels = np.zeros((height, width), dtype=np.int32)
     # Raster rows run north to south.
     labels[height - 1 - (row - r0), col - c0] = group.astype(np.int32) + 1
-    transform = Affine(grid.width, 0.0, grid.x0 + c0 * grid.width,
-                       0.0, -grid.height, grid.y0 + (r0 + height) * grid.height)
+    transform = Affine(
+        grid.width,
+        0.0,
+        grid.x0 + c0 * grid.width,
+        0.0,
+        -grid.height,
+        grid.y0 + (r0 + height) * grid.height,
+    )
     rings: list[np.ndarray] = []
     ring_polygon: list[int] = []
     polygon_group: list[int] = []
-    for geometry, value in shapes(labels, mask=labels > 0, connectivity=4,
-                                  transform=transform):
+    for geometry, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
         for ring in geometry["coordinates"]:
             rings.append(np.asarray(ring, dtype=float))
             ring_polygon.append(len(polygon_group))
         polygon_group.append(int(value) - 1)
     # Build every ring and polygon in one call each rather than one object at a time.
     counts = np.array([len(r) for r in rings])
-    linear: np.ndarray = np.asarray(shapely.linearrings(
-        np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), counts)))
+    linear: np.ndarray = np.asarray(
+        shapely.linearrings(np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), counts))
+    )
     # With indices, each polygon takes its rings in order: the shell first, then holes.
     polygons: np.ndarray = np.asarray(shapely.polygons(linear, indices=np.array(ring_polygon)))
     polygon_group_arr = np.array(polygon_group)

@@ -47,8 +47,17 @@ from ._groups import DistrictGroups
 from .coverage import ALL
 from .equity import Equity
 
-__all__ = ["ALL_NAME_EN", "DIMENSIONS", "INDICATORS", "IndexResult", "IndexSettings",
-           "Indicator", "achievement_ede", "index_scores", "indicator_values"]
+__all__ = [
+    "ALL_NAME_EN",
+    "DIMENSIONS",
+    "INDICATORS",
+    "IndexResult",
+    "IndexSettings",
+    "Indicator",
+    "achievement_ede",
+    "index_scores",
+    "indicator_values",
+]
 
 
 @dataclass
@@ -73,9 +82,13 @@ class IndexResult:
     indicators: pd.DataFrame
 
 
-def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
-                     equity: Equity, districts: Sequence[str],
-                     ede: pd.DataFrame | None = None) -> pd.DataFrame:
+def indicator_values(
+    district_table: pd.DataFrame,
+    supply_table: pd.DataFrame,
+    equity: Equity,
+    districts: Sequence[str],
+    ede: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Every indicator per (district, category), ``ALL`` included: one column each.
 
     ``ede`` (from :func:`achievement_ede`) adds ``ede_time`` and ``ede_supply``. The flags
@@ -92,8 +105,9 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
     base["mean_time"] = district_table["mean_min"].to_numpy(dtype=float)
     base["p90_time"] = district_table["p90_min"].to_numpy(dtype=float)
     # one row per (district, category, measure): unstack is pivot_table without its cost
-    eq = (equity.table.set_index(["district", "category", "measure"])[["gini", "theil"]]
-          .unstack("measure"))
+    eq = equity.table.set_index(["district", "category", "measure"])[["gini", "theil"]].unstack(
+        "measure"
+    )
     assert isinstance(eq, pd.DataFrame)  # unstacking a frame gives a frame
     pairs = cast("list[tuple[str, str]]", eq.columns.to_list())
     eq.columns = pd.Index([f"{stat}_{'time' if m == 'walk_time' else m}" for stat, m in pairs])
@@ -107,16 +121,22 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
     mean_cov = base[sub].groupby("category")["coverage"].mean()
     rel = (base["coverage"] / base["category"].map(mean_cov)).clip(upper=1.0)
     ratio = equity.coverage_balance.set_index("category")["min_mean_ratio"]
-    base["coverage_balance"] = np.where(base["district"] == ALL,
-                                        base["category"].map(ratio), rel)
-    sup = supply_table[["district", "category", "supply_ratio", "norm_ratio", "provision",
-                        "norm"]].copy()
+    base["coverage_balance"] = np.where(base["district"] == ALL, base["category"].map(ratio), rel)
+    sup = supply_table[
+        ["district", "category", "supply_ratio", "norm_ratio", "provision", "norm"]
+    ].copy()
     sup["provision_ratio"] = sup["provision"] / sup["norm"]
-    base = base.merge(sup[["district", "category", "supply_ratio", "norm_ratio",
-                           "provision_ratio"]], on=["district", "category"], how="left")
+    base = base.merge(
+        sup[["district", "category", "supply_ratio", "norm_ratio", "provision_ratio"]],
+        on=["district", "category"],
+        how="left",
+    )
     if ede is not None:
-        base = base.merge(ede[["district", "category", "ede_time", "ede_supply"]],
-                          on=["district", "category"], how="left")
+        base = base.merge(
+            ede[["district", "category", "ede_time", "ede_supply"]],
+            on=["district", "category"],
+            how="left",
+        )
     has_cohort = pop > 0
     base["no_route"] = has_cohort & (unreachable >= pop)
     base["no_supply"] = has_cohort & (base["supply_ratio"].to_numpy(dtype=float) == 0)
@@ -124,9 +144,13 @@ def indicator_values(district_table: pd.DataFrame, supply_table: pd.DataFrame,
     return base.drop(columns="supply_ratio")
 
 
-def achievement_ede(cells: pd.DataFrame, categories: dict[str, Category],
-                    districts: Sequence[str], supply_table: pd.DataFrame,
-                    settings: IndexSettings) -> pd.DataFrame:
+def achievement_ede(
+    cells: pd.DataFrame,
+    categories: dict[str, Category],
+    districts: Sequence[str],
+    supply_table: pd.DataFrame,
+    settings: IndexSettings,
+) -> pd.DataFrame:
     """Equally-distributed equivalent of the residents' achievements, per district.
 
     Each resident of a cohort gets two achievements in ``[0, 1]``:
@@ -159,10 +183,12 @@ def achievement_ede(cells: pd.DataFrame, categories: dict[str, Category],
         worst, best = _goalposts("mean_time", cat, settings)
         t = cells[time_col(key)].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            a_time = np.where(np.isnan(t), 0.0,
-                              np.clip((t - worst) / (best - worst), 0.0, 1.0))
-        supply = (cells[supply_col(key)].to_numpy(dtype=float) if supply_col(key) in cells
-                  else np.full(len(cells), np.nan))
+            a_time = np.where(np.isnan(t), 0.0, np.clip((t - worst) / (best - worst), 0.0, 1.0))
+        supply = (
+            cells[supply_col(key)].to_numpy(dtype=float)
+            if supply_col(key) in cells
+            else np.full(len(cells), np.nan)
+        )
         cohort = groups.sums(w)
         ede_supply = np.full(len(order), np.nan)
         if cat.norm is not None:
@@ -176,15 +202,22 @@ def achievement_ede(cells: pd.DataFrame, categories: dict[str, Category],
             ede_supply[:-1] = _grouped_ede(local, w, groups, e)[:-1]
             ede_supply[-1] = _grouped_ede(whole, w, groups, e)[-1]
             ede_supply[~(cohort > 0)] = np.nan
-        frames.append(pd.DataFrame({"district": order, "category": key,
-                                    "ede_time": _grouped_ede(a_time, w, groups, e),
-                                    "ede_supply": ede_supply}))
-    return pd.concat(frames, ignore_index=True)[["district", "category", "ede_time",
-                                                   "ede_supply"]]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "district": order,
+                    "category": key,
+                    "ede_time": _grouped_ede(a_time, w, groups, e),
+                    "ede_supply": ede_supply,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)[["district", "category", "ede_time", "ede_supply"]]
 
 
-def _grouped_ede(achievement: np.ndarray, weights: np.ndarray, groups: DistrictGroups,
-                 aversion: float) -> np.ndarray:
+def _grouped_ede(
+    achievement: np.ndarray, weights: np.ndarray, groups: DistrictGroups, aversion: float
+) -> np.ndarray:
     """:func:`~circle15.analysis.equity.atkinson_ede` of every sub-district, then of the
     whole area, from sums: NaN where nobody is weighted or a weighted achievement is NaN."""
     if not 0 <= aversion < 1:
@@ -202,7 +235,6 @@ def _grouped_ede(achievement: np.ndarray, weights: np.ndarray, groups: DistrictG
     return np.where((total > 0) & (unknown == 0), ede, np.nan)
 
 
-
 def _goalposts(name: str, category: Category, settings: IndexSettings) -> tuple[float, float]:
     if name in settings.goalposts:
         worst, best = settings.goalposts[name]
@@ -211,8 +243,9 @@ def _goalposts(name: str, category: Category, settings: IndexSettings) -> tuple[
     return default if default is not None else (float(category.target_min), 0.0)
 
 
-def _scores(rows: pd.DataFrame, name: str, category: Category,
-            settings: IndexSettings) -> np.ndarray:
+def _scores(
+    rows: pd.DataFrame, name: str, category: Category, settings: IndexSettings
+) -> np.ndarray:
     x = rows[name].to_numpy(dtype=float)
     score = _normalised(x, rows["district"], name, category, settings)
     flag = INDICATORS[name].unserved
@@ -222,8 +255,9 @@ def _scores(rows: pd.DataFrame, name: str, category: Category,
     return score
 
 
-def _normalised(x: np.ndarray, districts: pd.Series, name: str, category: Category,
-                settings: IndexSettings) -> np.ndarray:
+def _normalised(
+    x: np.ndarray, districts: pd.Series, name: str, category: Category, settings: IndexSettings
+) -> np.ndarray:
     if settings.normalisation == "minmax":
         sub = x[(districts != ALL).to_numpy() & ~np.isnan(x)]
         if len(sub) == 0:
@@ -258,8 +292,12 @@ def _weighted(frame: pd.DataFrame, by: list[str], value: str, weight: str) -> pd
     return out
 
 
-def index_scores(values: pd.DataFrame, categories: dict[str, Category],
-                 zones: pd.DataFrame, settings: IndexSettings) -> IndexResult:
+def index_scores(
+    values: pd.DataFrame,
+    categories: dict[str, Category],
+    zones: pd.DataFrame,
+    settings: IndexSettings,
+) -> IndexResult:
     """Score the indicators and combine them into the index.
 
     Parameters
@@ -280,8 +318,10 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     settings.check(list(categories))
     # One long table built from arrays (a what-if scores the index after every edit).
     by_key = {key: values[values["category"] == key] for key in categories}
-    cols: dict[str, list[np.ndarray]] = {c: [] for c in (
-        "district", "category", "dimension", "indicator", "value", "score", "weight")}
+    cols: dict[str, list[np.ndarray]] = {
+        c: []
+        for c in ("district", "category", "dimension", "indicator", "value", "score", "weight")
+    }
     for dim, used in settings.indicators.items():
         for name, weight in used.items():
             for key, cat in categories.items():
@@ -294,13 +334,13 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
                 cols["value"].append(rows[name].to_numpy(dtype=float))
                 cols["score"].append(_scores(rows, name, cat, settings))
                 cols["weight"].append(np.full(n, float(weight)))
-    long = pd.DataFrame({c: np.concatenate(v) if v else np.empty(0, dtype=object)
-                         for c, v in cols.items()})
+    long = pd.DataFrame(
+        {c: np.concatenate(v) if v else np.empty(0, dtype=object) for c, v in cols.items()}
+    )
     per_cat = _weighted(long, ["district", "category", "dimension"], "score", "weight")
     per_cat["cat_weight"] = per_cat["category"].map(settings.category_weight)
     per_dim = _weighted(per_cat, ["district", "dimension"], "score", "cat_weight")
-    per_dim["dim_weight"] = per_dim["dimension"].map(
-        lambda d: float(settings.weights.get(d, 0.0)))
+    per_dim["dim_weight"] = per_dim["dimension"].map(lambda d: float(settings.weights.get(d, 0.0)))
     composite = _weighted(per_dim, ["district"], "score", "dim_weight")
 
     order = [*zones["district"], ALL]
@@ -312,13 +352,15 @@ def index_scores(values: pd.DataFrame, categories: dict[str, Category],
     for dim in DIMENSIONS:
         col = wide[dim] if dim in wide.columns else pd.Series(dtype=float)
         table[dim] = table["district"].map(col).astype(float) * settings.scale
-    table["composite"] = (table["district"].map(composite.set_index("district")["score"])
-                          .astype(float) * settings.scale)
+    table["composite"] = (
+        table["district"].map(composite.set_index("district")["score"]).astype(float)
+        * settings.scale
+    )
     is_sub = table["district"] != ALL
-    table["rank"] = (table["composite"].where(is_sub)
-                     .rank(ascending=False, method="min").astype("Int64"))
-    by_cat = (per_cat.set_index(["district", "category", "dimension"])["score"]
-              .unstack("dimension"))
+    table["rank"] = (
+        table["composite"].where(is_sub).rank(ascending=False, method="min").astype("Int64")
+    )
+    by_cat = per_cat.set_index(["district", "category", "dimension"])["score"].unstack("dimension")
     by_cat = (by_cat.reindex(columns=list(DIMENSIONS)) * settings.scale).reset_index()
     by_cat.columns.name = None
     return IndexResult(table=table, by_category=by_cat, indicators=long)

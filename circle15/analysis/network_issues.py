@@ -30,16 +30,30 @@ from ..model import WalkingNetwork
 from ..standards import Category
 
 #: Columns of the ``network_issues`` table (and GeoPackage layer), geometry last.
-NETWORK_ISSUE_COLUMNS = ["issue_id", "kind", "description", "population", "length_m",
-                         "nearest_m", "geometry"]
+NETWORK_ISSUE_COLUMNS = [
+    "issue_id",
+    "kind",
+    "description",
+    "population",
+    "length_m",
+    "nearest_m",
+    "geometry",
+]
 SEPARATE_PIECE = "separate_piece"
 LOOSE_END = "loose_end"
 
 
-def network_issues(network: WalkingNetwork, labels: np.ndarray, cell_nodes: np.ndarray,
-                   cell_population: np.ndarray, facility_nodes: Mapping[str, np.ndarray],
-                   categories: Mapping[str, Category], *, loose_end_m: float = 5.0,
-                   edge_tree: shapely.STRtree | None = None) -> gpd.GeoDataFrame:
+def network_issues(
+    network: WalkingNetwork,
+    labels: np.ndarray,
+    cell_nodes: np.ndarray,
+    cell_population: np.ndarray,
+    facility_nodes: Mapping[str, np.ndarray],
+    categories: Mapping[str, Category],
+    *,
+    loose_end_m: float = 5.0,
+    edge_tree: shapely.STRtree | None = None,
+) -> gpd.GeoDataFrame:
     """Separate network pieces and loose ends, as map features.
 
     Parameters
@@ -74,28 +88,39 @@ def network_issues(network: WalkingNetwork, labels: np.ndarray, cell_nodes: np.n
         (a loose end's gap to the nearest line it is not joined to; NaN for a piece),
         geometry (MultiLineString for a piece, Point for a loose end).
     """
-    pieces = _separate_pieces(network, labels, cell_nodes, cell_population, facility_nodes,
-                              categories)
+    pieces = _separate_pieces(
+        network, labels, cell_nodes, cell_population, facility_nodes, categories
+    )
     ends = _loose_ends(network, loose_end_m, edge_tree)
     frames = [f for f in (pieces, ends) if len(f)]
     if not frames:
-        return gpd.GeoDataFrame({c: pd.Series(dtype=_DTYPES[c])
-                                 for c in NETWORK_ISSUE_COLUMNS[:-1]},
-                                geometry=gpd.GeoSeries([], crs=network.crs), crs=network.crs)
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype=_DTYPES[c]) for c in NETWORK_ISSUE_COLUMNS[:-1]},
+            geometry=gpd.GeoSeries([], crs=network.crs),
+            crs=network.crs,
+        )
     out = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(out[NETWORK_ISSUE_COLUMNS], geometry="geometry", crs=network.crs)
 
 
-_DTYPES = {"issue_id": object, "kind": object, "description": object, "population": float,
-           "length_m": float, "nearest_m": float}
+_DTYPES = {
+    "issue_id": object,
+    "kind": object,
+    "description": object,
+    "population": float,
+    "length_m": float,
+    "nearest_m": float,
+}
 
 
 def summarise(issues: gpd.GeoDataFrame) -> dict[str, Any]:
     """Counts for the run's diagnostics (``manifest.json``)."""
     pieces = issues[issues["kind"] == SEPARATE_PIECE]
-    return {"separate_pieces": len(pieces),
-            "residents_on_separate_pieces": float(pieces["population"].sum()),
-            "loose_ends": int((issues["kind"] == LOOSE_END).sum())}
+    return {
+        "separate_pieces": len(pieces),
+        "residents_on_separate_pieces": float(pieces["population"].sum()),
+        "loose_ends": int((issues["kind"] == LOOSE_END).sum()),
+    }
 
 
 def issue_warnings(issues: gpd.GeoDataFrame, loose_end_m: float) -> list[str]:
@@ -104,14 +129,21 @@ def issue_warnings(issues: gpd.GeoDataFrame, loose_end_m: float) -> list[str]:
     ends = int((issues["kind"] == LOOSE_END).sum())
     if not ends:
         return []
-    return [f"the walking network has {ends:,} loose ends: dead ends within {loose_end_m:g} m "
-            "of a street line they are not joined to, probably drawing gaps that cut "
-            "routes; see the network_issues layer of results.gpkg (analysis.loose_end_m)"]
+    return [
+        f"the walking network has {ends:,} loose ends: dead ends within {loose_end_m:g} m "
+        "of a street line they are not joined to, probably drawing gaps that cut "
+        "routes; see the network_issues layer of results.gpkg (analysis.loose_end_m)"
+    ]
 
 
-def _separate_pieces(network: WalkingNetwork, labels: np.ndarray, cell_nodes: np.ndarray,
-                     cell_population: np.ndarray, facility_nodes: Mapping[str, np.ndarray],
-                     categories: Mapping[str, Category]) -> pd.DataFrame:
+def _separate_pieces(
+    network: WalkingNetwork,
+    labels: np.ndarray,
+    cell_nodes: np.ndarray,
+    cell_population: np.ndarray,
+    facility_nodes: Mapping[str, np.ndarray],
+    categories: Mapping[str, Category],
+) -> pd.DataFrame:
     u = network.edges["u"].to_numpy(dtype=np.int64)
     v = network.edges["v"].to_numpy(dtype=np.int64)
     length = network.edges["length_m"].to_numpy(dtype=float)
@@ -146,43 +178,59 @@ def _separate_pieces(network: WalkingNetwork, labels: np.ndarray, cell_nodes: np
 
     # One MultiLineString per piece, from its edges' parts (grouped in sorted order).
     keep = np.isin(edge_piece, others)
-    parts, owner = shapely.get_parts(network.edges.geometry.to_numpy()[keep],
-                                     return_index=True)
+    parts, owner = shapely.get_parts(network.edges.geometry.to_numpy()[keep], return_index=True)
     group = edge_piece[keep][owner]
     order = np.argsort(group, kind="stable")
-    lines = shapely.multilinestrings(parts[order], indices=np.searchsorted(others,
-                                                                           group[order]))
-    table = pd.DataFrame({
-        "piece": others, "nodes": nodes[others], "population": residents[others],
-        "length_m": street_m[others], "geometry": lines})
-    table = table.sort_values(["population", "length_m", "nodes"], ascending=False,
-                              kind="stable").reset_index(drop=True)
+    lines = shapely.multilinestrings(parts[order], indices=np.searchsorted(others, group[order]))
+    table = pd.DataFrame(
+        {
+            "piece": others,
+            "nodes": nodes[others],
+            "population": residents[others],
+            "length_m": street_m[others],
+            "geometry": lines,
+        }
+    )
+    table = table.sort_values(
+        ["population", "length_m", "nodes"], ascending=False, kind="stable"
+    ).reset_index(drop=True)
     table["issue_id"] = [f"piece-{i:03d}" for i in range(1, len(table) + 1)]
     table["kind"] = SEPARATE_PIECE
     table["nearest_m"] = np.nan
     labels_of = {k: f"{c.name_zh} {c.name_en}" for k, c in categories.items()}
     table["description"] = [
-        _piece_text(int(nd), float(p), float(m),
-                    [labels_of[k] for k in categories if not has[k][pc]])
-        for pc, nd, p, m in zip(table["piece"], table["nodes"], table["population"],
-                                table["length_m"], strict=True)]
+        _piece_text(
+            int(nd), float(p), float(m), [labels_of[k] for k in categories if not has[k][pc]]
+        )
+        for pc, nd, p, m in zip(
+            table["piece"], table["nodes"], table["population"], table["length_m"], strict=True
+        )
+    ]
     return table[NETWORK_ISSUE_COLUMNS]
 
 
 def _piece_text(nodes: int, residents: float, metres: float, missing: list[str]) -> str:
-    who = (f"{residents:,.0f} residents snapped to it" if residents > 0
-           else "no residents snapped to it")
-    what = (f"no facility of {', '.join(missing)}" if missing
-            else "facilities of every category")
-    consequence = (" — they count as unreachable for those categories; join it to the "
-                   "main network where it should connect" if residents > 0 and missing
-                   else "")
-    return (f"独立路网片段 separate network piece: {nodes:,} nodes, {metres:,.0f} m of street, "
-            f"{who}; {what}{consequence}")
+    who = (
+        f"{residents:,.0f} residents snapped to it"
+        if residents > 0
+        else "no residents snapped to it"
+    )
+    what = f"no facility of {', '.join(missing)}" if missing else "facilities of every category"
+    consequence = (
+        " — they count as unreachable for those categories; join it to the "
+        "main network where it should connect"
+        if residents > 0 and missing
+        else ""
+    )
+    return (
+        f"独立路网片段 separate network piece: {nodes:,} nodes, {metres:,.0f} m of street, "
+        f"{who}; {what}{consequence}"
+    )
 
 
-def _loose_ends(network: WalkingNetwork, within_m: float,
-                tree: shapely.STRtree | None) -> pd.DataFrame:
+def _loose_ends(
+    network: WalkingNetwork, within_m: float, tree: shapely.STRtree | None
+) -> pd.DataFrame:
     if within_m <= 0:
         return pd.DataFrame(columns=NETWORK_ISSUE_COLUMNS)
     u = network.edges["u"].to_numpy(dtype=np.int64)
@@ -220,12 +268,19 @@ def _loose_ends(network: WalkingNetwork, within_m: float,
     np.minimum.at(best, hit_point, gap)
     loose = np.flatnonzero(np.isfinite(best))
     order = loose[np.lexsort((dead[loose], best[loose]))]
-    table = pd.DataFrame({
-        "issue_id": [f"loose-{i:03d}" for i in range(1, len(order) + 1)],
-        "kind": LOOSE_END,
-        "description": [f"断头 loose end: a dead end {g:.1f} m from a street line it is not "
-                        "joined to — probably a drawing gap; join the lines"
-                        for g in best[order]],
-        "population": 0.0, "length_m": 0.0, "nearest_m": best[order],
-        "geometry": points[order]})
+    table = pd.DataFrame(
+        {
+            "issue_id": [f"loose-{i:03d}" for i in range(1, len(order) + 1)],
+            "kind": LOOSE_END,
+            "description": [
+                f"断头 loose end: a dead end {g:.1f} m from a street line it is not "
+                "joined to — probably a drawing gap; join the lines"
+                for g in best[order]
+            ],
+            "population": 0.0,
+            "length_m": 0.0,
+            "nearest_m": best[order],
+            "geometry": points[order],
+        }
+    )
     return table[NETWORK_ISSUE_COLUMNS]

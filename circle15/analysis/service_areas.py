@@ -16,8 +16,7 @@ from ..standards import Category
 
 __all__ = ["SERVICE_AREA_COLUMNS", "facility_reach", "service_areas"]
 
-SERVICE_AREA_COLUMNS = ["category", "facility_id", "population", "cells", "area_km2",
-                        "mean_min"]
+SERVICE_AREA_COLUMNS = ["category", "facility_id", "population", "cells", "area_km2", "mean_min"]
 _REACH_COLUMNS = ["served_population", "served_cells", "nearest_population", "mean_min"]
 
 
@@ -25,11 +24,14 @@ def _assignments(cells: pd.DataFrame, category: Category) -> pd.DataFrame:
     """Per cell: nearest facility id, minutes, cohort population, and within-target flag."""
     key = category.key
     minutes = pd.to_numeric(cells[f"t_{key}"], errors="coerce").to_numpy(dtype=float)
-    frame = pd.DataFrame({
-        "facility_id": cells[f"nearest_{key}"].to_numpy(dtype=object),
-        "minutes": minutes,
-        "pop": pd.to_numeric(cells[f"pop_{key}"], errors="coerce").fillna(0.0).to_numpy(),
-    }, index=cells.index)
+    frame = pd.DataFrame(
+        {
+            "facility_id": cells[f"nearest_{key}"].to_numpy(dtype=object),
+            "minutes": minutes,
+            "pop": pd.to_numeric(cells[f"pop_{key}"], errors="coerce").fillna(0.0).to_numpy(),
+        },
+        index=cells.index,
+    )
     # NaN minutes (unreachable) compare False: never within the target.
     frame["served"] = frame["minutes"] <= category.target_min
     frame = frame[frame["facility_id"].notna()]
@@ -62,13 +64,19 @@ def facility_reach(cells: pd.DataFrame, category: Category) -> pd.DataFrame:
     if a.empty:
         return pd.DataFrame(columns=_REACH_COLUMNS, index=pd.Index([], name="facility_id"))
     served_pop = a["pop"].where(a["served"], 0.0)
-    grouped = pd.DataFrame({
-        "facility_id": a["facility_id"],
-        "served_population": served_pop,
-        "served_cells": a["served"].astype(int),
-        "nearest_population": a["pop"],
-        "t_pop": served_pop * a["minutes"].fillna(0.0),
-    }).groupby("facility_id", sort=True).sum()
+    grouped = (
+        pd.DataFrame(
+            {
+                "facility_id": a["facility_id"],
+                "served_population": served_pop,
+                "served_cells": a["served"].astype(int),
+                "nearest_population": a["pop"],
+                "t_pop": served_pop * a["minutes"].fillna(0.0),
+            }
+        )
+        .groupby("facility_id", sort=True)
+        .sum()
+    )
     weight = grouped["served_population"]
     grouped["mean_min"] = (grouped["t_pop"] / weight.where(weight > 0)).astype(float)
     return grouped[_REACH_COLUMNS]
@@ -96,20 +104,26 @@ def service_areas(cells: gpd.GeoDataFrame, category: Category) -> gpd.GeoDataFra
     a = _assignments(cells, category)
     a = a[a["served"]]
     if a.empty:
-        return gpd.GeoDataFrame(columns=[*SERVICE_AREA_COLUMNS, "geometry"],
-                                geometry="geometry", crs=cells.crs)
-    parts = gpd.GeoDataFrame({"facility_id": a["facility_id"]},
-                             geometry=cells.geometry.loc[a.index], crs=cells.crs)
+        return gpd.GeoDataFrame(
+            columns=[*SERVICE_AREA_COLUMNS, "geometry"], geometry="geometry", crs=cells.crs
+        )
+    parts = gpd.GeoDataFrame(
+        {"facility_id": a["facility_id"]}, geometry=cells.geometry.loc[a.index], crs=cells.crs
+    )
     # Grid cells never overlap, so the faster coverage union gives the same outline.
     merged = parts.dissolve(by="facility_id", method="coverage")
     reach = facility_reach(cells, category).loc[merged.index]
-    out = gpd.GeoDataFrame({
-        "category": category.key,
-        "facility_id": merged.index.to_numpy(dtype=object),
-        "population": reach["served_population"].to_numpy(dtype=float),
-        "cells": reach["served_cells"].to_numpy(dtype=int),
-        "area_km2": merged.geometry.area.to_numpy() / 1e6,
-        "mean_min": reach["mean_min"].to_numpy(dtype=float),
-    }, geometry=merged.geometry.to_numpy(), crs=cells.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "category": category.key,
+            "facility_id": merged.index.to_numpy(dtype=object),
+            "population": reach["served_population"].to_numpy(dtype=float),
+            "cells": reach["served_cells"].to_numpy(dtype=int),
+            "area_km2": merged.geometry.area.to_numpy() / 1e6,
+            "mean_min": reach["mean_min"].to_numpy(dtype=float),
+        },
+        geometry=merged.geometry.to_numpy(),
+        crs=cells.crs,
+    )
     order = np.lexsort((out["facility_id"].to_numpy(dtype=str), -out["population"].to_numpy()))
     return out.iloc[order].reset_index(drop=True)

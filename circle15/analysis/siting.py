@@ -83,8 +83,9 @@ def _capacity(capacity: np.ndarray | None, n: int) -> np.ndarray | None:
     return np.where(np.isnan(cap), np.inf, cap)  # unknown capacity: unlimited
 
 
-def served(reach: sp.csr_array, demand: np.ndarray, sites: np.ndarray,
-           capacity: np.ndarray | None = None) -> float:
+def served(
+    reach: sp.csr_array, demand: np.ndarray, sites: np.ndarray, capacity: np.ndarray | None = None
+) -> float:
     """Demand reached by ``sites`` together; with capacities, the largest assignment.
 
     Parameters
@@ -128,8 +129,9 @@ def served(reach: sp.csr_array, demand: np.ndarray, sites: np.ndarray,
     return float(-res.fun)
 
 
-def greedy_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
-                 capacity: np.ndarray | None = None) -> SitingSolution:
+def greedy_sites(
+    reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int, capacity: np.ndarray | None = None
+) -> SitingSolution:
     """Pick up to ``p`` sites one at a time, each the largest gain given those before it.
 
     Lazy evaluation: candidates sit in a priority queue keyed by their last known gain;
@@ -175,11 +177,11 @@ def greedy_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
             gains.append(-neg)
             value += -neg
             if cap is None:
-                residual[rows.indices[rows.indptr[j]:rows.indptr[j + 1]]] = 0.0
+                residual[rows.indices[rows.indptr[j] : rows.indptr[j + 1]]] = 0.0
             continue
         evaluations += 1
         if cap is None:
-            gain = float(residual[rows.indices[rows.indptr[j]:rows.indptr[j + 1]]].sum())
+            gain = float(residual[rows.indices[rows.indptr[j] : rows.indptr[j + 1]]].sum())
         else:
             gain = served(rows, demand, np.array([*chosen, j]), capacity) - value
         fresh[j] = len(chosen)
@@ -187,14 +189,25 @@ def greedy_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
             heapq.heappush(heap, (-gain, j))
     if cap is not None and chosen:
         value = served(rows, demand, np.array(chosen), capacity)  # exact, not a running sum
-    return SitingSolution(np.array(chosen, dtype=np.int64), np.array(gains), float(value),
-                          "greedy", False, float(value / GREEDY_BOUND), evaluations,
-                          time.perf_counter() - start)
+    return SitingSolution(
+        np.array(chosen, dtype=np.int64),
+        np.array(gains),
+        float(value),
+        "greedy",
+        False,
+        float(value / GREEDY_BOUND),
+        evaluations,
+        time.perf_counter() - start,
+    )
 
 
-def exact_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
-                capacity: np.ndarray | None = None,
-                time_limit_s: float = 60.0) -> SitingSolution:
+def exact_sites(
+    reach: sp.spmatrix | sp.sparray,
+    demand: np.ndarray,
+    p: int,
+    capacity: np.ndarray | None = None,
+    time_limit_s: float = 60.0,
+) -> SitingSolution:
     """The optimal choice of up to ``p`` sites, as a mixed-integer programme (HiGHS).
 
     Without capacities (MCLP): maximise ``sum(d_i x_i)`` subject to ``x_i <= sum of z_j``
@@ -226,14 +239,23 @@ def exact_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
     cells, ci = np.unique(c, return_inverse=True)
     m = len(cells)
     if m == 0 or p <= 0:
-        return SitingSolution(np.empty(0, np.int64), np.empty(0), 0.0, "exact", True, 0.0, 0,
-                              time.perf_counter() - start)
+        return SitingSolution(
+            np.empty(0, np.int64),
+            np.empty(0),
+            0.0,
+            "exact",
+            True,
+            0.0,
+            0,
+            time.perf_counter() - start,
+        )
     d = demand[cells]
     budget = sp.csr_array(np.ones((1, n)))
     if cap is None:
         # Columns: z (n), x (m). Rows: x_i - sum z_j <= 0 for each cell; sum z <= p.
-        link = sp.csr_array(sp.hstack([sp.csr_array((-np.ones(len(r)), (ci, r)),
-                                                    shape=(m, n)), sp.eye_array(m)]))
+        link = sp.csr_array(
+            sp.hstack([sp.csr_array((-np.ones(len(r)), (ci, r)), shape=(m, n)), sp.eye_array(m)])
+        )
         a = sp.csr_array(sp.vstack([link, sp.hstack([budget, sp.csr_array((1, m))])]))
         cost = np.concatenate([np.zeros(n), -d])
         upper = np.concatenate([np.ones(n), np.ones(m)])
@@ -244,35 +266,53 @@ def exact_sites(reach: sp.spmatrix | sp.sparray, demand: np.ndarray, p: int,
         e = np.arange(k)
         big = np.where(np.isfinite(cap), cap, d.sum())
         # Columns: z (n), y (k).
-        per_cell = sp.hstack([sp.csr_array((m, n)),
-                              sp.csr_array((np.ones(k), (ci, e)), shape=(m, k))])
-        per_site = sp.hstack([sp.csr_array(sp.diags_array(-big)),
-                              sp.csr_array((np.ones(k), (r, e)), shape=(n, k))])
+        per_cell = sp.hstack(
+            [sp.csr_array((m, n)), sp.csr_array((np.ones(k), (ci, e)), shape=(m, k))]
+        )
+        per_site = sp.hstack(
+            [sp.csr_array(sp.diags_array(-big)), sp.csr_array((np.ones(k), (r, e)), shape=(n, k))]
+        )
         tight = sp.hstack([sp.csr_array((-d[ci], (e, r)), shape=(k, n)), sp.eye_array(k)])
-        a = sp.csr_array(sp.vstack([per_cell, per_site, tight,
-                                    sp.hstack([budget, sp.csr_array((1, k))])]))
+        a = sp.csr_array(
+            sp.vstack([per_cell, per_site, tight, sp.hstack([budget, sp.csr_array((1, k))])])
+        )
         cost = np.concatenate([np.zeros(n), -np.ones(k)])
         upper = np.concatenate([np.ones(n), d[ci]])
         integrality = np.concatenate([np.ones(n), np.zeros(k)])
         b_up = np.concatenate([d, np.zeros(n), np.zeros(k), [p]])
-    res = milp(cost, integrality=integrality, bounds=Bounds(0, upper),
-               constraints=LinearConstraint(a, -np.inf, b_up),
-               options={"time_limit": float(time_limit_s), "disp": False})
+    res = milp(
+        cost,
+        integrality=integrality,
+        bounds=Bounds(0, upper),
+        constraints=LinearConstraint(a, -np.inf, b_up),
+        options={"time_limit": float(time_limit_s), "disp": False},
+    )
     if res.x is None:
         raise RuntimeError(f"the site-selection MILP found no solution: {res.message}")
     picked = np.flatnonzero(res.x[:n] > 0.5)
     optimal = res.status == 0
-    bound = -float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None \
+    bound = (
+        -float(res.mip_dual_bound)
+        if getattr(res, "mip_dual_bound", None) is not None
         else -float(res.fun)
+    )
     order, gains = _order_by_gain(rows, demand, picked, capacity)
     value = served(rows, demand, order, capacity)
-    return SitingSolution(order, gains, value, "exact", bool(optimal),
-                          value if optimal else max(bound, value), 0,
-                          time.perf_counter() - start)
+    return SitingSolution(
+        order,
+        gains,
+        value,
+        "exact",
+        bool(optimal),
+        value if optimal else max(bound, value),
+        0,
+        time.perf_counter() - start,
+    )
 
 
-def _order_by_gain(rows: sp.csr_array, demand: np.ndarray, picked: np.ndarray,
-                   capacity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _order_by_gain(
+    rows: sp.csr_array, demand: np.ndarray, picked: np.ndarray, capacity: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rank chosen sites like greedy would among themselves, for a readable table."""
     order: list[int] = []
     gains: list[float] = []

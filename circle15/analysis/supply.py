@@ -31,9 +31,17 @@ from ..standards import Category
 from ._groups import DistrictGroups
 from .coverage import ALL
 
-__all__ = ["LUO_QI_STEP_WEIGHTS", "DecayFunction", "FloatingCatchment", "SupplySettings",
-           "decay_function", "district_supply", "floating_catchment", "gaussian_weights",
-           "step_weights"]
+__all__ = [
+    "LUO_QI_STEP_WEIGHTS",
+    "DecayFunction",
+    "FloatingCatchment",
+    "SupplySettings",
+    "decay_function",
+    "district_supply",
+    "floating_catchment",
+    "gaussian_weights",
+    "step_weights",
+]
 
 #: Maps walking minutes to weights in [0, 1]; None means 1 everywhere in the catchment.
 DecayFunction = Callable[[np.ndarray], np.ndarray] | None
@@ -54,8 +62,9 @@ def decay_function(settings: SupplySettings, category: Category) -> DecayFunctio
     return lambda t: step_weights(t, limits, weights)
 
 
-def step_weights(minutes: np.ndarray, limits: Sequence[float],
-                 weights: Sequence[float]) -> np.ndarray:
+def step_weights(
+    minutes: np.ndarray, limits: Sequence[float], weights: Sequence[float]
+) -> np.ndarray:
     """Step decay: the weight of the first step whose limit is not below the time.
 
     A time equal to a limit falls in the lower step (as for coverage); beyond the last
@@ -94,9 +103,13 @@ class FloatingCatchment:
     capacity_used: np.ndarray
 
 
-def floating_catchment(catchment: sp.csr_array, capacity: np.ndarray, demand: np.ndarray,
-                       decay: DecayFunction = None, missing_capacity: MissingCapacity = "exclude",
-                       ) -> FloatingCatchment:
+def floating_catchment(
+    catchment: sp.csr_array,
+    capacity: np.ndarray,
+    demand: np.ndarray,
+    decay: DecayFunction = None,
+    missing_capacity: MissingCapacity = "exclude",
+) -> FloatingCatchment:
     """Two-step floating catchment supply (2SFCA, or E2SFCA with a decay function).
 
     Parameters
@@ -131,8 +144,11 @@ def floating_catchment(catchment: sp.csr_array, capacity: np.ndarray, demand: np
     supply = np.where(np.isnan(capacity), 0.0, capacity)
 
     weights = catchment.copy().astype(float)
-    weights.data = (np.ones_like(weights.data) if decay is None
-                    else np.asarray(decay(weights.data), dtype=float))
+    weights.data = (
+        np.ones_like(weights.data)
+        if decay is None
+        else np.asarray(decay(weights.data), dtype=float)
+    )
     # Step 1: weighted demand in each catchment, then capacity per weighted resident.
     reached = weights @ demand
     ratio = np.divide(supply, reached, out=np.full(n_fac, np.nan), where=reached > 0)
@@ -143,9 +159,13 @@ def floating_catchment(catchment: sp.csr_array, capacity: np.ndarray, demand: np
     return FloatingCatchment(np.asarray(cell, dtype=float), ratio, used)
 
 
-def district_supply(cells: pd.DataFrame, categories: dict[str, Category],
-                    districts: Sequence[str], facility_capacity: dict[str, np.ndarray],
-                    facility_district: dict[str, np.ndarray]) -> pd.DataFrame:
+def district_supply(
+    cells: pd.DataFrame,
+    categories: dict[str, Category],
+    districts: Sequence[str],
+    facility_capacity: dict[str, np.ndarray],
+    facility_district: dict[str, np.ndarray],
+) -> pd.DataFrame:
     """Supply and per-capita norms per (district, category), plus ``ALL`` rows.
 
     Parameters
@@ -196,25 +216,33 @@ def district_supply(cells: pd.DataFrame, categories: dict[str, Category],
         b = groups.sums(residents if cat.norm_base == "residents" else cohort)
         shared = groups.sums(cohort * supply)
         cap = np.asarray(facility_capacity[key], dtype=float)
-        standing = DistrictGroups.of(np.asarray(facility_district[key], dtype=object),
-                                     districts)
+        standing = DistrictGroups.of(np.asarray(facility_district[key], dtype=object), districts)
         unknown = standing.counts(np.isnan(cap))
         # Blank, not 0, where facilities stand but none has a known capacity.
-        located = np.where((unknown > 0) & (unknown == standing.counts(np.ones(len(cap)))),
-                           np.nan, standing.sums(np.nan_to_num(cap)))
+        located = np.where(
+            (unknown > 0) & (unknown == standing.counts(np.ones(len(cap)))),
+            np.nan,
+            standing.sums(np.nan_to_num(cap)),
+        )
         norm = np.nan if cat.norm is None else float(cat.norm)
         with np.errstate(invalid="ignore", divide="ignore"):
             accessible = np.where(b > 0, shared / b * cat.norm_per, np.nan)
             ratio = accessible / norm
-            frames.append(pd.DataFrame({
-                "district": order, "category": key, "capacity": located,
-                "capacity_unknown": unknown.astype(int),
-                "supply_ratio": np.where(p > 0, shared / p, np.nan),
-                "norm_population": b,
-                "provision": np.where(b > 0, located / b * cat.norm_per, np.nan),
-                "accessible_provision": accessible,
-                "norm": norm, "norm_ratio": ratio,
-                "norm_met": pd.arrays.BooleanArray(ratio >= 1.0, np.isnan(ratio)),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "district": order,
+                        "category": key,
+                        "capacity": located,
+                        "capacity_unknown": unknown.astype(int),
+                        "supply_ratio": np.where(p > 0, shared / p, np.nan),
+                        "norm_population": b,
+                        "provision": np.where(b > 0, located / b * cat.norm_per, np.nan),
+                        "accessible_provision": accessible,
+                        "norm": norm,
+                        "norm_ratio": ratio,
+                        "norm_met": pd.arrays.BooleanArray(ratio >= 1.0, np.isnan(ratio)),
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
-

@@ -50,8 +50,9 @@ def _clean(minutes: np.ndarray, population: np.ndarray) -> tuple[np.ndarray, np.
     return t, p
 
 
-def population_by_minute(minutes: np.ndarray, population: np.ndarray, *, max_min: float = 30.0,
-                         step_min: float = 1.0) -> MinuteHistogram:
+def population_by_minute(
+    minutes: np.ndarray, population: np.ndarray, *, max_min: float = 30.0, step_min: float = 1.0
+) -> MinuteHistogram:
     """Population-weighted histogram of walking times.
 
     Parameters
@@ -76,13 +77,15 @@ def population_by_minute(minutes: np.ndarray, population: np.ndarray, *, max_min
     # side="left": a time equal to an upper edge belongs to the bin it closes.
     idx = np.clip(np.searchsorted(edges, t[inside], side="left") - 1, 0, len(edges) - 2)
     counts = np.bincount(idx, weights=p[inside], minlength=len(edges) - 1)
-    return MinuteHistogram(edges=edges, population=counts,
-                           beyond=float(p[reach & ~inside].sum()),
-                           unreachable=float(p[~reach].sum()))
+    return MinuteHistogram(
+        edges=edges,
+        population=counts,
+        beyond=float(p[reach & ~inside].sum()),
+        unreachable=float(p[~reach].sum()),
+    )
 
 
-def share_within(minutes: np.ndarray, population: np.ndarray,
-                 thresholds: np.ndarray) -> np.ndarray:
+def share_within(minutes: np.ndarray, population: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Share of all residents who can walk to a facility within each threshold.
 
     Parameters

@@ -17,8 +17,13 @@ if TYPE_CHECKING:
     from .run import BatchRun, run_batch
 
 #: Loaded on first use (PEP 562): the ``circle15`` parser imports ``batch.cli`` only.
-_LAZY = {"Batch": ".config", "Region": ".config", "load_batch": ".config",
-         "BatchRun": ".run", "run_batch": ".run"}
+_LAZY = {
+    "Batch": ".config",
+    "Region": ".config",
+    "load_batch": ".config",
+    "BatchRun": ".run",
+    "run_batch": ".run",
+}
 
 __all__ = ["Batch", "BatchRun", "Region", "load_batch", "run_batch"]
 

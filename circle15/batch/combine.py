@@ -28,11 +28,27 @@ import pandas as pd
 
 ALL = "ALL"
 #: Columns of ``regions.csv`` describing the run.
-RUN_COLUMNS = ("region", "region_name", "status", "reason", "seconds", "worker",
-               "peak_memory_mb", "cells", "population", "warnings")
+RUN_COLUMNS = (
+    "region",
+    "region_name",
+    "status",
+    "reason",
+    "seconds",
+    "worker",
+    "peak_memory_mb",
+    "cells",
+    "population",
+    "warnings",
+)
 #: Columns of ``totals.csv`` that are sums over the regions.
-_SUMMED = ("population", "covered_population", "unreachable_population",
-           "unsnapped_population", "capacity", "capacity_unknown")
+_SUMMED = (
+    "population",
+    "covered_population",
+    "unreachable_population",
+    "unsnapped_population",
+    "capacity",
+    "capacity_unknown",
+)
 
 
 def stack(tables: dict[str, pd.DataFrame], names: dict[str, str]) -> pd.DataFrame:
@@ -45,8 +61,9 @@ def stack(tables: dict[str, pd.DataFrame], names: dict[str, str]) -> pd.DataFram
     names : dict
         Region key → display name.
     """
-    frames = [t.assign(region=key, region_name=names[key]) for key, t in tables.items()
-              if t is not None]
+    frames = [
+        t.assign(region=key, region_name=names[key]) for key, t in tables.items() if t is not None
+    ]
     if not frames:
         return pd.DataFrame(columns=["region", "region_name"])
     out = pd.concat(frames, ignore_index=True)
@@ -61,8 +78,9 @@ def rank_in_batch(index: pd.DataFrame) -> pd.DataFrame:
         out["rank_in_batch"] = pd.Series(dtype="Int64")
         return out
     local = out["district"] != ALL
-    out["rank_in_batch"] = (out["composite"].where(local)
-                            .rank(ascending=False, method="min").astype("Int64"))
+    out["rank_in_batch"] = (
+        out["composite"].where(local).rank(ascending=False, method="min").astype("Int64")
+    )
     return out
 
 
@@ -97,23 +115,38 @@ def totals(districts: pd.DataFrame) -> pd.DataFrame:
             sums["capacity"] = rows_of["capacity"].sum(min_count=1)
         row.update(sums.to_dict())
         row["target_min"] = rows_of["target_min"].iloc[0]
-        row["coverage"] = (sums["covered_population"] / sums["population"]
-                           if sums["population"] > 0 else np.nan)
+        row["coverage"] = (
+            sums["covered_population"] / sums["population"] if sums["population"] > 0 else np.nan
+        )
         reachable = (rows_of["population"] - rows_of["unreachable_population"]).to_numpy()
         means = rows_of["mean_min"].to_numpy(dtype=float)
         ok = reachable > 0
-        row["mean_min"] = (float(np.average(means[ok], weights=reachable[ok]))
-                           if ok.any() else np.nan)
+        row["mean_min"] = (
+            float(np.average(means[ok], weights=reachable[ok])) if ok.any() else np.nan
+        )
         rows.append(row)
-    order = ["category", "category_zh", "regions", "population", *within, "target_min",
-             "covered_population", "coverage", "mean_min", "unreachable_population",
-             "unsnapped_population", "capacity", "capacity_unknown"]
+    order = [
+        "category",
+        "category_zh",
+        "regions",
+        "population",
+        *within,
+        "target_min",
+        "covered_population",
+        "coverage",
+        "mean_min",
+        "unreachable_population",
+        "unsnapped_population",
+        "capacity",
+        "capacity_unknown",
+    ]
     out = pd.DataFrame(rows)
     return out[[c for c in order if c in out.columns]]
 
 
-def regions_table(summaries: Sequence[dict[str, Any]], districts: pd.DataFrame,
-                  index: pd.DataFrame) -> pd.DataFrame:
+def regions_table(
+    summaries: Sequence[dict[str, Any]], districts: pd.DataFrame, index: pd.DataFrame
+) -> pd.DataFrame:
     """One row per region: its run, coverage per category and whole-area index.
 
     Parameters
@@ -123,14 +156,18 @@ def regions_table(summaries: Sequence[dict[str, Any]], districts: pd.DataFrame,
     districts, index : DataFrame
         The combined district and index tables.
     """
-    runs = pd.DataFrame([{
-        "region": s["key"], "region_name": s["name"],
-        **{c: s.get(c) for c in RUN_COLUMNS[2:]}} for s in summaries],
-        columns=list(RUN_COLUMNS))
+    runs = pd.DataFrame(
+        [
+            {"region": s["key"], "region_name": s["name"], **{c: s.get(c) for c in RUN_COLUMNS[2:]}}
+            for s in summaries
+        ],
+        columns=list(RUN_COLUMNS),
+    )
     whole = districts[districts["district"] == ALL] if "district" in districts else districts
     if len(whole):
-        coverage = whole.pivot_table(index="region", columns="category", values="coverage",
-                                     aggfunc="first", sort=False).add_prefix("coverage_")
+        coverage = whole.pivot_table(
+            index="region", columns="category", values="coverage", aggfunc="first", sort=False
+        ).add_prefix("coverage_")
         runs = runs.join(coverage, on="region")
     scores = ["accessibility", "balance", "quality", "composite"]
     if len(index) and {"district", *scores} <= set(index.columns):

@@ -32,15 +32,29 @@ from . import storage
 KEY_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"  # no leading dot: no "..", no hidden
 _KEY = re.compile(KEY_PATTERN)
 #: Study sections a batch shares with every region.
-STUDY_SECTIONS = ("network", "population", "facilities", "categories", "analysis", "supply",
-                  "index", "outputs")
+STUDY_SECTIONS = (
+    "network",
+    "population",
+    "facilities",
+    "categories",
+    "analysis",
+    "supply",
+    "index",
+    "outputs",
+)
 #: Files a region's folder gets besides the outputs of a study run.
 OUTLINE_FILE = "outline.geojson"
 DISTRICTS_FILE = "districts.geojson"
 STUDY_FILE = "study.toml"
 #: Names a region key may not take: the batch's own files live beside the region folders.
-RESERVED_KEYS = ("districts.csv", "index.csv", "totals.csv", "regions.csv", "map.html",
-                 "manifest.json")
+RESERVED_KEYS = (
+    "districts.csv",
+    "index.csv",
+    "totals.csv",
+    "regions.csv",
+    "map.html",
+    "manifest.json",
+)
 #: Fields of the study sections that name input files.
 _POPULATION_FILES = ("path", "areas", "weights", "age_table")
 
@@ -244,26 +258,35 @@ class Batch:
     def study_document(self, region: Region) -> dict[str, Any]:
         """The study file of ``region`` as a TOML document (inputs as references)."""
         b = self.section
-        study: dict[str, Any] = {"name": region.key, "title": f"{self.title} · {region.name}",
-                                 "synthetic": b.synthetic}
+        study: dict[str, Any] = {
+            "name": region.key,
+            "title": f"{self.title} · {region.name}",
+            "synthetic": b.synthetic,
+        }
         if b.notice:
             study["notice"] = b.notice
         if b.crs:
             study["crs"] = b.crs
         boundary: dict[str, Any] = {"outline": OUTLINE_FILE}
         if region.zones is not None:
-            boundary.update(districts=DISTRICTS_FILE, district_field="district",
-                            name_en_field="name_en")
-        return {"study": study, "boundary": boundary,
-                **{k: v for k, v in self.sections.items() if v}}
+            boundary.update(
+                districts=DISTRICTS_FILE, district_field="district", name_en_field="name_en"
+            )
+        return {
+            "study": study,
+            "boundary": boundary,
+            **{k: v for k, v in self.sections.items() if v},
+        }
 
     def study_text(self, region: Region) -> str:
         """The region's ``study.toml``: a record of what it ran with."""
         import tomli_w
 
-        header = (f"# Region {region.key} ({region.name}) of batch {self.name!r}, written by "
-                  f"`circle15 batch {self.path.name}`.\n"
-                  f"# Outline: {region.source}. Edit the batch file, not this one.\n\n")
+        header = (
+            f"# Region {region.key} ({region.name}) of batch {self.name!r}, written by "
+            f"`circle15 batch {self.path.name}`.\n"
+            f"# Outline: {region.source}. Edit the batch file, not this one.\n\n"
+        )
         return header + tomli_w.dumps(self.study_document(region))
 
     def region_inputs(self, region: Region) -> dict[str, str]:
@@ -283,9 +306,13 @@ class Batch:
         zones = None
         if region.zones is not None:
             z = region.zones
-            zones = {"crs": z.crs, "district_field": z.district_field,
-                     "name_en_field": z.name_en_field, "region_field": z.region_field,
-                     "own": z.own}
+            zones = {
+                "crs": z.crs,
+                "district_field": z.district_field,
+                "name_en_field": z.name_en_field,
+                "region_field": z.region_field,
+                "own": z.own,
+            }
         document = {
             "circle15": __version__,
             "study": self.study_text(region),
@@ -294,9 +321,9 @@ class Batch:
             "zones": zones,
             "inputs": {k: hashes[ref] for k, ref in sorted(self.region_inputs(region).items())},
         }
-        return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False)
-                              .encode("utf-8")).hexdigest()
-
+        return hashlib.sha256(
+            json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
 
 
 def load_batch(path: str | Path) -> Batch:
@@ -319,8 +346,10 @@ def load_batch(path: str | Path) -> Batch:
     path = Path(path)
     raw = read_toml(path, "batch file")
     if "study" in raw or "boundary" in raw:
-        raise ConfigError(f"{path}: a batch file has [batch] and [regions] (or [[region]]) "
-                          "instead of [study] and [boundary]; see the README's batch section")
+        raise ConfigError(
+            f"{path}: a batch file has [batch] and [regions] (or [[region]]) "
+            "instead of [study] and [boundary]; see the README's batch section"
+        )
     try:
         parsed = BatchFile.model_validate(raw)
     except ValidationError as exc:
@@ -329,12 +358,19 @@ def load_batch(path: str | Path) -> Batch:
     sections, inputs = _absolute_sections(parsed, base, path)
     categories = _check_study_sections(sections, parsed.batch, path)
     regions = _regions(parsed, base, path)
-    return Batch(path=path.resolve(), section=parsed.batch, regions=regions,
-                 sections=sections, inputs=inputs, categories=categories)
+    return Batch(
+        path=path.resolve(),
+        section=parsed.batch,
+        regions=regions,
+        sections=sections,
+        inputs=inputs,
+        categories=categories,
+    )
 
 
-def _absolute_sections(parsed: BatchFile, base: Path,
-                       where: Path) -> tuple[dict[str, Any], dict[str, str]]:
+def _absolute_sections(
+    parsed: BatchFile, base: Path, where: Path
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The study sections with input paths made absolute, and the inputs by field."""
     sections = {name: json.loads(json.dumps(getattr(parsed, name))) for name in STUDY_SECTIONS}
     inputs: dict[str, str] = {}
@@ -347,8 +383,10 @@ def _absolute_sections(parsed: BatchFile, base: Path,
             raise ConfigError(f"{where}: {field_name}: expected a path, got {value!r}")
         reference = storage.absolute_reference(value, base)
         if not storage.exists(reference):
-            raise ConfigError(f"{where}: {field_name}: file not found: {reference} (paths are "
-                              "relative to the batch file)")
+            raise ConfigError(
+                f"{where}: {field_name}: file not found: {reference} (paths are "
+                "relative to the batch file)"
+            )
         section[key] = reference
         inputs[field_name] = reference
 
@@ -362,11 +400,15 @@ def _absolute_sections(parsed: BatchFile, base: Path,
     return sections, inputs
 
 
-def _check_study_sections(sections: dict[str, Any], batch: BatchSection,
-                          where: Path) -> dict[str, Category]:
+def _check_study_sections(
+    sections: dict[str, Any], batch: BatchSection, where: Path
+) -> dict[str, Category]:
     """Check the shared sections as a study file's are checked; return the categories."""
-    document = {"study": {"name": batch.name, "crs": batch.crs},
-                "boundary": {"outline": "regions"}, **sections}
+    document = {
+        "study": {"name": batch.name, "crs": batch.crs},
+        "boundary": {"outline": "regions"},
+        **sections,
+    }
     try:
         config = StudyConfig.model_validate(document)
     except ValidationError as exc:
@@ -383,26 +425,36 @@ def _regions(parsed: BatchFile, base: Path, where: Path) -> list[Region]:
     r = parsed.regions
     shared_zones = None
     if r.districts is not None:
-        shared_zones = ZoneSource(_input(r.districts, base, where, "regions.districts"),
-                                  r.districts_crs, r.district_field,
-                                  r.name_en_field, r.region_field)
+        shared_zones = ZoneSource(
+            _input(r.districts, base, where, "regions.districts"),
+            r.districts_crs,
+            r.district_field,
+            r.name_en_field,
+            r.region_field,
+        )
         _check_zone_fields(shared_zones, where, "regions")
     regions: dict[str, Region] = {}
     origin: dict[str, str] = {}
 
     def add(region: Region) -> None:
         if region.key in RESERVED_KEYS:
-            raise ConfigError(f"{where}: region key {region.key!r} ({region.source}) is the "
-                              "name of a batch output file; give the region another key")
+            raise ConfigError(
+                f"{where}: region key {region.key!r} ({region.source}) is the "
+                "name of a batch output file; give the region another key"
+            )
         if region.key in regions:
-            raise ConfigError(f"{where}: two regions have the key {region.key!r} "
-                              f"({origin[region.key]}; {region.source}); give one of them "
-                              "another key")
+            raise ConfigError(
+                f"{where}: two regions have the key {region.key!r} "
+                f"({origin[region.key]}; {region.source}); give one of them "
+                "another key"
+            )
         twin = next((k for k in regions if k.casefold() == region.key.casefold()), None)
         if twin is not None:  # one folder on Windows and macOS
-            raise ConfigError(f"{where}: region keys {twin!r} ({origin[twin]}) and "
-                              f"{region.key!r} ({region.source}) differ only in case and "
-                              "would share a folder on Windows and macOS; rename one")
+            raise ConfigError(
+                f"{where}: region keys {twin!r} ({origin[twin]}) and "
+                f"{region.key!r} ({region.source}) differ only in case and "
+                "would share a folder on Windows and macOS; rename one"
+            )
         regions[region.key] = region
         origin[region.key] = region.source
 
@@ -417,8 +469,9 @@ def _regions(parsed: BatchFile, base: Path, where: Path) -> list[Region]:
             raise ConfigError(f"{where}: {label}: give outline or adcode, not both")
         listed = None  # the key of the [regions] region this entry adds to
         if entry.outline is not None:
-            region = _outline_region(entry, _input(entry.outline, base, where,
-                                                   f"{label}.outline"), where, label)
+            region = _outline_region(
+                entry, _input(entry.outline, base, where, f"{label}.outline"), where, label
+            )
         elif entry.adcode is not None and entry.adcode in regions:
             listed = entry.adcode  # listed under [regions] adcodes too
         elif entry.adcode is not None:
@@ -429,29 +482,49 @@ def _regions(parsed: BatchFile, base: Path, where: Path) -> list[Region]:
             region = regions[listed]
         zones = region.zones
         if entry.districts is not None:
-            zones = ZoneSource(_input(entry.districts, base, where, f"{label}.districts"),
-                               entry.districts_crs, entry.district_field or r.district_field,
-                               entry.name_en_field if entry.name_en_field is not None
-                               else r.name_en_field, own=True)
-        region = Region(entry.key or region.key, entry.name or region.name,
-                        region.outline_wkb, region.outline_crs, region.source, zones)
+            zones = ZoneSource(
+                _input(entry.districts, base, where, f"{label}.districts"),
+                entry.districts_crs,
+                entry.district_field or r.district_field,
+                entry.name_en_field if entry.name_en_field is not None else r.name_en_field,
+                own=True,
+            )
+        region = Region(
+            entry.key or region.key,
+            entry.name or region.name,
+            region.outline_wkb,
+            region.outline_crs,
+            region.source,
+            zones,
+        )
         if listed is None:
             add(region)
         elif region.key != listed and region.key in regions:
-            raise ConfigError(f"{where}: {label}: key {region.key!r} is taken by "
-                              f"{origin[region.key]}; choose another")
+            raise ConfigError(
+                f"{where}: {label}: key {region.key!r} is taken by "
+                f"{origin[region.key]}; choose another"
+            )
         else:  # in its place, so that the batch keeps the order of [regions]
-            regions = {(region.key if k == listed else k): (region if k == listed else v)
-                       for k, v in regions.items()}
+            regions = {
+                (region.key if k == listed else k): (region if k == listed else v)
+                for k, v in regions.items()
+            }
             origin[region.key] = origin.pop(listed)
     if not regions:
-        raise ConfigError(f"{where}: no regions: list them under [regions] (path = a boundary "
-                          "file with one feature per region, or adcodes = [...]) or as "
-                          "[[region]] entries")
+        raise ConfigError(
+            f"{where}: no regions: list them under [regions] (path = a boundary "
+            "file with one feature per region, or adcodes = [...]) or as "
+            "[[region]] entries"
+        )
     if shared_zones is not None:
-        regions = {k: (v if v.zones is not None else Region(
-            v.key, v.name, v.outline_wkb, v.outline_crs, v.source, shared_zones))
-            for k, v in regions.items()}
+        regions = {
+            k: (
+                v
+                if v.zones is not None
+                else Region(v.key, v.name, v.outline_wkb, v.outline_crs, v.source, shared_zones)
+            )
+            for k, v in regions.items()
+        }
     return list(regions.values())
 
 
@@ -462,20 +535,27 @@ def _check_zone_fields(zones: ZoneSource, where: Path, label: str) -> None:
     try:
         columns = list(pyogrio.read_info(storage.local_copy(zones.reference))["fields"])
     except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise ConfigError(f"{where}: {label}.districts: cannot open {zones.reference} as a "
-                          f"GIS file ({exc})") from None
-    for name, value in (("district_field", zones.district_field),
-                        ("region_field", zones.region_field)):
+        raise ConfigError(
+            f"{where}: {label}.districts: cannot open {zones.reference} as a GIS file ({exc})"
+        ) from None
+    for name, value in (
+        ("district_field", zones.district_field),
+        ("region_field", zones.region_field),
+    ):
         if value is not None and value not in columns:
-            raise ConfigError(f"{where}: {label}.{name}: {zones.reference} has no column "
-                              f"{value!r}; columns are: {', '.join(columns)}")
+            raise ConfigError(
+                f"{where}: {label}.{name}: {zones.reference} has no column "
+                f"{value!r}; columns are: {', '.join(columns)}"
+            )
 
 
 def _input(value: str, base: Path, where: Path, field_name: str) -> str:
     reference = storage.absolute_reference(value, base)
     if not storage.exists(reference):
-        raise ConfigError(f"{where}: {field_name}: file not found: {reference} (paths are "
-                          "relative to the batch file)")
+        raise ConfigError(
+            f"{where}: {field_name}: file not found: {reference} (paths are "
+            "relative to the batch file)"
+        )
     return reference
 
 
@@ -494,22 +574,33 @@ def _file_regions(r: RegionsSection, reference: str, where: Path) -> list[Region
         require_columns(frame, [r.key_field], local, "regions file")
     crs = frame.crs.to_string()
     out = []
-    for i, (name, geometry) in enumerate(zip(frame[r.name_field].astype(str).str.strip(),
-                                             frame.geometry.to_numpy(), strict=True)):
+    for i, (name, geometry) in enumerate(
+        zip(frame[r.name_field].astype(str).str.strip(), frame.geometry.to_numpy(), strict=True)
+    ):
         row = f"{Path(local).name} row {i + 1} ({r.name_field}={name!r})"
         if geometry is None or geometry.is_empty:
-            raise ConfigError(f"{where}: regions.path: {row} has no geometry; draw its "
-                              "outline or remove the row")
+            raise ConfigError(
+                f"{where}: regions.path: {row} has no geometry; draw its outline or remove the row"
+            )
         if r.key_field is not None:
             key = str(frame[r.key_field].iloc[i]).strip()
             if not _is_key(key):
-                raise ConfigError(f"{where}: regions.key_field: {row}: key {key!r} may only "
-                                  "hold letters, digits, '_', '.' and '-', not start with '.' "
-                                  "(it names a folder)")
+                raise ConfigError(
+                    f"{where}: regions.key_field: {row}: key {key!r} may only "
+                    "hold letters, digits, '_', '.' and '-', not start with '.' "
+                    "(it names a folder)"
+                )
         else:
             key = name if _is_key(name) else f"region_{i + 1:02d}"
-        out.append(Region(key, name, shapely.to_wkb(shapely.make_valid(geometry)), crs,
-                          f"{row} of {reference}"))
+        out.append(
+            Region(
+                key,
+                name,
+                shapely.to_wkb(shapely.make_valid(geometry)),
+                crs,
+                f"{row} of {reference}",
+            )
+        )
     return out
 
 
@@ -520,8 +611,13 @@ def _adcode_region(adcode: str, label: str) -> Region:
         found = admin_outline(adcode=adcode)
     except Circle15Error as exc:
         raise ConfigError(f"{label}: {exc}") from None
-    return Region(adcode, str(found["name"].iloc[0]), shapely.to_wkb(found.geometry.iloc[0]),
-                  found.crs.to_string(), str(found["provenance"].iloc[0]))
+    return Region(
+        adcode,
+        str(found["name"].iloc[0]),
+        shapely.to_wkb(found.geometry.iloc[0]),
+        found.crs.to_string(),
+        str(found["provenance"].iloc[0]),
+    )
 
 
 def _outline_region(entry: RegionEntry, reference: str, where: Path, label: str) -> Region:
@@ -535,15 +631,19 @@ def _outline_region(entry: RegionEntry, reference: str, where: Path, label: str)
     stem = Path(local).stem
     key = entry.key or (entry.name if entry.name and _is_key(entry.name) else stem)
     if not _is_key(key):
-        raise ConfigError(f"{where}: {label}: give key = \"...\" (letters, digits, '_', '.', "
-                          "'-'): it names the region's output folder")
+        raise ConfigError(
+            f"{where}: {label}: give key = \"...\" (letters, digits, '_', '.', "
+            "'-'): it names the region's output folder"
+        )
     geometry = shapely.union_all(frame.geometry.make_valid().to_numpy())
-    return Region(key, entry.name or key, shapely.to_wkb(geometry), frame.crs.to_string(),
-                  f"{reference}")
+    return Region(
+        key, entry.name or key, shapely.to_wkb(geometry), frame.crs.to_string(), f"{reference}"
+    )
 
 
-def _listed_region(entry: RegionEntry, regions: dict[str, Region], where: Path,
-                   label: str) -> Region:
+def _listed_region(
+    entry: RegionEntry, regions: dict[str, Region], where: Path, label: str
+) -> Region:
     """The ``[regions]`` region an entry without its own outline refers to."""
     if entry.key is not None and entry.key in regions:
         return regions[entry.key]
@@ -552,11 +652,17 @@ def _listed_region(entry: RegionEntry, regions: dict[str, Region], where: Path,
         return named[0]
     wanted = entry.key or entry.name
     if wanted is None:
-        raise ConfigError(f"{where}: {label}: give outline or adcode for a new region, or the "
-                          "key or name of a region listed under [regions]")
+        raise ConfigError(
+            f"{where}: {label}: give outline or adcode for a new region, or the "
+            "key or name of a region listed under [regions]"
+        )
     if len(named) > 1:
-        raise ConfigError(f"{where}: {label}: name {wanted!r} matches several regions "
-                          f"({', '.join(r.key for r in named)}); give key instead")
+        raise ConfigError(
+            f"{where}: {label}: name {wanted!r} matches several regions "
+            f"({', '.join(r.key for r in named)}); give key instead"
+        )
     known = ", ".join(list(regions)[:10]) + (" …" if len(regions) > 10 else "")
-    raise ConfigError(f"{where}: {label}: no region {wanted!r} under [regions] (keys: "
-                      f"{known}); give outline or adcode to add a new one")
+    raise ConfigError(
+        f"{where}: {label}: no region {wanted!r} under [regions] (keys: "
+        f"{known}); give outline or adcode to add a new one"
+    )

@@ -58,8 +58,14 @@ def parse_memory(text: str | int | None) -> int | None:
     return memory_size(text)
 
 
-def run_tasks(tasks: Sequence[RegionTask], on_done: OnDone, *, scheduler: str | None = None,
-              workers: int | None = None, memory_limit: int | None = None) -> dict[str, Any]:
+def run_tasks(
+    tasks: Sequence[RegionTask],
+    on_done: OnDone,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    memory_limit: int | None = None,
+) -> dict[str, Any]:
     """Run every task and report each summary to ``on_done``.
 
     Parameters
@@ -96,8 +102,11 @@ def run_tasks(tasks: Sequence[RegionTask], on_done: OnDone, *, scheduler: str | 
 def _run_here(tasks: Sequence[RegionTask], on_done: OnDone) -> dict[str, Any]:
     for task in tasks:
         on_done(run_region(task))
-    return {"executor": "this process", "workers": 1,
-            "peak_memory_mb_by_worker": {worker_name(): peak_memory_mb()}}
+    return {
+        "executor": "this process",
+        "workers": 1,
+        "peak_memory_mb_by_worker": {worker_name(): peak_memory_mb()},
+    }
 
 
 # ----------------------------------------------------------------------------------------
@@ -121,8 +130,9 @@ def _pool_task(task: RegionTask) -> Summary:
     return run_region(task)
 
 
-def _run_processes(tasks: Sequence[RegionTask], on_done: OnDone, workers: int,
-                   memory_limit: int | None) -> dict[str, Any]:
+def _run_processes(
+    tasks: Sequence[RegionTask], on_done: OnDone, workers: int, memory_limit: int | None
+) -> dict[str, Any]:
     limit = memory_limit or available_memory() // workers
     pending = {t.key: t for t in tasks}
     attempts = dict.fromkeys(pending, 0)
@@ -131,8 +141,9 @@ def _run_processes(tasks: Sequence[RegionTask], on_done: OnDone, workers: int,
     def done(summary: Summary) -> None:
         pending.pop(summary["key"])
         if summary.get("worker"):
-            peaks[summary["worker"]] = max(peaks.get(summary["worker"], 0.0),
-                                           summary["peak_memory_mb"] or 0.0)
+            peaks[summary["worker"]] = max(
+                peaks.get(summary["worker"], 0.0), summary["peak_memory_mb"] or 0.0
+            )
         on_done(summary)
 
     restarts = 0
@@ -142,15 +153,24 @@ def _run_processes(tasks: Sequence[RegionTask], on_done: OnDone, workers: int,
         for key in interrupted:  # a worker process died while these ran
             attempts[key] += 1
             if attempts[key] >= ATTEMPTS:
-                on_done(_died(pending.pop(key), f"its worker process died {attempts[key]} "
-                                                "times (killed, or out of memory)"))
-    return {"executor": "local processes", "workers": workers,
-            "memory_limit_per_worker": limit, "peak_memory_mb_by_worker": peaks,
-            "pool_restarts": restarts}
+                on_done(
+                    _died(
+                        pending.pop(key),
+                        f"its worker process died {attempts[key]} times (killed, or out of memory)",
+                    )
+                )
+    return {
+        "executor": "local processes",
+        "workers": workers,
+        "memory_limit_per_worker": limit,
+        "peak_memory_mb_by_worker": peaks,
+        "pool_restarts": restarts,
+    }
 
 
-def _pool_round(tasks: list[RegionTask], done: OnDone, workers: int,
-                limit: int) -> tuple[bool, set[str]]:
+def _pool_round(
+    tasks: list[RegionTask], done: OnDone, workers: int, limit: int
+) -> tuple[bool, set[str]]:
     """Run tasks in a fresh pool until all finish or the pool breaks.
 
     Returns whether a worker process died, and the keys of the regions that had started
@@ -162,8 +182,12 @@ def _pool_round(tasks: list[RegionTask], done: OnDone, workers: int,
     started = context.Queue()
     finished: set[str] = set()
     broken = False
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
-                             initializer=_init_process, initargs=(limit, started)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)),
+        mp_context=context,
+        initializer=_init_process,
+        initargs=(limit, started),
+    ) as pool:
         futures = {pool.submit(_pool_task, t): t for t in tasks}
         waiting = set(futures)
         while waiting and not broken:
@@ -190,9 +214,12 @@ def _collect(future, task: RegionTask, finished: set[str], done: OnDone) -> bool
     except BrokenProcessPool:
         return True
     except Exception as exc:  # the worker failed around the region (e.g. out of memory)
-        summary = _died(task, f"its worker process failed ({type(exc).__name__}: {exc}); "
-                              "if memory is short, give each worker more (--memory-limit) "
-                              "or run fewer at once (--workers)")
+        summary = _died(
+            task,
+            f"its worker process failed ({type(exc).__name__}: {exc}); "
+            "if memory is short, give each worker more (--memory-limit) "
+            "or run fewer at once (--workers)",
+        )
     finished.add(task.key)
     done(summary)
     return False
@@ -209,43 +236,67 @@ def _drain(started) -> set[str]:
 
 
 def _died(task: RegionTask, reason: str) -> Summary:
-    return {"key": task.key, "name": task.name, "status": ERROR, "reason": reason,
-            "seconds": None, "worker": None, "peak_memory_mb": None, "cells": 0,
-            "population": 0.0}
+    return {
+        "key": task.key,
+        "name": task.name,
+        "status": ERROR,
+        "reason": reason,
+        "seconds": None,
+        "worker": None,
+        "peak_memory_mb": None,
+        "cells": 0,
+        "population": 0.0,
+    }
 
 
 # ----------------------------------------------------------------------------------------
 # Dask
 
-def _run_dask(tasks: Sequence[RegionTask], on_done: OnDone, scheduler: str,
-              workers: int | None, memory_limit: int | None) -> dict[str, Any]:
+
+def _run_dask(
+    tasks: Sequence[RegionTask],
+    on_done: OnDone,
+    scheduler: str,
+    workers: int | None,
+    memory_limit: int | None,
+) -> dict[str, Any]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise ConfigError("--scheduler needs Dask distributed: pip install "
-                          "'circle15[batch]'") from None
+        raise ConfigError(
+            "--scheduler needs Dask distributed: pip install 'circle15[batch]'"
+        ) from None
     cluster = None
     if scheduler == "local":
         n = workers or min(os.cpu_count() or 1, len(tasks))
         # One thread per worker: one region at a time in each process, so that the
         # memory limit is per region.
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               memory_limit=memory_limit or "auto", dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit or "auto",
+            dashboard_address=None,
+        )
         client = Client(cluster)
         where = "a Dask LocalCluster"
     else:
         try:
             client = Client(scheduler, timeout="30s")
         except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there "
-                              f"({exc}); start one (dask scheduler) or check the "
-                              "address") from None
+            raise ConfigError(
+                f"--scheduler {scheduler}: cannot reach a Dask scheduler there "
+                f"({exc}); start one (dask scheduler) or check the "
+                "address"
+            ) from None
         where = f"the Dask cluster at {scheduler}"
     token = uuid.uuid4().hex[:8]
     peaks: dict[str, float] = {}
     try:
-        futures = {client.submit(run_region, t, key=f"circle15-{t.batch}-{t.key}-{token}",
-                                 pure=False): t for t in tasks}
+        futures = {
+            client.submit(run_region, t, key=f"circle15-{t.batch}-{t.key}-{token}", pure=False): t
+            for t in tasks
+        }
         for future in as_completed(futures):
             task = futures[future]
             try:
@@ -253,8 +304,9 @@ def _run_dask(tasks: Sequence[RegionTask], on_done: OnDone, scheduler: str,
             except Exception as exc:  # KilledWorker: its workers kept dying
                 summary = _died(task, f"{type(exc).__name__}: {exc}")
             if summary.get("worker"):
-                peaks[summary["worker"]] = max(peaks.get(summary["worker"], 0.0),
-                                               summary["peak_memory_mb"] or 0.0)
+                peaks[summary["worker"]] = max(
+                    peaks.get(summary["worker"], 0.0), summary["peak_memory_mb"] or 0.0
+                )
             on_done(summary)
         # The workers' own peaks (including those that ran nothing of this batch).
         for address, peak in client.run(peak_memory_mb).items():
@@ -265,5 +317,9 @@ def _run_dask(tasks: Sequence[RegionTask], on_done: OnDone, scheduler: str,
         client.close()
         if cluster is not None:
             cluster.close()
-    return {"executor": where, "workers": n_workers, "memory_limit_per_worker": memory_limit,
-            "peak_memory_mb_by_worker": peaks}
+    return {
+        "executor": where,
+        "workers": n_workers,
+        "memory_limit_per_worker": memory_limit,
+        "peak_memory_mb_by_worker": peaks,
+    }

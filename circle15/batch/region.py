@@ -60,22 +60,34 @@ class RegionTask:
     input_hashes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, batch: Batch, region: Region, out_dir: Path, hashes: dict[str, str],
-             published: Path | None = None) -> RegionTask:
+    def make(
+        cls,
+        batch: Batch,
+        region: Region,
+        out_dir: Path,
+        hashes: dict[str, str],
+        published: Path | None = None,
+    ) -> RegionTask:
         """The task of ``region``; ``hashes`` maps each input reference to its SHA-256.
 
         ``out_dir``: the batch folder the region is written into; ``published``: the
         batch folder it is read from later (default: ``out_dir``).
         """
         refs = batch.region_inputs(region).values()
-        return cls(batch=batch.name, key=region.key, name=region.name,
-                   out_dir=str(Path(out_dir) / region.key),
-                   document=batch.study_document(region),
-                   study_text=batch.study_text(region), outline_wkb=region.outline_wkb,
-                   outline_crs=region.outline_crs, zones=region.zones,
-                   fingerprint=batch.fingerprint(region, hashes),
-                   published_dir=str(Path(published or out_dir) / region.key),
-                   input_hashes={ref: hashes[ref] for ref in refs if ref in hashes})
+        return cls(
+            batch=batch.name,
+            key=region.key,
+            name=region.name,
+            out_dir=str(Path(out_dir) / region.key),
+            document=batch.study_document(region),
+            study_text=batch.study_text(region),
+            outline_wkb=region.outline_wkb,
+            outline_crs=region.outline_crs,
+            zones=region.zones,
+            fingerprint=batch.fingerprint(region, hashes),
+            published_dir=str(Path(published or out_dir) / region.key),
+            input_hashes={ref: hashes[ref] for ref in refs if ref in hashes},
+        )
 
     @property
     def published(self) -> Path:
@@ -107,8 +119,15 @@ def run_region(task: RegionTask) -> dict[str, Any]:
     # From here until the new manifest is written, the folder is not a complete run.
     for stale in (RECORD_FILE, "manifest.json"):
         (out / stale).unlink(missing_ok=True)
-    outcome: dict[str, Any] = {"key": task.key, "name": task.name, "status": OK,
-                               "reason": "", "cells": 0, "population": 0.0, "warnings": 0}
+    outcome: dict[str, Any] = {
+        "key": task.key,
+        "name": task.name,
+        "status": OK,
+        "reason": "",
+        "cells": 0,
+        "population": 0.0,
+        "warnings": 0,
+    }
     try:
         result = _run(task, out, started)
         outcome["cells"] = len(result.cells)
@@ -119,19 +138,29 @@ def run_region(task: RegionTask) -> dict[str, Any]:
     except Circle15Error as exc:
         outcome.update(status=FAILED, reason=str(exc))
     except MemoryError:
-        outcome.update(status=FAILED, reason="ran out of memory: give each worker more "
-                                             "(--memory-limit) or run fewer at once (--workers)")
+        outcome.update(
+            status=FAILED,
+            reason="ran out of memory: give each worker more "
+            "(--memory-limit) or run fewer at once (--workers)",
+        )
     except Exception as exc:  # a bug: reported with the region, the other regions go on
         tail = "".join(traceback.format_exception(exc)[-3:]).strip()
-        outcome.update(status=ERROR, reason=f"internal error ({type(exc).__name__}: {exc}); "
-                                            f"please report it. {tail}")
+        outcome.update(
+            status=ERROR,
+            reason=f"internal error ({type(exc).__name__}: {exc}); please report it. {tail}",
+        )
     if outcome["status"] != OK:
         _remove_partial_outputs(out)
-    outcome.update(seconds=round(time.perf_counter() - clock, 3), worker=worker_name(),
-                   peak_memory_mb=peak_memory_mb(), started_utc=started.isoformat(
-                       timespec="seconds"))
-    write_json(out / RECORD_FILE, {**outcome, "batch": task.batch,
-                                   "fingerprint": task.fingerprint, "circle15": __version__})
+    outcome.update(
+        seconds=round(time.perf_counter() - clock, 3),
+        worker=worker_name(),
+        peak_memory_mb=peak_memory_mb(),
+        started_utc=started.isoformat(timespec="seconds"),
+    )
+    write_json(
+        out / RECORD_FILE,
+        {**outcome, "batch": task.batch, "fingerprint": task.fingerprint, "circle15": __version__},
+    )
     return outcome
 
 
@@ -155,18 +184,26 @@ def _run(task: RegionTask, out: Path, started: datetime):
     from ..sources.region import read_region_inputs, region_zones
     from ..study import Study
 
-    outline = gpd.GeoDataFrame({"name": [task.name], "key": [task.key]},
-                               geometry=[shapely.from_wkb(task.outline_wkb)],
-                               crs=task.outline_crs)
+    outline = gpd.GeoDataFrame(
+        {"name": [task.name], "key": [task.key]},
+        geometry=[shapely.from_wkb(task.outline_wkb)],
+        crs=task.outline_crs,
+    )
     _write_vector(outline, out / OUTLINE_FILE)
     if task.zones is not None:
         z = task.zones
         local = storage.local_copy(z.reference, expected=task.input_hashes.get(z.reference))
         with reading(local, "sub-district file"):
-            zones = region_zones(local, outline, district_field=z.district_field,
-                                 name_en_field=z.name_en_field, declared_crs=z.crs,
-                                 region_field=z.region_field,
-                                 region_names=(task.key, task.name), take_all=z.own)
+            zones = region_zones(
+                local,
+                outline,
+                district_field=z.district_field,
+                name_en_field=z.name_en_field,
+                declared_crs=z.crs,
+                region_field=z.region_field,
+                region_names=(task.key, task.name),
+                take_all=z.own,
+            )
         _write_vector(zones, out / DISTRICTS_FILE)
     record = write_text(out / STUDY_FILE, task.study_text)
     progress = Progress(enabled=False)  # keeps the step timings for the manifest
@@ -177,9 +214,15 @@ def _run(task: RegionTask, out: Path, started: datetime):
         study = Study.from_config(resolved, progress, read=read_region_inputs)
         result = study.run()
         _check_unchanged(task)
-        write_run_files(result, out, published=task.published, config=record,
-                        inputs=study.input_files(), started=started,
-                        progress=progress)
+        write_run_files(
+            result,
+            out,
+            published=task.published,
+            config=record,
+            inputs=study.input_files(),
+            started=started,
+            progress=progress,
+        )
     return result
 
 
@@ -190,12 +233,15 @@ def _check_unchanged(task: RegionTask) -> None:
         if storage.is_url(reference) and not reference.startswith("file://"):
             continue  # remote: the cached copy was checked against the hash when fetched
         if storage.sha256(reference) != expected:
-            raise InputError(f"{reference}: the file changed while the batch ran; run the "
-                             "batch again once it stays put")
+            raise InputError(
+                f"{reference}: the file changed while the batch ran; run the "
+                "batch again once it stays put"
+            )
 
 
-def _resolved_text(document: dict[str, Any], out: Path,
-                   hashes: dict[str, str] | None = None) -> str:
+def _resolved_text(
+    document: dict[str, Any], out: Path, hashes: dict[str, str] | None = None
+) -> str:
     """The study document with every reference turned into a local path (remote files
     copied into the cache and checked against the batch's ``hashes``)."""
     import tomli_w

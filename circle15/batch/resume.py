@@ -17,8 +17,9 @@ from .config import DISTRICTS_FILE, OUTLINE_FILE, STUDY_FILE
 from .region import OK, RECORD_FILE, RegionTask
 
 
-def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None,
-                 folder: Path | None = None) -> str | None:
+def stale_reason(
+    task: RegionTask, hashes: dict[str, str] | None = None, folder: Path | None = None
+) -> str | None:
     """Why ``task`` must run again, or None when its outputs are up to date.
 
     Parameters
@@ -46,8 +47,11 @@ def stale_reason(task: RegionTask, hashes: dict[str, str] | None = None,
     if manifest is None or not isinstance(manifest.get("outputs"), dict):
         return "outputs incomplete"
     study = out / STUDY_FILE
-    if (not study.is_file() or study.read_text(encoding="utf-8") != task.study_text
-            or manifest.get("config", {}).get("sha256") != _hash(study, hashes)):
+    if (
+        not study.is_file()
+        or study.read_text(encoding="utf-8") != task.study_text
+        or manifest.get("config", {}).get("sha256") != _hash(study, hashes)
+    ):
         return f"{STUDY_FILE} changed"
     for field, entry in manifest.get("inputs", {}).items():
         path = _here(Path(entry["path"]), task.published, out)
@@ -64,8 +68,14 @@ def region_files(task: RegionTask, folder: Path) -> list[str]:
     """The files of an up-to-date region in ``folder``: those its manifest lists, the
     manifest and the record (not files a user put beside them)."""
     manifest = _json(folder / "manifest.json") or {"outputs": {}}
-    written = [*manifest["outputs"], "manifest.json", RECORD_FILE, STUDY_FILE, OUTLINE_FILE,
-               DISTRICTS_FILE]
+    written = [
+        *manifest["outputs"],
+        "manifest.json",
+        RECORD_FILE,
+        STUDY_FILE,
+        OUTLINE_FILE,
+        DISTRICTS_FILE,
+    ]
     return [rel for rel in dict.fromkeys(written) if (folder / rel).is_file()]
 
 
@@ -80,11 +90,14 @@ def _here(path: Path, published: Path, folder: Path) -> Path:
 def recorded_outcome(task: RegionTask, folder: Path | None = None) -> dict[str, Any]:
     """The summary of an up-to-date region, from its record, marked ``skipped``."""
     record = _json((Path(folder) if folder is not None else task.published) / RECORD_FILE) or {}
-    keep = ("cells", "population", "warnings", "seconds", "worker", "peak_memory_mb",
-            "started_utc")
-    return {"key": task.key, "name": task.name, "status": "skipped",
-            "reason": "up to date (inputs and outputs unchanged)",
-            **{k: record.get(k) for k in keep}}
+    keep = ("cells", "population", "warnings", "seconds", "worker", "peak_memory_mb", "started_utc")
+    return {
+        "key": task.key,
+        "name": task.name,
+        "status": "skipped",
+        "reason": "up to date (inputs and outputs unchanged)",
+        **{k: record.get(k) for k in keep},
+    }
 
 
 def _hash(path: Path, hashes: dict[str, str]) -> str:

@@ -76,9 +76,17 @@ class BatchRun:
         return [s for s in self.summaries if s["status"] in (FAILED, ERROR)]
 
 
-def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str | None = None,
-              workers: int | None = None, memory_limit: int | None = None,
-              resume: bool = True, progress: Progress = QUIET, wait: bool = False) -> BatchRun:
+def run_batch(
+    path: str | Path,
+    out: str | Path | None = None,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    memory_limit: int | None = None,
+    resume: bool = True,
+    progress: Progress = QUIET,
+    wait: bool = False,
+) -> BatchRun:
     """Run every region of a batch file and write the per-region and combined outputs.
 
     The batch folder is one publication (see :mod:`circle15.outputs.staging`): regions
@@ -125,11 +133,26 @@ def run_batch(path: str | Path, out: str | Path | None = None, *, scheduler: str
     started = datetime.now(UTC)
     path = Path(path)
     out_dir = Path(out) if out is not None else Path("out") / _batch_name(path)
-    with Publication(out_dir, kind="batch", outputs=BATCH_FILES, inputs=[path], wait=wait,
-                     progress=progress, keep_partial=True) as publication:
+    with Publication(
+        out_dir,
+        kind="batch",
+        outputs=BATCH_FILES,
+        inputs=[path],
+        wait=wait,
+        progress=progress,
+        keep_partial=True,
+    ) as publication:
         batch = load_batch(path)
-        return _run(batch, publication, started, scheduler=scheduler, workers=workers,
-                    memory_limit=memory_limit, resume=resume, progress=progress)
+        return _run(
+            batch,
+            publication,
+            started,
+            scheduler=scheduler,
+            workers=workers,
+            memory_limit=memory_limit,
+            resume=resume,
+            progress=progress,
+        )
 
 
 def _batch_name(path: Path) -> str:
@@ -144,19 +167,28 @@ def _batch_name(path: Path) -> str:
         raise
 
 
-def _run(batch: Batch, publication, started: datetime, *, scheduler: str | None,
-         workers: int | None, memory_limit: int | None, resume: bool,
-         progress: Progress) -> BatchRun:
+def _run(
+    batch: Batch,
+    publication,
+    started: datetime,
+    *,
+    scheduler: str | None,
+    workers: int | None,
+    memory_limit: int | None,
+    resume: bool,
+    progress: Progress,
+) -> BatchRun:
     out_dir, run_dir = publication.out, publication.folder
-    publication.check_inputs([storage.absolute_reference(ref, batch.path.parent)
-                              for ref in batch.inputs.values()])
+    publication.check_inputs(
+        [storage.absolute_reference(ref, batch.path.parent) for ref in batch.inputs.values()]
+    )
     publication.check_names([f"{r.key}/manifest.json" for r in batch.regions])
     with progress.step(f"checking the inputs of {len(batch.regions)} regions"):
-        references = sorted({ref for r in batch.regions
-                             for ref in batch.region_inputs(r).values()})
+        references = sorted({ref for r in batch.regions for ref in batch.region_inputs(r).values()})
         hashes = {ref: storage.sha256(ref) for ref in references}
-        tasks = [RegionTask.make(batch, r, run_dir, hashes, published=out_dir)
-                 for r in batch.regions]
+        tasks = [
+            RegionTask.make(batch, r, run_dir, hashes, published=out_dir) for r in batch.regions
+        ]
         file_hashes: dict[str, str] = {}
         reasons: dict[str, str | None] = {}
         outcomes: dict[str, dict[str, Any]] = {}
@@ -181,60 +213,84 @@ def _run(batch: Batch, publication, started: datetime, *, scheduler: str | None,
 
     def done(summary: dict[str, Any]) -> None:
         outcomes[summary["key"]] = summary
-        progress.say(region_line(summary, len(outcomes) - (len(tasks) - len(to_run)),
-                                 len(to_run)))
+        progress.say(region_line(summary, len(outcomes) - (len(tasks) - len(to_run)), len(to_run)))
 
-    executor = run_tasks(to_run, done, scheduler=scheduler, workers=workers,
-                         memory_limit=memory_limit)
+    executor = run_tasks(
+        to_run, done, scheduler=scheduler, workers=workers, memory_limit=memory_limit
+    )
     summaries = [outcomes[t.key] for t in tasks]
     with progress.step("combining the regions' tables and drawing the overview map"):
         tables, zones = _combine(tasks, summaries)
         regions = _region_frame(batch, summaries)
         categories = batch.categories
         manifest = {
-            "batch": batch.name, "title": batch.title,
+            "batch": batch.name,
+            "title": batch.title,
             "synthetic_data": batch.section.synthetic,
             "started_utc": started.isoformat(timespec="seconds"),
             "batch_file": file_record(batch.path),
             "inputs": {ref: {"sha256": h} for ref, h in hashes.items()},
             "executor": executor,
-            "regions": [_manifest_entry(t, s, run_dir, out_dir)
-                        for t, s in zip(tasks, summaries, strict=True)],
+            "regions": [
+                _manifest_entry(t, s, run_dir, out_dir)
+                for t, s in zip(tasks, summaries, strict=True)
+            ],
         }
         from ..outputs.batch import write_batch_outputs
 
         paths = write_batch_outputs(
-            run_dir, tables=tables, regions=regions, zones=zones, categories=categories,
-            title=batch.title, synthetic=batch.section.synthetic, notice=batch.section.notice,
-            manifest=manifest, publication=publication)
+            run_dir,
+            tables=tables,
+            regions=regions,
+            zones=zones,
+            categories=categories,
+            title=batch.title,
+            synthetic=batch.section.synthetic,
+            notice=batch.section.notice,
+            manifest=manifest,
+            publication=publication,
+        )
     with progress.step("publishing the batch folder"):
         publication.publish()
     seconds = (datetime.now(UTC) - started).total_seconds()
-    return BatchRun(batch, out_dir, summaries, tables, executor,
-                    {name: out_dir / name for name in paths}, round(seconds, 2))
+    return BatchRun(
+        batch,
+        out_dir,
+        summaries,
+        tables,
+        executor,
+        {name: out_dir / name for name in paths},
+        round(seconds, 2),
+    )
 
 
 def region_line(summary: dict[str, Any], n: int, total: int) -> str:
     """One progress line: ``region 3/12 r03 (name): ok in 2.1 s, peak 312 MB``."""
     head = f"region {n}/{total} {summary['key']} ({summary['name']}): "
     if summary["status"] == OK:
-        return (head + f"ok in {summary['seconds']:.1f} s, peak {summary['peak_memory_mb']:,.0f}"
-                f" MB on {summary['worker']}")
+        return (
+            head + f"ok in {summary['seconds']:.1f} s, peak {summary['peak_memory_mb']:,.0f}"
+            f" MB on {summary['worker']}"
+        )
     reason = str(summary["reason"])
     return head + f"{summary['status'].upper()}: {reason[:300]}{'…' if len(reason) > 300 else ''}"
 
 
-def _combine(tasks: list[RegionTask], summaries: list[dict[str, Any]]
-             ) -> tuple[dict[str, pd.DataFrame], gpd.GeoDataFrame | None]:
+def _combine(
+    tasks: list[RegionTask], summaries: list[dict[str, Any]]
+) -> tuple[dict[str, pd.DataFrame], gpd.GeoDataFrame | None]:
     """Read the finished regions' tables and sub-districts from their folders."""
     done = [t for t, s in zip(tasks, summaries, strict=True) if s["status"] in (OK, SKIPPED)]
     names = {t.key: t.name for t in tasks}
-    districts = combine.stack({t.key: _csv(Path(t.out_dir) / "districts.csv") for t in done},
-                              names)
-    index = combine.rank_in_batch(combine.stack(
-        {t.key: _csv(Path(t.out_dir) / "index.csv") for t in done}, names))
-    totals = (combine.totals(districts) if len(districts)
-              else pd.DataFrame(columns=["category", "regions", "population"]))
+    districts = combine.stack({t.key: _csv(Path(t.out_dir) / "districts.csv") for t in done}, names)
+    index = combine.rank_in_batch(
+        combine.stack({t.key: _csv(Path(t.out_dir) / "index.csv") for t in done}, names)
+    )
+    totals = (
+        combine.totals(districts)
+        if len(districts)
+        else pd.DataFrame(columns=["category", "regions", "population"])
+    )
     regions = combine.regions_table(summaries, districts, index)
     zones = []
     for t in done:
@@ -244,10 +300,13 @@ def _combine(tasks: list[RegionTask], summaries: list[dict[str, Any]]
             # 10 m simplification: the overview is for comparing, not for surveying
             layer["geometry"] = layer.geometry.simplify(10.0)
             zones.append(layer.to_crs(4326).assign(region=t.key, region_name=t.name))
-    zone_frame = (gpd.GeoDataFrame(pd.concat(zones, ignore_index=True), crs=4326)
-                  if zones else None)
-    return {"districts": districts, "index": index, "totals": totals,
-            "regions": regions}, zone_frame
+    zone_frame = gpd.GeoDataFrame(pd.concat(zones, ignore_index=True), crs=4326) if zones else None
+    return {
+        "districts": districts,
+        "index": index,
+        "totals": totals,
+        "regions": regions,
+    }, zone_frame
 
 
 def _csv(path: Path) -> pd.DataFrame | None:
@@ -255,26 +314,40 @@ def _csv(path: Path) -> pd.DataFrame | None:
         return None
     # The region's own CSV: names that were guarded against spreadsheet formulas come back
     # as the region wrote them, so they match its map and the other tables.
-    return read_own_csv(path, keep_default_na=False, na_values=[""],
-                        dtype={"district": str, "name_en": str, "rank": "Int64"})
+    return read_own_csv(
+        path,
+        keep_default_na=False,
+        na_values=[""],
+        dtype={"district": str, "name_en": str, "rank": "Int64"},
+    )
 
 
 def _region_frame(batch: Batch, summaries: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     """Region outlines in WGS84 with their status, for the overview map."""
     frames = []
     for region, s in zip(batch.regions, summaries, strict=True):
-        frames.append(gpd.GeoDataFrame(
-            {"region": [region.key], "region_name": [region.name], "status": [s["status"]],
-             "reason": [s["reason"]]},
-            geometry=[shapely.from_wkb(region.outline_wkb)], crs=region.outline_crs,
-        ).to_crs(4326))
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "region": [region.key],
+                    "region_name": [region.name],
+                    "status": [s["status"]],
+                    "reason": [s["reason"]],
+                },
+                geometry=[shapely.from_wkb(region.outline_wkb)],
+                crs=region.outline_crs,
+            ).to_crs(4326)
+        )
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4326)
 
 
-def _manifest_entry(task: RegionTask, summary: dict[str, Any], run_dir: Path,
-                    out_dir: Path) -> dict[str, Any]:
-    entry = {k: summary.get(k) for k in ("key", "name", "status", "reason", "seconds",
-                                         "worker", "peak_memory_mb")}
+def _manifest_entry(
+    task: RegionTask, summary: dict[str, Any], run_dir: Path, out_dir: Path
+) -> dict[str, Any]:
+    entry = {
+        k: summary.get(k)
+        for k in ("key", "name", "status", "reason", "seconds", "worker", "peak_memory_mb")
+    }
     manifest = Path(task.out_dir) / "manifest.json"
     entry["folder"] = task.key
     entry["fingerprint"] = task.fingerprint

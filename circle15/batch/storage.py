@@ -71,12 +71,15 @@ def _filesystem(reference: str):
     except ImportError:
         raise ConfigError(
             f"{reference}: reading inputs from URLs needs fsspec; install it with "
-            "pip install 'circle15[batch]'") from None
+            "pip install 'circle15[batch]'"
+        ) from None
     try:
         return fsspec.core.url_to_fs(reference)
     except (ImportError, ValueError) as exc:
-        raise ConfigError(f"{reference}: cannot open this URL ({exc}); install the fsspec "
-                          "driver for its scheme (e.g. s3fs for s3://)") from None
+        raise ConfigError(
+            f"{reference}: cannot open this URL ({exc}); install the fsspec "
+            "driver for its scheme (e.g. s3fs for s3://)"
+        ) from None
 
 
 def exists(reference: str) -> bool:
@@ -104,8 +107,7 @@ def sha256(reference: str) -> str:
     return _content_hash({suffix: _remote_hash(fs, p) for suffix, p in _remote_parts(fs, path)})
 
 
-def local_copy(reference: str, cache: Path | None = None,
-               expected: str | None = None) -> Path:
+def local_copy(reference: str, cache: Path | None = None, expected: str | None = None) -> Path:
     """A local path holding the file a reference names.
 
     Local files are returned as they are. Remote ones are downloaded into the user's
@@ -151,7 +153,8 @@ def local_copy(reference: str, cache: Path | None = None,
             raise InputError(
                 f"{reference}: its content changed while the batch ran (SHA-256 "
                 f"{digest[:12]}… now, {expected[:12]}… when the batch started); run the "
-                "batch again once the file stays put")
+                "batch again once the file stays put"
+            )
         final = root / digest
         try:
             os.rename(download, final)
@@ -178,22 +181,27 @@ def cache_folder(cache: Path | str | None = None) -> Path:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         info = os.stat(root)
     except OSError as exc:
-        raise ConfigError(f"input cache {root}: cannot use it ({exc.strerror}); set "
-                          f"{CACHE_ENV} to a folder of your own") from None
+        raise ConfigError(
+            f"input cache {root}: cannot use it ({exc.strerror}); set "
+            f"{CACHE_ENV} to a folder of your own"
+        ) from None
     if not stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"input cache {root} is not a folder; set {CACHE_ENV} to a folder")
     if hasattr(os, "getuid"):
         if info.st_uid != os.getuid():
             raise ConfigError(
                 f"input cache {root} belongs to another user (uid {info.st_uid}), who could "
-                f"change the files cached there; set {CACHE_ENV} to a folder of your own")
+                f"change the files cached there; set {CACHE_ENV} to a folder of your own"
+            )
         if info.st_mode & 0o077:
             try:
                 os.chmod(root, 0o700)
             except OSError as exc:
-                raise ConfigError(f"input cache {root} is open to other users and cannot be "
-                                  f"made private ({exc.strerror}); set {CACHE_ENV} to a "
-                                  "folder of your own") from None
+                raise ConfigError(
+                    f"input cache {root} is open to other users and cannot be "
+                    f"made private ({exc.strerror}); set {CACHE_ENV} to a "
+                    "folder of your own"
+                ) from None
     return root
 
 

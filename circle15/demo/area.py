@@ -143,9 +143,14 @@ def load_outline() -> gpd.GeoDataFrame:
     # CGCS2000 (EPSG:4490) and WGS84 agree to well under a metre; reproject for the record.
     geom = districts.to_crs(WGS84).geometry.iloc[0]
     return gpd.GeoDataFrame(
-        {"name": ["镇海区"], "name_en": ["Zhenhai District"], "adcode": [ADCODE],
-         "provenance": [PROV_OUTLINE]},
-        geometry=[geom], crs=WGS84,
+        {
+            "name": ["镇海区"],
+            "name_en": ["Zhenhai District"],
+            "adcode": [ADCODE],
+            "provenance": [PROV_OUTLINE],
+        },
+        geometry=[geom],
+        crs=WGS84,
     )
 
 
@@ -164,8 +169,9 @@ def make_zones(outline: Polygon, seeds: np.ndarray) -> np.ndarray:
     ndarray of Polygon
         Unclipped cells; ``zone_frame`` clips them to the outline.
     """
-    cells = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=outline.buffer(5000),
-                                     ordered=True)
+    cells = shapely.voronoi_polygons(
+        MultiPoint(seeds), extend_to=outline.buffer(5000), ordered=True
+    )
     return shapely.get_parts(cells)
 
 
@@ -181,9 +187,13 @@ def zone_frame(cells: np.ndarray, outline: Polygon, crs: str) -> gpd.GeoDataFram
     if len(zones) != len(ZONES) or shapely.is_empty(zones).any():
         raise RuntimeError("a Voronoi zone does not reach the district outline")
     return gpd.GeoDataFrame(
-        {"district": [z.name_zh for z in ZONES], "name_en": [z.name_en for z in ZONES],
-         "provenance": PROV_ZONES},
-        geometry=zones, crs=crs,
+        {
+            "district": [z.name_zh for z in ZONES],
+            "name_en": [z.name_en for z in ZONES],
+            "provenance": PROV_ZONES,
+        },
+        geometry=zones,
+        crs=crs,
     )
 
 
@@ -206,16 +216,18 @@ def load_area() -> Area:
     canal = make_canal(outline)
     corners = np.array([utm_xy(*c) for c in INDUSTRIAL_LONLAT])
     return Area(
-        outline=outline, outline_wgs=outline_wgs, voronoi=make_zones(outline, seeds),
-        seeds=seeds, canal=canal,
+        outline=outline,
+        outline_wgs=outline_wgs,
+        voronoi=make_zones(outline, seeds),
+        seeds=seeds,
+        canal=canal,
         canal_strip=canal.buffer(CANAL_HALF_WIDTH_M, cap_style="flat"),
         industrial=shapely.intersection(Polygon(corners), outline),
-        lake=ellipse(*LAKE), hills=ellipse(*HILLS),
+        lake=ellipse(*LAKE),
+        hills=ellipse(*HILLS),
     )
 
 
 def zone_of(xy: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Zone index of each point: the Voronoi zones are the nearest-seed regions."""
     return np.argmin(np.linalg.norm(xy[:, None, :] - seeds[None], axis=2), axis=1)
-
-

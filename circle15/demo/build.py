@@ -67,14 +67,18 @@ def build_demo(out_dir: Path) -> None:
 
     area = load_area()
     write_boundaries(area, out_dir)
-    log(f"outline: {area.outline.area / 1e6:.1f} km², {len(area.voronoi)} synthetic zones, "
-         f"canal {area.canal.length / 1e3:.1f} km, industry {area.industrial.area / 1e6:.1f} km²")
+    log(
+        f"outline: {area.outline.area / 1e6:.1f} km², {len(area.voronoi)} synthetic zones, "
+        f"canal {area.canal.length / 1e3:.1f} km, industry {area.industrial.area / 1e6:.1f} km²"
+    )
 
     net, netstats = build_network(area)
-    log(f"network: {len(net.xy):,} nodes, {len(net.u):,} edges, "
+    log(
+        f"network: {len(net.xy):,} nodes, {len(net.u):,} edges, "
         f"{shapely.length(net.geoms).sum() / 1e3:,.0f} km, {netstats['villages']} villages, "
         f"{(net.attrs['bridge'] == 'yes').sum()} bridge edges, {netstats['links']} islands "
-        f"linked, {netstats['dropped_pieces']} stray fragments dropped")
+        f"linked, {netstats['dropped_pieces']} stray fragments dropped"
+    )
 
     grid = grid_cells(area, net)
     surfaces = density(area, net, grid)
@@ -82,8 +86,10 @@ def build_demo(out_dir: Path) -> None:
     cell_zone, cell_d, cell_hamlet = grid.zone[keep], grid.d_street[keep], grid.hamlet[keep]
     (out_dir / POPULATION_FILE).unlink(missing_ok=True)
     write_gpkg(cells, out_dir / POPULATION_FILE, POPULATION_LAYER)
-    log(f"population: {len(cells):,} cells of {len(grid.xy):,}, "
-         f"{int(cells['pop_total'].sum()):,} residents")
+    log(
+        f"population: {len(cells):,} cells of {len(grid.xy):,}, "
+        f"{int(cells['pop_total'].sum()):,} residents"
+    )
 
     tables = place_facilities(area, net, cells, cell_zone)
     write_facilities(tables, out_dir)
@@ -93,17 +99,22 @@ def build_demo(out_dir: Path) -> None:
     netstats.update({f"steps_{k}": v for k, v in steps.items()})
     nodes, edges = network_frames(net)
     write_network(nodes, edges, out_dir / NETWORK_FILE)
-    log(f"steps: {steps['bridges']} arch bridges, {steps['hill']} stepped lanes, "
-        f"{steps['park']} park stairs; {steps['lake']} lake-path edges wheelchair=no")
+    log(
+        f"steps: {steps['bridges']} arch bridges, {steps['hill']} stepped lanes, "
+        f"{steps['park']} park stairs; {steps['lake']} lake-path edges wheelchair=no"
+    )
     write_reference_example(out_dir)
     write_workplan_scenario(out_dir)
     write_vintage(out_dir, list(tables))
 
     (out_dir / CONFIG_FILE).write_text(config_text(list(tables)), encoding="utf-8")
     stats = summary(area, net, nodes, cells, cell_zone, cell_d, cell_hamlet, tables, netstats)
-    files = [CONFIG_FILE, OUTLINE_FILE, ZONES_FILE, NETWORK_FILE, POPULATION_FILE] + [
-        f"facilities/{c}.csv" for c in tables] + [REFERENCE_FILE, WORKPLAN_FILE, VINTAGE_FILE] + [
-        f"{VINTAGE_FACILITIES}/{c}.csv" for c in tables]
+    files = (
+        [CONFIG_FILE, OUTLINE_FILE, ZONES_FILE, NETWORK_FILE, POPULATION_FILE]
+        + [f"facilities/{c}.csv" for c in tables]
+        + [REFERENCE_FILE, WORKPLAN_FILE, VINTAGE_FILE]
+        + [f"{VINTAGE_FACILITIES}/{c}.csv" for c in tables]
+    )
     sizes = {f: (out_dir / f).stat().st_size for f in files}
     (out_dir / README_FILE).write_text(readme_text(stats, sizes), encoding="utf-8")
     total = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
@@ -112,10 +123,12 @@ def build_demo(out_dir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m circle15.demo.build --out data``."""
-    parser = argparse.ArgumentParser(prog="python -m circle15.demo.build",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data"),
-                        help="output folder (default: ./data)")
+    parser = argparse.ArgumentParser(
+        prog="python -m circle15.demo.build", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("data"), help="output folder (default: ./data)"
+    )
     args = parser.parse_args(argv)
     build_demo(args.out)
     return 0
@@ -123,4 +136,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

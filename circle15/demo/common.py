@@ -84,7 +84,6 @@ ARTERIAL = ("primary", "secondary")
 VILLAGE = ("unclassified", "track")
 
 
-
 POP_BANDS: tuple[str, ...] = tuple(census.BANDS)
 CN_DIGITS = "零一二三四五六七八九"
 
@@ -171,8 +170,13 @@ class Lines:
     attrs: pd.DataFrame
 
     @classmethod
-    def of(cls, geoms: Sequence | np.ndarray, highway: str | Sequence[str],
-           hamlet: bool = False, trunk: bool = False) -> Lines:
+    def of(
+        cls,
+        geoms: Sequence | np.ndarray,
+        highway: str | Sequence[str],
+        hamlet: bool = False,
+        trunk: bool = False,
+    ) -> Lines:
         """Lines of one highway class (or one class per line)."""
         geoms = np.asarray(geoms, dtype=object).reshape(-1)
         hw = np.full(len(geoms), highway, dtype=object) if isinstance(highway, str) else highway
@@ -181,8 +185,10 @@ class Lines:
     @classmethod
     def concat(cls, parts: Sequence[Lines]) -> Lines:
         """All lines of several sets."""
-        return cls(np.concatenate([p.geoms for p in parts]),
-                   pd.concat([p.attrs for p in parts], ignore_index=True))
+        return cls(
+            np.concatenate([p.geoms for p in parts]),
+            pd.concat([p.attrs for p in parts], ignore_index=True),
+        )
 
     def replace(self, geoms: np.ndarray) -> Lines:
         """Same attributes on new geometries, split into single non-empty LineStrings."""
@@ -196,5 +202,3 @@ class Lines:
 
     def __len__(self) -> int:
         return len(self.geoms)
-
-

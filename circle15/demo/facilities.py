@@ -67,42 +67,73 @@ class FacilityKind:
 
 FACILITY_KINDS: dict[str, FacilityKind] = {
     "childcare": FacilityKind(
-        "CC", "托育园", "Childcare Centre", (20, 120), 5, ("age_0", "age_1_4"), 540.0),
+        "CC", "托育园", "Childcare Centre", (20, 120), 5, ("age_0", "age_1_4"), 540.0
+    ),
     "kindergarten": FacilityKind(
-        "KG", "幼儿园", "Kindergarten", (180, 450), 30, ("age_1_4", "age_5_9"), 540.0),
+        "KG", "幼儿园", "Kindergarten", (180, 450), 30, ("age_1_4", "age_5_9"), 540.0
+    ),
     "primary_school": FacilityKind(
-        "PS", "小学", "Primary School", (900, 2400), 45, ("age_5_9", "age_10_14"), 540.0),
+        "PS", "小学", "Primary School", (900, 2400), 45, ("age_5_9", "age_10_14"), 540.0
+    ),
     "middle_school": FacilityKind(
-        "MS", "初级中学", "Middle School", (900, 1800), 50, ("age_10_14",), 540.0),
+        "MS", "初级中学", "Middle School", (900, 1800), 50, ("age_10_14",), 540.0
+    ),
     "elderly_canteen": FacilityKind(
-        "EC", "长者食堂", "Elderly Canteen", (20, 120), 5, ("age_60_plus",), 430.0),
+        "EC", "长者食堂", "Elderly Canteen", (20, 120), 5, ("age_60_plus",), 430.0
+    ),
     "sports_venue": FacilityKind(
-        "SV", "全民健身中心", "Fitness Centre", (300, 20000), 10, ("pop_total",), 540.0),
+        "SV", "全民健身中心", "Fitness Centre", (300, 20000), 10, ("pop_total",), 540.0
+    ),
     # Floor areas (m²) after GB 50180-2018 Appendix C (社区卫生服务中心 1,700-2,000,
     # 卫生服务站 120-270, 日间照料中心 350-750, 文化活动中心 3,000-6,000, 文化活动站 250-1,200),
     # widened a little; village clinics and halls smaller.
     "community_health": FacilityKind(
-        "CH", "社区卫生服务站", "Community Health Station", (60, 3000), 10, ("pop_total",),
-        540.0, (FacilityType("社区卫生服务中心", "Community Health Centre", (1500, 3000), "first"),
-                FacilityType("卫生院", "Township Health Centre", (1500, 3000), "first_town"),
-                FacilityType("社区卫生服务站", "Community Health Station", (120, 300), "urban"),
-                FacilityType("村卫生室", "Village Clinic", (60, 150), "rural"))),
+        "CH",
+        "社区卫生服务站",
+        "Community Health Station",
+        (60, 3000),
+        10,
+        ("pop_total",),
+        540.0,
+        (
+            FacilityType("社区卫生服务中心", "Community Health Centre", (1500, 3000), "first"),
+            FacilityType("卫生院", "Township Health Centre", (1500, 3000), "first_town"),
+            FacilityType("社区卫生服务站", "Community Health Station", (120, 300), "urban"),
+            FacilityType("村卫生室", "Village Clinic", (60, 150), "rural"),
+        ),
+    ),
     "elderly_day_care": FacilityKind(
-        "DC", "居家养老服务站", "Home-care Station", (150, 1500), 10, ("age_60_plus",),
-        430.0, (FacilityType("居家养老服务中心", "Home-care Service Centre", (750, 1500),
-                             "first"),
-                FacilityType("居家养老服务中心", "Home-care Service Centre", (750, 1500),
-                             "first_town"),
-                FacilityType("居家养老服务站", "Home-care Station", (150, 400), "urban", 0.7),
-                FacilityType("嵌入式养老机构", "Embedded Care Home", (600, 1500), "urban", 0.3),
-                FacilityType("居家养老服务站", "Home-care Station", (150, 300), "rural"))),
+        "DC",
+        "居家养老服务站",
+        "Home-care Station",
+        (150, 1500),
+        10,
+        ("age_60_plus",),
+        430.0,
+        (
+            FacilityType("居家养老服务中心", "Home-care Service Centre", (750, 1500), "first"),
+            FacilityType("居家养老服务中心", "Home-care Service Centre", (750, 1500), "first_town"),
+            FacilityType("居家养老服务站", "Home-care Station", (150, 400), "urban", 0.7),
+            FacilityType("嵌入式养老机构", "Embedded Care Home", (600, 1500), "urban", 0.3),
+            FacilityType("居家养老服务站", "Home-care Station", (150, 300), "rural"),
+        ),
+    ),
     "culture": FacilityKind(
-        "CU", "文化家园", "Community Culture Home", (200, 6000), 10, ("pop_total",), 540.0,
-        (FacilityType("文化活动中心", "Cultural Activity Centre", (3000, 6000), "first"),
-         FacilityType("文化活动中心", "Cultural Activity Centre", (3000, 6000), "first_town"),
-         FacilityType("文化家园", "Community Culture Home", (250, 1200), "urban", 0.6),
-         FacilityType("图书馆分馆", "Library Branch", (200, 800), "urban", 0.4),
-         FacilityType("农村文化礼堂", "Village Culture Hall", (200, 800), "rural"))),
+        "CU",
+        "文化家园",
+        "Community Culture Home",
+        (200, 6000),
+        10,
+        ("pop_total",),
+        540.0,
+        (
+            FacilityType("文化活动中心", "Cultural Activity Centre", (3000, 6000), "first"),
+            FacilityType("文化活动中心", "Cultural Activity Centre", (3000, 6000), "first_town"),
+            FacilityType("文化家园", "Community Culture Home", (250, 1200), "urban", 0.6),
+            FacilityType("图书馆分馆", "Library Branch", (200, 800), "urban", 0.4),
+            FacilityType("农村文化礼堂", "Village Culture Hall", (200, 800), "rural"),
+        ),
+    ),
 }
 #: Zones at least this rural have village clinics, halls and stations.
 RURAL_ZONE = 0.7
@@ -157,8 +188,9 @@ class Placer:
         return site if fits else None
 
 
-def place_facilities(area: Area, net: Network, cells: gpd.GeoDataFrame,
-                     cell_zone: np.ndarray) -> dict[str, pd.DataFrame]:
+def place_facilities(
+    area: Area, net: Network, cells: gpd.GeoDataFrame, cell_zone: np.ndarray
+) -> dict[str, pd.DataFrame]:
     """Facilities of every category, zone by zone, where they reach the most residents.
 
     Each zone gets the number of facilities in ``FACILITY_PLAN``; within the zone, sites
@@ -217,14 +249,19 @@ def _reach_matrix(tree: cKDTree, centre: np.ndarray, reach_m: float) -> csr_matr
     return csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
 
 
-def _greedy_site(rng: np.random.Generator, placer: Placer, centre: np.ndarray,
-                 gain: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+def _greedy_site(
+    rng: np.random.Generator,
+    placer: Placer,
+    centre: np.ndarray,
+    gain: np.ndarray,
+    candidate: np.ndarray,
+) -> np.ndarray:
     """A site near one of the three candidate cells of highest gain (tried best first)."""
     gain = np.where(candidate, gain, -np.inf)
     order = np.argsort(-gain, kind="stable")
     order = order[np.isfinite(gain[order])]
     for start in range(0, len(order), 3):
-        for cell in rng.permutation(order[start:start + 3]):
+        for cell in rng.permutation(order[start : start + 3]):
             for _ in range(20):  # a few tries round the cell before moving on
                 target = centre[cell] + rng.uniform(-CELL_M / 2, CELL_M / 2, 2)
                 site = placer.spot(rng, target)
@@ -233,8 +270,9 @@ def _greedy_site(rng: np.random.Generator, placer: Placer, centre: np.ndarray,
     raise RuntimeError("no site found for a facility")
 
 
-def _facility_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
-                  numbers: dict[str, int]) -> dict[str, object]:
+def _facility_row(
+    rng: np.random.Generator, kind: FacilityKind, zone: Zone, numbers: dict[str, int]
+) -> dict[str, object]:
     """Name and capacity of the next facility of a kind in a zone.
 
     ``numbers`` counts the facilities of each name type (e.g. 体育公园) already named in
@@ -252,14 +290,16 @@ def _facility_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
     capacity = int(np.clip(round(capacity / kind.capacity_step) * kind.capacity_step, lo, hi))
     number = numbers[zh] = numbers.get(zh, 0) + 1
     short_en = zone.name_en.rsplit(" ", 1)[0]
-    return {"name": f"{zone.name_zh}第{cn_number(number)}{zh}",
-            "name_en": f"{short_en} {en} No. {number}", "capacity": capacity}
+    return {
+        "name": f"{zone.name_zh}第{cn_number(number)}{zh}",
+        "name_en": f"{short_en} {en} No. {number}",
+        "capacity": capacity,
+    }
 
 
-
-
-def _typed_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
-               numbers: dict[str, int]) -> dict[str, object]:
+def _typed_row(
+    rng: np.random.Generator, kind: FacilityKind, zone: Zone, numbers: dict[str, int]
+) -> dict[str, object]:
     """Name and capacity of the next facility of a category with several types: the
     zone's first is its centre (卫生院 in a town), the others stations, homes or halls."""
     town = zone.name_zh.endswith("镇")
@@ -271,12 +311,19 @@ def _typed_row(rng: np.random.Generator, kind: FacilityKind, zone: Zone,
     weights = np.array([t.weight for t in types])
     chosen = types[int(rng.choice(len(types), p=weights / weights.sum()))]
     lo, hi = chosen.capacity
-    capacity = int(np.clip(round(rng.uniform(lo, hi) / kind.capacity_step)
-                           * kind.capacity_step, lo, hi))
+    capacity = int(
+        np.clip(round(rng.uniform(lo, hi) / kind.capacity_step) * kind.capacity_step, lo, hi)
+    )
     number = numbers[chosen.name_zh] = numbers.get(chosen.name_zh, 0) + 1
     short_en = zone.name_en.rsplit(" ", 1)[0]
     if where.startswith("first"):  # one centre per sub-district: no number
-        return {"name": f"{zone.name_zh}{chosen.name_zh}",
-                "name_en": f"{short_en} {chosen.name_en}", "capacity": capacity}
-    return {"name": f"{zone.name_zh}第{cn_number(number)}{chosen.name_zh}",
-            "name_en": f"{short_en} {chosen.name_en} No. {number}", "capacity": capacity}
+        return {
+            "name": f"{zone.name_zh}{chosen.name_zh}",
+            "name_en": f"{short_en} {chosen.name_en}",
+            "capacity": capacity,
+        }
+    return {
+        "name": f"{zone.name_zh}第{cn_number(number)}{chosen.name_zh}",
+        "name_en": f"{short_en} {chosen.name_en} No. {number}",
+        "capacity": capacity,
+    }

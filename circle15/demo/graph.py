@@ -71,15 +71,16 @@ def planarize(lines: Lines, area: Area) -> Network:
     first = np.searchsorted(index, np.arange(len(pieces)))
     last = np.r_[first[1:], len(coords)] - 1
     xy, node = _snap_nodes(np.concatenate([coords[first], coords[last]]))
-    u, v = node[: len(pieces)], node[len(pieces):]
+    u, v = node[: len(pieces)], node[len(pieces) :]
     # Move the piece ends onto their node so every edge starts at u and ends at v exactly.
     coords[first], coords[last] = xy[u], xy[v]
     geoms = shapely.linestrings(coords, indices=index)
 
     # A piece between the banks is a bridge if it crosses the canal, and a stub left in
     # the water (near a bridge, where nothing was cut) otherwise.
-    on_water = shapely.within(shapely.line_interpolate_point(geoms, 0.5, normalized=True),
-                              area.canal_strip)
+    on_water = shapely.within(
+        shapely.line_interpolate_point(geoms, 0.5, normalized=True), area.canal_strip
+    )
     bridge = on_water & shapely.intersects(geoms, area.canal)
     ok = (u != v) & (shapely.length(geoms) > 0) & (bridge | ~on_water)
     attrs = attrs[ok].reset_index(drop=True)
@@ -114,8 +115,9 @@ def _snap_nodes(ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     unique, inverse = np.unique(ends, axis=0, return_inverse=True)
     pairs = cKDTree(unique).query_pairs(SNAP_M, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
-                       shape=(len(unique), len(unique)))
+    graph = coo_matrix(
+        (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(unique), len(unique))
+    )
     _, cluster = connected_components(graph, directed=False)
     # Each cluster is represented by its first member in sorted order.
     first = np.unique(cluster, return_index=True)[1]
@@ -148,8 +150,9 @@ def link_fragments(net: Network, area: Area, max_link_m: float = 200.0) -> Lines
     stray = np.setdiff1d(np.unique(label), wanted)
     counts = np.bincount(label)[stray]
     stray = stray[counts >= 3]
-    islands = np.array([shapely.multilinestrings(net.geoms[label == k]) for k in stray],
-                       dtype=object)
+    islands = np.array(
+        [shapely.multilinestrings(net.geoms[label == k]) for k in stray], dtype=object
+    )
     links = shapely.shortest_line(islands, main)
     ends = shapely.get_coordinates(links).reshape(-1, 2, 2)
     ok = shapely.length(links) <= max_link_m
@@ -176,10 +179,17 @@ def keep_connected(net: Network) -> tuple[Network, dict[str, int]]:
     used = np.unique(np.concatenate([net.u[keep], net.v[keep]]))
     renumber = np.full(len(net.xy), -1, dtype=np.int64)
     renumber[used] = np.arange(len(used))
-    stats = {"dropped_pieces": len(np.unique(label)) - len(wanted),
-             "dropped_edges": int((~keep).sum())}
-    return Network(net.xy[used], renumber[net.u[keep]], renumber[net.v[keep]],
-                   net.geoms[keep], net.attrs[keep].reset_index(drop=True)), stats
+    stats = {
+        "dropped_pieces": len(np.unique(label)) - len(wanted),
+        "dropped_edges": int((~keep).sum()),
+    }
+    return Network(
+        net.xy[used],
+        renumber[net.u[keep]],
+        renumber[net.v[keep]],
+        net.geoms[keep],
+        net.attrs[keep].reset_index(drop=True),
+    ), stats
 
 
 def build_network(area: Area) -> tuple[Network, dict[str, int]]:
@@ -189,8 +199,9 @@ def build_network(area: Area) -> tuple[Network, dict[str, int]]:
     cores = core_streets(area, arterials)
     villages, sites = village_streets(area, arterials)
     others = Lines.concat([cores, villages, industrial_streets(area), footways(area)])
-    others = others.replace(shapely.difference(
-        others.geoms, area.hamlet.buffer(area.hamlet_clearance_m)))
+    others = others.replace(
+        shapely.difference(others.geoms, area.hamlet.buffer(area.hamlet_clearance_m))
+    )
     streets = Lines.concat([arterials, others, hamlet_streets(area)])
     streets = streets.replace(shapely.intersection(streets.geoms, area.outline))
     bridges = choose_bridges(area, arterials, cores)
@@ -219,20 +230,33 @@ def network_frames(net: Network) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     osmid = np.arange(1, len(net.xy) + 1, dtype=np.int64)
     degree = np.bincount(np.concatenate([net.u, net.v]), minlength=len(net.xy))
     nodes = gpd.GeoDataFrame(
-        {"osmid": osmid, "y": lonlat[:, 1], "x": lonlat[:, 0], "street_count": degree,
-         "provenance": PROV_SYNTHETIC},
-        geometry=shapely.points(lonlat), crs=WGS84,
+        {
+            "osmid": osmid,
+            "y": lonlat[:, 1],
+            "x": lonlat[:, 0],
+            "street_count": degree,
+            "provenance": PROV_SYNTHETIC,
+        },
+        geometry=shapely.points(lonlat),
+        crs=WGS84,
     )
     pair = pd.DataFrame({"a": np.minimum(net.u, net.v), "b": np.maximum(net.u, net.v)})
     edges = gpd.GeoDataFrame(
-        {"u": osmid[net.u], "v": osmid[net.v],
-         "key": pair.groupby(["a", "b"]).cumcount().to_numpy(dtype=np.int64),
-         "highway": net.attrs["highway"].to_numpy(), "bridge": net.attrs["bridge"].to_numpy(),
-         **({"wheelchair": net.attrs["wheelchair"].to_numpy()}
-            if "wheelchair" in net.attrs else {}),
-         "length": np.round(shapely.length(net.geoms), 3), "provenance": PROV_SYNTHETIC},
-        geometry=shapely.transform(net.geoms, to_lonlat), crs=WGS84,
+        {
+            "u": osmid[net.u],
+            "v": osmid[net.v],
+            "key": pair.groupby(["a", "b"]).cumcount().to_numpy(dtype=np.int64),
+            "highway": net.attrs["highway"].to_numpy(),
+            "bridge": net.attrs["bridge"].to_numpy(),
+            **(
+                {"wheelchair": net.attrs["wheelchair"].to_numpy()}
+                if "wheelchair" in net.attrs
+                else {}
+            ),
+            "length": np.round(shapely.length(net.geoms), 3),
+            "provenance": PROV_SYNTHETIC,
+        },
+        geometry=shapely.transform(net.geoms, to_lonlat),
+        crs=WGS84,
     )
     return nodes, edges
-
-

@@ -86,7 +86,10 @@ def density(area: Area, net: Network, cells: Cells) -> dict[str, np.ndarray]:
     campus = hill[:, CORE_INDEX["ZS"]]
     child = 1.0 + 0.6 * new_centre + 0.2 * campus - 0.25 * rural
     multiplier = {
-        "age_0": child, "age_1_4": child, "age_5_9": child, "age_10_14": child,
+        "age_0": child,
+        "age_1_4": child,
+        "age_5_9": child,
+        "age_10_14": child,
         "age_15_59": 1.0 + 0.25 * campus,  # students of the university town
         "age_60_plus": 1.0 + 0.9 * rural + 0.6 * old_town - 0.3 * new_centre,
     }
@@ -127,8 +130,9 @@ def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     return counts
 
 
-def population_frame(cells: Cells,
-                     surfaces: dict[str, np.ndarray]) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+def population_frame(
+    cells: Cells, surfaces: dict[str, np.ndarray]
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Populated cells with every census band allocated exactly (UTM).
 
     Returns
@@ -149,5 +153,3 @@ def population_frame(cells: Cells,
     h = CELL_M / 2
     boxes = shapely.box(x - h, y - h, x + h, y + h)
     return gpd.GeoDataFrame(frame, geometry=boxes, crs=UTM), keep
-
-

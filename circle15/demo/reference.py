@@ -15,8 +15,10 @@ import pandas as pd
 #: Output file, relative to the demo folder.
 REFERENCE_FILE = "reference/zhenhai_reference_example.csv"
 
-NOTE = ("EXAMPLE of the reference format with made-up values; not Ningbo's published "
-        "index and not a measurement of Zhenhai")
+NOTE = (
+    "EXAMPLE of the reference format with made-up values; not Ningbo's published "
+    "index and not a measurement of Zhenhai"
+)
 
 #: (unit as a reference might write it, composite, 可及, 均衡, 优质, 托育覆盖率, 助餐覆盖率)
 _ROWS = [
@@ -29,16 +31,23 @@ _ROWS = [
     ("九龙湖镇", 61.3, 52.7, 66.4, 64.8, 0.12, 0.35),
     ("镇海区", 78.6, 76.4, 79.2, 80.1, 0.78, 0.74),
 ]
-_INDICATORS = ["综合指数", "accessibility", "均衡", "quality", "托育覆盖率",
-               "coverage_elderly_canteen"]
+_INDICATORS = [
+    "综合指数",
+    "accessibility",
+    "均衡",
+    "quality",
+    "托育覆盖率",
+    "coverage_elderly_canteen",
+]
 
 
 def reference_example() -> pd.DataFrame:
     """The example reference table: ``unit, indicator, value, provenance, note``."""
-    records = [{"unit": unit, "indicator": name, "value": value,
-                "provenance": "synthetic", "note": NOTE}
-               for unit, *values in _ROWS for name, value in zip(_INDICATORS, values,
-                                                                 strict=True)]
+    records = [
+        {"unit": unit, "indicator": name, "value": value, "provenance": "synthetic", "note": NOTE}
+        for unit, *values in _ROWS
+        for name, value in zip(_INDICATORS, values, strict=True)
+    ]
     return pd.DataFrame(records)
 
 

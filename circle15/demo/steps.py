@@ -52,19 +52,26 @@ def mark_steps(net: Network, area: Area) -> tuple[Network, dict[str, int]]:
     on_hill = shapely.within(mid, Point(utm_xy(*centre)).buffer(radius))
     hill = on_hill & (highway == "residential") & main & (bridge != "yes")
     hill &= rng.random(len(highway)) < STEP_SHARE["hill"]
-    cores = shapely.union_all([Point(utm_xy(c.lon, c.lat)).buffer(c.radius_m)
-                               for c in CORES[:3]])
+    cores = shapely.union_all([Point(utm_xy(c.lon, c.lat)).buffer(c.radius_m) for c in CORES[:3]])
     luotuo = CORES[CORE_INDEX["LT"]]
     promenade = Point(utm_xy(luotuo.lon, luotuo.lat)).buffer(2000.0)
     near_lake = shapely.dwithin(mid, area.lake, 60.0)
-    park = ((highway == "footway") & shapely.within(mid, cores) & ~near_lake
-            & ~shapely.dwithin(mid, area.canal, 80.0) & shapely.within(mid, promenade.union(
-                cores)))
+    park = (
+        (highway == "footway")
+        & shapely.within(mid, cores)
+        & ~near_lake
+        & ~shapely.dwithin(mid, area.canal, 80.0)
+        & shapely.within(mid, promenade.union(cores))
+    )
     park &= rng.random(len(highway)) < STEP_SHARE["park"]
     lake = (highway == "footway") & near_lake
     highway[arch | hill | park] = "steps"
     attrs["highway"] = highway
     attrs["wheelchair"] = np.where(lake, "no", "")
-    counts = {"bridges": int(arch.sum()), "hill": int(hill.sum()), "park": int(park.sum()),
-              "lake": int(lake.sum())}
+    counts = {
+        "bridges": int(arch.sum()),
+        "hill": int(hill.sum()),
+        "park": int(park.sum()),
+        "lake": int(lake.sum()),
+    }
     return Network(net.xy, net.u, net.v, net.geoms, attrs), counts

@@ -25,8 +25,9 @@ from .common import Lines, nearest_line, rotate, segments, stream, utm_xy
 # =========================================================================== streets
 
 
-def _bent_line(rng: np.random.Generator, along: np.ndarray, offset: float,
-               wander: float) -> np.ndarray:
+def _bent_line(
+    rng: np.random.Generator, along: np.ndarray, offset: float, wander: float
+) -> np.ndarray:
     """Coordinates of a nearly straight line at ``y = offset`` that drifts by <= wander m."""
     drift = np.cumsum(rng.normal(0.0, wander / 4.0, along.size))
     drift = np.clip(drift - drift.mean(), -wander, wander)
@@ -53,15 +54,15 @@ def arterial_grid(area: Area) -> Lines:
             xy = xy if axis == 0 else xy[:, ::-1]
             lines.append(LineString(rotate(xy, ARTERIAL_ANGLE_DEG)))
             classes.append("primary" if i % 3 == 1 else "secondary")
-    grid = Lines.concat([Lines.of(lines, classes),
-                         Lines.of(_trunk_links(rng), "primary", trunk=True)])
+    grid = Lines.concat(
+        [Lines.of(lines, classes), Lines.of(_trunk_links(rng), "primary", trunk=True)]
+    )
     blocked = shapely.union_all([area.lake.buffer(10.0), area.hills])
     grid = grid.replace(shapely.difference(grid.geoms, blocked))
     return grid.replace(shapely.intersection(grid.geoms, area.outline))
 
 
-TRUNK_PAIRS = (("LT", "ZS"), ("LT", "JC"), ("JC", "ZB"), ("LT", "JLH"), ("LT", "GS"),
-               ("GS", "XP"))
+TRUNK_PAIRS = (("LT", "ZS"), ("LT", "JC"), ("JC", "ZB"), ("LT", "JLH"), ("LT", "GS"), ("GS", "XP"))
 
 
 def _trunk_links(rng: np.random.Generator) -> list[LineString]:
@@ -77,8 +78,9 @@ def _trunk_links(rng: np.random.Generator) -> list[LineString]:
     return links
 
 
-def _lattice(rng: np.random.Generator, half: float, block: tuple[float, float],
-             jitter: float) -> tuple[np.ndarray, np.ndarray]:
+def _lattice(
+    rng: np.random.Generator, half: float, block: tuple[float, float], jitter: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Segments of a jittered lattice centred on the origin, block sides drawn from ``block``.
 
     Returns
@@ -139,13 +141,19 @@ def _core_reach(a: np.ndarray, b: np.ndarray, radius: float, phase: np.ndarray) 
     """
     mid = (a + b) / 2.0
     bearing = np.arctan2(mid[:, 1], mid[:, 0])
-    edge = radius * (1 + 0.18 * np.sin(3 * bearing + phase[0])
-                     + 0.10 * np.sin(5 * bearing + phase[1]))
+    edge = radius * (
+        1 + 0.18 * np.sin(3 * bearing + phase[0]) + 0.10 * np.sin(5 * bearing + phase[1])
+    )
     return np.hypot(mid[:, 0], mid[:, 1]) / edge
 
 
-def _alleys(rng: np.random.Generator, a: np.ndarray, b: np.ndarray, share: float,
-            length: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _alleys(
+    rng: np.random.Generator,
+    a: np.ndarray,
+    b: np.ndarray,
+    share: float,
+    length: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
     """Dead-end alleys leaving a share of the segments ``a -> b`` at right angles.
 
     Each alley starts 0.5 m on the far side of its street so that it crosses it: noding
@@ -176,8 +184,13 @@ def _drop_alongside(lines: Lines, arterials: Lines, within_m: float) -> Lines:
     return lines.where(~(close & (along > 0.7 * shapely.length(lines.geoms))))
 
 
-def _clusters(rng: np.random.Generator, centres: np.ndarray, spacing: np.ndarray,
-              axes: np.ndarray, drop: float) -> np.ndarray:
+def _clusters(
+    rng: np.random.Generator,
+    centres: np.ndarray,
+    spacing: np.ndarray,
+    axes: np.ndarray,
+    drop: float,
+) -> np.ndarray:
     """Small lane networks, one per centre: a 7x7 jittered lattice cut to an ellipse.
 
     Parameters
@@ -199,16 +212,22 @@ def _clusters(rng: np.random.Generator, centres: np.ndarray, spacing: np.ndarray
     v = len(centres)
     steps = np.arange(-3, 4)
     ij = np.stack(np.meshgrid(steps, steps, indexing="ij"), axis=-1).astype(float)  # (7,7,2)
-    inside = ((ij[None, ..., 0] / axes[:, 0, None, None]) ** 2
-              + (ij[None, ..., 1] / axes[:, 1, None, None]) ** 2) <= 1.0
+    inside = (
+        (ij[None, ..., 0] / axes[:, 0, None, None]) ** 2
+        + (ij[None, ..., 1] / axes[:, 1, None, None]) ** 2
+    ) <= 1.0
     jitter = rng.normal(0.0, 6.0, (v, 7, 7, 2))
     jitter[:, 3, 3] = 0.0
     local = ij[None] * spacing[:, None, None, None] + jitter
     pts = rotate(local, rng.uniform(0.0, 180.0, v)[:, None, None]) + centres[:, None, None, :]
     a = np.concatenate([pts[:, :-1].reshape(-1, 2), pts[:, :, :-1].reshape(-1, 2)])
     b = np.concatenate([pts[:, 1:].reshape(-1, 2), pts[:, :, 1:].reshape(-1, 2)])
-    ok = np.concatenate([(inside[:, :-1] & inside[:, 1:]).reshape(-1),
-                         (inside[:, :, :-1] & inside[:, :, 1:]).reshape(-1)])
+    ok = np.concatenate(
+        [
+            (inside[:, :-1] & inside[:, 1:]).reshape(-1),
+            (inside[:, :, :-1] & inside[:, :, 1:]).reshape(-1),
+        ]
+    )
     ok &= rng.random(len(ok)) >= drop
     return segments(a[ok], b[ok])
 
@@ -228,10 +247,15 @@ def village_sites(area: Area) -> np.ndarray:
     core_xy = np.array([utm_xy(c.lon, c.lat) for c in CORES])
     core_r = np.array([c.radius_m for c in CORES])
     core_gap = np.min(np.linalg.norm(xy[:, None] - core_xy[None], axis=2) - core_r, axis=1)
-    avoid = shapely.union_all([
-        area.industrial.buffer(300.0), area.lake.buffer(200.0), area.hills,
-        area.canal.buffer(250.0), area.hamlet.buffer(area.hamlet_clearance_m + 300.0),
-    ])
+    avoid = shapely.union_all(
+        [
+            area.industrial.buffer(300.0),
+            area.lake.buffer(200.0),
+            area.hills,
+            area.canal.buffer(250.0),
+            area.hamlet.buffer(area.hamlet_clearance_m + 300.0),
+        ]
+    )
     ok = shapely.contains(area.outline.buffer(-150.0), pts) & ~shapely.intersects(avoid, pts)
     ok &= core_gap > 400.0
     ok &= rng.random(len(xy)) < rurality
@@ -263,8 +287,9 @@ def village_streets(area: Area, arterials: Lines) -> tuple[Lines, np.ndarray]:
     ends[:, 1] += 0.5 * reach / np.maximum(np.linalg.norm(reach, axis=1), 1e-9)[:, None]
     access = _kinked(rng, ends[:, 0], ends[:, 1], 15.0)
     tracks = _village_tracks(rng, sites)
-    lines = Lines.concat([Lines.of(lanes, list(kind)), Lines.of(access, "unclassified"),
-                          Lines.of(tracks, "track")])
+    lines = Lines.concat(
+        [Lines.of(lanes, list(kind)), Lines.of(access, "unclassified"), Lines.of(tracks, "track")]
+    )
     return lines, sites
 
 
@@ -277,8 +302,9 @@ def _kinked(rng: np.random.Generator, a: np.ndarray, b: np.ndarray, sd: float) -
 def _village_tracks(rng: np.random.Generator, sites: np.ndarray) -> np.ndarray:
     """Farm tracks joining some neighbouring villages (short Delaunay edges)."""
     tri = Delaunay(sites).simplices
-    pairs = np.unique(np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]),
-                              axis=1), axis=0)
+    pairs = np.unique(
+        np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]), axis=1), axis=0
+    )
     a, b = sites[pairs[:, 0]], sites[pairs[:, 1]]
     keep = (np.linalg.norm(b - a, axis=1) < 1000.0) & (rng.random(len(pairs)) < 0.4)
     return _kinked(rng, a[keep], b[keep], 40.0)
@@ -305,7 +331,8 @@ def footways(area: Area) -> Lines:
     luotuo = CORES[CORE_INDEX["LT"]]
     # offset_curve: negative distances lie right of the line, i.e. south of the canal.
     promenade = shapely.intersection(
-        area.canal.offset_curve(-45.0), Point(utm_xy(luotuo.lon, luotuo.lat)).buffer(2000.0))
+        area.canal.offset_curve(-45.0), Point(utm_xy(luotuo.lon, luotuo.lat)).buffer(2000.0)
+    )
     paths = [lake_path, promenade]
     for core in CORES[:3]:  # park paths in the three big cores
         centre = utm_xy(core.lon, core.lat)
@@ -355,6 +382,7 @@ def choose_bridges(area: Area, arterials: Lines, local: Lines) -> np.ndarray:
     ndarray of Point
         Bridge sites on the canal.
     """
+
     def crossings(geoms: np.ndarray) -> np.ndarray:
         pts = shapely.get_parts(shapely.intersection(geoms, area.canal))
         pts = pts[shapely.get_type_id(pts) == 0]
@@ -386,5 +414,3 @@ def cut_at_canal(area: Area, lines: Lines, bridges: np.ndarray) -> Lines:
     bridged = shapely.dwithin(lines.geoms, shapely.multipoints(bridges), 0.5)
     cut = np.where(bridged, lines.geoms, shapely.difference(lines.geoms, area.canal_strip))
     return lines.replace(cut)
-
-

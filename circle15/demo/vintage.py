@@ -39,9 +39,11 @@ VINTAGE_FILE = "vintages/zhenhai_2025_synthetic.toml"
 VINTAGE_FACILITIES = "vintages/facilities_2025"
 SEED = (20240618, 2025)
 #: New facilities of a year besides the plan's, per category: how many and their kind.
-NEW = {"community_health": (2, "社区卫生服务站", "Community Health Station", (120, 300)),
-       "culture": (2, "文化家园", "Community Culture Home", (250, 1200)),
-       "elderly_day_care": (1, "嵌入式养老机构", "Embedded Care Home", (600, 1500))}
+NEW = {
+    "community_health": (2, "社区卫生服务站", "Community Health Station", (120, 300)),
+    "culture": (2, "文化家园", "Community Culture Home", (250, 1200)),
+    "elderly_day_care": (1, "嵌入式养老机构", "Embedded Care Home", (600, 1500)),
+}
 #: Straight-line reach of a new facility, as the work plan's sites use.
 REACH_M = 540.0
 MOVE_M = 300.0
@@ -57,9 +59,14 @@ def _to_utm(table: pd.DataFrame) -> np.ndarray:
     return shapely.get_coordinates(points.to_numpy())
 
 
-def _new_sites(rng: np.random.Generator, table: pd.DataFrame, count: int,
-               cells: gpd.GeoDataFrame, tree: shapely.STRtree, streets: np.ndarray
-               ) -> np.ndarray:
+def _new_sites(
+    rng: np.random.Generator,
+    table: pd.DataFrame,
+    count: int,
+    cells: gpd.GeoDataFrame,
+    tree: shapely.STRtree,
+    streets: np.ndarray,
+) -> np.ndarray:
     """Sites on the street nearest cells drawn where no facility is within reach."""
     centres = shapely.centroid(cells.geometry.to_numpy())
     xy = shapely.get_coordinates(centres)
@@ -71,8 +78,9 @@ def _new_sites(rng: np.random.Generator, table: pd.DataFrame, count: int,
         w = np.where(far, weight, 0.0)
         cell = int(rng.choice(len(xy), p=w / w.sum()))
         street = streets[tree.nearest(centres[cell])]
-        site = shapely.line_interpolate_point(street, shapely.line_locate_point(
-            street, centres[cell]))
+        site = shapely.line_interpolate_point(
+            street, shapely.line_locate_point(street, centres[cell])
+        )
         out.append(shapely.get_coordinates(site)[0])
         placed = np.vstack([placed, out[-1]])
     return np.asarray(out)
@@ -88,21 +96,29 @@ def vintage_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     # plan's "(2024规划·合成位置)"
     plan = plan_sites(data_dir)
     for key, rows in plan.groupby("category", sort=False):
-        built = pd.DataFrame({
-            "facility_id": rows["id"].to_numpy(),
-            "name": rows["name"].str.replace("（2024规划·合成位置）", "", regex=False).to_numpy(),
-            "name_en": rows["note"].str.split(";").str[0].str.split(" ", n=1).str[1].to_numpy(),
-            "capacity": rows["capacity"].round().astype(int).to_numpy(),
-            "lon": rows["lon"].to_numpy(), "lat": rows["lat"].to_numpy(),
-            "provenance": PROV_SYNTHETIC})
+        built = pd.DataFrame(
+            {
+                "facility_id": rows["id"].to_numpy(),
+                "name": rows["name"]
+                .str.replace("（2024规划·合成位置）", "", regex=False)
+                .to_numpy(),
+                "name_en": rows["note"].str.split(";").str[0].str.split(" ", n=1).str[1].to_numpy(),
+                "capacity": rows["capacity"].round().astype(int).to_numpy(),
+                "lon": rows["lon"].to_numpy(),
+                "lat": rows["lat"].to_numpy(),
+                "provenance": PROV_SYNTHETIC,
+            }
+        )
         tables[key] = pd.concat([tables[key], built], ignore_index=True)
     canteens = tables["elderly_canteen"]
-    closed = rng.choice(np.flatnonzero(canteens["facility_id"].str.startswith("EC")), 2,
-                        replace=False)
+    closed = rng.choice(
+        np.flatnonzero(canteens["facility_id"].str.startswith("EC")), 2, replace=False
+    )
     tables["elderly_canteen"] = canteens.drop(index=closed).reset_index(drop=True)
     childcare = tables["childcare"]
-    more = rng.choice(np.flatnonzero(childcare["facility_id"].str.startswith("CC")), 3,
-                      replace=False)
+    more = rng.choice(
+        np.flatnonzero(childcare["facility_id"].str.startswith("CC")), 3, replace=False
+    )
     childcare.loc[more, "capacity"] += 10
     cells = gpd.read_file(data_dir / POPULATION_FILE, layer=POPULATION_LAYER).to_crs(UTM)
     edges = gpd.read_file(data_dir / NETWORK_FILE, layer="edges").to_crs(UTM)
@@ -111,8 +127,9 @@ def vintage_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     kg = tables["kindergarten"].copy()
     moved, renamed = rng.choice(len(kg), 2, replace=False)
     angle = rng.uniform(0, 2 * np.pi)
-    target = shapely.points(_to_utm(kg.iloc[[moved]])
-                            + MOVE_M * np.array([np.cos(angle), np.sin(angle)]))[0]
+    target = shapely.points(
+        _to_utm(kg.iloc[[moved]]) + MOVE_M * np.array([np.cos(angle), np.sin(angle)])
+    )[0]
     street = streets[tree.nearest(target)]  # the new site stands on a street
     site = shapely.line_interpolate_point(street, shapely.line_locate_point(street, target))
     kg.loc[moved, ["lon", "lat"]] = _to_lonlat(shapely.get_coordinates(site))[0]
@@ -127,13 +144,23 @@ def vintage_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
         lonlat = _to_lonlat(xy)
         prefix = str(table["facility_id"].iloc[0])[:2]
         start = len(table) + 1
-        tables[key] = pd.concat([table, pd.DataFrame({
-            "facility_id": [f"{prefix}{start + i:03d}" for i in range(count)],
-            "name": [f"新建{zh}{i + 1}（2025）" for i in range(count)],
-            "name_en": [f"New {en} {i + 1} (2025)" for i in range(count)],
-            "capacity": (np.round(rng.uniform(lo, hi, count) / 10) * 10).astype(int),
-            "lon": lonlat[:, 0], "lat": lonlat[:, 1], "provenance": PROV_SYNTHETIC})],
-            ignore_index=True)
+        tables[key] = pd.concat(
+            [
+                table,
+                pd.DataFrame(
+                    {
+                        "facility_id": [f"{prefix}{start + i:03d}" for i in range(count)],
+                        "name": [f"新建{zh}{i + 1}（2025）" for i in range(count)],
+                        "name_en": [f"New {en} {i + 1} (2025)" for i in range(count)],
+                        "capacity": (np.round(rng.uniform(lo, hi, count) / 10) * 10).astype(int),
+                        "lon": lonlat[:, 0],
+                        "lat": lonlat[:, 1],
+                        "provenance": PROV_SYNTHETIC,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     return tables
 
 
@@ -164,8 +191,11 @@ def vintage_config(categories: list[str]) -> str:
         f'layer = "{POPULATION_LAYER}"',
     ]
     for category in categories:
-        lines += ["", f"[facilities.{category}]",
-                  f'path = "{Path(VINTAGE_FACILITIES).name}/{category}.csv"']
+        lines += [
+            "",
+            f"[facilities.{category}]",
+            f'path = "{Path(VINTAGE_FACILITIES).name}/{category}.csv"',
+        ]
     lines += targets_text()
     return "\n".join(lines) + "\n"
 

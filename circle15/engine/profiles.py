@@ -68,9 +68,15 @@ class Profile:
         return snap, self.graph.attach(snap)
 
 
-def step_free_profile(ordinary: RoutingGraph, edge_index: EdgeIndex, avoided: np.ndarray,
-                      points: np.ndarray, max_snap_m: float, *,
-                      streets: pd.DataFrame | None = None) -> Profile:
+def step_free_profile(
+    ordinary: RoutingGraph,
+    edge_index: EdgeIndex,
+    avoided: np.ndarray,
+    points: np.ndarray,
+    max_snap_m: float,
+    *,
+    streets: pd.DataFrame | None = None,
+) -> Profile:
     """The step-free profile of an ordinary routing graph.
 
     Parameters
@@ -97,8 +103,9 @@ def step_free_profile(ordinary: RoutingGraph, edge_index: EdgeIndex, avoided: np
     u, v, w = ordinary.edge_u, ordinary.edge_v, ordinary.edge_length
     split, pendant, leg = pendant_legs(ordinary)
     on_avoided = avoided[ordinary.split_edge] if k else np.empty(0, bool)
-    pendants = np.concatenate(ordinary.point_nodes) if ordinary.point_nodes else np.empty(
-        0, np.int64)
+    pendants = (
+        np.concatenate(ordinary.point_nodes) if ordinary.point_nodes else np.empty(0, np.int64)
+    )
     # Points whose street is avoided hang from the nearest step-free street as well.
     snapped = np.flatnonzero(pendants >= 0)
     moved = snapped[on_avoided[pendants[snapped] - n - k]]
@@ -107,8 +114,9 @@ def step_free_profile(ordinary: RoutingGraph, edge_index: EdgeIndex, avoided: np
     alt_edge, alt_off = again.edge[ok], again.offset_m[ok]
     alt_leg, alt_owner = again.leg_m[ok], pendants[moved[ok]]
     order = np.lexsort((alt_off, alt_edge))
-    alt_edge, alt_off, alt_leg, alt_owner = (x[order] for x in (alt_edge, alt_off, alt_leg,
-                                                                  alt_owner))
+    alt_edge, alt_off, alt_leg, alt_owner = (
+        x[order] for x in (alt_edge, alt_off, alt_leg, alt_owner)
+    )
     alt_node = ordinary.n_nodes + np.arange(len(order))
 
     keep = ~on_avoided
@@ -123,19 +131,38 @@ def step_free_profile(ordinary: RoutingGraph, edge_index: EdgeIndex, avoided: np
     b = np.concatenate([b[walkable], pendant, alt_owner])
     weight = np.concatenate([weight[walkable], leg, alt_leg])
     csr = _symmetric_csr(a, b, np.maximum(weight, 0.0), ordinary.n_nodes + len(alt_node))
-    graph = RoutingGraph(csr=csr, n_street_nodes=n, point_nodes=ordinary.point_nodes,
-                         edge_u=u, edge_v=v, edge_length=w, split_edge=e, split_offset=o,
-                         split_node=nodes)
-    return Profile(STEP_FREE, graph, edge_index, avoided,
-                   _avoided_segments(ordinary, avoided), streets, len(alt_node))
+    graph = RoutingGraph(
+        csr=csr,
+        n_street_nodes=n,
+        point_nodes=ordinary.point_nodes,
+        edge_u=u,
+        edge_v=v,
+        edge_length=w,
+        split_edge=e,
+        split_offset=o,
+        split_node=nodes,
+    )
+    return Profile(
+        STEP_FREE,
+        graph,
+        edge_index,
+        avoided,
+        _avoided_segments(ordinary, avoided),
+        streets,
+        len(alt_node),
+    )
 
 
-def _avoided_segments(ordinary: RoutingGraph, avoided: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _avoided_segments(ordinary: RoutingGraph, avoided: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keys of the ordinary graph's segments along avoided streets, sorted, and their street."""
-    a, b, _, street = split_streets(ordinary.edge_u, ordinary.edge_v, ordinary.edge_length,
-                                    ordinary.split_edge, ordinary.split_offset,
-                                    ordinary.split_node)
+    a, b, _, street = split_streets(
+        ordinary.edge_u,
+        ordinary.edge_v,
+        ordinary.edge_length,
+        ordinary.split_edge,
+        ordinary.split_offset,
+        ordinary.split_node,
+    )
     on = avoided[street]
     keys = _keys(a[on], b[on], ordinary.n_nodes)
     order = np.argsort(keys, kind="stable")
@@ -146,8 +173,12 @@ def _keys(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(np.minimum(a, b).astype(np.int64) * np.int64(n) + np.maximum(a, b))
 
 
-def steps_on_routes(graph: RoutingGraph, sites: SiteSet, origin_nodes: np.ndarray,
-                    segments: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def steps_on_routes(
+    graph: RoutingGraph,
+    sites: SiteSet,
+    origin_nodes: np.ndarray,
+    segments: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """Which avoided streets each origin's shortest walk to its nearest site crosses.
 
     One multi-source search from the sites (as :func:`circle15.engine.sites.nearest_site`)
@@ -178,8 +209,13 @@ def steps_on_routes(graph: RoutingGraph, sites: SiteSet, origin_nodes: np.ndarra
         return empty
     csr, rows = with_virtual_sources(graph, sites)
     n = graph.n_nodes
-    dist, pred, _ = dijkstra(csr, directed=True, indices=n + np.arange(len(rows)),
-                             min_only=True, return_predecessors=True)
+    dist, pred, _ = dijkstra(
+        csr,
+        directed=True,
+        indices=n + np.arange(len(rows)),
+        min_only=True,
+        return_predecessors=True,
+    )
     who = np.flatnonzero(origin_nodes >= 0)
     at = origin_nodes[who]
     reached = np.isfinite(dist[at])
@@ -208,7 +244,5 @@ def steps_on_routes(graph: RoutingGraph, sites: SiteSet, origin_nodes: np.ndarra
         at = prev
     if not found_o:
         return empty
-    pairs = np.unique(np.column_stack([np.concatenate(found_o), np.concatenate(found_s)]),
-                      axis=0)
+    pairs = np.unique(np.column_stack([np.concatenate(found_o), np.concatenate(found_s)]), axis=0)
     return pairs[:, 0], pairs[:, 1]
-

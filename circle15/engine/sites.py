@@ -53,15 +53,18 @@ class SiteSet:
         return cls(nodes, cost, nodes.copy(), cost.copy())
 
     @classmethod
-    def from_attachment(cls, attachment: Attachment,
-                        street: np.ndarray | None = None) -> SiteSet:
+    def from_attachment(cls, attachment: Attachment, street: np.ndarray | None = None) -> SiteSet:
         """Sites outside the graph, joined as ``attachment`` says (along ``street``, the
         snap's edges, when given)."""
         # A site on a split node can come out a rounding error (1e-9 m) below zero along
         # its street; Dijkstra needs costs of at least zero.
-        return cls(attachment.node_a, np.maximum(attachment.leg + attachment.dist_a, 0.0),
-                   attachment.node_b, np.maximum(attachment.leg + attachment.dist_b, 0.0),
-                   None if street is None else np.asarray(street, dtype=np.int64))
+        return cls(
+            attachment.node_a,
+            np.maximum(attachment.leg + attachment.dist_a, 0.0),
+            attachment.node_b,
+            np.maximum(attachment.leg + attachment.dist_b, 0.0),
+            None if street is None else np.asarray(street, dtype=np.int64),
+        )
 
     def streets(self) -> np.ndarray:
         """:attr:`street`, -1 where unknown."""
@@ -84,15 +87,25 @@ class SiteSet:
 
     def take(self, index: np.ndarray) -> SiteSet:
         """The sites at positions ``index`` (integer positions or a boolean mask)."""
-        return SiteSet(self.node_a[index], self.cost_a[index], self.node_b[index],
-                       self.cost_b[index], None if self.street is None else self.street[index])
+        return SiteSet(
+            self.node_a[index],
+            self.cost_a[index],
+            self.node_b[index],
+            self.cost_b[index],
+            None if self.street is None else self.street[index],
+        )
 
     def concat(self, other: SiteSet) -> SiteSet:
         """These sites followed by ``other``'s."""
-        street = (None if self.street is None and other.street is None
-                  else np.concatenate([self.streets(), other.streets()]))
-        node_a, cost_a, node_b, cost_b = (np.concatenate([getattr(self, f), getattr(other, f)])
-                                          for f in ("node_a", "cost_a", "node_b", "cost_b"))
+        street = (
+            None
+            if self.street is None and other.street is None
+            else np.concatenate([self.streets(), other.streets()])
+        )
+        node_a, cost_a, node_b, cost_b = (
+            np.concatenate([getattr(self, f), getattr(other, f)])
+            for f in ("node_a", "cost_a", "node_b", "cost_b")
+        )
         return SiteSet(node_a, cost_a, node_b, cost_b, street)
 
 
@@ -127,13 +140,16 @@ def with_virtual_sources(graph: RoutingGraph, sites: SiteSet) -> tuple[sp.csr_ar
     base = graph.csr
     indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
     # Built from (data, indices, indptr) so that zero costs stay explicit edges.
-    csr = sp.csr_array((np.concatenate([base.data, vals]),
-                        np.concatenate([base.indices, cols]), indptr), shape=(n + k, n + k))
+    csr = sp.csr_array(
+        (np.concatenate([base.data, vals]), np.concatenate([base.indices, cols]), indptr),
+        shape=(n + k, n + k),
+    )
     return csr, rows
 
 
-def nearest_site(graph: RoutingGraph, origin_nodes: np.ndarray, sites: SiteSet,
-                 limit_m: float = np.inf) -> NearestFacility:
+def nearest_site(
+    graph: RoutingGraph, origin_nodes: np.ndarray, sites: SiteSet, limit_m: float = np.inf
+) -> NearestFacility:
     """Walking distance from each origin to its nearest site, and which site it is.
 
     One multi-source Dijkstra (scipy's ``min_only``) from virtual nodes standing for the
@@ -162,8 +178,14 @@ def nearest_site(graph: RoutingGraph, origin_nodes: np.ndarray, sites: SiteSet,
     if len(rows) == 0:
         return NearestFacility(distance, facility)
     n = graph.n_nodes
-    dist, _, source = dijkstra(csr, directed=True, indices=n + np.arange(len(rows)),
-                               min_only=True, return_predecessors=True, limit=limit_m)
+    dist, _, source = dijkstra(
+        csr,
+        directed=True,
+        indices=n + np.arange(len(rows)),
+        min_only=True,
+        return_predecessors=True,
+        limit=limit_m,
+    )
     ok = np.flatnonzero(origin_nodes >= 0)
     d, src = dist[origin_nodes[ok]], source[origin_nodes[ok]]
     found = np.isfinite(d) & (src >= n)

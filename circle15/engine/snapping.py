@@ -64,14 +64,18 @@ class EdgeIndex:
         candidate pairs than it saves (measured on the demo and a 100k-node city).
         """
         step = max(1, len(points) // 200)  # each costs a nearest-neighbour search
-        _, dist = self.tree.query_nearest(points[::step], max_distance=max_snap_m,
-                                          return_distance=True, all_matches=False)
+        _, dist = self.tree.query_nearest(
+            points[::step], max_distance=max_snap_m, return_distance=True, all_matches=False
+        )
         if len(dist) == 0:  # none of the sample is near a street: search the whole limit
             return float(max_snap_m)
         return min(max_snap_m, float(np.quantile(dist, 0.8)) + 1e-6)
 
-    def _nearest(self, points: np.ndarray, max_snap_m: float,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _nearest(
+        self,
+        points: np.ndarray,
+        max_snap_m: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest edge of each point within ``max_snap_m``: (point, edge row, distance).
 
         GEOS's nearest-neighbour search costs 10-20 microseconds a point on a city
@@ -88,8 +92,12 @@ class EdgeIndex:
         bounds = shapely.bounds(points[todo])
         radius = self._probe_radius(points[todo], max_snap_m)
         while len(todo) and radius > 0:
-            boxes = shapely.box(bounds[:, 0] - radius, bounds[:, 1] - radius,
-                                bounds[:, 2] + radius, bounds[:, 3] + radius)
+            boxes = shapely.box(
+                bounds[:, 0] - radius,
+                bounds[:, 1] - radius,
+                bounds[:, 2] + radius,
+                bounds[:, 3] + radius,
+            )
             which, row = self.tree.query(boxes)
             dist = shapely.distance(points[todo[which]], self.geometry[row])
             close = dist <= radius
@@ -141,8 +149,11 @@ class EdgeIndex:
         return Snap(edge, offset, leg)
 
 
-def _nearest_of_pairs(which: np.ndarray, row: np.ndarray, dist: np.ndarray,
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _nearest_of_pairs(
+    which: np.ndarray,
+    row: np.ndarray,
+    dist: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Among (point, edge, distance) pairs, the nearest edge of each point (lowest row on a
     tie, so that the choice does not depend on the tree's internal order)."""
     if len(which) == 0:

@@ -102,8 +102,11 @@ class EngineState:
     def remember_for(self, category: str, name: str, value: Any) -> None:
         """Store ``value`` as :meth:`memo_for` would have computed it for the category's
         current sites (when a caller can derive it more cheaply than from scratch)."""
-        kept = [(s, v) for s, v in self._cache.get((name, category), ())
-                if s is not self.sites[category]]
+        kept = [
+            (s, v)
+            for s, v in self._cache.get((name, category), ())
+            if s is not self.sites[category]
+        ]
         self._cache[(name, category)] = [(self.sites[category], value), *kept][:MEMO_DEPTH]
 
     @property
@@ -120,8 +123,9 @@ class EngineState:
     @property
     def ordinary(self) -> Profile:
         """The ordinary walking profile: every walkable way."""
-        profile: Profile = self.memo("profile_ordinary",
-                                     lambda: Profile(ORDINARY, self.graph, self.edge_index))
+        profile: Profile = self.memo(
+            "profile_ordinary", lambda: Profile(ORDINARY, self.graph, self.edge_index)
+        )
         return profile
 
     def profile_for(self, category: str) -> Profile:
@@ -145,13 +149,22 @@ class EngineState:
         labels: np.ndarray = self.memo(f"node_piece_{profile.name}", profile.graph.components)
         return labels
 
-    def updated(self, category: str, sites: SiteSet, nearest: NearestFacility,
-                with_steps: tuple[SiteSet, NearestFacility] | None = None) -> EngineState:
+    def updated(
+        self,
+        category: str,
+        sites: SiteSet,
+        nearest: NearestFacility,
+        with_steps: tuple[SiteSet, NearestFacility] | None = None,
+    ) -> EngineState:
         """A copy with one category's sites and nearest facilities replaced (and, for a
         category of another profile, its sites and nearest facilities with steps)."""
         steps = dict(self.with_steps)
         if with_steps is not None:
             steps[category] = with_steps
-        return replace(self, sites={**self.sites, category: sites},
-                       nearest={**self.nearest, category: nearest}, with_steps=steps,
-                       _cache=self._cache)
+        return replace(
+            self,
+            sites={**self.sites, category: sites},
+            nearest={**self.nearest, category: nearest},
+            with_steps=steps,
+            _cache=self._cache,
+        )

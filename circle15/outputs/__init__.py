@@ -20,16 +20,38 @@ if TYPE_CHECKING:
 
 #: Every file ``circle15 run`` writes; with a reference also ``COMPARISON_OUTPUTS``, with a
 #: scenario also ``SCENARIO_OUTPUTS``.
-RUN_OUTPUTS = ("districts.csv", "results.gpkg", "index.csv", "equity.csv", "barriers.csv",
-               "targets.csv", "map.html", "report.html", "results.xlsx", "manifest.json")
-COMPARISON_OUTPUTS = ("comparison.csv", "comparison_spearman.csv", "comparison.svg",
-                      "comparison_unmatched.csv", "comparison.xlsx", "comparison.html")
+RUN_OUTPUTS = (
+    "districts.csv",
+    "results.gpkg",
+    "index.csv",
+    "equity.csv",
+    "barriers.csv",
+    "targets.csv",
+    "map.html",
+    "report.html",
+    "results.xlsx",
+    "manifest.json",
+)
+COMPARISON_OUTPUTS = (
+    "comparison.csv",
+    "comparison_spearman.csv",
+    "comparison.svg",
+    "comparison_unmatched.csv",
+    "comparison.xlsx",
+    "comparison.html",
+)
 SCENARIO_OUTPUTS = ("scenario_gain.csv",)
 
 
-def write_outputs(result: CoverageResult, out: Path | Publication, *, config: Path,
-                  inputs: dict[str, Path], started: datetime,
-                  progress: Progress = QUIET) -> dict[str, Path]:
+def write_outputs(
+    result: CoverageResult,
+    out: Path | Publication,
+    *,
+    config: Path,
+    inputs: dict[str, Path],
+    started: datetime,
+    progress: Progress = QUIET,
+) -> dict[str, Path]:
     """Write every output of a run into an output folder as one set.
 
     All or nothing: the files are written into a run folder and published in one step
@@ -69,22 +91,39 @@ def write_outputs(result: CoverageResult, out: Path | Publication, *, config: Pa
     if not isinstance(out, Publication):
         names = [*RUN_OUTPUTS, *(COMPARISON_OUTPUTS if result.comparison is not None else ())]
         with Publication(out, kind="run", outputs=names, progress=progress) as opened:
-            return write_outputs(result, opened, config=config, inputs=inputs,
-                                 started=started, progress=progress)
-    written = write_run_files(result, out.folder, published=out.out, config=config,
-                              inputs=inputs, started=started, progress=progress,
-                              manifest=False)
+            return write_outputs(
+                result, opened, config=config, inputs=inputs, started=started, progress=progress
+            )
+    written = write_run_files(
+        result,
+        out.folder,
+        published=out.out,
+        config=config,
+        inputs=inputs,
+        started=started,
+        progress=progress,
+        manifest=False,
+    )
     document = _document(result, out.folder, out.out, config, inputs, started, progress)
-    out.write_manifest(document, order=[p.relative_to(out.folder).as_posix()
-                                        for p in written.values()])
+    out.write_manifest(
+        document, order=[p.relative_to(out.folder).as_posix() for p in written.values()]
+    )
     with progress.step("publishing the outputs"):
         published = out.publish()
     return {rel: published[rel] for rel in published}
 
 
-def write_run_files(result: CoverageResult, folder: Path, *, published: Path, config: Path,
-                    inputs: dict[str, Path], started: datetime, progress: Progress = QUIET,
-                    manifest: bool = True) -> dict[str, Path]:
+def write_run_files(
+    result: CoverageResult,
+    folder: Path,
+    *,
+    published: Path,
+    config: Path,
+    inputs: dict[str, Path],
+    started: datetime,
+    progress: Progress = QUIET,
+    manifest: bool = True,
+) -> dict[str, Path]:
     """Write a run's outputs into ``folder`` (a run folder nobody reads yet), the manifest last.
 
     ``published``: where the folder will be read; the manifest's paths point there. A
@@ -113,26 +152,57 @@ def write_run_files(result: CoverageResult, folder: Path, *, published: Path, co
         from .comparison import write_comparison
 
         with progress.step("writing the comparison with the reference"):
-            paths.update(write_comparison(result.comparison, folder, title=result.title,
-                                          synthetic=result.synthetic, notice=result.notice))
+            paths.update(
+                write_comparison(
+                    result.comparison,
+                    folder,
+                    title=result.title,
+                    synthetic=result.synthetic,
+                    notice=result.notice,
+                )
+            )
     with progress.step("writing map.html"):
         paths["map.html"] = write_map(result, folder / "map.html")
     with progress.step("writing report.html and results.xlsx"):
-        paths["report.html"] = write_report(result, folder / "report.html", inputs=inputs,
-                                            config=config, started=shown, map_file="map.html")
+        paths["report.html"] = write_report(
+            result,
+            folder / "report.html",
+            inputs=inputs,
+            config=config,
+            started=shown,
+            map_file="map.html",
+        )
         paths["results.xlsx"] = write_workbook(result, folder / "results.xlsx", started=shown)
     if manifest:
         document = _document(result, folder, published, config, inputs, started, progress)
         paths["manifest.json"] = write_folder_manifest(
-            folder, {"command": "run", **document}, published=published,
-            order=[p.relative_to(folder).as_posix() for p in paths.values()])
+            folder,
+            {"command": "run", **document},
+            published=published,
+            order=[p.relative_to(folder).as_posix() for p in paths.values()],
+        )
     return paths
 
 
-def _document(result: CoverageResult, folder: Path, published: Path, config: Path,
-              inputs: dict[str, Path], started: datetime, progress: Progress) -> dict:
+def _document(
+    result: CoverageResult,
+    folder: Path,
+    published: Path,
+    config: Path,
+    inputs: dict[str, Path],
+    started: datetime,
+    progress: Progress,
+) -> dict:
     return run_document(
-        study=result.name, config=config, inputs=inputs, parameters=result.parameters,
-        diagnostics=result.diagnostics, timings=progress.timings, started=started,
-        synthetic=result.synthetic, folder=folder, published=published,
-        run_date=run_date(started))
+        study=result.name,
+        config=config,
+        inputs=inputs,
+        parameters=result.parameters,
+        diagnostics=result.diagnostics,
+        timings=progress.timings,
+        started=started,
+        synthetic=result.synthetic,
+        folder=folder,
+        published=published,
+        run_date=run_date(started),
+    )

@@ -22,8 +22,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}.",
-                               suffix=target.suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-{target.name}.", suffix=target.suffix, dir=target.parent
+    )
     os.close(fd)
     os.unlink(tmp)  # writers such as GDAL want to create the file themselves
     tmp_path = Path(tmp)
@@ -33,7 +34,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(tmp_path, target)
     except OSError as exc:
         if exc.filename is None and exc.errno is not None:  # Python's own writes do not
-            exc.filename = str(target)                           # say which file failed
+            exc.filename = str(target)  # say which file failed
         raise
     finally:
         if tmp_path.exists():

@@ -18,19 +18,25 @@ from .spreadsheet import write_csv
 if TYPE_CHECKING:
     from ..result import CoverageResult
 
-__all__ = ["add_barrier_layers", "barrier_areas_sheet", "barrier_steps_sheet",
-           "barriers_frame", "has_barriers", "write_barriers_csv"]
+__all__ = [
+    "add_barrier_layers",
+    "barrier_areas_sheet",
+    "barrier_steps_sheet",
+    "barriers_frame",
+    "has_barriers",
+    "write_barriers_csv",
+]
 
 #: What the workbook's ``about`` sheet says of the barrier sheets.
 ABOUT = {
     "barriers": "categories walked step-free (strollers, walkers, wheelchairs): per "
-                "sub-district the cohort within the target with steps and without; "
-                "barrier_population = within the target only by using steps",
+    "sub-district the cohort within the target with steps and without; "
+    "barrier_population = within the target only by using steps",
     "barrier_areas": "those residents' cells merged into areas per sub-district, ranked by "
-                     "cohort; a point inside each area",
+    "cohort; a point inside each area",
     "barrier_steps": "the flights of steps (and ways tagged wheelchair=no) on their walks, "
-                     "with the cohort whose walk within the target takes each one: where a "
-                     "ramp or lift would help",
+    "with the cohort whose walk within the target takes each one: where a "
+    "ramp or lift would help",
 }
 
 
@@ -53,8 +59,11 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _named(result: CoverageResult, table: pd.DataFrame) -> pd.DataFrame:
-    table.insert(table.columns.get_loc("category") + 1, "category_zh", table["category"].map(
-        {k: c.name_zh for k, c in result.categories.items()}))
+    table.insert(
+        table.columns.get_loc("category") + 1,
+        "category_zh",
+        table["category"].map({k: c.name_zh for k, c in result.categories.items()}),
+    )
     return table
 
 
@@ -68,8 +77,9 @@ def write_barriers_csv(result: CoverageResult, path: Path) -> Path:
     return write_csv(barriers_frame(result), path)
 
 
-def barrier_areas_sheet(result: CoverageResult,
-                        coordinates: OutputCRS | None = None) -> pd.DataFrame:
+def barrier_areas_sheet(
+    result: CoverageResult, coordinates: OutputCRS | None = None
+) -> pd.DataFrame:
     """The barrier areas with a point inside each, in the study's ``[outputs] crs``."""
     out = coordinates or output_crs(result)
     areas = result.barrier_areas
@@ -78,8 +88,9 @@ def barrier_areas_sheet(result: CoverageResult,
     return _rounded(table)
 
 
-def barrier_steps_sheet(result: CoverageResult,
-                        coordinates: OutputCRS | None = None) -> pd.DataFrame:
+def barrier_steps_sheet(
+    result: CoverageResult, coordinates: OutputCRS | None = None
+) -> pd.DataFrame:
     """The steps on cut-off residents' walks, with their middle point."""
     out = coordinates or output_crs(result)
     steps = result.barrier_steps

@@ -23,8 +23,14 @@ if TYPE_CHECKING:
     from .staging import Publication
 
 #: The batch-level files, in the order they are written (the manifest last).
-BATCH_FILES = ("districts.csv", "index.csv", "totals.csv", "regions.csv", "map.html",
-               "manifest.json")
+BATCH_FILES = (
+    "districts.csv",
+    "index.csv",
+    "totals.csv",
+    "regions.csv",
+    "map.html",
+    "manifest.json",
+)
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> Path:
@@ -33,11 +39,19 @@ def write_table(frame: pd.DataFrame, path: Path) -> Path:
     return write_csv(frame, path)
 
 
-def write_batch_outputs(out_dir: Path, *, tables: dict[str, pd.DataFrame],
-                        regions: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None,
-                        categories: dict[str, Category], title: str, synthetic: bool,
-                        notice: str, manifest: dict[str, Any],
-                        publication: Publication | None = None) -> dict[str, Path]:
+def write_batch_outputs(
+    out_dir: Path,
+    *,
+    tables: dict[str, pd.DataFrame],
+    regions: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame | None,
+    categories: dict[str, Category],
+    title: str,
+    synthetic: bool,
+    notice: str,
+    manifest: dict[str, Any],
+    publication: Publication | None = None,
+) -> dict[str, Path]:
     """Write the combined tables, the overview map and the batch manifest.
 
     Parameters
@@ -74,13 +88,21 @@ def write_batch_outputs(out_dir: Path, *, tables: dict[str, pd.DataFrame],
     for name in ("districts", "index", "totals", "regions"):
         paths[f"{name}.csv"] = write_table(tables[name], out_dir / f"{name}.csv")
     paths["map.html"] = write_overview_map(
-        out_dir / "map.html", regions, tables["districts"], categories, title=title,
-        zones=zones, synthetic=synthetic, notice=notice)
+        out_dir / "map.html",
+        regions,
+        tables["districts"],
+        categories,
+        title=title,
+        zones=zones,
+        synthetic=synthetic,
+        notice=notice,
+    )
     document = {**manifest, "finished_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     order = list(paths)
     if publication is not None:
         paths["manifest.json"] = publication.write_manifest(document, order=order)
     else:
-        paths["manifest.json"] = write_folder_manifest(out_dir, {"command": "batch",
-                                                                 **document}, order=order)
+        paths["manifest.json"] = write_folder_manifest(
+            out_dir, {"command": "batch", **document}, order=order
+        )
     return paths

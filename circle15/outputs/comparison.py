@@ -39,8 +39,7 @@ def spearman_frame(comparison: Comparison) -> pd.DataFrame:
     table = comparison.spearman.copy()
     dropped = left_out(comparison)
     if dropped or "left_out" in table.columns:
-        table["left_out"] = ["; ".join(dropped.get(str(name), []))
-                             for name in table["indicator"]]
+        table["left_out"] = ["; ".join(dropped.get(str(name), [])) for name in table["indicator"]]
     return table
 
 
@@ -55,8 +54,14 @@ def comparison_svg(comparison: Comparison, *, title: str = "", synthetic: bool =
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + clean_control(str(chart)) + "\n"
 
 
-def write_comparison(comparison: Comparison, out_dir: Path, *, title: str = "",
-                     synthetic: bool = False, notice: str = "") -> dict[str, Path]:
+def write_comparison(
+    comparison: Comparison,
+    out_dir: Path,
+    *,
+    title: str = "",
+    synthetic: bool = False,
+    notice: str = "",
+) -> dict[str, Path]:
     """Write the comparison's files into ``out_dir`` and return them by name.
 
     ``comparison_unmatched.csv`` (and its sheet) only when reference rows were left out;
@@ -71,18 +76,23 @@ def write_comparison(comparison: Comparison, out_dir: Path, *, title: str = "",
         "comparison_spearman.csv": write_csv(spearman, out_dir / "comparison_spearman.csv"),
     }
     if unmatched is not None:
-        paths["comparison_unmatched.csv"] = write_csv(unmatched,
-                                                      out_dir / "comparison_unmatched.csv")
+        paths["comparison_unmatched.csv"] = write_csv(
+            unmatched, out_dir / "comparison_unmatched.csv"
+        )
     else:
         (out_dir / "comparison_unmatched.csv").unlink(missing_ok=True)
     sheets = {"comparison": table, "spearman": spearman}
     if unmatched is not None:
         sheets["unmatched"] = unmatched
     # no run date inside: the same comparison gives the same bytes
-    paths["comparison.xlsx"] = write_xlsx(sheets, out_dir / "comparison.xlsx",
-                                          started=source_date() or FIXED_DATE)
-    paths["comparison.svg"] = write_text(out_dir / "comparison.svg", comparison_svg(
-        comparison, title=title, synthetic=synthetic))
-    paths["comparison.html"] = write_text(out_dir / "comparison.html", build_comparison_page(
-        comparison, title=title, synthetic=synthetic, notice=notice))
+    paths["comparison.xlsx"] = write_xlsx(
+        sheets, out_dir / "comparison.xlsx", started=source_date() or FIXED_DATE
+    )
+    paths["comparison.svg"] = write_text(
+        out_dir / "comparison.svg", comparison_svg(comparison, title=title, synthetic=synthetic)
+    )
+    paths["comparison.html"] = write_text(
+        out_dir / "comparison.html",
+        build_comparison_page(comparison, title=title, synthetic=synthetic, notice=notice),
+    )
     return paths

@@ -71,8 +71,10 @@ class OutputCRS:
             a, b = _from_wgs84(self.system.to_wkt()).transform(lon, lat)
         decimals = _DEGREE_DECIMALS if self.geographic else _METRE_DECIMALS
         # NaN in, NaN out (a missing point stays missing)
-        return (np.round(np.asarray(a, dtype=float), decimals),
-                np.round(np.asarray(b, dtype=float), decimals))
+        return (
+            np.round(np.asarray(a, dtype=float), decimals),
+            np.round(np.asarray(b, dtype=float), decimals),
+        )
 
 
 @cache
@@ -122,13 +124,13 @@ def output_crs(declared: Any = None) -> OutputCRS:
     else:
         columns = (f"x_{suffix}", f"y_{suffix}")
         code = system.to_epsg()
-        text = (f"easting/northing in {system.name}{f' (EPSG:{code})' if code else ''}, "
-                "metres")
+        text = f"easting/northing in {system.name}{f' (EPSG:{code})' if code else ''}, metres"
     return OutputCRS(str(declared), system, columns, text)
 
 
-def point_coordinates(frame: gpd.GeoDataFrame, out: OutputCRS, *, inside: bool = False
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def point_coordinates(
+    frame: gpd.GeoDataFrame, out: OutputCRS, *, inside: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """One point per geometry of ``frame`` in the output system.
 
     ``inside=True`` takes a point guaranteed inside each polygon (a centroid may fall

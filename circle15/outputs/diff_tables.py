@@ -27,9 +27,17 @@ if TYPE_CHECKING:
 __all__ = ["DIFF_OUTPUTS", "diff_frames", "write_diff"]
 
 #: Every file ``circle15 diff`` may write.
-DIFF_OUTPUTS = ("diff_facilities.csv", "diff_districts.csv", "diff_index.csv",
-                "diff_targets.csv", "diff_cells.csv", "diff.xlsx", "diff.html",
-                "diff_map.html", "manifest.json")
+DIFF_OUTPUTS = (
+    "diff_facilities.csv",
+    "diff_districts.csv",
+    "diff_index.csv",
+    "diff_targets.csv",
+    "diff_cells.csv",
+    "diff.xlsx",
+    "diff.html",
+    "diff_map.html",
+    "manifest.json",
+)
 
 
 def _round(frame: pd.DataFrame) -> pd.DataFrame:
@@ -49,8 +57,9 @@ def diff_frames(diff: RunDiff) -> dict[str, pd.DataFrame]:
     if len(fac):
         lonlat = gpd.GeoSeries(fac.geometry, crs=fac.crs).to_crs(4326)
         table["lon_wgs84"], table["lat_wgs84"] = lonlat.x.round(6), lonlat.y.round(6)
-    table.insert(1, "category_zh", table["category"].map(
-        {k: c.name_zh for k, c in diff.categories.items()}))
+    table.insert(
+        1, "category_zh", table["category"].map({k: c.name_zh for k, c in diff.categories.items()})
+    )
     out = {"facilities": _round(table), "districts": _round(diff.districts)}
     if diff.index is not None:
         out["index"] = _round(diff.index)
@@ -61,30 +70,41 @@ def diff_frames(diff: RunDiff) -> dict[str, pd.DataFrame]:
     return out
 
 
-def write_diff(diff: RunDiff, folder: Path, *, started: datetime | None = None
-               ) -> dict[str, Path]:
+def write_diff(diff: RunDiff, folder: Path, *, started: datetime | None = None) -> dict[str, Path]:
     """Write the diff's files into ``folder`` (a run folder of a publication)."""
     from .report.diff_page import build_diff_page
     from .webmap.diffmap import diff_map
 
     folder = Path(folder)
     frames = diff_frames(diff)
-    paths = {f"diff_{name}.csv": write_csv(frame, folder / f"diff_{name}.csv")
-             for name, frame in frames.items()}
-    about = pd.DataFrame([
-        ("compared", f"{diff.before} -> {diff.after}"),
-        ("synthetic data", f"YES — {diff.notice}" if diff.synthetic else "no"),
-        *[("summary", line) for line in diff.summary()],
-        *[("note", line) for line in diff.notes],
-        ("facilities", "one row per facility of either vintage: status opened, closed, "
-                       "moved or kept; matched_by id, name (within 500 m) or place (within "
-                       "25 m); capacity before and after"),
-        ("districts", "per sub-district and category each figure before, after and the "
-                      "change (after minus before); opened, closed, moved there"),
-    ], columns=["item", "value"])
+    paths = {
+        f"diff_{name}.csv": write_csv(frame, folder / f"diff_{name}.csv")
+        for name, frame in frames.items()
+    }
+    about = pd.DataFrame(
+        [
+            ("compared", f"{diff.before} -> {diff.after}"),
+            ("synthetic data", f"YES — {diff.notice}" if diff.synthetic else "no"),
+            *[("summary", line) for line in diff.summary()],
+            *[("note", line) for line in diff.notes],
+            (
+                "facilities",
+                "one row per facility of either vintage: status opened, closed, "
+                "moved or kept; matched_by id, name (within 500 m) or place (within "
+                "25 m); capacity before and after",
+            ),
+            (
+                "districts",
+                "per sub-district and category each figure before, after and the "
+                "change (after minus before); opened, closed, moved there",
+            ),
+        ],
+        columns=["item", "value"],
+    )
     sheets = {"about": about, **{n: f for n, f in frames.items() if n != "cells"}}
     paths["diff.xlsx"] = write_xlsx(sheets, folder / "diff.xlsx", started=started)
     paths["diff.html"] = write_text(folder / "diff.html", build_diff_page(diff))
-    paths["diff_map.html"] = write_text(folder / "diff_map.html",
-                                        diff_map(diff).get_root().render())
+    paths["diff_map.html"] = write_text(
+        folder / "diff_map.html", diff_map(diff).get_root().render()
+    )
     return paths

@@ -22,8 +22,11 @@ _FIX = "choose another --out"
 #: Error numbers of a full disk, a quota, and a file larger than the system allows.
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 #: How libraries that do not pass the error number on word a full disk.
-_FULL_TEXT = re.compile(r"no space left|disk is full|disk full|quota exceeded|file too large"
-                        r"|not enough space", re.IGNORECASE)
+_FULL_TEXT = re.compile(
+    r"no space left|disk is full|disk full|quota exceeded|file too large"
+    r"|not enough space",
+    re.IGNORECASE,
+)
 #: Free space below which a failed write is put down to a full disk.
 _NEARLY_FULL = 1 << 20
 
@@ -47,13 +50,18 @@ def prepare_folder(out: Path) -> list[Path]:
     for parent in [*reversed(out.parents), out]:
         if os.path.lexists(parent) and not os.path.isdir(parent):
             if os.path.islink(parent) and not os.path.exists(parent):
-                raise OutputError(f"output folder {out}: {parent} is a broken link; remove "
-                                  f"it or {_FIX}")
+                raise OutputError(
+                    f"output folder {out}: {parent} is a broken link; remove it or {_FIX}"
+                )
             if parent == out:
-                raise OutputError(f"output folder {out} is a file, not a folder; {_FIX} "
-                                  "(nothing was read or written)")
-            raise OutputError(f"output folder {out}: {parent} is a file, so no folder can be "
-                              f"made under it; {_FIX} (nothing was read or written)")
+                raise OutputError(
+                    f"output folder {out} is a file, not a folder; {_FIX} "
+                    "(nothing was read or written)"
+                )
+            raise OutputError(
+                f"output folder {out}: {parent} is a file, so no folder can be "
+                f"made under it; {_FIX} (nothing was read or written)"
+            )
     created = [p for p in [*reversed(out.parents), out] if not os.path.lexists(p)]
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -66,9 +74,11 @@ def folder_error(out: Path, exc: OSError, doing: str = "write to") -> OutputErro
     """An :class:`OutputError` for an ``OSError`` met while creating or writing ``out``."""
     where = exc.filename or out
     if getattr(exc, "winerror", None) in (32, 33):  # Windows: another program has it open
-        return OutputError(f"cannot {doing} output folder {out}: {where} is open in another "
-                           "program (Excel, a browser …); close it and run again. The previous "
-                           "outputs are unchanged")
+        return OutputError(
+            f"cannot {doing} output folder {out}: {where} is open in another "
+            "program (Excel, a browser …); close it and run again. The previous "
+            "outputs are unchanged"
+        )
     if exc.errno == errno.EROFS:
         reason = "it is on a read-only file system"
     elif exc.errno in (errno.EACCES, errno.EPERM):
@@ -81,8 +91,9 @@ def folder_error(out: Path, exc: OSError, doing: str = "write to") -> OutputErro
         reason = "the path is too long"
     else:
         reason = f"{exc.strerror or exc} ({where})"
-    return OutputError(f"cannot {doing} output folder {out}: {reason}; {_FIX} (nothing was "
-                       "read or written)")
+    return OutputError(
+        f"cannot {doing} output folder {out}: {reason}; {_FIX} (nothing was read or written)"
+    )
 
 
 def disk_full(exc: BaseException, out: Path | None = None) -> bool:
@@ -134,12 +145,15 @@ def no_space_error(out: Path, exc: BaseException) -> OutputError:
     number = next((e.errno for e in errors if isinstance(e, OSError) and e.errno), None)
     name = next((e.filename for e in errors if isinstance(e, OSError) and e.filename), None)
     what = f" while writing {Path(name).name}" if name else ""
-    tail = (f"; free some space or {_FIX}. The previous outputs in {out} are unchanged and "
-            "this run's partial files were removed")
+    tail = (
+        f"; free some space or {_FIX}. The previous outputs in {out} are unchanged and "
+        "this run's partial files were removed"
+    )
     if number == errno.EFBIG:
-        return OutputError(f"no space left for the outputs in {out}{what}: a file grew past "
-                           "the largest size this process may write (ulimit -f) or the file "
-                           f"system allows{tail}")
+        return OutputError(
+            f"no space left for the outputs in {out}{what}: a file grew past "
+            "the largest size this process may write (ulimit -f) or the file "
+            f"system allows{tail}"
+        )
     free = free_bytes(out)
-    return OutputError(f"no space left on {mount_point(out)} ({free:,} bytes free){what}"
-                       f"{tail}")
+    return OutputError(f"no space left on {mount_point(out)} ({free:,} bytes free){what}{tail}")

@@ -16,9 +16,15 @@ if TYPE_CHECKING:
     from ..result import CoverageResult
 
 #: Decimals of the columns added by supply and the index to ``districts.csv``.
-SUPPLY_DECIMALS = {"capacity": 2, "supply_ratio": 4, "provision": 4,
-                   "accessible_provision": 4, "norm": 4, "norm_ratio": 4,
-                   **{f"score_{d}": 2 for d in DIMENSIONS}}
+SUPPLY_DECIMALS = {
+    "capacity": 2,
+    "supply_ratio": 4,
+    "provision": 4,
+    "accessible_provision": 4,
+    "norm": 4,
+    "norm_ratio": 4,
+    **{f"score_{d}": 2 for d in DIMENSIONS},
+}
 _SCORE_DECIMALS = 2
 _MEASURE_DECIMALS = 4
 
@@ -42,8 +48,9 @@ def index_frame(result: CoverageResult) -> pd.DataFrame:
 def equity_frame(result: CoverageResult) -> pd.DataFrame:
     """The equity table, with the min/mean coverage ratio on each category's ``ALL`` rows."""
     eq = result.equity
-    table = eq.table.merge(eq.coverage_balance.assign(district=ALL),
-                           on=["district", "category"], how="left")
+    table = eq.table.merge(
+        eq.coverage_balance.assign(district=ALL), on=["district", "category"], how="left"
+    )
     for col in table.columns:
         if table[col].dtype.kind == "f":
             decimals = 2 if col.endswith("population") else _MEASURE_DECIMALS

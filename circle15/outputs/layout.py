@@ -49,6 +49,7 @@ MANIFEST = "manifest.json"
 # ----------------------------------------------------------------------------------------
 # Names and links
 
+
 def link_target(rel: str) -> str:
     """Where the link of output ``rel`` (``a/b.csv``) points: ``../.circle15/current/a/b.csv``."""
     return "../" * rel.count("/") + f"{STATE}/{CURRENT}/{rel}"
@@ -110,13 +111,16 @@ def choose_layout(state: Path, wanted: str | None = None) -> str:
     if wanted == "links" and not works:
         from ..errors import OutputError
 
-        raise OutputError(f"{LAYOUT_ENV}=links: the file system of {state.parent} cannot hold "
-                          "symbolic links; unset it (circle15 then writes plain files)")
+        raise OutputError(
+            f"{LAYOUT_ENV}=links: the file system of {state.parent} cannot hold "
+            "symbolic links; unset it (circle15 then writes plain files)"
+        )
     return "links" if works else "files"
 
 
 # ----------------------------------------------------------------------------------------
 # Signals: a rollback is not itself interrupted
+
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
@@ -126,8 +130,7 @@ def signals_deferred() -> Iterator[None]:
         return
     caught: list[int] = []
     wanted = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
-                for s in wanted}
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in wanted}
     try:
         yield
     finally:
@@ -140,8 +143,10 @@ def signals_deferred() -> Iterator[None]:
 # ----------------------------------------------------------------------------------------
 # Links layout
 
-def publish_links(out: Path, state: Path, run: Path, new: Iterable[str],
-                  old: Iterable[str]) -> None:
+
+def publish_links(
+    out: Path, state: Path, run: Path, new: Iterable[str], old: Iterable[str]
+) -> None:
     """Make ``run`` the folder's contents: links first, then one switch of ``current``.
 
     ``new``: the run's files; ``old``: outputs of the previous run (links of ours).
@@ -232,8 +237,10 @@ def _points_to(state: Path, target: str) -> bool:
 # ----------------------------------------------------------------------------------------
 # Files layout
 
-def publish_files(out: Path, state: Path, run: Path, new: Iterable[str],
-                  old: Iterable[str]) -> None:
+
+def publish_files(
+    out: Path, state: Path, run: Path, new: Iterable[str], old: Iterable[str]
+) -> None:
     """Move the run's files into place under a journal; roll back on any failure."""
     new = sorted(new, key=lambda rel: rel == MANIFEST)  # the manifest last in
     old = sorted(set(old), key=lambda rel: rel != MANIFEST)  # and first out
@@ -307,6 +314,7 @@ def _write_journal(state: Path, journal: dict) -> None:
 
 # ----------------------------------------------------------------------------------------
 # Shared
+
 
 def place_copy(source: Path, target: Path) -> None:
     """``target`` becomes an identical copy of ``source``: a hard link where possible."""

@@ -44,17 +44,23 @@ def holder_info(command: str) -> dict[str, Any]:
         user = getpass.getuser()
     except Exception:  # no user name in the environment or passwd
         user = str(os.getuid()) if hasattr(os, "getuid") else "?"
-    return {"pid": os.getpid(), "host": socket.gethostname(), "user": user,
-            "command": command[:500],
-            "started_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "user": user,
+        "command": command[:500],
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def describe(info: dict[str, Any] | None) -> str:
     """``circle15 run study.toml (pid 1234 on host-a, user ana, started 2026-…)``."""
     if not info:
         return "another circle15 process (it has not said which yet)"
-    return (f"`{info.get('command', 'circle15')}` (pid {info.get('pid')} on "
-            f"{info.get('host')}, user {info.get('user')}, started {info.get('started_utc')})")
+    return (
+        f"`{info.get('command', 'circle15')}` (pid {info.get('pid')} on "
+        f"{info.get('host')}, user {info.get('user')}, started {info.get('started_utc')})"
+    )
 
 
 def process_alive(pid: int) -> bool:
@@ -134,8 +140,9 @@ class FolderLock:
         return self._fd is not None or self._held_file is not None
 
     # ------------------------------------------------------------------------------------
-    def _acquire_flock(self, info: dict[str, Any], wait: bool,
-                       say: Callable[[str], None] | None) -> None:
+    def _acquire_flock(
+        self, info: dict[str, Any], wait: bool, say: Callable[[str], None] | None
+    ) -> None:
         path = self.state / LOCK_FILE
         told = False
         while True:
@@ -172,8 +179,9 @@ class FolderLock:
         _write_info(fd, info)
         self._fd = fd
 
-    def _acquire_file(self, info: dict[str, Any], wait: bool,
-                      say: Callable[[str], None] | None) -> None:
+    def _acquire_file(
+        self, info: dict[str, Any], wait: bool, say: Callable[[str], None] | None
+    ) -> None:
         path = self.state / HELD_FILE
         told = False
         while True:
@@ -204,7 +212,8 @@ class FolderLock:
     def _busy(self, holder: dict[str, Any] | None) -> OutputError:
         return OutputError(
             f"output folder {self.out} is in use by {describe(holder)}; wait for it to "
-            "finish (or run this command with --wait), or choose another --out")
+            "finish (or run this command with --wait), or choose another --out"
+        )
 
 
 class _FlockUnsupported(Exception):

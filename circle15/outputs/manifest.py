@@ -25,8 +25,19 @@ from .atomic import write_text
 FORMAT = "circle15-manifest/2"
 MANIFEST = "manifest.json"
 
-_PACKAGES = ("circle15", "numpy", "scipy", "pandas", "shapely", "geopandas", "pyproj",
-             "pyogrio", "networkx", "osmnx", "folium")
+_PACKAGES = (
+    "circle15",
+    "numpy",
+    "scipy",
+    "pandas",
+    "shapely",
+    "geopandas",
+    "pyproj",
+    "pyogrio",
+    "networkx",
+    "osmnx",
+    "folium",
+)
 
 
 #: Hashes computed in this process, by file identity and modification (size, times).
@@ -54,8 +65,9 @@ def sha256(path: Path) -> str:
     return _HASHES[key]
 
 
-def file_record(path: Path, *, folder: Path | None = None,
-                published: Path | None = None) -> dict[str, Any]:
+def file_record(
+    path: Path, *, folder: Path | None = None, published: Path | None = None
+) -> dict[str, Any]:
     """Path, size and hash of a file.
 
     A file inside ``folder`` (a run being written) is recorded at its place under
@@ -114,8 +126,9 @@ def write_json(path: Path, document: Any) -> Path:
     return write_text(path, dumps(document) + "\n")
 
 
-def folder_records(folder: Path, published: Path, *, order: Iterable[str] = (),
-                   skip: Iterable[str] = (MANIFEST,)) -> dict[str, dict[str, Any]]:
+def folder_records(
+    folder: Path, published: Path, *, order: Iterable[str] = (), skip: Iterable[str] = (MANIFEST,)
+) -> dict[str, dict[str, Any]]:
     """A record of every file under ``folder``, keyed by relative POSIX path.
 
     Files named in ``order`` come last, in that order (the order they were written);
@@ -127,15 +140,26 @@ def folder_records(folder: Path, published: Path, *, order: Iterable[str] = (),
     found = [rel for rel in run_files(folder) if rel not in skip]
     order = [rel for rel in dict.fromkeys(order) if rel in found]
     first = [rel for rel in found if rel not in set(order)]
-    return {rel: file_record(folder / rel, folder=folder, published=published)
-            for rel in [*first, *order]}
+    return {
+        rel: file_record(folder / rel, folder=folder, published=published)
+        for rel in [*first, *order]
+    }
 
 
-def run_document(*, study: str, config: Path, inputs: dict[str, Path],
-                 parameters: dict[str, Any], diagnostics: dict[str, Any],
-                 timings: dict[str, float], started: datetime, synthetic: bool,
-                 folder: Path | None = None, published: Path | None = None,
-                 run_date: datetime | None = None) -> dict[str, Any]:
+def run_document(
+    *,
+    study: str,
+    config: Path,
+    inputs: dict[str, Path],
+    parameters: dict[str, Any],
+    diagnostics: dict[str, Any],
+    timings: dict[str, float],
+    started: datetime,
+    synthetic: bool,
+    folder: Path | None = None,
+    published: Path | None = None,
+    run_date: datetime | None = None,
+) -> dict[str, Any]:
     """The manifest of a study run, without its ``outputs`` (see :func:`write_folder_manifest`).
 
     Inputs inside ``folder`` (a run being written) are recorded under ``published``.
@@ -151,18 +175,24 @@ def run_document(*, study: str, config: Path, inputs: dict[str, Path],
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_seconds": round((datetime.now(UTC) - started).total_seconds(), 2),
         "config": file_record(config, folder=folder, published=published),
-        "inputs": {k: file_record(p, folder=folder, published=published)
-                   for k, p in inputs.items()},
+        "inputs": {
+            k: file_record(p, folder=folder, published=published) for k, p in inputs.items()
+        },
         "parameters": parameters,
         "diagnostics": diagnostics,
         "step_seconds": timings,
     }
 
 
-def write_folder_manifest(folder: Path, document: Mapping[str, Any], *,
-                          published: Path | None = None, order: Iterable[str] = (),
-                          records: Mapping[str, dict[str, Any]] | None = None,
-                          stamp: Mapping[str, Any] | None = None) -> Path:
+def write_folder_manifest(
+    folder: Path,
+    document: Mapping[str, Any],
+    *,
+    published: Path | None = None,
+    order: Iterable[str] = (),
+    records: Mapping[str, dict[str, Any]] | None = None,
+    stamp: Mapping[str, Any] | None = None,
+) -> Path:
     """Write ``folder/manifest.json``: ``document`` plus a record of every file in ``folder``.
 
     ``published``: where the folder will be read (recorded paths point there). ``order``:
@@ -175,26 +205,50 @@ def write_folder_manifest(folder: Path, document: Mapping[str, Any], *,
     fresh = folder_records(folder, published, order=order, skip=(MANIFEST, *(records or {})))
     for record in fresh.values():
         record.update(stamp or {})
-    full = {"format": FORMAT, **document, "outputs": {**(records or {}), **fresh},
-            "versions": versions(), "platform": platform.platform()}
+    full = {
+        "format": FORMAT,
+        **document,
+        "outputs": {**(records or {}), **fresh},
+        "versions": versions(),
+        "platform": platform.platform(),
+    }
     return write_json(folder / MANIFEST, full)
 
 
-def write_manifest(path: Path, *, study: str, config: Path, inputs: dict[str, Path],
-                   outputs: dict[str, Path], parameters: dict[str, Any],
-                   diagnostics: dict[str, Any], timings: dict[str, float],
-                   started: datetime, synthetic: bool, output_dir: Path | None = None,
-                   run_date: datetime | None = None) -> Path:
+def write_manifest(
+    path: Path,
+    *,
+    study: str,
+    config: Path,
+    inputs: dict[str, Path],
+    outputs: dict[str, Path],
+    parameters: dict[str, Any],
+    diagnostics: dict[str, Any],
+    timings: dict[str, float],
+    started: datetime,
+    synthetic: bool,
+    output_dir: Path | None = None,
+    run_date: datetime | None = None,
+) -> Path:
     """Write a run's ``manifest.json`` into the folder of ``path``, listing every file there.
 
     ``output_dir``: where that folder is published (recorded paths point there);
     ``outputs``: the files in the order they were written (listed last).
     """
     folder = Path(path).parent
-    document = run_document(study=study, config=config, inputs=inputs, parameters=parameters,
-                            diagnostics=diagnostics, timings=timings, started=started,
-                            synthetic=synthetic, folder=folder, published=output_dir,
-                            run_date=run_date)
+    document = run_document(
+        study=study,
+        config=config,
+        inputs=inputs,
+        parameters=parameters,
+        diagnostics=diagnostics,
+        timings=timings,
+        started=started,
+        synthetic=synthetic,
+        folder=folder,
+        published=output_dir,
+        run_date=run_date,
+    )
     order = [_relative(p, folder) for p in outputs.values()]
     return write_folder_manifest(folder, document, published=output_dir, order=order)
 

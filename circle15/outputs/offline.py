@@ -109,7 +109,7 @@ def _normalise(url: str) -> str:
     if url.startswith("//"):
         return "https:" + url
     if url.startswith("http://"):
-        return "https://" + url[len("http://"):]
+        return "https://" + url[len("http://") :]
     return url
 
 

@@ -12,5 +12,4 @@ from .webmap.overview import (
     write_overview_map,
 )
 
-__all__ = ["build_overview_map", "district_layer_name", "region_layer_name",
-           "write_overview_map"]
+__all__ = ["build_overview_map", "district_layer_name", "region_layer_name", "write_overview_map"]

@@ -22,8 +22,16 @@ from pathlib import Path
 
 from ..arguments import LATEST_EPOCH, check_source_date_epoch
 
-__all__ = ["FIXED_DATE", "LATEST_EPOCH", "check_source_date_epoch", "fixed_gdal_date",
-           "normalise_xlsx", "run_date", "source_date", "stable_element_ids"]
+__all__ = [
+    "FIXED_DATE",
+    "LATEST_EPOCH",
+    "check_source_date_epoch",
+    "fixed_gdal_date",
+    "normalise_xlsx",
+    "run_date",
+    "source_date",
+    "stable_element_ids",
+]
 
 #: Written into GeoPackage ``gpkg_contents.last_change`` when no SOURCE_DATE_EPOCH is set:
 #: the earliest date a zip archive can hold, as used by reproducible Python wheels.
@@ -75,8 +83,11 @@ def normalise_xlsx(path: Path, when: datetime) -> None:
             if info.filename == "docProps/core.xml":
                 text = data.decode("utf-8")
                 for tag in ("created", "modified"):
-                    text = re.sub(rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)",
-                                  rf"\g<1>{stamp}\g<2>", text)
+                    text = re.sub(
+                        rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)",
+                        rf"\g<1>{stamp}\g<2>",
+                        text,
+                    )
                 data = text.encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             fixed.compress_type = info.compress_type

@@ -60,17 +60,27 @@ def _category(key: str, p: dict[str, Any], where: str) -> Category:
     age_max = int(p.get("age_max", found[1] if len(found) > 1 else OPEN_AGE))
     try:
         return Category(
-            key=key, name_zh=str(p["name_zh"]), name_en=str(p["name_en"]), age_min=age_min,
-            age_max=age_max, tiers_min=tuple(float(t) for t in p["tiers_min"]),
-            target_min=float(p["target_min"]), speed_kmh=float(p["speed_kmh"]),
-            capacity_unit=str(p.get("capacity_unit", "")), sources=dict(p.get("sources", {})),
+            key=key,
+            name_zh=str(p["name_zh"]),
+            name_en=str(p["name_en"]),
+            age_min=age_min,
+            age_max=age_max,
+            tiers_min=tuple(float(t) for t in p["tiers_min"]),
+            target_min=float(p["target_min"]),
+            speed_kmh=float(p["speed_kmh"]),
+            capacity_unit=str(p.get("capacity_unit", "")),
+            sources=dict(p.get("sources", {})),
             unverified=tuple(p.get("unverified", ())),
             norm=None if p.get("norm") is None else float(p["norm"]),
-            norm_per=float(p.get("norm_per", 1.0)), norm_base=str(p.get("norm_base", "cohort")),
-            step_free=bool(p.get("step_free", False)))
+            norm_per=float(p.get("norm_per", 1.0)),
+            norm_base=str(p.get("norm_base", "cohort")),
+            step_free=bool(p.get("step_free", False)),
+        )
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{where}: parameters.categories.{key} cannot be read ({exc}); "
-                         "run the study again with this version of circle15") from None
+        raise InputError(
+            f"{where}: parameters.categories.{key} cannot be read ({exc}); "
+            "run the study again with this version of circle15"
+        ) from None
 
 
 def read_run_folder(path: str | Path) -> RunRecord:
@@ -84,15 +94,18 @@ def read_run_folder(path: str | Path) -> RunRecord:
     folder = Path(path)
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
-        raise ConfigError(f"{folder}: not a circle15 run folder (no {MANIFEST}); give the "
-                          "folder a `circle15 run` wrote, or a study file")
+        raise ConfigError(
+            f"{folder}: not a circle15 run folder (no {MANIFEST}); give the "
+            "folder a `circle15 run` wrote, or a study file"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{manifest_path}: cannot be read ({exc})") from None
     if "study" not in manifest:
-        raise ConfigError(f"{folder}: its {MANIFEST} is not a run's; give the folder a "
-                          "`circle15 run` wrote")
+        raise ConfigError(
+            f"{folder}: its {MANIFEST} is not a run's; give the folder a `circle15 run` wrote"
+        )
     for name in ("districts.csv", "results.gpkg"):
         if not (folder / name).is_file():
             raise ConfigError(f"{folder}: has no {name}; give the folder of a whole run")
@@ -117,10 +130,18 @@ def read_run_folder(path: str | Path) -> RunRecord:
     study = parameters.get("study") or {}
     return RunRecord(
         name=str(manifest.get("study", folder.name)),
-        title=str(study.get("title") or manifest.get("study", folder.name)), folder=folder,
-        categories=categories, cells=cells, districts=districts, facilities=facilities,
-        index=index, zones=zones[["district", "name_en", "geometry"]] if "name_en" in zones
+        title=str(study.get("title") or manifest.get("study", folder.name)),
+        folder=folder,
+        categories=categories,
+        cells=cells,
+        districts=districts,
+        facilities=facilities,
+        index=index,
+        zones=zones[["district", "name_en", "geometry"]]
+        if "name_en" in zones
         else zones[["district", "geometry"]],
         area=shapely.union_all(zones.geometry.to_numpy()),
         synthetic=bool(manifest.get("synthetic_data", False)),
-        notice=str(study.get("notice", "")), parameters=parameters)
+        notice=str(study.get("notice", "")),
+        parameters=parameters,
+    )

@@ -27,13 +27,24 @@ __all__ = ["SITES_COLUMNS", "sites_map", "sites_table", "write_sites"]
 #: Columns of ``sites.csv``, in order; ``lon, lat`` are written in the study's
 #: ``[outputs] crs`` under its own names (``lon_wgs84, lat_wgs84`` by default, see
 #: :mod:`circle15.outputs.coordinates`).
-SITES_COLUMNS = ["rank", "site_id", "name", "district", "lon", "lat", "capacity",
-                 "marginal_gain", "cumulative_gain", "coverage_after", "served", "category",
-                 "target_min"]
+SITES_COLUMNS = [
+    "rank",
+    "site_id",
+    "name",
+    "district",
+    "lon",
+    "lat",
+    "capacity",
+    "marginal_gain",
+    "cumulative_gain",
+    "coverage_after",
+    "served",
+    "category",
+    "target_min",
+]
 
 
-def sites_table(selection: SiteSelection, coordinates: OutputCRS | None = None
-                ) -> pd.DataFrame:
+def sites_table(selection: SiteSelection, coordinates: OutputCRS | None = None) -> pd.DataFrame:
     """The ranked sites as written to ``sites.csv`` (rounded), positions in
     ``coordinates`` (default: the study's ``[outputs] crs``, else WGS84)."""
     out = coordinates or output_crs(selection.before)
@@ -46,8 +57,9 @@ def sites_table(selection: SiteSelection, coordinates: OutputCRS | None = None
     return table.rename(columns={"lon": out.columns[0], "lat": out.columns[1]})
 
 
-def write_sites(selection: SiteSelection, out_dir: Path | str, **map_kwargs: Any
-                ) -> dict[str, Path]:
+def write_sites(
+    selection: SiteSelection, out_dir: Path | str, **map_kwargs: Any
+) -> dict[str, Path]:
     """Write ``sites.csv``, ``sites.gpkg`` and ``sites_map.html`` into ``out_dir``.
 
     ``sites.gpkg`` has layers ``sites`` (the chosen sites), ``candidates`` (every

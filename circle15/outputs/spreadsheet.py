@@ -76,8 +76,7 @@ def read_own_csv(path: Path | str, **kwargs: Any) -> pd.DataFrame:
 
 
 def _unguarded(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
-            FORMULA_START):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value
 
@@ -99,8 +98,9 @@ def xlsx_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out.columns:
         if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
-            out[name] = out[name].map(lambda v: clean_control(v) if isinstance(v, str)
-                                      else _listed(v))
+            out[name] = out[name].map(
+                lambda v: clean_control(v) if isinstance(v, str) else _listed(v)
+            )
     out.columns = [clean_control(str(c)) for c in out.columns]
     return out
 
@@ -158,9 +158,13 @@ def format_sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
                 cell.number_format = fmt
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path | str, *,
-               started: datetime | None = None,
-               finish: Callable[[dict[str, Worksheet]], None] | None = None) -> Path:
+def write_xlsx(
+    sheets: Mapping[str, pd.DataFrame],
+    path: Path | str,
+    *,
+    started: datetime | None = None,
+    finish: Callable[[dict[str, Worksheet]], None] | None = None,
+) -> Path:
     """Write ``sheets`` (name → frame, in order) to an XLSX workbook atomically.
 
     Every sheet is formatted by :func:`format_sheet`; no cell is a formula (text that

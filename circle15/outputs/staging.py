@@ -99,10 +99,19 @@ class Publication:
         Whether :meth:`publish` made this run the folder's contents.
     """
 
-    def __init__(self, out: Path | str, *, kind: str = "run", command: str | None = None,
-                 outputs: Iterable[str] = (), inputs: Iterable[Path | str | None] = (),
-                 wait: bool = False, progress: Progress = QUIET, keep_partial: bool = False,
-                 layout: str | None = None) -> None:
+    def __init__(
+        self,
+        out: Path | str,
+        *,
+        kind: str = "run",
+        command: str | None = None,
+        outputs: Iterable[str] = (),
+        inputs: Iterable[Path | str | None] = (),
+        wait: bool = False,
+        progress: Progress = QUIET,
+        keep_partial: bool = False,
+        layout: str | None = None,
+    ) -> None:
         self.out = absolute(out)
         self.kind = kind
         self.command = command or command_line()
@@ -176,8 +185,10 @@ class Publication:
     def _open_state(self) -> None:
         state = self.state
         if os.path.lexists(state) and (os.path.islink(state) or not state.is_dir()):
-            raise OutputError(f"{state} is not circle15's folder (it is a file or a link); "
-                              "move it away or choose another --out")
+            raise OutputError(
+                f"{state} is not circle15's folder (it is a file or a link); "
+                "move it away or choose another --out"
+            )
         (state / RUNS).mkdir(parents=True, exist_ok=True)
         readme = state / "README.txt"
         if not readme.exists():
@@ -187,11 +198,15 @@ class Publication:
         """Undo what an interrupted command left: a journal, partial runs, temporary files."""
         stale = self._lock.stale if self._lock else None  # a holder that died
         if layout.recover(self.out, self.state):
-            self.progress.say(f"{describe(stale)} was stopped while publishing into "
-                              f"{self.out}; its changes were rolled back")
+            self.progress.say(
+                f"{describe(stale)} was stopped while publishing into "
+                f"{self.out}; its changes were rolled back"
+            )
         elif stale:
-            self.progress.say(f"{describe(stale)} was stopped before it finished; the outputs "
-                              f"in {self.out} are those of the run before it")
+            self.progress.say(
+                f"{describe(stale)} was stopped before it finished; the outputs "
+                f"in {self.out} are those of the run before it"
+            )
         remove_stale(self.out)
         current = layout.current_run(self.state)
         for entry in sorted((self.state / RUNS).iterdir()):
@@ -212,8 +227,11 @@ class Publication:
         doc = self.previous
         if doc is None:
             return {}
-        known = {rel: str(rec.get("sha256", "")) for rel, rec in doc["outputs"].items()
-                 if isinstance(rec, dict)}
+        known = {
+            rel: str(rec.get("sha256", ""))
+            for rel, rec in doc["outputs"].items()
+            if isinstance(rec, dict)
+        }
         for region in doc.get("regions", []) if "format" not in doc else []:
             # circle15 before 0.2: a batch's regions listed their own files
             folder, record = region.get("folder"), region.get("manifest") or {}
@@ -223,10 +241,13 @@ class Publication:
             inner = read_manifest(sub) or {"outputs": {}}
             known[f"{folder}/{MANIFEST}"] = record["sha256"]
             records = [(name, rec) for name, rec in inner["outputs"].items()]
-            records += [(Path(r["path"]).name, r) for r in
-                        [inner.get("config", {}), *inner.get("inputs", {}).values()]
-                        if isinstance(r, dict) and "path" in r
-                        and Path(r["path"]).parent == self.out / folder]
+            records += [
+                (Path(r["path"]).name, r)
+                for r in [inner.get("config", {}), *inner.get("inputs", {}).values()]
+                if isinstance(r, dict)
+                and "path" in r
+                and Path(r["path"]).parent == self.out / folder
+            ]
             known.update({f"{folder}/{name}": str(rec.get("sha256", "")) for name, rec in records})
             known[f"{folder}/batch_region.json"] = "*"
         return known
@@ -255,7 +276,8 @@ class Publication:
                     f"{self.out / MANIFEST} is not the manifest circle15 wrote (it cannot be "
                     "read); circle15 cannot tell which files there are its own. Move the "
                     "folder's contents you want to keep elsewhere and delete "
-                    f"{self.out / STATE}, or choose another --out")
+                    f"{self.out / STATE}, or choose another --out"
+                )
             return
         for rel, record in self.previous["outputs"].items():
             if not layout.is_our_link(self.out, rel) or not isinstance(record, dict):
@@ -269,7 +291,8 @@ class Publication:
                     "matches manifest.json), and circle15 never replaces or deletes an edited "
                     f"output: keep your version under another name (e.g. cp -L {rel} "
                     f"my_{Path(rel).name}), delete {rel}, and run again; or choose another "
-                    "--out")
+                    "--out"
+                )
             info = path.stat()
             self._stat[rel] = (info.st_size, info.st_mtime_ns)
 
@@ -289,12 +312,14 @@ class Publication:
                 raise OutputError(
                     f"input {given} is one of the files circle15 wrote into the output folder "
                     f"{self.out}, which this run replaces; copy it out of {self.out} (cp -L) "
-                    "and name the copy, or choose another --out (nothing was read or written)")
+                    "and name the copy, or choose another --out (nothing was read or written)"
+                )
             if rel in names:
                 raise OutputError(
                     f"input {given} lives in the output folder under the name of an output "
                     f"({rel}), which this run would replace; move it out of {self.out}, or "
-                    "choose another --out (nothing was read or written)")
+                    "choose another --out (nothing was read or written)"
+                )
 
     def check_names(self, names: Iterable[str]) -> None:
         """Refuse when a file circle15 did not write sits where an output goes."""
@@ -305,7 +330,8 @@ class Publication:
                 if os.path.lexists(parent) and (os.path.islink(parent) or not parent.is_dir()):
                     raise OutputError(
                         f"{parent} is a file or link circle15 did not make, where it writes the "
-                        f"folder {'/'.join(parts[:i])}; move it, or choose another --out")
+                        f"folder {'/'.join(parts[:i])}; move it, or choose another --out"
+                    )
             if self._entry_state(rel) != _USER:
                 continue
             path = self.out / rel
@@ -314,11 +340,13 @@ class Publication:
                     f"{path} was changed after circle15 wrote it (its SHA-256 no longer matches "
                     f"manifest.json), and `circle15 {self.kind}` would replace it; save your "
                     f"version under another name, delete {rel}, and run again, or choose "
-                    "another --out")
+                    "another --out"
+                )
             raise OutputError(
                 f"{path} is not a file circle15 wrote (manifest.json does not list it), and "
                 f"`circle15 {self.kind}` writes an output of that name there; move or rename "
-                "it, or choose another --out (circle15 never replaces your files)")
+                "it, or choose another --out (circle15 never replaces your files)"
+            )
 
     # ------------------------------------------------------------------------------------
     # Writing
@@ -348,14 +376,23 @@ class Publication:
         files in the order they were written, listed last.
         """
         self._carry_other_commands()
-        head: dict[str, Any] = {"command": self.kind, "run_id": self.run_id,
-                                "command_line": self.command, "layout": self.layout}
+        head: dict[str, Any] = {
+            "command": self.kind,
+            "run_id": self.run_id,
+            "command_line": self.command,
+            "layout": self.layout,
+        }
         earlier = self._earlier()
         if earlier:
             head["earlier"] = earlier
-        return write_folder_manifest(self.folder, {**head, **document}, published=self.out,
-                                     order=order, records=self._carried,
-                                     stamp={"command": self.kind, "run_id": self.run_id})
+        return write_folder_manifest(
+            self.folder,
+            {**head, **document},
+            published=self.out,
+            order=order,
+            records=self._carried,
+            stamp={"command": self.kind, "run_id": self.run_id},
+        )
 
     def _earlier(self) -> dict[str, Any]:
         """The manifests (without their outputs) of the commands whose files are carried."""
@@ -365,8 +402,9 @@ class Publication:
         earlier = {k: v for k, v in self.previous.get("earlier", {}).items() if k in kinds}
         kind = _kind(self.previous)
         if kind in kinds:
-            earlier[kind] = {k: v for k, v in self.previous.items()
-                             if k not in ("outputs", "earlier")}
+            earlier[kind] = {
+                k: v for k, v in self.previous.items() if k not in ("outputs", "earlier")
+            }
         return earlier
 
     # ------------------------------------------------------------------------------------
@@ -382,8 +420,10 @@ class Publication:
         unlisted = sorted(set(files) - {MANIFEST} - set(document["outputs"]))
         missing = sorted(set(document["outputs"]) - set(files))
         if unlisted or missing:
-            raise RuntimeError(f"manifest.json does not match the run: not listed {unlisted}, "
-                               f"listed but missing {missing}")
+            raise RuntimeError(
+                f"manifest.json does not match the run: not listed {unlisted}, "
+                f"listed but missing {missing}"
+            )
         self.check_names(files)
         for rel, (size, mtime) in self._stat.items():  # edited while this run worked?
             try:
@@ -421,16 +461,23 @@ class Publication:
 
     def _abandon(self, exc: BaseException) -> None:
         """A run that will not be published: remove it, and say why in plain words."""
-        full = (not isinstance(exc, Circle15Error | KeyboardInterrupt)
-                and isinstance(exc, Exception) and disk_full(exc, self.out))
-        keep = self.keep_partial and not full and self.folder.is_dir() and any(
-            self.folder.iterdir())
+        full = (
+            not isinstance(exc, Circle15Error | KeyboardInterrupt)
+            and isinstance(exc, Exception)
+            and disk_full(exc, self.out)
+        )
+        keep = (
+            self.keep_partial and not full and self.folder.is_dir() and any(self.folder.iterdir())
+        )
         if self.run_id and not keep:
             shutil.rmtree(self.folder, ignore_errors=True)
         if full:
             raise no_space_error(self.out, exc) from exc
-        if (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
-                and str(exc.filename or "").startswith(str(self.out))):
+        if (
+            isinstance(exc, OSError)
+            and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            and str(exc.filename or "").startswith(str(self.out))
+        ):
             raise folder_error(self.out, exc) from exc
 
     def close(self) -> None:
@@ -444,8 +491,11 @@ class Publication:
 
     def _remove_if_unused(self) -> None:
         state = self.state
-        if (os.path.lexists(state / CURRENT) or os.path.lexists(self.out / MANIFEST)
-                or os.path.lexists(state / JOURNAL)):
+        if (
+            os.path.lexists(state / CURRENT)
+            or os.path.lexists(self.out / MANIFEST)
+            or os.path.lexists(state / JOURNAL)
+        ):
             return
         runs = state / RUNS
         if runs.is_dir() and any(runs.iterdir()):
@@ -476,8 +526,9 @@ def _same_file(path: Path, info: os.stat_result) -> bool:
 
 
 @contextmanager
-def staged_outputs(out_dir: Path | str, *, kind: str = "outputs",
-                   progress: Progress = QUIET) -> Iterator[Path]:
+def staged_outputs(
+    out_dir: Path | str, *, kind: str = "outputs", progress: Progress = QUIET
+) -> Iterator[Path]:
     """Yield a run folder; on success its files become ``out_dir``'s outputs as a unit.
 
     A manifest listing the files is written when the block wrote none. See
@@ -500,7 +551,7 @@ def remove_stale(out_dir: Path) -> list[Path]:
     removed = []
     for entry in Path(out_dir).iterdir():
         for prefix in (STAGE_PREFIX, TEMP_PREFIX):
-            if entry.name.startswith(prefix) and not _running(entry.name[len(prefix):]):
+            if entry.name.startswith(prefix) and not _running(entry.name[len(prefix) :]):
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
@@ -518,6 +569,8 @@ def _running(rest: str) -> bool:
 def interrupted_message() -> str:
     """What an interrupted command tells the user about its output folder."""
     if PUBLISHED:
-        return (f"interrupted after the new outputs were published in {PUBLISHED[-1]}; they "
-                "are complete")
+        return (
+            f"interrupted after the new outputs were published in {PUBLISHED[-1]}; they "
+            "are complete"
+        )
     return "interrupted; the previous outputs are left as they were"

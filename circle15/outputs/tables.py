@@ -49,10 +49,12 @@ def write_geopackage(result: CoverageResult, path: Path) -> Path:
     (plus the index layers, ``barriers`` and ``barrier_steps`` and ``network_issues`` when
     the run has them)."""
     zones = result.zones.merge(
-        districts_frame(result).pivot_table(
-            index="district", columns="category", values="coverage", aggfunc="first"
-        ).add_prefix("coverage_").reset_index(),
-        on="district", how="left",
+        districts_frame(result)
+        .pivot_table(index="district", columns="category", values="coverage", aggfunc="first")
+        .add_prefix("coverage_")
+        .reset_index(),
+        on="district",
+        how="left",
     )
     layers: dict[str, gpd.GeoDataFrame] = {
         "cells": result.cells,

@@ -18,8 +18,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-__all__ = ["MISSING", "environment", "package_text", "render", "render_text", "script_json",
-           "text_environment"]
+__all__ = [
+    "MISSING",
+    "environment",
+    "package_text",
+    "render",
+    "render_text",
+    "script_json",
+    "text_environment",
+]
 
 #: How a missing number is shown in every table of every page.
 MISSING = "—"
@@ -34,8 +41,13 @@ def script_json(value: Any) -> str:
     ``None``, so the page receives strict JSON.
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escape)
     return text
 
@@ -59,10 +71,14 @@ def environment(package: str) -> Environment:
     Autoescaping is on for every template; undefined names are errors, not blanks; filters
     ``number``, ``percent`` and ``script_json`` format values the same way on every page.
     """
-    env = Environment(loader=PackageLoader(package, "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
+    env = Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["number"] = _number
     env.filters["percent"] = _percent
     env.filters["script_json"] = lambda value: Markup(script_json(value))
@@ -77,8 +93,12 @@ def text_environment(package: str) -> Environment:
     No autoescaping: these files are written from circle15's own figures and names (a
     data folder's README), never shown as a page; undefined names are still errors.
     """
-    return Environment(loader=PackageLoader(package, "templates"), autoescape=False,
-                       undefined=StrictUndefined, keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=False,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def render_text(package: str, template: str, **context: Any) -> str:

@@ -39,11 +39,26 @@ __all__ = ["SHEETS", "facilities_sheet", "gaps_sheet", "parameters_sheet", "writ
 SHEETS = ("about", "districts", "gaps", "facilities", "parameters")
 #: Facility columns circle15 knows, in sheet order (coordinates after them); the
 #: planner's own columns of the facility tables follow the computed ones.
-FACILITY_COLUMNS = ("category", "category_zh", "facility_id", "name", "capacity",
-                    "capacity_unit", "district")
-FACILITY_COMPUTED = ("provenance", "snapped", "snap_m", "capacity_per_resident",
-                     "served_population", "served_cells", "nearest_population",
-                     "served_mean_min", "served_per_capacity")
+FACILITY_COLUMNS = (
+    "category",
+    "category_zh",
+    "facility_id",
+    "name",
+    "capacity",
+    "capacity_unit",
+    "district",
+)
+FACILITY_COMPUTED = (
+    "provenance",
+    "snapped",
+    "snap_m",
+    "capacity_per_resident",
+    "served_population",
+    "served_cells",
+    "nearest_population",
+    "served_mean_min",
+    "served_per_capacity",
+)
 
 
 def gaps_sheet(result: CoverageResult, coordinates: OutputCRS | None = None) -> pd.DataFrame:
@@ -57,25 +72,29 @@ def gaps_sheet(result: CoverageResult, coordinates: OutputCRS | None = None) -> 
     out = coordinates or output_crs(result)
     gaps = result.gaps
     if gaps is None or gaps.empty:
-        return pd.DataFrame(columns=["category", "category_zh", "gap_id", "rank",
-                                     *out.columns])
+        return pd.DataFrame(columns=["category", "category_zh", "gap_id", "rank", *out.columns])
     table = pd.DataFrame(gaps.drop(columns=gaps.geometry.name))
     speed = table["category"].map({k: c.metres_per_minute for k, c in result.categories.items()})
     table["nearest_m"] = (pd.to_numeric(table["nearest_min"], errors="coerce") * speed).round(0)
-    table.insert(1, "category_zh", table["category"].map(
-        {k: c.name_zh for k, c in result.categories.items()}))
+    table.insert(
+        1,
+        "category_zh",
+        table["category"].map({k: c.name_zh for k, c in result.categories.items()}),
+    )
     table[out.columns[0]], table[out.columns[1]] = point_coordinates(gaps, out, inside=True)
     order = {k: i for i, k in enumerate(result.categories)}
-    table = table.assign(_order=table["category"].map(order)).sort_values(
-        ["_order", "rank"], kind="stable").drop(columns="_order")
+    table = (
+        table.assign(_order=table["category"].map(order))
+        .sort_values(["_order", "rank"], kind="stable")
+        .drop(columns="_order")
+    )
     for col in table.columns:
         if table[col].dtype.kind == "f" and col not in out.columns:
             table[col] = table[col].round(2 if col != "area_km2" else 4)
     return table.reset_index(drop=True)
 
 
-def facilities_sheet(result: CoverageResult, coordinates: OutputCRS | None = None
-                     ) -> pd.DataFrame:
+def facilities_sheet(result: CoverageResult, coordinates: OutputCRS | None = None) -> pd.DataFrame:
     """Facilities with location and who each serves (see ``analysis.service_areas``).
 
     circle15's columns come first, then the planner's own columns of the facility tables
@@ -88,8 +107,11 @@ def facilities_sheet(result: CoverageResult, coordinates: OutputCRS | None = Non
         return pd.DataFrame(columns=["category", "facility_id", "name", *out.columns])
     table = pd.DataFrame(fac.drop(columns=fac.geometry.name))
     own = [c for c in table.columns if c not in (*FACILITY_COLUMNS, *FACILITY_COMPUTED)]
-    table.insert(1, "category_zh", table["category"].map(
-        {k: c.name_zh for k, c in result.categories.items()}))
+    table.insert(
+        1,
+        "category_zh",
+        table["category"].map({k: c.name_zh for k, c in result.categories.items()}),
+    )
     table[out.columns[0]], table[out.columns[1]] = point_coordinates(fac, out)
     reach_parts = []
     cells = result.cells
@@ -101,7 +123,8 @@ def facilities_sheet(result: CoverageResult, coordinates: OutputCRS | None = Non
         reach_parts.append(r)
     if reach_parts:
         reach = pd.concat(reach_parts, ignore_index=True).rename(
-            columns={"mean_min": "served_mean_min"})
+            columns={"mean_min": "served_mean_min"}
+        )
         table["_fid"] = table["facility_id"].astype(str)
         table = table.merge(reach, how="left", on=["category", "_fid"]).drop(columns="_fid")
         for col in ("served_population", "served_cells", "nearest_population"):
@@ -109,12 +132,12 @@ def facilities_sheet(result: CoverageResult, coordinates: OutputCRS | None = Non
         capacity = pd.to_numeric(column(table, "capacity"), errors="coerce")
         table["served_per_capacity"] = table["served_population"] / capacity.where(capacity > 0)
         table["capacity_unit"] = table["category"].map(
-            {k: c.capacity_unit for k, c in result.categories.items()})
+            {k: c.capacity_unit for k, c in result.categories.items()}
+        )
     for col in table.columns:
         if table[col].dtype.kind == "f" and col not in out.columns and col not in own:
             table[col] = table[col].round(2)
-    first = [c for c in (*FACILITY_COLUMNS, *out.columns, *FACILITY_COMPUTED)
-             if c in table.columns]
+    first = [c for c in (*FACILITY_COLUMNS, *out.columns, *FACILITY_COMPUTED) if c in table.columns]
     rest = [c for c in table.columns if c not in first]
     return table[first + [c for c in rest if c not in own] + [c for c in rest if c in own]]
 
@@ -124,25 +147,50 @@ def parameters_sheet(result: CoverageResult) -> pd.DataFrame:
     rows = []
     for key, cat in result.categories.items():
         values = {
-            "age_min": cat.age_min, "age_max": cat.age_max, "cohort": cat.cohort_label,
+            "age_min": cat.age_min,
+            "age_max": cat.age_max,
+            "cohort": cat.cohort_label,
             "tiers_min": ", ".join(f"{t:g}" for t in cat.tiers_min),
-            "target_min": cat.target_min, "speed_kmh": cat.speed_kmh,
+            "target_min": cat.target_min,
+            "speed_kmh": cat.speed_kmh,
             "capacity_unit": cat.capacity_unit,
             "life_circle_min": cat.life_circle_min,
             "life_circle_radius_m": cat.life_circle_radius_m,
         }
         for name, value in values.items():
-            rows.append({"category": key, "category_label": cat.label, "parameter": name,
-                         "value": value, "source": cat.sources.get(name, ""),
-                         "unverified": "yes" if name in cat.unverified else ""})
+            rows.append(
+                {
+                    "category": key,
+                    "category_label": cat.label,
+                    "parameter": name,
+                    "value": value,
+                    "source": cat.sources.get(name, ""),
+                    "unverified": "yes" if name in cat.unverified else "",
+                }
+            )
         for name in sorted(set(cat.sources) - set(values)):
-            rows.append({"category": key, "category_label": cat.label, "parameter": name,
-                         "value": "", "source": cat.sources[name],
-                         "unverified": "yes" if name in cat.unverified else ""})
+            rows.append(
+                {
+                    "category": key,
+                    "category_label": cat.label,
+                    "parameter": name,
+                    "value": "",
+                    "source": cat.sources[name],
+                    "unverified": "yes" if name in cat.unverified else "",
+                }
+            )
     for name, value in (result.parameters or {}).items():
         if name != "categories":
-            rows.append({"category": "(analysis)", "category_label": "", "parameter": name,
-                         "value": value, "source": "study configuration", "unverified": ""})
+            rows.append(
+                {
+                    "category": "(analysis)",
+                    "category_label": "",
+                    "parameter": name,
+                    "value": value,
+                    "source": "study configuration",
+                    "unverified": "",
+                }
+            )
     frame = pd.DataFrame(rows)
     frame["value"] = frame["value"].map(lambda v: "" if v is None else v).astype(str)
     return frame
@@ -158,25 +206,43 @@ def _about(result: CoverageResult, started: datetime, coordinates: OutputCRS) ->
         ("run date (UTC)", started.astimezone(UTC).strftime("%Y-%m-%d %H:%M")),
         ("generated by", f"circle15 {__version__}"),
         ("synthetic data", f"YES — {result.notice}" if result.synthetic else "no"),
-        ("coordinates", f"{x}, {y}: {coordinates.description} (the study file's [outputs] "
-                        f"crs = \"{coordinates.declared}\"); results.gpkg keeps the study's "
-                        "own projected system"),
-        ("districts", "one row per (sub-district, category) plus ALL rows for the whole area; "
-                      "population = the category's target cohort; coverage = covered / "
-                      "population within target_min; mean_min and p90_min over residents "
-                      "who can reach a facility"),
-        ("gaps", "populated areas beyond the target time, merged where they touch, ranked by "
-                 "cohort population; nearest_min / nearest_m from the gap's closest cell; "
-                 f"{x}, {y}: a point inside the gap"),
-        ("facilities", "every facility; served_population = cohort whose nearest facility it "
-                       "is within the target time; nearest_population = at any time; "
-                       f"served_per_capacity = served_population / capacity; {x}, {y}: "
-                       "where it is; the columns after served_per_capacity are the facility "
-                       "table's own"),
-        ("parameters", "standards per category with their sources; unverified = could not be "
-                       "checked against the official text"),
-        ("geometry", "results.gpkg in the same folder has the cells, gap polygons, "
-                     "sub-districts and facilities"),
+        (
+            "coordinates",
+            f"{x}, {y}: {coordinates.description} (the study file's [outputs] "
+            f'crs = "{coordinates.declared}"); results.gpkg keeps the study\'s '
+            "own projected system",
+        ),
+        (
+            "districts",
+            "one row per (sub-district, category) plus ALL rows for the whole area; "
+            "population = the category's target cohort; coverage = covered / "
+            "population within target_min; mean_min and p90_min over residents "
+            "who can reach a facility",
+        ),
+        (
+            "gaps",
+            "populated areas beyond the target time, merged where they touch, ranked by "
+            "cohort population; nearest_min / nearest_m from the gap's closest cell; "
+            f"{x}, {y}: a point inside the gap",
+        ),
+        (
+            "facilities",
+            "every facility; served_population = cohort whose nearest facility it "
+            "is within the target time; nearest_population = at any time; "
+            f"served_per_capacity = served_population / capacity; {x}, {y}: "
+            "where it is; the columns after served_per_capacity are the facility "
+            "table's own",
+        ),
+        (
+            "parameters",
+            "standards per category with their sources; unverified = could not be "
+            "checked against the official text",
+        ),
+        (
+            "geometry",
+            "results.gpkg in the same folder has the cells, gap polygons, "
+            "sub-districts and facilities",
+        ),
     ]
     if population:
         lines.insert(6, ("population", str(population)))
@@ -185,8 +251,9 @@ def _about(result: CoverageResult, started: datetime, coordinates: OutputCRS) ->
     return pd.DataFrame(lines, columns=["item", "value"])
 
 
-def write_workbook(result: CoverageResult, path: Path | str, *,
-                   started: datetime | None = None) -> Path:
+def write_workbook(
+    result: CoverageResult, path: Path | str, *, started: datetime | None = None
+) -> Path:
     """Write ``results.xlsx`` atomically and return its path.
 
     Parameters
@@ -222,8 +289,12 @@ def write_workbook(result: CoverageResult, path: Path | str, *,
         sheets["barriers"] = barriers_frame(result)
         sheets["barrier_areas"] = barrier_areas_sheet(result, coordinates)
         sheets["barrier_steps"] = barrier_steps_sheet(result, coordinates)
-        order[order.index("gaps") + 1:order.index("gaps") + 1] = [
-            "barriers", "barrier_areas", "barrier_steps"]
+        order[order.index("gaps") + 1 : order.index("gaps") + 1] = [
+            "barriers",
+            "barrier_areas",
+            "barrier_steps",
+        ]
     # the run date, not the second of writing, inside: the same bytes for the same run
-    return write_xlsx({name: sheets[name] for name in order}, path, started=started,
-                      finish=wrap_about)
+    return write_xlsx(
+        {name: sheets[name] for name in order}, path, started=started, finish=wrap_about
+    )

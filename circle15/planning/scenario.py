@@ -240,8 +240,9 @@ def _explain(path: Path, exc: ValidationError) -> str:
     return f"{path}: " + "; ".join(lines)
 
 
-def scenario_edits(result: CoverageResult, scenario: Scenario,
-                   where: str = "scenario") -> list[Edit]:
+def scenario_edits(
+    result: CoverageResult, scenario: Scenario, where: str = "scenario"
+) -> list[Edit]:
     """The scenario as what-if steps on ``result``: one :class:`Edit` per category (all of a
     category's edits at once), in the order the file first names each category.
 
@@ -263,13 +264,18 @@ def scenario_edits(result: CoverageResult, scenario: Scenario,
     adds: dict[str, list[tuple[int, AddEntry]]] = defaultdict(list)
     for i, e in enumerate(scenario.add):
         adds[e.category].append((i, e))
-    for kind, entries in (("add", scenario.add), ("remove", scenario.remove),
-                          ("move", scenario.move)):
+    for kind, entries in (
+        ("add", scenario.add),
+        ("remove", scenario.remove),
+        ("move", scenario.move),
+    ):
         for i, e in enumerate(entries):
             if e.category not in result.categories:
-                raise InputError(f"{where}: {kind}[{i}].category: unknown category "
-                                 f"{e.category!r}; this study has "
-                                 f"{', '.join(result.categories)}")
+                raise InputError(
+                    f"{where}: {kind}[{i}].category: unknown category "
+                    f"{e.category!r}; this study has "
+                    f"{', '.join(result.categories)}"
+                )
     edits = []
     for key in scenario.categories():
         entries = [e for _, e in adds.get(key, [])]
@@ -277,10 +283,15 @@ def scenario_edits(result: CoverageResult, scenario: Scenario,
         if entries:
             try:
                 frame = site_frame(
-                    [e.position() for e in entries], result.cells.crs, crs=crs,
-                    ids=[e.id for e in entries], names=[e.name for e in entries],
-                    capacity=[e.capacity if e.capacity is not None else float("nan")
-                              for e in entries])
+                    [e.position() for e in entries],
+                    result.cells.crs,
+                    crs=crs,
+                    ids=[e.id for e in entries],
+                    names=[e.name for e in entries],
+                    capacity=[
+                        e.capacity if e.capacity is not None else float("nan") for e in entries
+                    ],
+                )
             except InputError as exc:
                 rows = ", ".join(f"add[{i}]" for i, _ in adds[key])
                 raise InputError(f"{where}: {rows} (category {key}): {exc}") from None
@@ -293,14 +304,20 @@ def scenario_edits(result: CoverageResult, scenario: Scenario,
             except InputError as exc:
                 raise InputError(f"{where}: [[move]] entries of {key}: {exc}") from None
             move = dict(zip([e.id for e in moves], points.geometry, strict=True))
-        edits.append(Edit(key, add=frame,
-                          remove=tuple(e.id for e in scenario.remove if e.category == key),
-                          move=move))
+        edits.append(
+            Edit(
+                key,
+                add=frame,
+                remove=tuple(e.id for e in scenario.remove if e.category == key),
+                move=move,
+            )
+        )
     return edits
 
 
-def apply_scenario(result: CoverageResult, scenario: Scenario,
-                   where: str = "scenario") -> CoverageResult:
+def apply_scenario(
+    result: CoverageResult, scenario: Scenario, where: str = "scenario"
+) -> CoverageResult:
     """The result with the scenario's facilities added, moved and removed.
 
     One what-if step per category (all of a category's edits at once; see
@@ -333,15 +350,24 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
             after = edit.apply(after)
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-    parameters = {**after.parameters, "scenario": {
-        "name": head.name, "title": head.title, "source": head.source,
-        "synthetic": head.synthetic, "added": len(scenario.add),
-        "removed": len(scenario.remove), "moved": len(scenario.move)}}
+    parameters = {
+        **after.parameters,
+        "scenario": {
+            "name": head.name,
+            "title": head.title,
+            "source": head.source,
+            "synthetic": head.synthetic,
+            "added": len(scenario.add),
+            "removed": len(scenario.remove),
+            "moved": len(scenario.move),
+        },
+    }
     synthetic, notice = after.synthetic, after.notice
     if head.synthetic:
         synthetic = True
-        told = head.notice or (f"the sites of scenario {head.name} are synthetic (made-up "
-                               "locations), not planned ones")
+        told = head.notice or (
+            f"the sites of scenario {head.name} are synthetic (made-up locations), not planned ones"
+        )
         notice = f"{notice} {told}".strip()
     try:
         plan = resolve_targets(scenario.targets, list(result.categories), where)
@@ -350,8 +376,7 @@ def apply_scenario(result: CoverageResult, scenario: Scenario,
     targets = merge_targets(targets_from_parameters(result.parameters), plan)
     parameters["targets"] = target_parameters(targets)
     # A new record: the result passed in stays as it was, even when nothing was edited.
-    out = dataclasses.replace(after, parameters=parameters, synthetic=synthetic,
-                              notice=notice)
+    out = dataclasses.replace(after, parameters=parameters, synthetic=synthetic, notice=notice)
     # against the baseline: the plan's new facilities and capacity count too
     out.targets = evaluate_targets(targets, out, before=result) if targets else None
     return out
@@ -372,16 +397,23 @@ def scenario_crs_notes(result: CoverageResult, scenario: Scenario, where: str) -
     if not lonlat or state is None:
         return []
     declared = head.crs if "crs" in head.model_fields_set else None
-    points = site_frame([e.position() for e in lonlat], result.cells.crs,
-                        crs=head.crs).geometry.to_numpy()
-    return point_crs_messages(points, result.cells.crs, state.edge_index.tree, declared,
-                              f"scenario {where}",
-                              lambda system: f'crs = "{system}" under [scenario]',
-                              things="new sites")
+    points = site_frame(
+        [e.position() for e in lonlat], result.cells.crs, crs=head.crs
+    ).geometry.to_numpy()
+    return point_crs_messages(
+        points,
+        result.cells.crs,
+        state.edge_index.tree,
+        declared,
+        f"scenario {where}",
+        lambda system: f'crs = "{system}" under [scenario]',
+        things="new sites",
+    )
 
 
-def scenario_gain(before: CoverageResult, after: CoverageResult,
-                  scenario: Scenario) -> pd.DataFrame:
+def scenario_gain(
+    before: CoverageResult, after: CoverageResult, scenario: Scenario
+) -> pd.DataFrame:
     """Coverage before and after, per sub-district, for the categories the scenario changes."""
     return after.compare(before, scenario.categories())
 
@@ -397,8 +429,9 @@ def write_scenario_gain(gain: pd.DataFrame, path: Path) -> Path:
     return write_csv(table, path)  # no cell can run as a formula in Excel
 
 
-def run_scenario(result: CoverageResult, path: str | Path
-                 ) -> tuple[CoverageResult, pd.DataFrame, list[str]]:
+def run_scenario(
+    result: CoverageResult, path: str | Path
+) -> tuple[CoverageResult, pd.DataFrame, list[str]]:
     """Load a scenario file and apply it, as ``circle15 run --scenario`` does.
 
     Parameters
@@ -424,15 +457,18 @@ def run_scenario(result: CoverageResult, path: str | Path
     after = apply_scenario(result, scenario, where=str(path))
     gain = scenario_gain(result, after, scenario)
     head = scenario.scenario
-    lines = [f"scenario {head.name}: {head.title or path.name} — {len(scenario.add)} added, "
-             f"{len(scenario.move)} moved, {len(scenario.remove)} removed"
-             + (" (synthetic locations)" if head.synthetic else "")]
+    lines = [
+        f"scenario {head.name}: {head.title or path.name} — {len(scenario.add)} added, "
+        f"{len(scenario.move)} moved, {len(scenario.remove)} removed"
+        + (" (synthetic locations)" if head.synthetic else "")
+    ]
     lines += ["  " + line for line in describe_delta(gain, result.categories)]
     if after.targets is not None:
         lines += ["  " + line for line in describe_targets(after.targets)]
     lines += [f"  warning: {note}" for note in notes]
     if notes:
-        after.diagnostics = {**after.diagnostics,
-                             "warnings": [*after.diagnostics.get("warnings", []), *notes]}
+        after.diagnostics = {
+            **after.diagnostics,
+            "warnings": [*after.diagnostics.get("warnings", []), *notes],
+        }
     return after, gain, lines
-

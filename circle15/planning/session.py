@@ -36,11 +36,17 @@ __all__ = ["Edit", "WhatIfSession", "make_edit"]
 KEPT_RESULTS = 8
 
 
-def make_edit(result: CoverageResult, category: str, *, add: SiteInput | None = None,
-              names: Sequence[str | None] | None = None,
-              capacity: float | Sequence[float] | None = None,
-              remove: Iterable[str] = (), move: Mapping[str, Any] | None = None,
-              crs: Any = None) -> Edit:
+def make_edit(
+    result: CoverageResult,
+    category: str,
+    *,
+    add: SiteInput | None = None,
+    names: Sequence[str | None] | None = None,
+    capacity: float | Sequence[float] | None = None,
+    remove: Iterable[str] = (),
+    move: Mapping[str, Any] | None = None,
+    crs: Any = None,
+) -> Edit:
     """One :class:`Edit` from coordinates: sites to open, ids to close, ids to move.
 
     Parameters
@@ -105,8 +111,10 @@ class WhatIfSession:
 
     def __init__(self, baseline: CoverageResult, *, assess: bool = True) -> None:
         if baseline.session is None:
-            raise InputError("this result carries no engine session (it was not produced "
-                             "by Study.run()); run the study to try what-ifs")
+            raise InputError(
+                "this result carries no engine session (it was not produced "
+                "by Study.run()); run the study to try what-ifs"
+            )
         self.baseline = baseline
         self.assess = assess
         self._edits: list[Edit] = []
@@ -170,9 +178,16 @@ class WhatIfSession:
             self._remember(len(self._edits), after)
             return after
 
-    def add(self, category: str, sites: SiteInput, *, crs: Any = None,
-            ids: Sequence[str] | None = None, names: Sequence[str] | None = None,
-            capacity: float | Sequence[float] | None = None) -> CoverageResult:
+    def add(
+        self,
+        category: str,
+        sites: SiteInput,
+        *,
+        crs: Any = None,
+        ids: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+        capacity: float | Sequence[float] | None = None,
+    ) -> CoverageResult:
         """Open new facilities (as :meth:`CoverageResult.add_facilities`), one undo step.
 
         Parameters
@@ -194,8 +209,9 @@ class WhatIfSession:
             The result after the edit.
         """
         check_category(self.baseline, category)
-        frame = site_frame(sites, self.baseline.cells.crs, crs=crs, ids=ids, names=names,
-                           capacity=capacity)
+        frame = site_frame(
+            sites, self.baseline.cells.crs, crs=crs, ids=ids, names=names, capacity=capacity
+        )
         return self.apply(Edit(category, add=frame))
 
     def edit(self, category: str, **change: Any) -> CoverageResult:
@@ -284,8 +300,7 @@ class WhatIfSession:
         ids = (ids,) if isinstance(ids, str) else tuple(str(i) for i in ids)
         return self.apply(Edit(category, remove=ids))
 
-    def move(self, category: str, moves: Mapping[str, Any], *,
-             crs: Any = None) -> CoverageResult:
+    def move(self, category: str, moves: Mapping[str, Any], *, crs: Any = None) -> CoverageResult:
         """Move facilities, one undo step.
 
         Parameters
@@ -303,8 +318,9 @@ class WhatIfSession:
             The result after the edit.
         """
         frame = site_frame(list(moves.values()), self.baseline.cells.crs, crs=crs)
-        return self.apply(Edit(category, move=dict(zip(map(str, moves), frame.geometry,
-                                                       strict=True))))
+        return self.apply(
+            Edit(category, move=dict(zip(map(str, moves), frame.geometry, strict=True)))
+        )
 
     def undo(self) -> CoverageResult:
         """Take back the last edit.
@@ -400,9 +416,13 @@ class WhatIfSession:
         out.before, out.after = "baseline", "current"
         targets = targets_from_parameters(self.baseline.parameters)
         if targets:
-            out.targets = evaluate_targets(targets, current, self.baseline,
-                                           facilities=out.facilities,
-                                           categories=out.categories)
+            out.targets = evaluate_targets(
+                targets,
+                current,
+                self.baseline,
+                facilities=out.facilities,
+                categories=out.categories,
+            )
         return out
 
     def net_change(self) -> dict[str, list[dict[str, Any]]]:
@@ -428,22 +448,36 @@ class WhatIfSession:
             rows = after.reset_index(drop=True)
             for i, fid in enumerate(rows["facility_id"].astype(str)):
                 if fid not in old:
-                    entry = {"category": key, "id": fid, "name": str(rows["name"].iloc[i]),
-                             "lon": lonlat[i, 0], "lat": lonlat[i, 1]}
+                    entry = {
+                        "category": key,
+                        "id": fid,
+                        "name": str(rows["name"].iloc[i]),
+                        "lon": lonlat[i, 0],
+                        "lat": lonlat[i, 1],
+                    }
                     cap = float(rows["capacity"].iloc[i])
                     if np.isfinite(cap):
                         entry["capacity"] = cap
                     out["add"].append(entry)
                 elif not shapely.equals_exact(old[fid], new[fid], tolerance=0.0):
-                    out["move"].append({"category": key, "id": fid,
-                                        "lon": lonlat[i, 0], "lat": lonlat[i, 1]})
+                    out["move"].append(
+                        {"category": key, "id": fid, "lon": lonlat[i, 0], "lat": lonlat[i, 1]}
+                    )
         for entries in out.values():
-            entries.sort(key=lambda e: (list(self.baseline.categories).index(e["category"]),
-                                        e["id"]))
+            entries.sort(
+                key=lambda e: (list(self.baseline.categories).index(e["category"]), e["id"])
+            )
         return out
 
-    def scenario(self, name: str, *, title: str = "", source: str = "",
-                 synthetic: bool = False, notice: str = "") -> dict[str, Any]:
+    def scenario(
+        self,
+        name: str,
+        *,
+        title: str = "",
+        source: str = "",
+        synthetic: bool = False,
+        notice: str = "",
+    ) -> dict[str, Any]:
         """The net change as a scenario (the format of ``circle15 run --scenario``).
 
         Parameters
@@ -464,9 +498,16 @@ class WhatIfSession:
             load again.
         """
         change = self.net_change()
-        doc: dict[str, Any] = {"scenario": {"name": name, "title": title, "source": source,
-                                            "synthetic": synthetic, "notice": notice,
-                                            "crs": WGS84}}
+        doc: dict[str, Any] = {
+            "scenario": {
+                "name": name,
+                "title": title,
+                "source": source,
+                "synthetic": synthetic,
+                "notice": notice,
+                "crs": WGS84,
+            }
+        }
         doc.update({k: v for k, v in change.items() if v})
         Scenario.model_validate(doc)  # the file it makes must load again
         return doc

@@ -26,8 +26,15 @@ WGS84 = "EPSG:4326"
 STUDY_CRS = "study"
 
 #: What the what-if functions accept as sites.
-SiteInput: TypeAlias = (gpd.GeoDataFrame | gpd.GeoSeries | pd.DataFrame | Sequence[Any]
-             | tuple[float, float] | shapely.Point | np.ndarray)
+SiteInput: TypeAlias = (
+    gpd.GeoDataFrame
+    | gpd.GeoSeries
+    | pd.DataFrame
+    | Sequence[Any]
+    | tuple[float, float]
+    | shapely.Point
+    | np.ndarray
+)
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -44,15 +51,23 @@ def _crs(crs: str | CRS | None, study: CRS) -> CRS | str:
     try:
         return parse_crs(crs)
     except Exception:  # pyproj raises several types for unknown input
-        raise InputError(f"unknown coordinate system {crs!r}; use e.g. 'EPSG:4326' for "
-                         "longitude/latitude, 'GCJ-02' (Amap/Tencent), 'BD-09' (Baidu) or "
-                         "'study' for the study's projected CRS") from None
+        raise InputError(
+            f"unknown coordinate system {crs!r}; use e.g. 'EPSG:4326' for "
+            "longitude/latitude, 'GCJ-02' (Amap/Tencent), 'BD-09' (Baidu) or "
+            "'study' for the study's projected CRS"
+        ) from None
 
 
-def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None,
-               ids: Sequence[str] | None = None, names: Sequence[str] | None = None,
-               capacity: float | Sequence[float] | None = None,
-               provenance: str = "what-if") -> gpd.GeoDataFrame:
+def site_frame(
+    sites: SiteInput,
+    study_crs: CRS,
+    *,
+    crs: str | CRS | None = None,
+    ids: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+    capacity: float | Sequence[float] | None = None,
+    provenance: str = "what-if",
+) -> gpd.GeoDataFrame:
     """New sites as a facility frame in the study CRS.
 
     Parameters
@@ -84,13 +99,16 @@ def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None
         sites = gpd.GeoDataFrame(geometry=sites)
     if isinstance(sites, gpd.GeoDataFrame):
         if sites.crs is None and crs is None:
-            raise InputError("the new sites have no CRS: set one (e.g. gdf.set_crs(4326)) "
-                             "or pass crs=")
+            raise InputError(
+                "the new sites have no CRS: set one (e.g. gdf.set_crs(4326)) or pass crs="
+            )
         system = None if crs is None else _crs(crs, study_crs)
         if isinstance(system, str):  # GCJ-02/BD-09 numbers: move them to WGS84
-            frame = gpd.GeoDataFrame(sites.drop(columns=sites.geometry.name), crs=WGS84,
-                                     geometry=geometries_to_wgs84(
-                                         sites.geometry.to_numpy(), system))
+            frame = gpd.GeoDataFrame(
+                sites.drop(columns=sites.geometry.name),
+                crs=WGS84,
+                geometry=geometries_to_wgs84(sites.geometry.to_numpy(), system),
+            )
         else:
             frame = sites if system is None else sites.set_crs(system, allow_override=True)
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -102,8 +120,10 @@ def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None
         elif {"x", "y"} <= set(sites.columns):
             xy, implied = sites[["x", "y"]], STUDY_CRS
         else:
-            raise InputError("a table of new sites needs lon/lat (WGS84) or x/y (study CRS) "
-                             f"columns; it has {', '.join(map(str, sites.columns))}")
+            raise InputError(
+                "a table of new sites needs lon/lat (WGS84) or x/y (study CRS) "
+                f"columns; it has {', '.join(map(str, sites.columns))}"
+            )
         geometry = _points(xy.to_numpy(dtype=float), _crs(crs or implied, study_crs), study_crs)
     else:
         geometry = _points(_coordinates(sites), _crs(crs, study_crs), study_crs)
@@ -113,16 +133,21 @@ def site_frame(sites: SiteInput, study_crs: CRS, *, crs: str | CRS | None = None
         raise InputError("no new sites given")
     table = table.reset_index(drop=True)
     id_col = next((c for c in ("facility_id", "id") if c in table.columns), None)
-    out = gpd.GeoDataFrame({
-        "facility_id": _values(ids, table, id_col, n, None),
-        "name": _values(names, table, "name", n, None),
-        "capacity": np.asarray(_values(capacity, table, "capacity", n, np.nan), dtype=float),
-        "provenance": _values(None, table, "provenance", n, provenance),
-    }, geometry=geometry, crs=study_crs)
+    out = gpd.GeoDataFrame(
+        {
+            "facility_id": _values(ids, table, id_col, n, None),
+            "name": _values(names, table, "name", n, None),
+            "capacity": np.asarray(_values(capacity, table, "capacity", n, np.nan), dtype=float),
+            "provenance": _values(None, table, "provenance", n, provenance),
+        },
+        geometry=geometry,
+        crs=study_crs,
+    )
     out["facility_id"] = [None if blank(v) else str(v).strip() for v in out["facility_id"]]
     if (out["capacity"] < 0).any():
-        raise InputError(f"site {int(np.flatnonzero(out['capacity'] < 0)[0]) + 1}: "
-                         "capacity is negative")
+        raise InputError(
+            f"site {int(np.flatnonzero(out['capacity'] < 0)[0]) + 1}: capacity is negative"
+        )
     return out
 
 
@@ -130,8 +155,7 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == ""
 
 
-def _values(given: Any, table: pd.DataFrame, column: str | None, n: int,
-            default: Any) -> list[Any]:
+def _values(given: Any, table: pd.DataFrame, column: str | None, n: int, default: Any) -> list[Any]:
     if given is not None:
         values = [given] * n if np.isscalar(given) else list(given)
         if len(values) != n:
@@ -153,8 +177,10 @@ def _coordinates(sites: Any) -> np.ndarray:
             return shapely.get_coordinates(np.asarray(items, dtype=object))
         xy = np.asarray(items, dtype=float).reshape(-1, 2)
     except (TypeError, ValueError):
-        raise InputError("new sites must be (x, y) pairs, shapely points, a DataFrame with "
-                         "lon/lat or x/y columns, or a GeoDataFrame") from None
+        raise InputError(
+            "new sites must be (x, y) pairs, shapely points, a DataFrame with "
+            "lon/lat or x/y columns, or a GeoDataFrame"
+        ) from None
     return xy
 
 

@@ -123,27 +123,35 @@ class SiteSelection:
             exact solver ran, greedy's gap to the optimum.
         """
         cat = self.before.categories[self.category]
-        lines = [f"{len(self.sites)} new {cat.label} site(s) chosen among "
-                 f"{len(self.candidates):,} candidates ({self.greedy.method}, "
-                 f"{self.greedy.evaluations} gain evaluations, {self.greedy.seconds:.3f} s)"]
+        lines = [
+            f"{len(self.sites)} new {cat.label} site(s) chosen among "
+            f"{len(self.candidates):,} candidates ({self.greedy.method}, "
+            f"{self.greedy.evaluations} gain evaluations, {self.greedy.seconds:.3f} s)"
+        ]
         if self.method != self.greedy.method:
             lines[0] += f"; listed: the {self.method} solver's choice, which covers more"
         lines += self.notes
         if len(self.sites) < self.requested:
-            lines.append(f"  only {len(self.sites)} of the {self.requested} sites asked for "
-                         "add anyone: no other candidate reaches a resident still uncovered")
+            lines.append(
+                f"  only {len(self.sites)} of the {self.requested} sites asked for "
+                "add anyone: no other candidate reaches a resident still uncovered"
+            )
         for _, s in self.sites.iterrows():
             extra = f", serves {s['served']:,.0f}" if self.capacitated else ""
-            lines.append(f"  {s['rank']}. {s['name']} ({s['district']}, {s['lon']:.5f}, "
-                         f"{s['lat']:.5f}): +{s['marginal_gain']:,.1f} {cat.cohort_label}"
-                         f"{extra} -> {s['coverage_after']:.1%}")
+            lines.append(
+                f"  {s['rank']}. {s['name']} ({s['district']}, {s['lon']:.5f}, "
+                f"{s['lat']:.5f}): +{s['marginal_gain']:,.1f} {cat.cohort_label}"
+                f"{extra} -> {s['coverage_after']:.1%}"
+            )
         lines += describe_delta(self.delta(), self.before.categories)
         if self.exact is not None:
             gap = self.optimality_gap
-            what = (f"optimum {self.exact.value:,.1f}, greedy {self.greedy.value:,.1f}: "
-                    f"gap {gap:.2%}" if gap is not None else
-                    f"exact solver stopped at its time limit: best {self.exact.value:,.1f}, "
-                    f"bound {self.exact.bound:,.1f}, greedy {self.greedy.value:,.1f}")
+            what = (
+                f"optimum {self.exact.value:,.1f}, greedy {self.greedy.value:,.1f}: gap {gap:.2%}"
+                if gap is not None
+                else f"exact solver stopped at its time limit: best {self.exact.value:,.1f}, "
+                f"bound {self.exact.bound:,.1f}, greedy {self.greedy.value:,.1f}"
+            )
             lines.append(f"exact check ({self.exact.seconds:.2f} s): {what}")
         return lines
 
@@ -197,21 +205,30 @@ def gap_candidates(result: CoverageResult, category: str) -> gpd.GeoDataFrame:
     rows = np.flatnonzero((np.isnan(t) | (t > cat.target_min)) & (pop > 0) & snap.snapped)
     edge = snap.edge[rows]
     index = state.edge_index
-    share = np.divide(snap.offset_m[rows], index.length_m[edge],
-                      out=np.zeros(len(rows)), where=index.length_m[edge] > 0)
+    share = np.divide(
+        snap.offset_m[rows],
+        index.length_m[edge],
+        out=np.zeros(len(rows)),
+        where=index.length_m[edge] > 0,
+    )
     feet = shapely.line_interpolate_point(index.geometry[edge], share, normalized=True)
     cell_ids = result.cells["cell_id"].to_numpy(dtype=object)[rows]
-    return gpd.GeoDataFrame({
-        "facility_id": [f"cand-{c}" for c in cell_ids],
-        "name": [f"候选点 candidate at cell {c}" for c in cell_ids],
-        "capacity": np.nan,
-        "provenance": f"generated: street point of a {category} gap cell",
-        "district": result.cells["district"].to_numpy(dtype=object)[rows],
-    }, geometry=feet, crs=result.cells.crs)
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"cand-{c}" for c in cell_ids],
+            "name": [f"候选点 candidate at cell {c}" for c in cell_ids],
+            "capacity": np.nan,
+            "provenance": f"generated: street point of a {category} gap cell",
+            "district": result.cells["district"].to_numpy(dtype=object)[rows],
+        },
+        geometry=feet,
+        crs=result.cells.crs,
+    )
 
 
-def read_candidates(path: str | Path, result: CoverageResult, category: str,
-                    source_crs: str | None = None) -> gpd.GeoDataFrame:
+def read_candidates(
+    path: str | Path, result: CoverageResult, category: str, source_crs: str | None = None
+) -> gpd.GeoDataFrame:
     """Candidate sites from a file: a table with coordinates, or points/parcels (GIS).
 
     Read like a facility table (see ``circle15.sources.facilities.read_facilities``):
@@ -234,10 +251,14 @@ def read_candidates(path: str | Path, result: CoverageResult, category: str,
     state = result.session.state if result.session is not None else None
     if state is not None:
         notes += point_crs_messages(
-            frame.geometry.to_numpy(), frame.crs, state.edge_index.tree, source_crs,
+            frame.geometry.to_numpy(),
+            frame.crs,
+            state.edge_index.tree,
+            source_crs,
             f"candidate sites {path.name}",
-            lambda system: f"--candidates-crs {system} (candidates_crs=\"{system}\")",
-            things="candidates")
+            lambda system: f'--candidates-crs {system} (candidates_crs="{system}")',
+            things="candidates",
+        )
     frame.attrs["notes"] = notes
     return frame
 
@@ -245,8 +266,9 @@ def read_candidates(path: str | Path, result: CoverageResult, category: str,
 # ---------------------------------------------------------------------------- selection
 
 
-def candidate_reach(result: CoverageResult, category: str,
-                    candidates: gpd.GeoDataFrame) -> tuple[sp.csr_array, np.ndarray]:
+def candidate_reach(
+    result: CoverageResult, category: str, candidates: gpd.GeoDataFrame
+) -> tuple[sp.csr_array, np.ndarray]:
     """Which cells each candidate would reach within the category's target time.
 
     One bounded search per candidate (two at most: through either end of its street
@@ -267,8 +289,9 @@ def candidate_reach(result: CoverageResult, category: str,
     # Over the category's own walk: a step-free category's candidates join step-free streets.
     snap, attachment = state.attach_for(category, candidates.geometry.to_numpy())
     # A hair beyond the target in metres, then the same test in minutes as the tables.
-    reach = point_catchments(state.graph_for(category), attachment, state.cell_nodes,
-                             cat.target_min * mpm * (1 + 1e-9))
+    reach = point_catchments(
+        state.graph_for(category), attachment, state.cell_nodes, cat.target_min * mpm * (1 + 1e-9)
+    )
     reach = sp.csr_array(reach)
     coo = reach.tocoo()
     keep = coo.data / mpm <= cat.target_min
@@ -276,12 +299,18 @@ def candidate_reach(result: CoverageResult, category: str,
     return reach, snap.snapped
 
 
-def select_sites(result: CoverageResult, category: str, p: int, *,
-                 candidates: gpd.GeoDataFrame | pd.DataFrame | str | Path | None = None,
-                 capacity: float | None = None, exact: bool | None = None,
-                 time_limit_s: float = EXACT_TIME_LIMIT_S,
-                 candidates_crs: str | None = None,
-                 prefer_exact: bool = False) -> SiteSelection:
+def select_sites(
+    result: CoverageResult,
+    category: str,
+    p: int,
+    *,
+    candidates: gpd.GeoDataFrame | pd.DataFrame | str | Path | None = None,
+    capacity: float | None = None,
+    exact: bool | None = None,
+    time_limit_s: float = EXACT_TIME_LIMIT_S,
+    candidates_crs: str | None = None,
+    prefer_exact: bool = False,
+) -> SiteSelection:
     """Choose new sites that bring the most of a category's cohort within the target time.
 
     Existing facilities are kept. Lazy greedy (CELF) chooses; an exact MILP (HiGHS)
@@ -361,21 +390,30 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
             solution_exact = exact_sites(reach, demand, p, cap, time_limit_s)
             timings["exact"] = solution_exact.seconds
         except RuntimeError:  # HiGHS found no solution within its time limit
-            notes.append(f"the exact solver found no solution within {time_limit_s:g} s; "
-                         "the choice is greedy's")
+            notes.append(
+                f"the exact solver found no solution within {time_limit_s:g} s; "
+                "the choice is greedy's"
+            )
     best = greedy
     # (sums of the same populations in another order may differ in the last digit)
-    if prefer_exact and solution_exact is not None and (
-            solution_exact.value > greedy.value + 1e-9 * max(1.0, greedy.value)):
+    if (
+        prefer_exact
+        and solution_exact is not None
+        and (solution_exact.value > greedy.value + 1e-9 * max(1.0, greedy.value))
+    ):
         best = solution_exact
 
     start = time.perf_counter()
     chosen = frame.iloc[best.chosen].reset_index(drop=True)
     after = result
     if len(chosen):
-        after = edit_facilities(result, category, add=chosen[
-            ["facility_id", "name", "capacity", "provenance", "geometry"]].assign(
-                provenance=[f"site selection: {pv}" for pv in chosen["provenance"]]))
+        after = edit_facilities(
+            result,
+            category,
+            add=chosen[["facility_id", "name", "capacity", "provenance", "geometry"]].assign(
+                provenance=[f"site selection: {pv}" for pv in chosen["provenance"]]
+            ),
+        )
     timings["after"] = time.perf_counter() - start
 
     sites = _ranked(result, category, chosen, best, demand, reach, cap)
@@ -384,44 +422,70 @@ def select_sites(result: CoverageResult, category: str, p: int, *,
     frame["chosen"] = False
     frame.loc[frame.index[best.chosen], "chosen"] = True
     frame["snapped"] = snapped
-    return SiteSelection(category, sites, frame, result, after, greedy, solution_exact,
-                         capacitated, p, timings, method=best.method, notes=notes)
+    return SiteSelection(
+        category,
+        sites,
+        frame,
+        result,
+        after,
+        greedy,
+        solution_exact,
+        capacitated,
+        p,
+        timings,
+        method=best.method,
+        notes=notes,
+    )
 
 
-def _candidate_frame(result: CoverageResult, category: str, candidates: Any,
-                     candidates_crs: str | None = None) -> gpd.GeoDataFrame:
+def _candidate_frame(
+    result: CoverageResult, category: str, candidates: Any, candidates_crs: str | None = None
+) -> gpd.GeoDataFrame:
     if candidates is None:
         frame = gap_candidates(result, category)
         if frame.empty:
-            raise InputError(f"{category} has no gap: every resident of its cohort is within "
-                             "the target time, so there is nowhere to add a site for")
+            raise InputError(
+                f"{category} has no gap: every resident of its cohort is within "
+                "the target time, so there is nowhere to add a site for"
+            )
         return frame
     if isinstance(candidates, (str, Path)):
         frame = read_candidates(candidates, result, category, candidates_crs)
     else:
-        frame = site_frame(candidates, result.cells.crs, provenance="candidate",
-                           crs=candidates_crs)
-        frame["facility_id"] = [i if i is not None else f"cand-{k + 1}"
-                                for k, i in enumerate(frame["facility_id"])]
+        frame = site_frame(candidates, result.cells.crs, provenance="candidate", crs=candidates_crs)
+        frame["facility_id"] = [
+            i if i is not None else f"cand-{k + 1}" for k, i in enumerate(frame["facility_id"])
+        ]
     repeated = frame["facility_id"][frame["facility_id"].duplicated()]
     if len(repeated):
-        raise InputError(f"candidate id {repeated.iloc[0]!r} is used more than once; give "
-                         "each candidate its own id")
-    taken = set(result.facilities.loc[result.facilities["category"] == category,
-                                      "facility_id"].astype(str))
+        raise InputError(
+            f"candidate id {repeated.iloc[0]!r} is used more than once; give "
+            "each candidate its own id"
+        )
+    taken = set(
+        result.facilities.loc[result.facilities["category"] == category, "facility_id"].astype(str)
+    )
     clash = sorted(set(frame["facility_id"]) & taken)
     if clash:
-        raise InputError(f"candidate id {clash[0]!r} is already an existing {category} "
-                         "facility; give candidates their own ids")
+        raise InputError(
+            f"candidate id {clash[0]!r} is already an existing {category} "
+            "facility; give candidates their own ids"
+        )
     from ..analysis.assessment import locate_in_districts
 
     frame["district"] = locate_in_districts(frame.geometry.to_numpy(), result.zones)
     return frame
 
 
-def _ranked(result: CoverageResult, category: str, chosen: gpd.GeoDataFrame,
-            solution: SitingSolution, demand: np.ndarray, reach: sp.csr_array,
-            cap: np.ndarray | None) -> gpd.GeoDataFrame:
+def _ranked(
+    result: CoverageResult,
+    category: str,
+    chosen: gpd.GeoDataFrame,
+    solution: SitingSolution,
+    demand: np.ndarray,
+    reach: sp.csr_array,
+    cap: np.ndarray | None,
+) -> gpd.GeoDataFrame:
     cat = result.categories[category]
     cohort = result.cells[f"pop_{category}"].to_numpy(dtype=float).sum()
     base = result.coverage(category) * cohort if cohort > 0 else 0.0
@@ -431,25 +495,28 @@ def _ranked(result: CoverageResult, category: str, chosen: gpd.GeoDataFrame,
     hit = np.zeros(rows.shape[1], bool)
     gains = []
     for j in solution.chosen:
-        cells = rows.indices[rows.indptr[j]:rows.indptr[j + 1]]
+        cells = rows.indices[rows.indptr[j] : rows.indptr[j + 1]]
         gains.append(float(demand[cells[~hit[cells]]].sum()))
         hit[cells] = True
     gains = np.array(gains)
     lonlat = chosen.geometry.to_crs(WGS84) if len(chosen) else chosen.geometry
-    out = gpd.GeoDataFrame({
-        "rank": np.arange(1, len(chosen) + 1),
-        "site_id": chosen["facility_id"].to_numpy(dtype=object),
-        "name": chosen["name"].to_numpy(dtype=object),
-        "district": chosen["district"].to_numpy(dtype=object),
-        "lon": np.round(lonlat.x.to_numpy(), 6) if len(chosen) else [],
-        "lat": np.round(lonlat.y.to_numpy(), 6) if len(chosen) else [],
-        "capacity": chosen["capacity"].to_numpy(dtype=float),
-        "marginal_gain": gains,
-        "cumulative_gain": np.cumsum(gains),
-        "coverage_after": (base + np.cumsum(gains)) / cohort if cohort > 0 else np.nan,
-        "served": solution.gains if cap is not None else gains,
-        "category": category,
-        "target_min": cat.target_min,
-    }, geometry=chosen.geometry.to_numpy(), crs=result.cells.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "rank": np.arange(1, len(chosen) + 1),
+            "site_id": chosen["facility_id"].to_numpy(dtype=object),
+            "name": chosen["name"].to_numpy(dtype=object),
+            "district": chosen["district"].to_numpy(dtype=object),
+            "lon": np.round(lonlat.x.to_numpy(), 6) if len(chosen) else [],
+            "lat": np.round(lonlat.y.to_numpy(), 6) if len(chosen) else [],
+            "capacity": chosen["capacity"].to_numpy(dtype=float),
+            "marginal_gain": gains,
+            "cumulative_gain": np.cumsum(gains),
+            "coverage_after": (base + np.cumsum(gains)) / cohort if cohort > 0 else np.nan,
+            "served": solution.gains if cap is not None else gains,
+            "category": category,
+            "target_min": cat.target_min,
+        },
+        geometry=chosen.geometry.to_numpy(),
+        crs=result.cells.crs,
+    )
     return out
-

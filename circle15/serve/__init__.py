@@ -20,8 +20,13 @@ if TYPE_CHECKING:
     from .server import BackgroundServer
     from .studio import Studio
 
-_PUBLIC = {"Studio": ".studio", "create_app": ".app", "BackgroundServer": ".server",
-           "StudioView": ".notebook", "show_studio": ".notebook"}
+_PUBLIC = {
+    "Studio": ".studio",
+    "create_app": ".app",
+    "BackgroundServer": ".server",
+    "StudioView": ".notebook",
+    "show_studio": ".notebook",
+}
 
 __all__ = ["BackgroundServer", "Studio", "StudioView", "create_app", "show_studio"]
 

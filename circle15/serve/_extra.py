@@ -11,5 +11,7 @@ def require_studio_extra() -> None:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise Circle15Error(f"the studio needs FastAPI and uvicorn ({exc}); install them "
-                            "with: pip install \"circle15[studio]\"") from None
+        raise Circle15Error(
+            f"the studio needs FastAPI and uvicorn ({exc}); install them "
+            'with: pip install "circle15[studio]"'
+        ) from None

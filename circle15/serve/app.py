@@ -57,15 +57,23 @@ ASSETS = {
     "studio.css": ("circle15.serve", "static/studio.css", "text/css"),
     "leaflet/leaflet.js": ("circle15", "_static/leaflet-1.9.3/leaflet.js", "text/javascript"),
     "leaflet/leaflet.css": ("circle15", "_static/leaflet-1.9.3/leaflet.css", "text/css"),
-    "leaflet/images/layers.png": ("circle15", "_static/leaflet-1.9.3/images/layers.png",
-                                  "image/png"),
-    "leaflet/images/layers-2x.png": ("circle15", "_static/leaflet-1.9.3/images/layers-2x.png",
-                                     "image/png"),
+    "leaflet/images/layers.png": (
+        "circle15",
+        "_static/leaflet-1.9.3/images/layers.png",
+        "image/png",
+    ),
+    "leaflet/images/layers-2x.png": (
+        "circle15",
+        "_static/leaflet-1.9.3/images/layers-2x.png",
+        "image/png",
+    ),
 }
 #: The page loads nothing but its own files; only the optional basemap comes from outside.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: https://tile.openstreetmap.org https://*.tile.openstreetmap.org; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https://tile.openstreetmap.org https://*.tile.openstreetmap.org; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 @cache
@@ -74,12 +82,16 @@ def asset(name: str) -> bytes:
     package, path, _ = ASSETS[name]
     data = resources.files(package).joinpath(path).read_bytes()
     if path.startswith("_static/"):
-        manifest = json.loads(resources.files("circle15").joinpath(
-            "_static/manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(
+            resources.files("circle15")
+            .joinpath("_static/manifest.json")
+            .read_text(encoding="utf-8")
+        )
         entry = manifest["files"].get(path.removeprefix("_static/"))
         if entry is None or hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise OfflineAssetError(f"vendored file {path} is missing from the manifest or "
-                                    "altered; reinstall circle15")
+            raise OfflineAssetError(
+                f"vendored file {path} is missing from the manifest or altered; reinstall circle15"
+            )
     return data
 
 
@@ -129,11 +141,12 @@ class _Guard:
                 # grows with the other programs' load, this much less
                 cpu_ms = (time.process_time() - cpu) * 1000
                 headers = list(message.get("headers", []))
-                headers += [(b"server-timing", f"app;dur={ms:.1f}, cpu;dur={cpu_ms:.1f}"
-                             .encode()),
-                            (b"x-content-type-options", b"nosniff"),
-                            (b"referrer-policy", b"no-referrer"),
-                            (b"cache-control", b"no-store")]
+                headers += [
+                    (b"server-timing", f"app;dur={ms:.1f}, cpu;dur={cpu_ms:.1f}".encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"),
+                ]
                 if any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
                     headers.append((b"content-security-policy", CSP.encode()))
                 message = {**message, "headers": headers}
@@ -142,7 +155,8 @@ class _Guard:
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             await _error(413, f"the request body is larger than {self.max_body:,} bytes")(
-                scope, receive, timed_send)
+                scope, receive, timed_send
+            )
             return
         if scope.get("method") in ("POST", "PUT", "PATCH"):
             body = b""
@@ -152,8 +166,9 @@ class _Guard:
                     return
                 body += message.get("body", b"")
                 if len(body) > self.max_body:
-                    await _error(413, f"the request body is larger than {self.max_body:,} "
-                                      "bytes")(scope, receive, timed_send)
+                    await _error(413, f"the request body is larger than {self.max_body:,} bytes")(
+                        scope, receive, timed_send
+                    )
                     return
                 if not message.get("more_body", False):
                     break
@@ -181,8 +196,13 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Any
     allowed_hosts : list of str, optional
         ``Host`` headers answered (against DNS rebinding); by default the loopback names.
     """
-    app = FastAPI(title="circle15 studio", version=__version__, docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="circle15 studio",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.studio = studio
 
     @app.exception_handler(RequestValidationError)
@@ -214,9 +234,16 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Any
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
         study = studio.baseline
-        return HTMLResponse(render("circle15.serve", "studio.html", title=study.title,
-                                   synthetic=study.synthetic, notice=study.notice,
-                                   version=__version__))
+        return HTMLResponse(
+            render(
+                "circle15.serve",
+                "studio.html",
+                title=study.title,
+                synthetic=study.synthetic,
+                notice=study.notice,
+                version=__version__,
+            )
+        )
 
     @app.get("/static/{name:path}", include_in_schema=False)
     def static(name: str) -> Response:
@@ -244,10 +271,13 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Any
     # ---------------------------------------------------------------- what-if and editing
 
     def change(body: EditRequest) -> Change:
-        return Change(category=body.category,
-                      add=[(a.lon, a.lat, a.capacity, a.name) for a in body.add],
-                      remove=list(body.remove),
-                      move={m.id: (m.lon, m.lat) for m in body.move}, crs=body.crs)
+        return Change(
+            category=body.category,
+            add=[(a.lon, a.lat, a.capacity, a.name) for a in body.add],
+            remove=list(body.remove),
+            move={m.id: (m.lon, m.lat) for m in body.move},
+            crs=body.crs,
+        )
 
     @app.post("/api/whatif")
     def post_whatif(body: EditRequest) -> JSONResponse:
@@ -301,8 +331,11 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Any
         path = studio.scenario_path(name)
         if not path.is_file():
             raise RequestError(f"no saved scenario called {name!r}", status=404)
-        return Response(path.read_bytes(), media_type="application/toml",
-                        headers={"content-disposition": f'attachment; filename="{name}.toml"'})
+        return Response(
+            path.read_bytes(),
+            media_type="application/toml",
+            headers={"content-disposition": f'attachment; filename="{name}.toml"'},
+        )
 
     @app.post("/api/scenario/load")
     def post_load(body: LoadScenarioRequest) -> JSONResponse:

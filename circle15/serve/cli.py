@@ -18,21 +18,35 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def add_serve_parser(sub) -> argparse.ArgumentParser:
     """Add the ``serve`` subcommand to the ``circle15`` parser's subparsers."""
     serve = sub.add_parser(
-        "serve", help="open the planning studio: click sites on a map and watch coverage, "
-                      "gaps and the index change (no CONFIG: the Zhenhai demo)")
-    serve.add_argument("config", nargs="?", type=Path,
-                       help="study TOML file; omit it to use the embedded Zhenhai demo")
-    serve.add_argument("--scenario", type=Path,
-                       help="scenario TOML to start from (its edits can be undone)")
-    serve.add_argument("--port", type=int, default=8765,
-                       help="port to listen on (default 8765; 0: any free port)")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1: this computer only)")
-    serve.add_argument("--out", type=Path,
-                       help="output folder for saved scenarios and exports "
-                            "(default: out/<study name>)")
-    serve.add_argument("--no-browser", action="store_true",
-                       help="do not open the page in a web browser")
+        "serve",
+        help="open the planning studio: click sites on a map and watch coverage, "
+        "gaps and the index change (no CONFIG: the Zhenhai demo)",
+    )
+    serve.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        help="study TOML file; omit it to use the embedded Zhenhai demo",
+    )
+    serve.add_argument(
+        "--scenario", type=Path, help="scenario TOML to start from (its edits can be undone)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (default 8765; 0: any free port)"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )
+    serve.add_argument(
+        "--out",
+        type=Path,
+        help="output folder for saved scenarios and exports (default: out/<study name>)",
+    )
+    serve.add_argument(
+        "--no-browser", action="store_true", help="do not open the page in a web browser"
+    )
     serve.add_argument("--quiet", action="store_true", help="no progress messages")
     serve.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return serve
@@ -48,9 +62,11 @@ def run_serve_command(args: argparse.Namespace) -> int:
     try:  # before the study loads: a taken port is known at once
         sock = listen(args.host, args.port)
     except OSError as exc:
-        raise Circle15Error(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc});"
-                            " another program may use the port: try --port 0 for a free "
-                            "one") from None
+        raise Circle15Error(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc});"
+            " another program may use the port: try --port 0 for a free "
+            "one"
+        ) from None
     try:
         return _serve(args, sock)
     finally:
@@ -83,8 +99,10 @@ def _serve(args: argparse.Namespace, sock) -> int:
     for line in result.diagnostics.get("warnings", []):
         print(f"WARNING: {line}")  # as circle15 run prints them
     if hosts is not None:
-        print(f"WARNING: listening on {args.host}: anyone who can reach this computer can "
-              "edit the studio and write into its output folder; it has no login")
+        print(
+            f"WARNING: listening on {args.host}: anyone who can reach this computer can "
+            "edit the studio and write into its output folder; it has no login"
+        )
     print(f"studio at {url} (output folder {studio.out_dir}); Ctrl-C to stop", flush=True)
     if not args.no_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()

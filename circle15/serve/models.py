@@ -13,8 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .studio import MAX_SUGGEST
 
-__all__ = ["AddSite", "EditRequest", "ExportRequest", "LoadScenarioRequest", "MoveSite",
-           "SaveScenarioRequest", "SitesRequest", "StepRequest"]
+__all__ = [
+    "AddSite",
+    "EditRequest",
+    "ExportRequest",
+    "LoadScenarioRequest",
+    "MoveSite",
+    "SaveScenarioRequest",
+    "SitesRequest",
+    "StepRequest",
+]
 
 #: Most sites one request may add, remove or move.
 MAX_SITES = 200

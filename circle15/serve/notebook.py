@@ -29,8 +29,9 @@ class StudioView:
         Its state: ``view.session.current`` is the result with the edits made on the page.
     """
 
-    def __init__(self, studio: Studio, server: BackgroundServer, width: str | int,
-                 height: int) -> None:
+    def __init__(
+        self, studio: Studio, server: BackgroundServer, width: str | int, height: int
+    ) -> None:
         self.studio = studio
         self.server = server
         self.url = server.url
@@ -51,16 +52,23 @@ class StudioView:
         from ..outputs.templating import render
 
         width = f"{self.width}px" if isinstance(self.width, int) else str(self.width)
-        return render("circle15.serve", "notebook.html", url=self.url, width=width,
-                      height=int(self.height))
+        return render(
+            "circle15.serve", "notebook.html", url=self.url, width=width, height=int(self.height)
+        )
 
     def __repr__(self) -> str:
         return f"StudioView({self.url!r})"
 
 
-def show_studio(result: CoverageResult, *, study: Study | None = None,
-                out_dir: str | Path | None = None, port: int = 0,
-                width: str | int = "100%", height: int = 720) -> StudioView:
+def show_studio(
+    result: CoverageResult,
+    *,
+    study: Study | None = None,
+    out_dir: str | Path | None = None,
+    port: int = 0,
+    width: str | int = "100%",
+    height: int = 720,
+) -> StudioView:
     """Serve the studio for ``result`` in a background thread and show it in the notebook.
 
     Parameters
@@ -89,8 +97,11 @@ def show_studio(result: CoverageResult, *, study: Study | None = None,
     from .server import BackgroundServer
     from .studio import Studio
 
-    studio = (Studio.from_study(study, out_dir=out_dir, result=result) if study is not None
-              else Studio(result, out_dir=out_dir))
+    studio = (
+        Studio.from_study(study, out_dir=out_dir, result=result)
+        if study is not None
+        else Studio(result, out_dir=out_dir)
+    )
     server = BackgroundServer(create_app(studio), port=port).start()
     view = StudioView(studio, server, width, height)
     _RUNNING.append(view)

@@ -28,8 +28,15 @@ from ..schema import ALL, nearest_col, pop_col, time_col
 if TYPE_CHECKING:
     from ..result import CoverageResult
 
-__all__ = ["GAP_LIST", "b64", "clean", "index_payload", "layer_payload", "study_payload",
-           "tier_colours"]
+__all__ = [
+    "GAP_LIST",
+    "b64",
+    "clean",
+    "index_payload",
+    "layer_payload",
+    "study_payload",
+    "tier_colours",
+]
 
 #: Gaps listed and outlined per category, the most populous first (a city-sized study
 #: has thousands of one-cell gaps, which the walking-time layer shows anyway).
@@ -38,16 +45,40 @@ GAP_LIST = 50
 SIMPLIFY_M = 2.0
 ZONE_SIMPLIFY_M = 10.0
 #: ColorBrewer YlGnBu (9 classes): near = light, far = dark, as on map.html.
-YLGNBU = ("#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8",
-          "#253494", "#081d58")
+YLGNBU = (
+    "#ffffd9",
+    "#edf8b1",
+    "#c7e9b4",
+    "#7fcdbb",
+    "#41b6c4",
+    "#1d91c0",
+    "#225ea8",
+    "#253494",
+    "#081d58",
+)
 UNREACHABLE_COLOUR = "#525252"
 #: District-table columns sent to the page (those the table and popups show).
-DISTRICT_COLUMNS = ("district", "population", "covered_population", "coverage", "mean_min",
-                    "p90_min", "unreachable_population", "pop_within_5", "pop_within_10",
-                    "pop_within_15", "capacity", "supply_ratio", "norm", "norm_ratio",
-                    "norm_met", "score_accessibility", "score_balance", "score_quality")
-INDEX_COLUMNS = ("district", "name_en", "accessibility", "balance", "quality", "composite",
-                 "rank")
+DISTRICT_COLUMNS = (
+    "district",
+    "population",
+    "covered_population",
+    "coverage",
+    "mean_min",
+    "p90_min",
+    "unreachable_population",
+    "pop_within_5",
+    "pop_within_10",
+    "pop_within_15",
+    "capacity",
+    "supply_ratio",
+    "norm",
+    "norm_ratio",
+    "norm_met",
+    "score_accessibility",
+    "score_balance",
+    "score_quality",
+)
+INDEX_COLUMNS = ("district", "name_en", "accessibility", "balance", "quality", "composite", "rank")
 
 
 def tier_colours(n_tiers: int) -> list[str]:
@@ -62,8 +93,9 @@ def tier_colours(n_tiers: int) -> list[str]:
 
 def b64(values: np.ndarray, dtype: str) -> str:
     """A typed array as base64 (little-endian), for ``new Float32Array(...)`` in the page."""
-    return base64.b64encode(np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder(
-        "<")).tobytes()).decode("ascii")
+    return base64.b64encode(
+        np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
+    ).decode("ascii")
 
 
 def clean(value: Any) -> Any:
@@ -148,41 +180,59 @@ def study_payload(result: CoverageResult) -> dict[str, Any]:
     names = list(result.zones["district"])
     where = {d: i for i, d in enumerate(names)}
     district_of = np.array([where.get(d, -1) for d in cells["district"]], dtype=np.int32)
-    west, south, east, north = gpd.GeoSeries([result.area], crs=cells.crs).to_crs(
-        WGS84).total_bounds
+    west, south, east, north = (
+        gpd.GeoSeries([result.area], crs=cells.crs).to_crs(WGS84).total_bounds
+    )
     zones = result.zones
-    return clean({
-        "name": result.name, "title": result.title, "synthetic": bool(result.synthetic),
-        "notice": result.notice, "crs": cells.crs.to_string(),
-        "bounds": [[south, west], [north, east]],
-        "categories": [{
-            "key": c.key, "name_zh": c.name_zh, "name_en": c.name_en, "label": c.label,
-            "cohort": c.cohort_label, "target_min": c.target_min,
-            "tiers_min": list(c.tiers_min), "colours": tier_colours(len(c.tiers_min)),
-            "capacity_unit": c.capacity_unit, "norm_label": c.norm_label,
-        } for c in result.categories.values()],
-        "districts": [{"district": d, "name_en": e} for d, e in
-                      zip(zones["district"], zones["name_en"], strict=True)],
-        "zones": _rings(zones.geometry.to_numpy(), zones.crs, ZONE_SIMPLIFY_M),
-        "area": _rings(np.array([result.area], dtype=object), cells.crs, ZONE_SIMPLIFY_M)[0],
-        "cells": {
-            "count": len(cells),
-            "origin": origin.tolist(),
-            "coords": b64(coords - origin, "f4"),
-            "ring_start": b64(ring_start, "u4"),
-            "ring_cell": b64(cell_of_part, "u4"),
-            "district": b64(district_of, "i4"),
-            "pop_total": b64(cells["pop_total"].to_numpy(dtype=float), "f4"),
-            "ids": [str(i) for i in cells["cell_id"]],
-        },
-    })
+    return clean(
+        {
+            "name": result.name,
+            "title": result.title,
+            "synthetic": bool(result.synthetic),
+            "notice": result.notice,
+            "crs": cells.crs.to_string(),
+            "bounds": [[south, west], [north, east]],
+            "categories": [
+                {
+                    "key": c.key,
+                    "name_zh": c.name_zh,
+                    "name_en": c.name_en,
+                    "label": c.label,
+                    "cohort": c.cohort_label,
+                    "target_min": c.target_min,
+                    "tiers_min": list(c.tiers_min),
+                    "colours": tier_colours(len(c.tiers_min)),
+                    "capacity_unit": c.capacity_unit,
+                    "norm_label": c.norm_label,
+                }
+                for c in result.categories.values()
+            ],
+            "districts": [
+                {"district": d, "name_en": e}
+                for d, e in zip(zones["district"], zones["name_en"], strict=True)
+            ],
+            "zones": _rings(zones.geometry.to_numpy(), zones.crs, ZONE_SIMPLIFY_M),
+            "area": _rings(np.array([result.area], dtype=object), cells.crs, ZONE_SIMPLIFY_M)[0],
+            "cells": {
+                "count": len(cells),
+                "origin": origin.tolist(),
+                "coords": b64(coords - origin, "f4"),
+                "ring_start": b64(ring_start, "u4"),
+                "ring_cell": b64(cell_of_part, "u4"),
+                "district": b64(district_of, "i4"),
+                "pop_total": b64(cells["pop_total"].to_numpy(dtype=float), "f4"),
+                "ids": [str(i) for i in cells["cell_id"]],
+            },
+        }
+    )
 
 
 # ---------------------------------------------------------------------------- layers
 
 
-def facilities_payload(result: CoverageResult, baseline: CoverageResult,
-                       category: str) -> list[dict[str, Any]]:
+def facilities_payload(
+    result: CoverageResult, baseline: CoverageResult, category: str
+) -> list[dict[str, Any]]:
     """The category's facilities with WGS84 position and whether the studio added or
     moved them (``status``: ``existing``, ``new`` or ``moved``)."""
     rows = category_facilities(result, category)
@@ -193,34 +243,67 @@ def facilities_payload(result: CoverageResult, baseline: CoverageResult,
     known = np.isin(ids, old.index)
     status = np.full(len(ids), "new", dtype=object)
     if known.any():
-        same = shapely.equals_exact(old.reindex(ids[known]).to_numpy(),
-                                    rows.geometry.to_numpy()[known], tolerance=0.0)
+        same = shapely.equals_exact(
+            old.reindex(ids[known]).to_numpy(), rows.geometry.to_numpy()[known], tolerance=0.0
+        )
         status[np.flatnonzero(known)] = np.where(same, "existing", "moved")
     lonlat = np.round(_lonlat(rows.geometry.to_numpy(), rows.crs), 7)
     district = rows["district"].tolist() if "district" in rows else [None] * len(rows)
-    return clean([{"id": i, "name": str(n), "capacity": c, "lon": x, "lat": y,
-                   "district": d, "snapped": bool(sn), "status": st}
-                  for i, n, c, (x, y), d, sn, st in zip(
-                      ids.tolist(), rows["name"].tolist(), rows["capacity"].tolist(),
-                      lonlat.tolist(), district, rows["snapped"].tolist(), status.tolist(),
-                      strict=True)])
+    return clean(
+        [
+            {
+                "id": i,
+                "name": str(n),
+                "capacity": c,
+                "lon": x,
+                "lat": y,
+                "district": d,
+                "snapped": bool(sn),
+                "status": st,
+            }
+            for i, n, c, (x, y), d, sn, st in zip(
+                ids.tolist(),
+                rows["name"].tolist(),
+                rows["capacity"].tolist(),
+                lonlat.tolist(),
+                district,
+                rows["snapped"].tolist(),
+                status.tolist(),
+                strict=True,
+            )
+        ]
+    )
 
 
-def gaps_payload(result: CoverageResult, category: str, limit: int = GAP_LIST
-                 ) -> dict[str, Any]:
+def gaps_payload(result: CoverageResult, category: str, limit: int = GAP_LIST) -> dict[str, Any]:
     """Gap summary: how many, residents and area in all, and the ``limit`` largest with
     their outlines (rings of ``[lon, lat]``)."""
     gaps = result.gaps[result.gaps["category"].to_numpy() == category]
     top = gaps.sort_values("rank").head(limit)
-    rows = _records(pd.DataFrame(top.drop(columns=top.geometry.name)),
-                    ["rank", "district", "population", "cells", "area_km2", "mean_min",
-                     "nearest_name", "nearest_min"])
+    rows = _records(
+        pd.DataFrame(top.drop(columns=top.geometry.name)),
+        [
+            "rank",
+            "district",
+            "population",
+            "cells",
+            "area_km2",
+            "mean_min",
+            "nearest_name",
+            "nearest_min",
+        ],
+    )
     # (outlines are finite coordinates already: added after ``clean``, which they would slow)
-    for row, rings in zip(rows, _rings(top.geometry.to_numpy(), top.crs, SIMPLIFY_M * 5),
-                          strict=True):
+    for row, rings in zip(
+        rows, _rings(top.geometry.to_numpy(), top.crs, SIMPLIFY_M * 5), strict=True
+    ):
         row["outline"] = rings
-    return {"count": len(gaps), "population": float(gaps["population"].sum()),
-            "area_km2": float(gaps["area_km2"].sum()), "top": rows}
+    return {
+        "count": len(gaps),
+        "population": float(gaps["population"].sum()),
+        "area_km2": float(gaps["area_km2"].sum()),
+        "top": rows,
+    }
 
 
 def coverage_payload(result: CoverageResult, category: str) -> dict[str, Any]:
@@ -229,8 +312,9 @@ def coverage_payload(result: CoverageResult, category: str) -> dict[str, Any]:
     return clean(dict(zip(rows["district"], rows["coverage"].astype(float), strict=True)))
 
 
-def layer_payload(result: CoverageResult, baseline: CoverageResult, category: str,
-                  *, static: bool = True) -> dict[str, Any]:
+def layer_payload(
+    result: CoverageResult, baseline: CoverageResult, category: str, *, static: bool = True
+) -> dict[str, Any]:
     """One category's layer: per-cell minutes and nearest facility, its facilities,
     district rows, coverage and gaps. ``static`` adds the cohort per cell (the same for
     every result of a study)."""
@@ -239,8 +323,7 @@ def layer_payload(result: CoverageResult, baseline: CoverageResult, category: st
     ids = cells[nearest_col(category)].to_numpy(dtype=object)
     known = pd.notna(ids)
     nearest = np.full(len(ids), -1, dtype=np.int64)
-    nearest[known] = pd.Index([f["id"] for f in facilities]).get_indexer(
-        ids[known].astype(str))
+    nearest[known] = pd.Index([f["id"] for f in facilities]).get_indexer(ids[known].astype(str))
     rows = result.districts[result.districts["category"].to_numpy() == category]
     out: dict[str, Any] = {
         "category": category,

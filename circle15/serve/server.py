@@ -48,8 +48,9 @@ def url_of(sock: socket.socket) -> str:
 
 def _config(app: Any) -> uvicorn.Config:
     # No access log: a planner's terminal shows the study's messages, not every request.
-    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                          timeout_graceful_shutdown=2)
+    return uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+    )
 
 
 def serve_forever(app: Any, sock: socket.socket) -> None:
@@ -80,8 +81,12 @@ class BackgroundServer:
         self.sock = listen(host, port)
         self.url = url_of(self.sock)
         self.server = uvicorn.Server(_config(app))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       name=f"circle15-studio {self.url}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name=f"circle15-studio {self.url}",
+            daemon=True,
+        )
 
     def start(self, timeout: float = 30.0) -> BackgroundServer:
         """Start serving; return once uvicorn answers (or raise ``RuntimeError``)."""

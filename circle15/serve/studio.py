@@ -82,12 +82,19 @@ class Studio:
         Input files by config field, for the manifest.
     """
 
-    def __init__(self, baseline: CoverageResult, *, out_dir: str | Path | None = None,
-                 config: Path | None = None, inputs: dict[str, Path] | None = None) -> None:
+    def __init__(
+        self,
+        baseline: CoverageResult,
+        *,
+        out_dir: str | Path | None = None,
+        config: Path | None = None,
+        inputs: dict[str, Path] | None = None,
+    ) -> None:
         self.session = WhatIfSession(baseline)
         self.baseline = baseline
-        self.out_dir = Path(out_dir if out_dir is not None else Path("out") / baseline.name
-                            ).resolve()
+        self.out_dir = Path(
+            out_dir if out_dir is not None else Path("out") / baseline.name
+        ).resolve()
         self.config = config
         self.inputs = dict(inputs or {})
         self._lock = threading.RLock()
@@ -101,12 +108,21 @@ class Studio:
         self.protected = {Path(f).resolve() for f in [config, *self.inputs.values()] if f}
 
     @classmethod
-    def from_study(cls, study: Study, *, out_dir: str | Path | None = None,
-                   result: CoverageResult | None = None) -> Studio:
+    def from_study(
+        cls,
+        study: Study,
+        *,
+        out_dir: str | Path | None = None,
+        result: CoverageResult | None = None,
+    ) -> Studio:
         """A studio over ``study`` (run now unless ``result`` is given)."""
         result = result if result is not None else study.run()
-        return cls(result, out_dir=out_dir if out_dir is not None else Path("out") /
-                   result.name, config=study.config.path, inputs=study.input_files())
+        return cls(
+            result,
+            out_dir=out_dir if out_dir is not None else Path("out") / result.name,
+            config=study.config.path,
+            inputs=study.input_files(),
+        )
 
     @contextmanager
     def engine(self) -> Iterator[None]:
@@ -119,20 +135,25 @@ class Studio:
     def check_category(self, category: str) -> None:
         """Raise a 404 ``RequestError`` naming the categories when ``category`` is not one."""
         if category not in self.baseline.categories:
-            raise RequestError(f"unknown category {category!r}; this study has "
-                               f"{', '.join(self.baseline.categories)}", status=404)
+            raise RequestError(
+                f"unknown category {category!r}; this study has "
+                f"{', '.join(self.baseline.categories)}",
+                status=404,
+            )
 
     def _check_ids(self, result: CoverageResult, change: Change) -> None:
         ids = set(category_facilities(result, change.category)["facility_id"].astype(str))
         for what, given in (("remove", change.remove), ("move", list(change.move or {}))):
             unknown = [str(i) for i in given if str(i) not in ids]
             if unknown:
-                raise RequestError(f"{what}: no {change.category} facility with id "
-                                   f"{unknown[0]!r}", status=404)
+                raise RequestError(
+                    f"{what}: no {change.category} facility with id {unknown[0]!r}", status=404
+                )
         both = set(map(str, change.remove)) & set(map(str, change.move or {}))
         if both:
-            raise RequestError(f"facility {sorted(both)[0]!r} is both removed and moved; "
-                               "do one or the other")
+            raise RequestError(
+                f"facility {sorted(both)[0]!r} is both removed and moved; do one or the other"
+            )
         if len(set(map(str, change.remove))) < len(change.remove):
             raise RequestError("remove: the same id is given twice")
 
@@ -141,13 +162,17 @@ class Studio:
         if edit.add is not None:
             points += list(edit.add.geometry)
         points += list(edit.move.values())
-        xy = shapely.get_coordinates(np.asarray(points, dtype=object)) if points else \
-            np.empty((0, 2))
+        xy = (
+            shapely.get_coordinates(np.asarray(points, dtype=object))
+            if points
+            else np.empty((0, 2))
+        )
         inside = shapely.contains_xy(self._area, xy[:, 0], xy[:, 1])
         if not inside.all():
             i = int(np.flatnonzero(~inside)[0])
-            raise RequestError(f"site {i + 1} lies outside the study area; put it inside "
-                               "the area's outline")
+            raise RequestError(
+                f"site {i + 1} lies outside the study area; put it inside the area's outline"
+            )
 
     def _edit(self, result: CoverageResult, change: Change) -> Edit:
         self.check_category(change.category)
@@ -156,9 +181,16 @@ class Studio:
         caps = [np.nan if a[2] is None else float(a[2]) for a in change.add]
         names = [a[3] if a[3] not in (None, "") else None for a in change.add]
         try:
-            edit = make_edit(self.baseline, change.category, add=add,
-                             names=names if add else None, capacity=caps if add else None,
-                             remove=change.remove, move=change.move, crs=change.crs)
+            edit = make_edit(
+                self.baseline,
+                change.category,
+                add=add,
+                names=names if add else None,
+                capacity=caps if add else None,
+                remove=change.remove,
+                move=change.move,
+                crs=change.crs,
+            )
         except InputError as exc:
             raise RequestError(str(exc)) from None
         self._check_inside(edit)
@@ -171,8 +203,10 @@ class Studio:
         with self._lock:
             if self._study is None:
                 self._study = study_payload(self.baseline)
-                self._study["baseline"] = {"coverage": all_coverage(self.baseline),
-                                           "index": index_payload(self.baseline)}
+                self._study["baseline"] = {
+                    "coverage": all_coverage(self.baseline),
+                    "index": index_payload(self.baseline),
+                }
                 self._study["limits"] = {"suggest": MAX_SUGGEST}
             return self._study
 
@@ -181,11 +215,15 @@ class Studio:
         with self._lock:
             current = self.session.current
             edits = self.session.edits
-            return clean({
-                "edits": [_describe(e) for e in edits],
-                "can_undo": self.session.can_undo, "can_redo": self.session.can_redo,
-                "coverage": all_coverage(current), "index": index_payload(current),
-            })
+            return clean(
+                {
+                    "edits": [_describe(e) for e in edits],
+                    "can_undo": self.session.can_undo,
+                    "can_redo": self.session.can_redo,
+                    "coverage": all_coverage(current),
+                    "index": index_payload(current),
+                }
+            )
 
     def layer(self, category: str, view: str = "current") -> dict[str, Any]:
         """A category's layer, of the current result or (``view="baseline"``) the baseline."""
@@ -202,8 +240,10 @@ class Studio:
         return clean(table.astype(object).where(table.notna(), None).to_dict("records"))
 
     def _answer(self, result: CoverageResult, category: str) -> dict[str, Any]:
-        return {"state": self.state(), "layer": layer_payload(result, self.baseline,
-                                                              category, static=False)}
+        return {
+            "state": self.state(),
+            "layer": layer_payload(result, self.baseline, category, static=False),
+        }
 
     # ------------------------------------------------------------------------ editing
 
@@ -232,9 +272,11 @@ class Studio:
                 "category": change.category,
                 "coverage": coverage_payload(after, change.category),
                 "baseline_coverage": coverage_payload(self.baseline, change.category),
-                "districts": layer["districts"], "gaps": layer["gaps"],
+                "districts": layer["districts"],
+                "gaps": layer["gaps"],
                 "facilities": [f for f in layer["facilities"] if f["status"] != "existing"],
-                "index": index_payload(after), "gain": self.gain(after, change.category),
+                "index": index_payload(after),
+                "gain": self.gain(after, change.category),
             }
 
     def step(self, action: str, show: str) -> dict[str, Any]:
@@ -242,8 +284,11 @@ class Studio:
         self.check_category(show)
         with self._lock:
             try:
-                after = {"undo": self.session.undo, "redo": self.session.redo,
-                         "reset": self.session.reset}[action]()
+                after = {
+                    "undo": self.session.undo,
+                    "redo": self.session.redo,
+                    "reset": self.session.reset,
+                }[action]()
             except InputError as exc:
                 raise RequestError(str(exc), status=409) from None
             return self._answer(after, show)
@@ -259,29 +304,45 @@ class Studio:
         with self._lock:
             current = self.session.current
             try:
-                choice = select_sites(current, category, p, time_limit_s=EXACT_TIME_LIMIT_S,
-                                      prefer_exact=True)
+                choice = select_sites(
+                    current, category, p, time_limit_s=EXACT_TIME_LIMIT_S, prefer_exact=True
+                )
             except InputError as exc:
                 raise RequestError(str(exc)) from None
         sites = choice.sites
         exact = choice.exact
-        return clean({
-            "category": category, "requested": p, "method": choice.method,
-            "candidates": len(choice.candidates),
-            "coverage_before": current.coverage(category),
-            "greedy_value": choice.greedy.value,
-            "exact": None if exact is None else {
-                "value": exact.value, "optimal": exact.optimal, "bound": exact.bound,
-                "seconds": exact.seconds},
-            "notes": choice.notes,
-            "sites": [{
-                "rank": int(r["rank"]), "name": str(r["name"]), "district": r["district"],
-                "lon": float(r["lon"]), "lat": float(r["lat"]),
-                "marginal_gain": float(r["marginal_gain"]),
-                "cumulative_gain": float(r["cumulative_gain"]),
-                "coverage_after": float(r["coverage_after"]),
-            } for _, r in sites.iterrows()],
-        })
+        return clean(
+            {
+                "category": category,
+                "requested": p,
+                "method": choice.method,
+                "candidates": len(choice.candidates),
+                "coverage_before": current.coverage(category),
+                "greedy_value": choice.greedy.value,
+                "exact": None
+                if exact is None
+                else {
+                    "value": exact.value,
+                    "optimal": exact.optimal,
+                    "bound": exact.bound,
+                    "seconds": exact.seconds,
+                },
+                "notes": choice.notes,
+                "sites": [
+                    {
+                        "rank": int(r["rank"]),
+                        "name": str(r["name"]),
+                        "district": r["district"],
+                        "lon": float(r["lon"]),
+                        "lat": float(r["lat"]),
+                        "marginal_gain": float(r["marginal_gain"]),
+                        "cumulative_gain": float(r["cumulative_gain"]),
+                        "coverage_after": float(r["coverage_after"]),
+                    }
+                    for _, r in sites.iterrows()
+                ],
+            }
+        )
 
     def diff(self) -> dict[str, Any]:
         """The current edits against the baseline: what changed, per sub-district, the
@@ -291,30 +352,72 @@ class Studio:
         fac = found.facilities
         changed = fac[(fac["status"] != "kept") | (fac["capacity_change"].abs() > 0)]
         whole = found.districts[found.districts["district"] == "ALL"]
-        columns = [c for c in ("category", "district", "coverage_before", "coverage_after",
-                               "coverage_change", "mean_min_before", "mean_min_after",
-                               "opened", "closed", "moved") if c in found.districts]
+        columns = [
+            c
+            for c in (
+                "category",
+                "district",
+                "coverage_before",
+                "coverage_after",
+                "coverage_change",
+                "mean_min_before",
+                "mean_min_after",
+                "opened",
+                "closed",
+                "moved",
+            )
+            if c in found.districts
+        ]
 
         def records(frame: Any, keep: list[str]) -> list[dict[str, Any]]:
             part = frame[keep]
             return part.astype(object).where(part.notna(), None).to_dict("records")
 
-        return clean({
-            "summary": found.summary(), "notes": found.notes,
-            "facilities": records(changed, ["category", "status", "matched_by",
-                                            "facility_id", "name", "capacity_before",
-                                            "capacity_after", "capacity_change", "moved_m",
-                                            "district"]),
-            "whole_area": records(whole, columns),
-            "districts": records(found.districts, columns),
-            "index": None if found.index is None else records(
-                found.index, [c for c in ("district", "composite_before", "composite_after",
-                                          "composite_change", "rank_before", "rank_after")
-                              if c in found.index]),
-            "targets": None if found.targets is None else records(
-                found.targets, ["category", "target", "wanted", "achieved", "status",
-                                "note"]),
-        })
+        return clean(
+            {
+                "summary": found.summary(),
+                "notes": found.notes,
+                "facilities": records(
+                    changed,
+                    [
+                        "category",
+                        "status",
+                        "matched_by",
+                        "facility_id",
+                        "name",
+                        "capacity_before",
+                        "capacity_after",
+                        "capacity_change",
+                        "moved_m",
+                        "district",
+                    ],
+                ),
+                "whole_area": records(whole, columns),
+                "districts": records(found.districts, columns),
+                "index": None
+                if found.index is None
+                else records(
+                    found.index,
+                    [
+                        c
+                        for c in (
+                            "district",
+                            "composite_before",
+                            "composite_after",
+                            "composite_change",
+                            "rank_before",
+                            "rank_after",
+                        )
+                        if c in found.index
+                    ],
+                ),
+                "targets": None
+                if found.targets is None
+                else records(
+                    found.targets, ["category", "target", "wanted", "achieved", "status", "note"]
+                ),
+            }
+        )
 
     # ------------------------------------------------------------------------ files
 
@@ -327,27 +430,49 @@ class Studio:
     def scenario_path(self, name: str) -> Path:
         """Where a scenario called ``name`` is saved (refused unless the name is plain)."""
         if not SCENARIO_NAME.fullmatch(name or ""):
-            raise RequestError(f"scenario name {name!r}: use letters, digits, _ . - "
-                               "(up to 64, not starting with a dot)")
+            raise RequestError(
+                f"scenario name {name!r}: use letters, digits, _ . - "
+                "(up to 64, not starting with a dot)"
+            )
         return self._inside_out(SCENARIO_DIR, f"{name}.toml")
 
     def save_scenario(self, name: str, title: str = "") -> dict[str, Any]:
         """Write the session's net change as ``<out>/scenarios/<name>.toml``."""
         path = self.scenario_path(name)
         if path in self.protected:
-            raise RequestError(f"{path} is a file the studio started from; save the "
-                               "scenario under another name", status=409)
+            raise RequestError(
+                f"{path} is a file the studio started from; save the scenario under another name",
+                status=409,
+            )
         with self._lock:
             if not self.session.edits:
                 raise RequestError("nothing to save: make an edit first", status=409)
-            notice = ("sites placed in the circle15 studio on synthetic data"
-                      if self.baseline.synthetic else "")
-            self.session.write_scenario(path, name, title=title,
-                                        source="circle15 studio",
-                                        synthetic=self.baseline.synthetic, notice=notice)
-        return {"name": name, "path": str(path), "text": path.read_text(encoding="utf-8"),
-                "command": " ".join(["circle15 run", *([self.study_arg] if self.study_arg
-                                                       else []), "--scenario", str(path)])}
+            notice = (
+                "sites placed in the circle15 studio on synthetic data"
+                if self.baseline.synthetic
+                else ""
+            )
+            self.session.write_scenario(
+                path,
+                name,
+                title=title,
+                source="circle15 studio",
+                synthetic=self.baseline.synthetic,
+                notice=notice,
+            )
+        return {
+            "name": name,
+            "path": str(path),
+            "text": path.read_text(encoding="utf-8"),
+            "command": " ".join(
+                [
+                    "circle15 run",
+                    *([self.study_arg] if self.study_arg else []),
+                    "--scenario",
+                    str(path),
+                ]
+            ),
+        }
 
     def load_scenario(self, text: str, filename: str = "scenario.toml") -> dict[str, Any]:
         """Start again from the baseline with an uploaded scenario's edits."""
@@ -390,12 +515,17 @@ class Studio:
         from ..planning.scenario import write_scenario_gain
 
         if self.config is None:
-            raise RequestError("this studio was started without its study file, so an "
-                               "export could not name its inputs; start it with "
-                               "result.studio(study=study) or circle15 serve", status=409)
+            raise RequestError(
+                "this studio was started without its study file, so an "
+                "export could not name its inputs; start it with "
+                "result.studio(study=study) or circle15 serve",
+                status=409,
+            )
         if not FOLDER_NAME.fullmatch(folder or "") or folder == SCENARIO_DIR:
-            raise RequestError(f"folder name {folder!r}: use letters, digits, _ . - (up to "
-                               f"64, not starting with a dot, not {SCENARIO_DIR!r})")
+            raise RequestError(
+                f"folder name {folder!r}: use letters, digits, _ . - (up to "
+                f"64, not starting with a dot, not {SCENARIO_DIR!r})"
+            )
         target = self._inside_out(folder)
         started = datetime.now(UTC)
         with self._lock:
@@ -404,30 +534,38 @@ class Studio:
             inputs = dict(self.inputs)
             if edits:
                 scenario = target / "scenario.toml"
-                self.session.write_scenario(scenario, _plain(folder),
-                                            source="circle15 studio",
-                                            synthetic=self.baseline.synthetic)
+                self.session.write_scenario(
+                    scenario,
+                    _plain(folder),
+                    source="circle15 studio",
+                    synthetic=self.baseline.synthetic,
+                )
                 inputs["scenario"] = scenario
                 categories = list(dict.fromkeys(e.category for e in edits))
                 gain = compare(self.baseline, current, categories)
         if edits:
             # the same table as circle15 run --scenario writes
             write_scenario_gain(gain, target / "scenario_gain.csv")
-        paths = write_outputs(current, target, config=self.config, inputs=inputs,
-                              started=started)
+        paths = write_outputs(current, target, config=self.config, inputs=inputs, started=started)
         files = sorted([*paths, *(["scenario.toml", "scenario_gain.csv"] if edits else [])])
         return {"folder": str(target), "files": files}
 
 
 def _describe(edit: Edit) -> dict[str, Any]:
-    added = [] if edit.add is None else [
-        n if isinstance(n, str) and n else "(new site)" for n in edit.add["name"]]
-    return {"category": edit.category, "added": added, "removed": list(edit.remove),
-            "moved": sorted(edit.move)}
+    added = (
+        []
+        if edit.add is None
+        else [n if isinstance(n, str) and n else "(new site)" for n in edit.add["name"]]
+    )
+    return {
+        "category": edit.category,
+        "added": added,
+        "removed": list(edit.remove),
+        "moved": sorted(edit.move),
+    }
 
 
 def _plain(name: str) -> str:
     """A scenario name (ASCII) made from a folder name that may hold other letters."""
     plain = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "studio"
     return plain[:64]
-

@@ -28,15 +28,38 @@ from ..errors import InputError
 SAMPLE_BYTES = 1 << 20
 
 #: Code pages of a DBF header (byte 29, "language driver id") that GDAL honours.
-_DBF_LDID = {0x4D: "cp936", 0x7A: "cp936", 0x78: "cp950", 0x4E: "cp949", 0x4F: "cp950",
-             0x57: "cp1252", 0x03: "cp1252", 0x01: "cp437", 0x02: "cp850"}
+_DBF_LDID = {
+    0x4D: "cp936",
+    0x7A: "cp936",
+    0x78: "cp950",
+    0x4E: "cp949",
+    0x4F: "cp950",
+    0x57: "cp1252",
+    0x03: "cp1252",
+    0x01: "cp437",
+    0x02: "cp850",
+}
 
 #: Spellings planners use for an encoding in a study file, mapped to Python's names.
-ALIASES = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030", "936": "gb18030",
-           "gb18030": "gb18030", "ansi": "gb18030", "utf8": "utf-8", "utf-8": "utf-8",
-           "utf-8-sig": "utf-8-sig", "utf16": "utf-16", "utf-16": "utf-16",
-           "unicode": "utf-16", "latin1": "latin-1", "latin-1": "latin-1",
-           "iso-8859-1": "latin-1", "cp1252": "cp1252", "big5": "big5"}
+ALIASES = {
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "cp936": "gb18030",
+    "936": "gb18030",
+    "gb18030": "gb18030",
+    "ansi": "gb18030",
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf16": "utf-16",
+    "utf-16": "utf-16",
+    "unicode": "utf-16",
+    "latin1": "latin-1",
+    "latin-1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "cp1252": "cp1252",
+    "big5": "big5",
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +85,16 @@ class Encoding:
     @property
     def label(self) -> str:
         """The name as a planner writes it in ``encoding = "..."``."""
-        return {"gb18030": "GBK", "utf-8-sig": "UTF-8", "utf-8": "UTF-8",
-                "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16",
-                "latin-1": "Latin-1", "cp1252": "cp1252"}.get(self.name, self.name)
+        return {
+            "gb18030": "GBK",
+            "utf-8-sig": "UTF-8",
+            "utf-8": "UTF-8",
+            "utf-16": "UTF-16",
+            "utf-16-le": "UTF-16",
+            "utf-16-be": "UTF-16",
+            "latin-1": "Latin-1",
+            "cp1252": "cp1252",
+        }.get(self.name, self.name)
 
     @property
     def worth_saying(self) -> bool:
@@ -81,8 +111,9 @@ def declared_encoding(value: str | None, field: str) -> Encoding | None:
     try:
         codecs.lookup(name)
     except LookupError:
-        raise InputError(f"{field}: unknown encoding {value!r}; use UTF-8, GBK, UTF-16 or "
-                         "Latin-1") from None
+        raise InputError(
+            f"{field}: unknown encoding {value!r}; use UTF-8, GBK, UTF-16 or Latin-1"
+        ) from None
     return Encoding(name, "declared")
 
 
@@ -106,8 +137,15 @@ def detect_encoding(data: bytes) -> Encoding:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:SAMPLE_BYTES], cp_exclusion=["utf_16", "utf_32", "utf_7"]).best()
-    if best is not None and best.encoding in ("cp1252", "latin_1", "iso8859_15", "cp1250",
-                                              "iso8859_2", "cp1257", "mac_roman"):
+    if best is not None and best.encoding in (
+        "cp1252",
+        "latin_1",
+        "iso8859_15",
+        "cp1250",
+        "iso8859_2",
+        "cp1257",
+        "mac_roman",
+    ):
         # Western European wins among the single-byte Latin encodings: short samples
         # cannot tell cp1250 from cp1252, and Western files are the ones that turn up here
         return Encoding("cp1252" if _decodes(data, "cp1252") else "latin-1", "detected")
@@ -129,7 +167,8 @@ def _mostly_chinese(data: bytes) -> bool:
     """The bytes decode as GB18030 to mostly common Chinese characters (GB2312's)."""
     try:
         text = codecs.getincrementaldecoder("gb18030")(errors="strict").decode(
-            data[:SAMPLE_BYTES], final=False)
+            data[:SAMPLE_BYTES], final=False
+        )
     except UnicodeDecodeError:
         return False
     wide = [c for c in text if ord(c) > 127]
@@ -181,7 +220,7 @@ def dbf_encoding(shp: Path) -> Encoding | None:
         text = bytearray()
         offset, spans = 1, []
         for start in range(0, len(fields) - 31, 32):
-            desc = fields[start:start + 32]
+            desc = fields[start : start + 32]
             if desc[0] == 0x0D:
                 break
             text += desc[:11].split(b"\0", 1)[0] + b"\n"
@@ -193,7 +232,7 @@ def dbf_encoding(shp: Path) -> Encoding | None:
         budget = max(1, SAMPLE_BYTES // max(record_len, 1))
         body = handle.read(record_len * min(n_records, budget))
     for r in range(0, len(body) - record_len + 1, record_len):
-        record = body[r:r + record_len]
+        record = body[r : r + record_len]
         for a, b in spans:
             value = record[a:b].rstrip(b" \0")
             if value:

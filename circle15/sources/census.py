@@ -38,21 +38,48 @@ from .tables import (
 )
 
 #: Area key columns tried in a census table and in an areas file.
-KEY_NAMES = ("区划代码", "adcode", "code", "行政区划代码", "代码", "area_id", "gb", "id",
-             "名称", "区县", "乡镇街道", "街道", "社区", "name", "district")
-TOTAL_NAMES = ("pop_total", "人口数_合计", "人口数合计", "总人口", "常住人口", "人口数",
-               "合计", "population", "total", "pop")
+KEY_NAMES = (
+    "区划代码",
+    "adcode",
+    "code",
+    "行政区划代码",
+    "代码",
+    "area_id",
+    "gb",
+    "id",
+    "名称",
+    "区县",
+    "乡镇街道",
+    "街道",
+    "社区",
+    "name",
+    "district",
+)
+TOTAL_NAMES = (
+    "pop_total",
+    "人口数_合计",
+    "人口数合计",
+    "总人口",
+    "常住人口",
+    "人口数",
+    "合计",
+    "population",
+    "total",
+    "pop",
+)
 
 _SEX = r"(?:(?:男|女|male|female|m|f)[_\s-]*)?"
 _SEX_TAIL = r"(?:[_\s-]*(?:男|女|male|female))?"
 _AGE_RANGE = re.compile(
     rf"^{_SEX}(?:age[_\s]*)?(\d+)\s*(?:到|-|–|—|~|～|至|_)\s*(\d+)\s*(?:岁|years?)?{_SEX_TAIL}$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _AGE_OPEN = re.compile(
     rf"^{_SEX}(?:age[_\s]*)?(\d+)\s*(?:岁)?\s*(?:及以上|以上|\+|_?plus|years?\s*and\s*over)"
-    rf"{_SEX_TAIL}$", re.IGNORECASE)
-_AGE_ONE = re.compile(rf"^{_SEX}(?:age[_\s]*)?(\d+)\s*(?:岁|years?)?{_SEX_TAIL}$",
-                      re.IGNORECASE)
+    rf"{_SEX_TAIL}$",
+    re.IGNORECASE,
+)
+_AGE_ONE = re.compile(rf"^{_SEX}(?:age[_\s]*)?(\d+)\s*(?:岁|years?)?{_SEX_TAIL}$", re.IGNORECASE)
 
 
 def age_group(header: str) -> tuple[int, int] | None:
@@ -73,9 +100,12 @@ def age_group(header: str) -> tuple[int, int] | None:
     return None
 
 
-def age_columns(table: pd.DataFrame, what: str,
-                problems: Problems | None = None,
-                lines: np.ndarray | None = None) -> dict[str, pd.Series]:
+def age_columns(
+    table: pd.DataFrame,
+    what: str,
+    problems: Problems | None = None,
+    lines: np.ndarray | None = None,
+) -> dict[str, pd.Series]:
     """Counts per age band (sexes added up), as ``age_<lo>_<hi>``/``age_<lo>_plus`` columns.
 
     Cells are read by :func:`circle15.sources.tables.parse_number` (``1,200``, ``１２``);
@@ -95,19 +125,21 @@ def age_columns(table: pd.DataFrame, what: str,
     bands = sorted(groups)
     for a, b in itertools.pairwise(bands):
         if b[0] <= a[1]:
-            raise InputError(f"{what}: age groups in columns {groups[a][0]!r} and "
-                             f"{groups[b][0]!r} overlap; keep one set of age groups")
+            raise InputError(
+                f"{what}: age groups in columns {groups[a][0]!r} and "
+                f"{groups[b][0]!r} overlap; keep one set of age groups"
+            )
     own = problems is None
     problems = problems if problems is not None else Problems(what, None)
     lines = lines if lines is not None else np.arange(2, len(table) + 2)
     out = {}
     for lo, hi in bands:
-        name = f"age_{lo}" if lo == hi else (f"age_{lo}_plus" if hi >= OPEN_AGE
-                                             else f"age_{lo}_{hi}")
+        name = (
+            f"age_{lo}" if lo == hi else (f"age_{lo}_plus" if hi >= OPEN_AGE else f"age_{lo}_{hi}")
+        )
         total = np.zeros(len(table))
         for col in groups[(lo, hi)]:
-            values, _ = parse_numbers(table[col], col, problems, lines, required=True,
-                                      minimum=0)
+            values, _ = parse_numbers(table[col], col, problems, lines, required=True, minimum=0)
             total += np.nan_to_num(values)
         out[name] = pd.Series(total, index=table.index)
     if own:
@@ -116,12 +148,21 @@ def age_columns(table: pd.DataFrame, what: str,
 
 
 def read_census_population(
-    table_path: Path, crs: CRS, districts: Districts, *,
-    areas: Path | None = None, areas_layer: str | None = None, area_field: str | None = None,
-    table_field: str | None = None, cell_size_m: float = 200.0,
-    weights: Path | None = None, weight_field: str | None = None,
-    residential_values: list[str] | None = None, areas_crs: str | None = None,
-    sheet: str | None = None, encoding: Encoding | None = None,
+    table_path: Path,
+    crs: CRS,
+    districts: Districts,
+    *,
+    areas: Path | None = None,
+    areas_layer: str | None = None,
+    area_field: str | None = None,
+    table_field: str | None = None,
+    cell_size_m: float = 200.0,
+    weights: Path | None = None,
+    weight_field: str | None = None,
+    residential_values: list[str] | None = None,
+    areas_crs: str | None = None,
+    sheet: str | None = None,
+    encoding: Encoding | None = None,
 ) -> PopulationGrid:
     """Disaggregate a census table to grid cells inside the study area.
 
@@ -163,41 +204,58 @@ def read_census_population(
         ``age_*`` columns; per area and per column the cells add up to the table.
     """
     what = f"census table {table_path}"
-    read = read_messy_table(table_path, "census table", sheet, encoding=encoding,
-                            known=KEY_NAMES + TOTAL_NAMES)
+    read = read_messy_table(
+        table_path, "census table", sheet, encoding=encoding, known=KEY_NAMES + TOTAL_NAMES
+    )
     notes = list(read.notes)
     table = typed_frame(read)
     key_col = find_column(table.columns, table_field, KEY_NAMES)
     if key_col is None:
-        raise InputError(f"{what}: no area key column; name it with population.table_field "
-                         f"(columns: {', '.join(map(str, table.columns[:12]))} …)")
+        raise InputError(
+            f"{what}: no area key column; name it with population.table_field "
+            f"(columns: {', '.join(map(str, table.columns[:12]))} …)"
+        )
     problems = Problems("census table", table_path)
     bands = age_columns(table, what, problems, read.lines)
     total_col = find_column(table.columns, None, TOTAL_NAMES)
     counts = pd.DataFrame(bands)
     if total_col is not None:
-        total, _ = parse_numbers(table[total_col], total_col, problems, read.lines,
-                                 required=True, minimum=0)
+        total, _ = parse_numbers(
+            table[total_col], total_col, problems, read.lines, required=True, minimum=0
+        )
         problems.raise_if_any("Correct these cells and run again")
         total = pd.Series(total, index=table.index)
         if bands:
             rest = total - counts.sum(axis=1)
             if (rest < -1e-6).any():
                 i = int(np.flatnonzero(rest < -1e-6)[0])
-                raise InputError(f"{what}: row {read.lines[i]}: the age groups add up to "
-                                 f"more than {total_col}")
+                raise InputError(
+                    f"{what}: row {read.lines[i]}: the age groups add up to more than {total_col}"
+                )
             if (rest > 1e-6).any():
                 counts["age_unknown"] = rest  # kept in the total, in no age band
         else:
             counts["pop_total"] = total
     elif not bands:
-        raise InputError(f"{what}: needs a total column (人口数/常住人口/pop_total …) or "
-                         "age-group columns (0-4岁, 男_5到9岁 …)")
+        raise InputError(
+            f"{what}: needs a total column (人口数/常住人口/pop_total …) or "
+            "age-group columns (0-4岁, 男_5到9岁 …)"
+        )
     problems.raise_if_any("Correct these cells and run again")
     counts.index = _as_key(table[key_col])
 
-    polygons = _area_polygons(counts.index, districts, crs, areas, areas_layer, area_field,
-                              key_col, what, areas_crs, notes)
+    polygons = _area_polygons(
+        counts.index,
+        districts,
+        crs,
+        areas,
+        areas_layer,
+        area_field,
+        key_col,
+        what,
+        areas_crs,
+        notes,
+    )
     pieces = _grid_pieces(polygons, cell_size_m)
     weight = _weights(pieces, crs, weights, weight_field, residential_values)
     frame = _allocate(pieces, weight, counts.loc[polygons["key"]].reset_index(drop=True))
@@ -205,24 +263,40 @@ def read_census_population(
     if "age_unknown" in grid.cells.columns:
         grid.cells = grid.cells.drop(columns="age_unknown")
     grid.notes[:0] = notes
-    spread_by = ("land area" if weights is None
-                 else "residential land use" if residential_values
-                 else f"building floor area ({weight_field} × footprint)" if weight_field
-                 else "building footprint area")
-    grid.method = {"source": "census", "file": str(table_path),
-                   "residents": f"census table of {len(counts)} areas spread over "
-                                f"{cell_size_m:g} m cells",
-                   "spread_by": spread_by,
-                   "weights_file": None if weights is None else str(weights),
-                   "age_structure": ("the census table's age groups, area by area" if bands
-                                     else "none: totals only")}
+    spread_by = (
+        "land area"
+        if weights is None
+        else "residential land use"
+        if residential_values
+        else f"building floor area ({weight_field} × footprint)"
+        if weight_field
+        else "building footprint area"
+    )
+    grid.method = {
+        "source": "census",
+        "file": str(table_path),
+        "residents": f"census table of {len(counts)} areas spread over {cell_size_m:g} m cells",
+        "spread_by": spread_by,
+        "weights_file": None if weights is None else str(weights),
+        "age_structure": (
+            "the census table's age groups, area by area" if bands else "none: totals only"
+        ),
+    }
     return grid
 
 
-def _area_polygons(keys: pd.Index, districts: Districts, crs: CRS, areas: Path | None,
-                   layer: str | None, field: str | None, key_col: str,
-                   what: str, areas_crs: str | None = None,
-                   notes: list[str] | None = None) -> gpd.GeoDataFrame:
+def _area_polygons(
+    keys: pd.Index,
+    districts: Districts,
+    crs: CRS,
+    areas: Path | None,
+    layer: str | None,
+    field: str | None,
+    key_col: str,
+    what: str,
+    areas_crs: str | None = None,
+    notes: list[str] | None = None,
+) -> gpd.GeoDataFrame:
     """One polygon per census area that touches the study area, with its table key."""
     if areas is None:
         if len(keys) == 1:
@@ -230,30 +304,45 @@ def _area_polygons(keys: pd.Index, districts: Districts, crs: CRS, areas: Path |
         else:
             zones = districts.zones
             if not set(zones["district"]).issubset(set(keys)):
-                raise InputError(f"{what}: has {len(keys)} rows; give the areas' polygons as "
-                                 "population.areas, or key the rows by sub-district name")
-            polys = gpd.GeoDataFrame({"key": zones["district"].to_numpy()},
-                                     geometry=zones.geometry.to_numpy(), crs=crs)
+                raise InputError(
+                    f"{what}: has {len(keys)} rows; give the areas' polygons as "
+                    "population.areas, or key the rows by sub-district name"
+                )
+            polys = gpd.GeoDataFrame(
+                {"key": zones["district"].to_numpy()}, geometry=zones.geometry.to_numpy(), crs=crs
+            )
     else:
-        raw = read_outline(areas, areas_crs, "census areas", layer=layer,
-                           crs_field="[population] areas_crs", notes=notes)
+        raw = read_outline(
+            areas,
+            areas_crs,
+            "census areas",
+            layer=layer,
+            crs_field="[population] areas_crs",
+            notes=notes,
+        )
         if areas_crs is None:
-            check_alignment(raw, districts, crs, "census areas", areas,
-                            "[population] areas_crs", notes)
+            check_alignment(
+                raw, districts, crs, "census areas", areas, "[population] areas_crs", notes
+            )
         raw = raw.to_crs(crs)
         col = find_column(raw.columns, field or key_col, KEY_NAMES)
         if col is None:
-            raise InputError(f"census areas {areas}: no key column {field or key_col!r}; set "
-                             "population.area_field")
-        polys = gpd.GeoDataFrame({"key": _as_key(raw[col])},
-                                 geometry=raw.geometry.make_valid().to_numpy(), crs=crs)
+            raise InputError(
+                f"census areas {areas}: no key column {field or key_col!r}; set "
+                "population.area_field"
+            )
+        polys = gpd.GeoDataFrame(
+            {"key": _as_key(raw[col])}, geometry=raw.geometry.make_valid().to_numpy(), crs=crs
+        )
         polys = polys.dissolve("key", as_index=False)
         polys["key"] = polys["key"].astype(str)
         missing = sorted(set(polys["key"]) - set(keys))
         polys = polys[polys["key"].isin(keys)]
         if polys.empty:
-            raise InputError(f"census areas {areas}: no key matches the table's {key_col} "
-                             f"(e.g. {missing[:3]} vs {list(keys[:3])})")
+            raise InputError(
+                f"census areas {areas}: no key matches the table's {key_col} "
+                f"(e.g. {missing[:3]} vs {list(keys[:3])})"
+            )
     touching = shapely.intersects(polys.geometry.to_numpy(), districts.area)
     polys = polys[touching].reset_index(drop=True)
     if polys.empty:
@@ -278,8 +367,9 @@ def _grid_pieces(polygons: gpd.GeoDataFrame, size: float) -> gpd.GeoDataFrame:
     ys = np.arange(np.floor(south / size) * size, north, size)
     gx, gy = np.meshgrid(xs, ys)
     squares = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size)
-    area_idx, cell_idx = shapely.STRtree(squares).query(polygons.geometry.to_numpy(),
-                                                          predicate="intersects")
+    area_idx, cell_idx = shapely.STRtree(squares).query(
+        polygons.geometry.to_numpy(), predicate="intersects"
+    )
     cut = shapely.intersection(squares[cell_idx], polygons.geometry.to_numpy()[area_idx])
     keep = shapely.area(cut) > 0
     area_idx, cell_idx, cut = area_idx[keep], cell_idx[keep], cut[keep]
@@ -287,13 +377,22 @@ def _grid_pieces(polygons: gpd.GeoDataFrame, size: float) -> gpd.GeoDataFrame:
     row = np.rint((gy.ravel()[cell_idx] - ys[0]) / size).astype(int)
     keys = polygons["key"].to_numpy()[area_idx]
     return gpd.GeoDataFrame(
-        {"area": area_idx, "cell_id": [f"{k}-{r:04d}-{c:04d}" for k, r, c in
-                                       zip(keys, row, col, strict=True)]},
-        geometry=cut, crs=polygons.crs)
+        {
+            "area": area_idx,
+            "cell_id": [f"{k}-{r:04d}-{c:04d}" for k, r, c in zip(keys, row, col, strict=True)],
+        },
+        geometry=cut,
+        crs=polygons.crs,
+    )
 
 
-def _weights(pieces: gpd.GeoDataFrame, crs: CRS, path: Path | None, field: str | None,
-             classes: list[str] | None) -> np.ndarray:
+def _weights(
+    pieces: gpd.GeoDataFrame,
+    crs: CRS,
+    path: Path | None,
+    field: str | None,
+    classes: list[str] | None,
+) -> np.ndarray:
     """Weight of each piece: residential floor/land area inside it, else its land area."""
     land = shapely.area(pieces.geometry.to_numpy())
     if path is None:
@@ -311,25 +410,26 @@ def _weights(pieces: gpd.GeoDataFrame, crs: CRS, path: Path | None, field: str |
             factor = pd.to_numeric(layer[field], errors="coerce").fillna(1.0).clip(lower=0)
             factor = factor.to_numpy(dtype=float)
     geoms = layer.geometry.make_valid().to_numpy()
-    piece_idx, poly_idx = shapely.STRtree(geoms).query(pieces.geometry.to_numpy(),
-                                                       predicate="intersects")
-    overlap = shapely.area(shapely.intersection(pieces.geometry.to_numpy()[piece_idx],
-                                                geoms[poly_idx]))
-    weight = np.bincount(piece_idx, weights=overlap * factor[poly_idx],
-                         minlength=len(pieces))
+    piece_idx, poly_idx = shapely.STRtree(geoms).query(
+        pieces.geometry.to_numpy(), predicate="intersects"
+    )
+    overlap = shapely.area(
+        shapely.intersection(pieces.geometry.to_numpy()[piece_idx], geoms[poly_idx])
+    )
+    weight = np.bincount(piece_idx, weights=overlap * factor[poly_idx], minlength=len(pieces))
     area = pieces["area"].to_numpy()
     per_area = np.bincount(area, weights=weight)
     empty = per_area[area] <= 0  # no building in the whole area: fall back to land area
     return np.where(empty, land, weight)
 
 
-def _allocate(pieces: gpd.GeoDataFrame, weight: np.ndarray,
-              counts: pd.DataFrame) -> gpd.GeoDataFrame:
+def _allocate(
+    pieces: gpd.GeoDataFrame, weight: np.ndarray, counts: pd.DataFrame
+) -> gpd.GeoDataFrame:
     """Share each area's counts over its pieces by weight, integers kept integers."""
     area = pieces["area"].to_numpy()
     total_w = np.bincount(area, weights=weight, minlength=len(counts))
-    share = np.divide(weight, total_w[area], out=np.zeros_like(weight),
-                      where=total_w[area] > 0)
+    share = np.divide(weight, total_w[area], out=np.zeros_like(weight), where=total_w[area] > 0)
     out = {"cell_id": pieces["cell_id"].to_numpy()}
     for col in counts.columns:
         values = counts[col].to_numpy(dtype=float)
@@ -369,21 +469,24 @@ def age_shares(table_path: Path, area: str, table_field: str | None = None) -> d
         raise InputError(f"{what}: no area key column; set population.table_field")
     row = table[_as_key(table[key_col]) == str(area)]
     if len(row) == 0:
-        text_cols = [c for c in table.columns
-                     if (table[c].astype(str) == str(area)).any()]
-        hint = (f"; {area!r} is in column {text_cols[0]!r}: set population.table_field = "
-                f"\"{text_cols[0]}\"" if text_cols else
-                f"; age_area is looked up in column {key_col!r} (set population.table_field "
-                "to the column that holds it, e.g. table_field = \"名称\" to look it up by "
-                "name)")
-        raise InputError(f"{what}: no row has {key_col} = {area!r} (population.age_area)"
-                         f"{hint}")
+        text_cols = [c for c in table.columns if (table[c].astype(str) == str(area)).any()]
+        hint = (
+            f"; {area!r} is in column {text_cols[0]!r}: set population.table_field = "
+            f'"{text_cols[0]}"'
+            if text_cols
+            else f"; age_area is looked up in column {key_col!r} (set population.table_field "
+            'to the column that holds it, e.g. table_field = "名称" to look it up by '
+            "name)"
+        )
+        raise InputError(f"{what}: no row has {key_col} = {area!r} (population.age_area){hint}")
     if len(row) != 1:
-        raise InputError(f"{what}: {len(row)} rows have {key_col} = {area!r}; expected one "
-                         "(set population.table_field to a column whose values are unique)")
+        raise InputError(
+            f"{what}: {len(row)} rows have {key_col} = {area!r}; expected one "
+            "(set population.table_field to a column whose values are unique)"
+        )
     bands = {k: float(v.iloc[0]) for k, v in age_columns(row, what).items()}
     total_col = find_column(table.columns, None, TOTAL_NAMES)
-    total = (parse_number(row[total_col].iloc[0])[0] if total_col else None)
+    total = parse_number(row[total_col].iloc[0])[0] if total_col else None
     total = sum(bands.values()) if total is None else float(total)
     if not bands or total <= 0:
         raise InputError(f"{what}: row {area!r} has no age groups to take shares from")

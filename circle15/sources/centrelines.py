@@ -35,8 +35,21 @@ from .network import NOT_WALKABLE, step_ways
 LAYER_NAMES = ("layer", "层", "层级", "z_level", "zlevel")
 BRIDGE_NAMES = ("bridge", "桥梁", "是否桥梁", "桥", "is_bridge")
 TUNNEL_NAMES = ("tunnel", "隧道", "是否隧道", "is_tunnel")
-CLASS_NAMES = ("highway", "fclass", "class", "type", "道路等级", "等级", "道路类型", "道路类别",
-               "路段类型", "类型", "kind", "roadclass", "road_class")
+CLASS_NAMES = (
+    "highway",
+    "fclass",
+    "class",
+    "type",
+    "道路等级",
+    "等级",
+    "道路类型",
+    "道路类别",
+    "路段类型",
+    "类型",
+    "kind",
+    "roadclass",
+    "road_class",
+)
 NAME_NAMES = ("name", "名称", "道路名称", "路名")
 #: Road classes nobody may walk on: OSM's motorways, and Chinese 高速公路.
 CHINESE_NOT_WALKABLE = ("高速公路", "高速")
@@ -45,20 +58,45 @@ _PRECISION_M = 0.001
 CENTRELINES_VERSION = "centrelines-2"
 #: The parts of a shapefile besides ``.shp``: a change to any of them changes the network.
 SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")
-_TRUE = {"yes", "true", "t", "y", "1", "是", "有", "√", "viaduct", "covered", "culvert",
-         "building_passage", "aqueduct", "cantilever", "movable", "boardwalk", "桥", "桥梁",
-         "高架", "隧道"}
+_TRUE = {
+    "yes",
+    "true",
+    "t",
+    "y",
+    "1",
+    "是",
+    "有",
+    "√",
+    "viaduct",
+    "covered",
+    "culvert",
+    "building_passage",
+    "aqueduct",
+    "cantilever",
+    "movable",
+    "boardwalk",
+    "桥",
+    "桥梁",
+    "高架",
+    "隧道",
+}
 #: Road classes that are themselves a level: 高架/桥 above the streets, 隧道/地下 below.
 _CLASS_ABOVE = ("高架", "桥", "viaduct", "bridge")
 _CLASS_BELOW = ("隧道", "地下", "tunnel", "underpass")
 
 
-def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
-                     source_crs: str | None = None, area: BaseGeometry | None = None,
-                     grade_separation: bool = True,
-                     snap_tolerance_m: float = 0.5,
-                     encoding: Encoding | None = None,
-                     steps_field: str | None = None) -> WalkingNetwork:
+def read_centrelines(
+    path: Path,
+    crs: CRS,
+    *,
+    layer: str | None = None,
+    source_crs: str | None = None,
+    area: BaseGeometry | None = None,
+    grade_separation: bool = True,
+    snap_tolerance_m: float = 0.5,
+    encoding: Encoding | None = None,
+    steps_field: str | None = None,
+) -> WalkingNetwork:
     """Routable walking network from a file of road centrelines.
 
     Parameters
@@ -105,31 +143,45 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
     what = f"network (centrelines) {path}"
     declared = parse_crs(source_crs, f"{what}: crs") if source_crs else None
     notes: list[str] = []
-    raw = read_vector(path, layer, "network (centrelines)",
-                      allow_missing_crs=declared is not None, crs_field="[network] crs",
-                      encoding=encoding, notes=notes)
+    raw = read_vector(
+        path,
+        layer,
+        "network (centrelines)",
+        allow_missing_crs=declared is not None,
+        crs_field="[network] crs",
+        encoding=encoding,
+        notes=notes,
+    )
     if isinstance(declared, str):
-        raw = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name), crs=4326,
-                               geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared))
+        raw = gpd.GeoDataFrame(
+            raw.drop(columns=raw.geometry.name),
+            crs=4326,
+            geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared),
+        )
     elif declared is not None:
         raw = raw.set_crs(declared, allow_override=True)
     lines = raw[raw.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     if lines.empty:
-        raise InputError(f"{what}: has no LineString features (found "
-                         f"{', '.join(sorted(set(raw.geometry.geom_type.dropna()))) or 'none'})")
+        raise InputError(
+            f"{what}: has no LineString features (found "
+            f"{', '.join(sorted(set(raw.geometry.geom_type.dropna()))) or 'none'})"
+        )
     lines = lines.explode(index_parts=False).to_crs(crs).reset_index(drop=True)
     if steps_field is not None and steps_field not in lines.columns:
         columns = ", ".join(map(str, lines.columns.drop(lines.geometry.name)))
-        raise InputError(f"{what}: network.steps_field: no column {steps_field!r}; the "
-                         f"columns are {columns}")
+        raise InputError(
+            f"{what}: network.steps_field: no column {steps_field!r}; the columns are {columns}"
+        )
     lines = _walkable(lines)
     if area is not None:
         shapely.prepare(area)
         lines = lines[shapely.intersects(area, lines.geometry.to_numpy())]
     if lines.empty:
-        raise InputError(f"{what}: no walkable line lies within the study area and its buffer;"
-                         " check the file's CRS")
-    level = (_levels(lines) if grade_separation else np.zeros(len(lines), dtype=np.int64))
+        raise InputError(
+            f"{what}: no walkable line lies within the study area and its buffer;"
+            " check the file's CRS"
+        )
+    level = _levels(lines) if grade_separation else np.zeros(len(lines), dtype=np.int64)
     # Millimetre precision merges vertices that differ by floating-point noise only.
     geoms = shapely.set_precision(lines.geometry.to_numpy(), _PRECISION_M)
     keep = ~shapely.is_empty(geoms) & (shapely.length(geoms) > 0)
@@ -138,8 +190,9 @@ def read_centrelines(path: Path, crs: CRS, *, layer: str | None = None,
         geoms = _close_gaps(geoms, snap_tolerance_m)
     names = _column(lines[keep], NAME_NAMES)
     class_col = find_column(lines.columns, None, CLASS_NAMES)
-    steps = step_ways(lines[keep], steps_field,
-                      classes=lines.loc[keep, class_col] if class_col else None)
+    steps = step_ways(
+        lines[keep], steps_field, classes=lines.loc[keep, class_col] if class_col else None
+    )
     network = _topology(geoms, level, names, crs, _PRECISION_M, steps)
     network.notes[:0] = notes
     return network
@@ -184,7 +237,8 @@ def _close_gaps(lines: np.ndarray, tol: float) -> np.ndarray:
     first = np.r_[True, end_idx[1:] != end_idx[:-1]]
     end_idx, line_idx = end_idx[first], line_idx[first]
     target = shapely.line_interpolate_point(
-        lines[line_idx], shapely.line_locate_point(lines[line_idx], ends[end_idx]))
+        lines[line_idx], shapely.line_locate_point(lines[line_idx], ends[end_idx])
+    )
     coords, index = shapely.get_coordinates(lines, return_index=True)
     starts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
     stops = np.r_[starts[1:], len(index)] - 1
@@ -194,8 +248,14 @@ def _close_gaps(lines: np.ndarray, tol: float) -> np.ndarray:
     return shapely.linestrings(coords, indices=index)
 
 
-def _topology(lines: np.ndarray, level: np.ndarray, names: np.ndarray, crs: CRS,
-              tol: float, steps: np.ndarray | None = None) -> WalkingNetwork:
+def _topology(
+    lines: np.ndarray,
+    level: np.ndarray,
+    names: np.ndarray,
+    crs: CRS,
+    tol: float,
+    steps: np.ndarray | None = None,
+) -> WalkingNetwork:
     """Node the lines together and join the pieces at shared points (see module doc)."""
     pieces = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
     pieces = pieces[shapely.length(pieces) > 0]
@@ -210,8 +270,12 @@ def _topology(lines: np.ndarray, level: np.ndarray, names: np.ndarray, crs: CRS,
 
     start = shapely.get_coordinates(shapely.get_point(pieces, 0))
     end = shapely.get_coordinates(shapely.get_point(pieces, -1))
-    ends_of_lines = np.vstack([shapely.get_coordinates(shapely.get_point(lines, 0)),
-                               shapely.get_coordinates(shapely.get_point(lines, -1))])
+    ends_of_lines = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(lines, 0)),
+            shapely.get_coordinates(shapely.get_point(lines, -1)),
+        ]
+    )
     grid = np.round(np.vstack([start, end]) / tol).astype(np.int64)
     line_ends = np.round(ends_of_lines / tol).astype(np.int64)
     # A point joins all levels where an original line ends there; elsewhere only its own.
@@ -224,10 +288,16 @@ def _topology(lines: np.ndarray, level: np.ndarray, names: np.ndarray, crs: CRS,
     u, v = inverse[:n], inverse[n:]
     first = np.unique(inverse, return_index=True)[1]
     node_xy = np.vstack([start, end])[first]
-    nodes = gpd.GeoDataFrame({"node_id": np.arange(len(unique))},
-                             geometry=shapely.points(node_xy), crs=crs)
-    columns = {"u": u, "v": v, "length_m": shapely.length(pieces), "layer": piece_level,
-               "name": names[owner] if len(names) else None}
+    nodes = gpd.GeoDataFrame(
+        {"node_id": np.arange(len(unique))}, geometry=shapely.points(node_xy), crs=crs
+    )
+    columns = {
+        "u": u,
+        "v": v,
+        "length_m": shapely.length(pieces),
+        "layer": piece_level,
+        "name": names[owner] if len(names) else None,
+    }
     if steps is not None:  # each piece has the steps of the line it lies along
         columns["steps"] = steps[owner]
     edges = gpd.GeoDataFrame(columns, geometry=pieces, crs=crs)
@@ -253,8 +323,11 @@ def _levels(lines: gpd.GeoDataFrame) -> np.ndarray:
     """Vertical level of each line: ``layer`` when given, else +1 bridge, -1 tunnel, 0."""
     n = len(lines)
     layer_col = find_column(lines.columns, None, LAYER_NAMES)
-    layer = (pd.to_numeric(lines[layer_col], errors="coerce").to_numpy(dtype=float)
-             if layer_col else np.full(n, np.nan))
+    layer = (
+        pd.to_numeric(lines[layer_col], errors="coerce").to_numpy(dtype=float)
+        if layer_col
+        else np.full(n, np.nan)
+    )
     bridge = _flag(lines, BRIDGE_NAMES)
     tunnel = _flag(lines, TUNNEL_NAMES)
     col = find_column(lines.columns, None, CLASS_NAMES)
@@ -275,5 +348,8 @@ def _flag(lines: gpd.GeoDataFrame, names: tuple[str, ...]) -> np.ndarray:
 
 def _column(lines: gpd.GeoDataFrame, names: tuple[str, ...]) -> np.ndarray:
     col = find_column(lines.columns, None, names)
-    return (lines[col].astype(str).to_numpy(dtype=object) if col
-            else np.full(len(lines), None, dtype=object))
+    return (
+        lines[col].astype(str).to_numpy(dtype=object)
+        if col
+        else np.full(len(lines), None, dtype=object)
+    )

@@ -28,17 +28,42 @@ OffsetSystem = Literal["GCJ-02", "BD-09"]
 
 #: Spellings a planner may use for the two offset systems, lower-cased, without spaces.
 ALIASES: dict[str, OffsetSystem] = {
-    **dict.fromkeys(["gcj-02", "gcj02", "gcj_02", "gcj", "amap", "gaode", "autonavi",
-                     "tencent", "qq", "mars", "火星坐标", "火星坐标系", "国测局坐标",
-                     "高德", "腾讯"], "GCJ-02"),
-    **dict.fromkeys(["bd-09", "bd09", "bd_09", "bd09ll", "baidu", "百度", "百度坐标",
-                     "百度坐标系"], "BD-09"),
+    **dict.fromkeys(
+        [
+            "gcj-02",
+            "gcj02",
+            "gcj_02",
+            "gcj",
+            "amap",
+            "gaode",
+            "autonavi",
+            "tencent",
+            "qq",
+            "mars",
+            "火星坐标",
+            "火星坐标系",
+            "国测局坐标",
+            "高德",
+            "腾讯",
+        ],
+        "GCJ-02",
+    ),
+    **dict.fromkeys(
+        ["bd-09", "bd09", "bd_09", "bd09ll", "baidu", "百度", "百度坐标", "百度坐标系"], "BD-09"
+    ),
 }
 
 #: Plain CRSs under names planners use, mapped to EPSG codes.
-NAMED_CRS = {"wgs84": "EPSG:4326", "wgs-84": "EPSG:4326", "wgs_84": "EPSG:4326",
-             "gps": "EPSG:4326", "cgcs2000": "EPSG:4490", "cgcs-2000": "EPSG:4490",
-             "国家2000": "EPSG:4490", "2000国家大地坐标系": "EPSG:4490"}
+NAMED_CRS = {
+    "wgs84": "EPSG:4326",
+    "wgs-84": "EPSG:4326",
+    "wgs_84": "EPSG:4326",
+    "gps": "EPSG:4326",
+    "cgcs2000": "EPSG:4490",
+    "cgcs-2000": "EPSG:4490",
+    "国家2000": "EPSG:4490",
+    "2000国家大地坐标系": "EPSG:4490",
+}
 
 #: Stop iterating an inverse when it reproduces its input to this many degrees
 #: (1e-10 degrees is about 0.01 mm).
@@ -123,6 +148,7 @@ def geometries_to_wgs84(geometries: np.ndarray, system: OffsetSystem) -> np.ndar
     Polygons keep their rings and holes; only coordinates change (one vectorised call for
     all vertices of all geometries).
     """
+
     def move(xy: np.ndarray) -> np.ndarray:
         lon, lat = to_wgs84(xy[:, 0], xy[:, 1], system)
         return np.column_stack([lon, lat])

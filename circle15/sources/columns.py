@@ -40,8 +40,9 @@ def find_column(columns, wanted: str | None, candidates: tuple[str, ...]) -> str
     return None
 
 
-def find_name_column(columns, wanted: str | None, candidates: tuple[str, ...],
-                     taken: set[str]) -> str | None:
+def find_name_column(
+    columns, wanted: str | None, candidates: tuple[str, ...], taken: set[str]
+) -> str | None:
     """A facility-name column: a known spelling, else any header ending in 名称/名字
     (幼儿园名称, 场地名称 …) or ``name``/``*_name``, not one of ``taken``."""
     found = find_column(columns, wanted, candidates)
@@ -54,6 +55,7 @@ def find_name_column(columns, wanted: str | None, candidates: tuple[str, ...],
         if col in taken or "英文" in key or key.endswith(("name_en", "_en", "english")):
             continue
         if key.endswith(("名称", "名字", "name")) and not key.endswith(
-                ("路名称", "街道名称", "姓名", "username")):
+            ("路名称", "街道名称", "姓名", "username")
+        ):
             return col
     return None

@@ -42,7 +42,8 @@ def study_crs(outline: gpd.GeoDataFrame, declared: str | None = None) -> CRS:
             raise InputError(
                 f"study area: it spans too many degrees of longitude for one UTM zone "
                 f"({utm.name}: lengths up to {error:.1%} off at its edges); split it into "
-                "regions (circle15 batch), or give study.crs a projection made for the area")
+                "regions (circle15 batch), or give study.crs a projection made for the area"
+            )
         return utm
     try:
         crs = CRS.from_user_input(declared)
@@ -58,7 +59,8 @@ def study_crs(outline: gpd.GeoDataFrame, declared: str | None = None) -> CRS:
         raise InputError(
             f"study.crs: {declared} measures in {unit.unit_name if unit else 'unknown units'}, "
             f"not metres; use {_name(utm)} (the UTM zone of the study area), or leave "
-            "study.crs out to use it")
+            "study.crs out to use it"
+        )
     error = scale_error(crs, outline)
     if error > MAX_SCALE_ERROR:
         shown = "outside its valid area" if not np.isfinite(error) else f"{error:.1%}"
@@ -66,7 +68,8 @@ def study_crs(outline: gpd.GeoDataFrame, declared: str | None = None) -> CRS:
             f"study.crs: {declared} ({crs.name}) does not keep distances in the study area "
             f"(scale error {shown}, more than {MAX_SCALE_ERROR:.0%}): every walking time "
             f"would be off by as much. Use {_name(utm)}, the UTM zone of the study area, or "
-            "leave study.crs out to use it")
+            "leave study.crs out to use it"
+        )
     return crs
 
 
@@ -81,15 +84,17 @@ def scale_error(crs: CRS, outline: gpd.GeoDataFrame) -> float:
     xy = shapely.get_coordinates(geographic.geometry.to_numpy())
     if len(xy) > _SAMPLE_POINTS:
         xy = xy[np.linspace(0, len(xy) - 1, _SAMPLE_POINTS).astype(int)]
-    centre = shapely.get_coordinates(shapely.centroid(
-        shapely.union_all(geographic.geometry.to_numpy())))
+    centre = shapely.get_coordinates(
+        shapely.centroid(shapely.union_all(geographic.geometry.to_numpy()))
+    )
     xy = np.vstack([xy, centre])
     try:
         factors = Proj(crs).get_factors(xy[:, 0], xy[:, 1], errcheck=False)
     except (ProjError, CRSError):
         return float("inf")
-    axes = np.concatenate([np.atleast_1d(factors.tissot_semimajor),
-                           np.atleast_1d(factors.tissot_semiminor)]).astype(float)
+    axes = np.concatenate(
+        [np.atleast_1d(factors.tissot_semimajor), np.atleast_1d(factors.tissot_semiminor)]
+    ).astype(float)
     if len(axes) == 0 or not np.isfinite(axes).all():
         return float("inf")
     return float(np.abs(axes - 1.0).max())

@@ -40,8 +40,9 @@ def similar(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, ka, kb).ratio() >= 0.8
 
 
-def near_duplicates(points: np.ndarray, names: np.ndarray,
-                    distance_m: float = DEFAULT_DISTANCE_M) -> list[np.ndarray]:
+def near_duplicates(
+    points: np.ndarray, names: np.ndarray, distance_m: float = DEFAULT_DISTANCE_M
+) -> list[np.ndarray]:
     """Groups of row positions that are one facility entered more than once.
 
     Parameters
@@ -60,8 +61,7 @@ def near_duplicates(points: np.ndarray, names: np.ndarray,
     """
     if len(points) < 2 or distance_m <= 0:
         return []
-    left, right = shapely.STRtree(points).query(points, predicate="dwithin",
-                                                distance=distance_m)
+    left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=distance_m)
     pair = left < right
     left, right = left[pair], right[pair]
     keys = np.array([name_key(n) for n in names], dtype=object)

@@ -17,13 +17,30 @@ from ..errors import InputError
 
 #: Geometry kinds a reader accepts, by the names used in messages: shapely type ids.
 KINDS = {"point": (0, 4), "line": (1, 2, 5), "polygon": (3, 6)}
-_TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
-                        "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
+_TYPE_NAMES = np.array(
+    [
+        "Point",
+        "LineString",
+        "LinearRing",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+    ],
+    dtype=object,
+)
 
 
-def check_geometries(geometries: np.ndarray, allowed: Sequence[str], what: str, *,
-                     rows: Sequence | None = None, allow_missing: bool = False,
-                     single_kind: bool = False) -> tuple[np.ndarray, list[str]]:
+def check_geometries(
+    geometries: np.ndarray,
+    allowed: Sequence[str],
+    what: str,
+    *,
+    rows: Sequence | None = None,
+    allow_missing: bool = False,
+    single_kind: bool = False,
+) -> tuple[np.ndarray, list[str]]:
     """Check a layer's geometries and repair invalid polygons.
 
     Parameters
@@ -59,16 +76,20 @@ def check_geometries(geometries: np.ndarray, allowed: Sequence[str], what: str, 
     missing = shapely.is_missing(geometries) | shapely.is_empty(geometries)
     if missing.any() and not allow_missing:
         i = int(np.flatnonzero(missing)[0])
-        raise InputError(f"{what}: {int(missing.sum())} feature(s) have no geometry (first: "
-                         f"{rows[i]}); draw them or delete those rows")
+        raise InputError(
+            f"{what}: {int(missing.sum())} feature(s) have no geometry (first: "
+            f"{rows[i]}); draw them or delete those rows"
+        )
     coords, owner = shapely.get_coordinates(geometries, include_z=False, return_index=True)
     broken = ~np.isfinite(coords).all(axis=1) | (np.abs(np.nan_to_num(coords)) > 1e12).any(axis=1)
     if broken.any():
         bad = np.unique(owner[broken])
         shown = ", ".join(str(rows[i]) for i in bad[:5]) + (" …" if len(bad) > 5 else "")
-        raise InputError(f"{what}: {len(bad)} feature(s) have coordinates that are NaN, "
-                         f"infinite or absurdly large (feature {shown}); correct or delete "
-                         "them and export the file again")
+        raise InputError(
+            f"{what}: {len(bad)} feature(s) have coordinates that are NaN, "
+            f"infinite or absurdly large (feature {shown}); correct or delete "
+            "them and export the file again"
+        )
     type_id = shapely.get_type_id(geometries)
     kinds = np.where(missing, "", _TYPE_NAMES[np.clip(type_id, 0, 7)])
     found = np.full(len(geometries), "other", dtype=object)
@@ -82,13 +103,16 @@ def check_geometries(geometries: np.ndarray, allowed: Sequence[str], what: str, 
         raise InputError(
             f"{what}: feature {rows[i]} is a {kinds[i]}, but this layer must hold "
             f"{' or '.join(allowed)} geometries (found {counts}); export only the right "
-            "features or choose the right layer")
+            "features or choose the right layer"
+        )
     present = sorted(set(found[~missing]))
     if single_kind and len(present) > 1:
         counts = _counts(kinds[~missing])
         i = int(np.flatnonzero(found == present[-1])[0])
-        raise InputError(f"{what}: mixed geometries ({counts}), e.g. feature {rows[i]}; "
-                         f"keep one kind ({' or '.join(allowed)}) in this layer")
+        raise InputError(
+            f"{what}: mixed geometries ({counts}), e.g. feature {rows[i]}; "
+            f"keep one kind ({' or '.join(allowed)}) in this layer"
+        )
     notes: list[str] = []
     polygon = np.isin(type_id, KINDS["polygon"]) & ~missing
     invalid = polygon & ~shapely.is_valid(geometries)
@@ -96,11 +120,14 @@ def check_geometries(geometries: np.ndarray, allowed: Sequence[str], what: str, 
         i = int(np.flatnonzero(invalid)[0])
         reason = shapely.is_valid_reason(geometries[i])
         geometries = geometries.copy()
-        geometries[invalid] = shapely.make_valid(geometries[invalid], method="structure",
-                                                 keep_collapsed=False)
-        notes.append(f"{what}: {int(invalid.sum())} invalid polygon(s) were repaired (first: "
-                     f"{rows[i]}, {reason}); check them in QGIS (Vector > Geometry Tools > "
-                     "Check Validity)")
+        geometries[invalid] = shapely.make_valid(
+            geometries[invalid], method="structure", keep_collapsed=False
+        )
+        notes.append(
+            f"{what}: {int(invalid.sum())} invalid polygon(s) were repaired (first: "
+            f"{rows[i]}, {reason}); check them in QGIS (Vector > Geometry Tools > "
+            "Check Validity)"
+        )
     return geometries, notes
 
 

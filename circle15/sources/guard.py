@@ -36,13 +36,25 @@ def _library_errors() -> tuple[type[BaseException], ...]:
     import shapely.errors
 
     found: list[type[BaseException]] = [
-        OSError, UnicodeError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
+        OSError,
+        UnicodeError,
+        EOFError,
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
         csv.Error,
-        json.JSONDecodeError, tomllib.TOMLDecodeError, ParseError,
-        pandas.errors.ParserError, pandas.errors.EmptyDataError,
-        pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-        pyogrio.errors.FieldError, pyogrio.errors.GeometryError, pyogrio.errors.CRSError,
-        pyogrio.errors.FeatureError, pyproj.exceptions.ProjError,
+        json.JSONDecodeError,
+        tomllib.TOMLDecodeError,
+        ParseError,
+        pandas.errors.ParserError,
+        pandas.errors.EmptyDataError,
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.CRSError,
+        pyogrio.errors.FeatureError,
+        pyproj.exceptions.ProjError,
         shapely.errors.ShapelyError,
     ]
     try:
@@ -89,8 +101,10 @@ def reading(path: Path | str | None, what: str) -> Iterator[None]:
     except Circle15Error:
         raise
     except MemoryError:
-        raise InputError(f"{what} {path}: too large to read into memory on this machine; "
-                         "clip it to the study area first") from None
+        raise InputError(
+            f"{what} {path}: too large to read into memory on this machine; "
+            "clip it to the study area first"
+        ) from None
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
         reason = reason if len(reason) <= 300 else reason[:297] + "..."
@@ -98,8 +112,11 @@ def reading(path: Path | str | None, what: str) -> Iterator[None]:
             raise UnreadableInput(
                 f"{what} {path}: cannot be read ({reason}). Check that the file is complete "
                 "and in the format its name says (open it in QGIS or Excel), or export it "
-                "again") from exc
+                "again"
+            ) from exc
         raise UnreadableInput(
             f"{what} {path}: circle15 failed while reading it ({reason}). If the file opens "
             "correctly in QGIS or Excel this is probably a bug in circle15: run again with "
-            "--debug and report the traceback", unexpected=True) from exc
+            "--debug and report the traceback",
+            unexpected=True,
+        ) from exc

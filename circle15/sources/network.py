@@ -27,13 +27,17 @@ STEP_CLASSES = ("steps", "台阶", "楼梯", "梯道", "踏步")
 STEP_TRUE = ("yes", "true", "t", "y", "1", "是", "有", "√", "steps", "台阶", "楼梯")
 #: Edge tags kept on the network: the street's class, level and name, and what a step-free
 #: walk needs to know (``wheelchair=no``; ``ramp:wheelchair=yes`` makes steps passable).
-KEPT_EDGE_TAGS = ("highway", "bridge", "tunnel", "layer", "name", "wheelchair",
-                  "ramp:wheelchair")
+KEPT_EDGE_TAGS = ("highway", "bridge", "tunnel", "layer", "name", "wheelchair", "ramp:wheelchair")
 
 
-def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
-                 edges_layer: str = "edges", *, steps_field: str | None = None
-                 ) -> WalkingNetwork:
+def read_network(
+    path: Path,
+    crs: CRS,
+    nodes_layer: str = "nodes",
+    edges_layer: str = "edges",
+    *,
+    steps_field: str | None = None,
+) -> WalkingNetwork:
     """Read a walking network in the layout ``osmnx.save_graph_geopackage`` writes.
 
     Parameters
@@ -57,9 +61,15 @@ def read_network(path: Path, crs: CRS, nodes_layer: str = "nodes",
     edges = read_vector(path, edges_layer, what).to_crs(crs)
     require_columns(nodes, ["osmid"], path, f"{what} layer {nodes_layer!r} of")
     require_columns(edges, ["u", "v"], path, f"{what} layer {edges_layer!r} of")
-    return network_from_frames(nodes, edges, crs, f"network {path}",
-                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}",
-                               steps_field=steps_field)
+    return network_from_frames(
+        nodes,
+        edges,
+        crs,
+        f"network {path}",
+        f"layer {nodes_layer!r}",
+        f"layer {edges_layer!r}",
+        steps_field=steps_field,
+    )
 
 
 def network_from_graph(graph: nx.MultiDiGraph, crs: CRS, source: str = "") -> WalkingNetwork:
@@ -79,14 +89,21 @@ def network_from_graph(graph: nx.MultiDiGraph, crs: CRS, source: str = "") -> Wa
     for col in KEPT_EDGE_TAGS:
         if col in edges.columns:
             edges[col] = edges[col].apply(
-                lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+                lambda v: ";".join(map(str, v)) if isinstance(v, list) else v
+            )
     return network_from_frames(nodes, edges, crs, f"network {source}", "nodes", "edges")
 
 
-def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: CRS,
-                        what: str, nodes_name: str = "nodes",
-                        edges_name: str = "edges", *,
-                        steps_field: str | None = None) -> WalkingNetwork:
+def network_from_frames(
+    nodes: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    crs: CRS,
+    what: str,
+    nodes_name: str = "nodes",
+    edges_name: str = "edges",
+    *,
+    steps_field: str | None = None,
+) -> WalkingNetwork:
     """A ``WalkingNetwork`` from osmnx-style node (``osmid``) and edge (``u``, ``v``) frames.
 
     Motorways are dropped; edge lines are oriented from ``u`` to ``v``; ``length`` (metres)
@@ -94,14 +111,22 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
     """
     if nodes["osmid"].duplicated().any():
         raise InputError(f"{what}: node ids (osmid) are not unique")
-    check_geometries(nodes.geometry.to_numpy(), ("point",), f"{what} {nodes_name}",
-                     rows=("osmid " + nodes["osmid"].astype(str)).to_numpy())
-    check_geometries(edges.geometry.to_numpy(), ("line",), f"{what} {edges_name}",
-                     rows=np.arange(1, len(edges) + 1), allow_missing=True)
+    check_geometries(
+        nodes.geometry.to_numpy(),
+        ("point",),
+        f"{what} {nodes_name}",
+        rows=("osmid " + nodes["osmid"].astype(str)).to_numpy(),
+    )
+    check_geometries(
+        edges.geometry.to_numpy(),
+        ("line",),
+        f"{what} {edges_name}",
+        rows=np.arange(1, len(edges) + 1),
+        allow_missing=True,
+    )
 
     if steps_field is not None and steps_field not in edges.columns:
-        raise InputError(f"{what}: network.steps_field: {edges_name} has no column "
-                         f"{steps_field!r}")
+        raise InputError(f"{what}: network.steps_field: {edges_name} has no column {steps_field!r}")
     if "highway" in edges.columns:
         tag = edges["highway"].astype(str)
         edges = edges[~tag.str.contains("|".join(NOT_WALKABLE), regex=True)]
@@ -131,9 +156,11 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
     if bad.any():
         rows = np.flatnonzero(bad)
         shown = ", ".join(f"{i + 1} ({length[i]:g})" for i in rows[:5])
-        raise InputError(f"{what}: {len(rows)} edge(s) of {edges_name} have a negative length "
-                         f"or an infinite or absurd one (edge {shown}); correct the length "
-                         "column or delete it to use the drawn lengths")
+        raise InputError(
+            f"{what}: {len(rows)} edge(s) of {edges_name} have a negative length "
+            f"or an infinite or absurd one (edge {shown}); correct the length "
+            "column or delete it to use the drawn lengths"
+        )
 
     keep = [c for c in KEPT_EDGE_TAGS if c in edges.columns]
     columns = {c: edges[c].to_numpy() for c in keep}
@@ -141,15 +168,19 @@ def network_from_frames(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: C
     if steps is not None:  # the file can say where steps are
         columns["steps"] = steps
     edge_frame = gpd.GeoDataFrame(
-        {"u": u, "v": v, "length_m": length, **columns}, geometry=geometry, crs=crs,
+        {"u": u, "v": v, "length_m": length, **columns},
+        geometry=geometry,
+        crs=crs,
     )
-    node_frame = gpd.GeoDataFrame({"node_id": nodes["osmid"].to_numpy()},
-                                  geometry=nodes.geometry.to_numpy(), crs=crs)
+    node_frame = gpd.GeoDataFrame(
+        {"node_id": nodes["osmid"].to_numpy()}, geometry=nodes.geometry.to_numpy(), crs=crs
+    )
     return WalkingNetwork(nodes=node_frame, edges=edge_frame)
 
 
-def step_ways(edges: pd.DataFrame, steps_field: str | None = None,
-              classes: pd.Series | None = None) -> np.ndarray | None:
+def step_ways(
+    edges: pd.DataFrame, steps_field: str | None = None, classes: pd.Series | None = None
+) -> np.ndarray | None:
     """Which ways a step-free walk avoids: steps, or tagged ``wheelchair=no``.
 
     A way counts when its class (``highway``, or ``classes`` for centrelines) has steps
@@ -171,12 +202,15 @@ def step_ways(edges: pd.DataFrame, steps_field: str | None = None,
     def text(col: str) -> pd.Series:
         return edges[col].astype("string").fillna("").str.lower()
 
-    cls = classes if classes is not None else (edges["highway"] if "highway" in edges
-                                               else None)
+    cls = classes if classes is not None else (edges["highway"] if "highway" in edges else None)
     if cls is not None:
         known = True
-        value = pd.Series(np.asarray(cls, dtype=object), index=edges.index).astype(
-            "string").fillna("").str.lower()
+        value = (
+            pd.Series(np.asarray(cls, dtype=object), index=edges.index)
+            .astype("string")
+            .fillna("")
+            .str.lower()
+        )
         has_steps = value.str.contains("|".join(STEP_CLASSES), regex=True).to_numpy()
         ramp = np.zeros(n, dtype=bool)
         for col in ("ramp:wheelchair", "wheelchair"):
@@ -201,8 +235,7 @@ def _oriented_lines(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np
     lines = lines.copy()
     empty = shapely.is_missing(lines) | shapely.is_empty(lines)
     if empty.any():
-        lines[empty] = shapely.linestrings(
-            np.stack([start[empty], end[empty]], axis=1))
+        lines[empty] = shapely.linestrings(np.stack([start[empty], end[empty]], axis=1))
     first = shapely.get_point(lines, 0)
     d_u = shapely.distance(first, shapely.points(start))
     d_v = shapely.distance(first, shapely.points(end))

@@ -72,8 +72,12 @@ class CacheUse:
 
     def record(self) -> dict[str, Any]:
         """JSON-ready description."""
-        return {"cache": self.status, "cache_key": self.key, "cache_entry": self.folder,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "cache": self.status,
+            "cache_key": self.key,
+            "cache_entry": self.folder,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def cache_root() -> Path:
@@ -94,8 +98,13 @@ def cache_disabled_by_env() -> bool:
 def file_identity(path: Path) -> dict[str, Any]:
     """What tells a file apart without reading it: path, size, mtime (ns), inode, device."""
     stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "inode": stat.st_ino, "device": stat.st_dev}
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "inode": stat.st_ino,
+        "device": stat.st_dev,
+    }
 
 
 def geometry_digest(geometry) -> str:
@@ -107,15 +116,27 @@ def geometry_digest(geometry) -> str:
 
 def cache_key(kind: str, files: Sequence[Path], settings: dict[str, Any]) -> str:
     """SHA-256 of everything an entry depends on (module doc)."""
-    document = {"kind": kind, "format": FORMAT_VERSION,
-                "files": [file_identity(Path(f)) for f in files], "settings": settings}
+    document = {
+        "kind": kind,
+        "format": FORMAT_VERSION,
+        "files": [file_identity(Path(f)) for f in files],
+        "settings": settings,
+    }
     text = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def cached_network(kind: str, files: Sequence[Path], settings: dict[str, Any],
-                   build: Callable[[], WalkingNetwork], *, crs, enabled: bool = True,
-                   root: Path | None = None, progress: Progress = QUIET) -> WalkingNetwork:
+def cached_network(
+    kind: str,
+    files: Sequence[Path],
+    settings: dict[str, Any],
+    build: Callable[[], WalkingNetwork],
+    *,
+    crs,
+    enabled: bool = True,
+    root: Path | None = None,
+    progress: Progress = QUIET,
+) -> WalkingNetwork:
     """The network ``build()`` returns, from the cache when an entry exists.
 
     Parameters
@@ -157,17 +178,19 @@ def cached_network(kind: str, files: Sequence[Path], settings: dict[str, Any],
         else:
             _touch(folder)
             progress.say(f"network read from the cache ({folder})")
-            return _stamp(network, CacheUse("hit", key, str(folder),
-                                             time.perf_counter() - start))
+            return _stamp(network, CacheUse("hit", key, str(folder), time.perf_counter() - start))
     network = build()
     failed = _write_entry(folder, key, network, kind, files, settings)
     status = "not stored" if failed else ("rebuilt" if problem else "stored")
     use = CacheUse(status, key, None if failed else str(folder), time.perf_counter() - start)
     network = _stamp(network, use)
     if problem:
-        network.notes.append(warn(
-            f"network cache entry {folder} could not be read ({problem}); the network was "
-            "built again from its file" + ("" if failed else " and the entry replaced")))
+        network.notes.append(
+            warn(
+                f"network cache entry {folder} could not be read ({problem}); the network was "
+                "built again from its file" + ("" if failed else " and the entry replaced")
+            )
+        )
     if failed:
         network.notes.append(warn(failed))
     return network
@@ -194,8 +217,9 @@ def _read_entry(folder: Path, key: str, crs) -> WalkingNetwork:
             raise ValueError(f"{path.name} does not match its recorded SHA-256")
         frames[layer] = _read_geoparquet(data, crs)
         if len(frames[layer]) != entry["rows"][layer]:
-            raise ValueError(f"{path.name} has {len(frames[layer])} rows, not "
-                             f"{entry['rows'][layer]}")
+            raise ValueError(
+                f"{path.name} has {len(frames[layer])} rows, not {entry['rows'][layer]}"
+            )
     network = WalkingNetwork(nodes=frames["nodes"], edges=frames["edges"])
     network.provenance.update(entry.get("provenance", {}))
     # What the reader warned about when it built the network is still true of it.
@@ -223,14 +247,19 @@ def _read_geoparquet(data: bytes, crs):
         points = column.values
         coords = np.column_stack([points.field("x").to_numpy(), points.field("y").to_numpy()])
         offsets = column.offsets.to_numpy().astype(np.int64)
-        geometry = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords,
-                                             (offsets,))
+        geometry = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
     frame = table.drop_columns(["geometry"]).to_pandas()
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
-def _write_entry(folder: Path, key: str, network: WalkingNetwork, kind: str,
-                 files: Sequence[Path], settings: dict[str, Any]) -> str | None:
+def _write_entry(
+    folder: Path,
+    key: str,
+    network: WalkingNetwork,
+    kind: str,
+    files: Sequence[Path],
+    settings: dict[str, Any],
+) -> str | None:
     """Store ``network`` under ``folder``; what went wrong when it could not."""
     root = folder.parent
     temp = root / f"{_TEMP}{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -244,15 +273,23 @@ def _write_entry(folder: Path, key: str, network: WalkingNetwork, kind: str,
             frame.to_parquet(path, geometry_encoding="geoarrow", write_covering_bbox=False)
             digests[layer] = hashlib.sha256(path.read_bytes()).hexdigest()
             rows[layer] = len(frame)
-        entry = {"key": key, "format": FORMAT_VERSION, "kind": kind,
-                 "files": [file_identity(Path(f)) for f in files], "settings": settings,
-                 "sha256": digests, "rows": rows,
-                 "provenance": {k: v for k, v in network.provenance.items()
-                                if not k.startswith("cache")},
-                 "notes": list(network.notes),
-                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        (temp / ENTRY_FILE).write_text(json.dumps(entry, ensure_ascii=False, indent=1,
-                                                  default=str), encoding="utf-8")
+        entry = {
+            "key": key,
+            "format": FORMAT_VERSION,
+            "kind": kind,
+            "files": [file_identity(Path(f)) for f in files],
+            "settings": settings,
+            "sha256": digests,
+            "rows": rows,
+            "provenance": {
+                k: v for k, v in network.provenance.items() if not k.startswith("cache")
+            },
+            "notes": list(network.notes),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (temp / ENTRY_FILE).write_text(
+            json.dumps(entry, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
         if folder.exists():  # a damaged entry: move it aside in one step, then delete it
             trash = root / f"{_TRASH}{uuid.uuid4().hex[:8]}"
             try:
@@ -268,8 +305,10 @@ def _write_entry(folder: Path, key: str, network: WalkingNetwork, kind: str,
         _prune(root, keep=folder)
         return None
     except Exception as exc:  # a full disk, a read-only folder, a column parquet refuses
-        return (f"network cache {root} could not store the network "
-                f"({type(exc).__name__}: {exc}); it is not cached")
+        return (
+            f"network cache {root} could not store the network "
+            f"({type(exc).__name__}: {exc}); it is not cached"
+        )
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
@@ -295,7 +334,8 @@ def _clear_leftovers(root: Path) -> None:
     now = time.time()
     for path in root.iterdir():
         if path.name.startswith(_TRASH) or (
-                path.name.startswith(_TEMP) and now - path.stat().st_mtime > STALE_TEMP_S):
+            path.name.startswith(_TEMP) and now - path.stat().st_mtime > STALE_TEMP_S
+        ):
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -49,8 +49,10 @@ if TYPE_CHECKING:
 OSMNX_QUERY_BUFFER_M = 500.0
 #: What the network cache keys an OSM network by, besides file, area and buffer: bump
 #: the number when the reader changes what it builds; the filter is in it already.
-OSM_READER_VERSION = "osm-walk-1:" + hashlib.sha256(
-    f"{WALK_FILTER}|{WAY_TAGS}|{OSMNX_QUERY_BUFFER_M}".encode()).hexdigest()[:16]
+OSM_READER_VERSION = (
+    "osm-walk-1:"
+    + hashlib.sha256(f"{WALK_FILTER}|{WAY_TAGS}|{OSMNX_QUERY_BUFFER_M}".encode()).hexdigest()[:16]
+)
 #: Way tags a step-free walk needs (``highway=steps`` is kept with ``highway``), which
 #: osmnx drops unless they are among its ``useful_tags_way``.
 STEP_FREE_TAGS = ("wheelchair", "ramp:wheelchair")
@@ -67,8 +69,9 @@ def study_polygon_wgs84(area: BaseGeometry, crs: CRS, buffer_m: float) -> BaseGe
 # Network
 
 
-def read_osm_network(path: Path, crs: CRS, polygon: BaseGeometry,
-                     progress: Progress = QUIET) -> WalkingNetwork:
+def read_osm_network(
+    path: Path, crs: CRS, polygon: BaseGeometry, progress: Progress = QUIET
+) -> WalkingNetwork:
     """Walking network of an OSM file within ``polygon`` (WGS84), projected to ``crs``.
 
     The network osmnx's ``graph_from_polygon`` builds from the same ways (see
@@ -82,8 +85,9 @@ def read_osm_network(path: Path, crs: CRS, polygon: BaseGeometry,
     return network_from_walk_graph(walk_graph_from_file(path, polygon, progress), crs)
 
 
-def walk_graph_from_file(path: Path, polygon: BaseGeometry,
-                         progress: Progress = QUIET) -> WalkGraph:
+def walk_graph_from_file(
+    path: Path, polygon: BaseGeometry, progress: Progress = QUIET
+) -> WalkGraph:
     """The walkable ways of an OSM file as osmnx's ``graph_from_polygon`` builds them.
 
     Steps mirror osmnx: take the ways that pass the walk filter and touch the polygon
@@ -93,13 +97,17 @@ def walk_graph_from_file(path: Path, polygon: BaseGeometry,
     grown = _grow(polygon, OSMNX_QUERY_BUFFER_M)
     ways = touching_ways(read_walk_ways(path, WALK_FILTER, progress), grown)
     if ways.n_ways == 0:
-        raise InputError(f"network {path}: no walkable way of OpenStreetMap lies within "
-                         "the study area and its buffer; is it the right extract?")
+        raise InputError(
+            f"network {path}: no walkable way of OpenStreetMap lies within "
+            "the study area and its buffer; is it the right extract?"
+        )
     try:
         return walk_graph(ways, polygon, grown)
     except NoStreetsInside as exc:
-        raise InputError(f"network {path}: no street of the file lies within the study area "
-                         f"and its buffer ({exc})") from None
+        raise InputError(
+            f"network {path}: no street of the file lies within the study area "
+            f"and its buffer ({exc})"
+        ) from None
 
 
 def network_from_walk_graph(graph: WalkGraph, crs: CRS) -> WalkingNetwork:
@@ -116,14 +124,21 @@ def network_from_walk_graph(graph: WalkGraph, crs: CRS) -> WalkingNetwork:
     lines = shapely.linestrings(np.column_stack([line_x, line_y]), indices=owner)
     tags = {k: v for k, v in graph.tags.items() if np.not_equal(v, None).any()}
     edges = gpd.GeoDataFrame(
-        {"u": graph.u, "v": graph.v, "length_m": graph.length,
-         **{k: tags[k] for k in KEPT_EDGE_TAGS if k in tags}},
-        geometry=lines, crs=crs)
+        {
+            "u": graph.u,
+            "v": graph.v,
+            "length_m": graph.length,
+            **{k: tags[k] for k in KEPT_EDGE_TAGS if k in tags},
+        },
+        geometry=lines,
+        crs=crs,
+    )
     steps = step_ways(edges)
     if steps is not None:  # highway=steps, wheelchair=no: what step-free walks avoid
         edges["steps"] = steps
-    nodes = gpd.GeoDataFrame({"node_id": graph.node_id},
-                             geometry=shapely.points(node_x, node_y), crs=crs)
+    nodes = gpd.GeoDataFrame(
+        {"node_id": graph.node_id}, geometry=shapely.points(node_x, node_y), crs=crs
+    )
     return WalkingNetwork(nodes=nodes, edges=edges)
 
 
@@ -136,8 +151,14 @@ def walk_graph_online(polygon: BaseGeometry) -> nx.MultiDiGraph:
     import osmnx as ox
 
     with _keeping_step_free_tags():
-        return ox.graph_from_polygon(polygon, network_type="walk", custom_filter=WALK_FILTER,
-                                     simplify=True, retain_all=True, truncate_by_edge=True)
+        return ox.graph_from_polygon(
+            polygon,
+            network_type="walk",
+            custom_filter=WALK_FILTER,
+            simplify=True,
+            retain_all=True,
+            truncate_by_edge=True,
+        )
 
 
 @contextlib.contextmanager
@@ -170,9 +191,11 @@ def read_osm_features(path: Path, polygon: BaseGeometry) -> OsmFeatures:
     ids: list[str] = []
     geoms: list[str] = []
     rows: list[dict[str, str]] = []
-    processor = (osmium.FileProcessor(str(path))
-                 .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
-                 .with_filter(osmium.filter.KeyFilter(*FEATURE_KEYS)))
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_areas(osmium.filter.KeyFilter(*FEATURE_KEYS))
+        .with_filter(osmium.filter.KeyFilter(*FEATURE_KEYS))
+    )
     try:
         for obj in processor:
             if obj.is_node():
@@ -191,10 +214,12 @@ def read_osm_features(path: Path, polygon: BaseGeometry) -> OsmFeatures:
                 continue
             rows.append({t.k: t.v for t in obj.tags if t.k in USEFUL_TAGS})
     except RuntimeError as exc:
-        raise InputError(f"facilities: {path} cannot be read as OpenStreetMap data ({exc})") \
-            from None
-    frame = gpd.GeoDataFrame(rows, geometry=shapely.from_wkb(np.asarray(geoms, dtype=object))
-                             if geoms else [], crs=4326)
+        raise InputError(
+            f"facilities: {path} cannot be read as OpenStreetMap data ({exc})"
+        ) from None
+    frame = gpd.GeoDataFrame(
+        rows, geometry=shapely.from_wkb(np.asarray(geoms, dtype=object)) if geoms else [], crs=4326
+    )
     frame["osm_id"] = ids
     frame = _single_polygons(frame)
     shapely.prepare(polygon)

@@ -26,6 +26,7 @@ def is_osm_file(path: Path) -> bool:
     """
     return path.name.lower().endswith(OSM_SUFFIXES)
 
+
 #: Walkable ways: osmnx 2.x's ``network_type="walk"`` filter, spelled out (including its
 #: default ``access!~private``) so that circle15 owns it. It keeps footways, paths, steps,
 #: pedestrian streets, residential, service and all other public streets; it drops
@@ -113,7 +114,7 @@ def _clauses(text: str) -> list[re.Match]:
     while pos < len(text):
         m = _CLAUSE.match(text, pos)
         if not m:
-            raise ValueError(f"cannot read Overpass filter at {text[pos:pos + 30]!r}")
+            raise ValueError(f"cannot read Overpass filter at {text[pos : pos + 30]!r}")
         out.append(m)
         pos = m.end()
         while pos < len(text) and text[pos].isspace():

@@ -105,10 +105,12 @@ def touching_ways(ways: WayArrays, polygon: BaseGeometry) -> WayArrays:
         return ways
     start = ways.start[:-1]
     west, south, east, north = polygon.bounds
-    near = ((np.maximum.reduceat(ways.lon, start) >= west)
-            & (np.minimum.reduceat(ways.lon, start) <= east)
-            & (np.maximum.reduceat(ways.lat, start) >= south)
-            & (np.minimum.reduceat(ways.lat, start) <= north))
+    near = (
+        (np.maximum.reduceat(ways.lon, start) >= west)
+        & (np.minimum.reduceat(ways.lon, start) <= east)
+        & (np.maximum.reduceat(ways.lat, start) >= south)
+        & (np.minimum.reduceat(ways.lat, start) <= north)
+    )
     ways = ways.take(near)
     if ways.n_ways == 0:
         return ways
@@ -136,8 +138,7 @@ def inside(lon: np.ndarray, lat: np.ndarray, polygon: BaseGeometry) -> np.ndarra
         pieces = quadrats(polygon)
         for piece in pieces:
             shapely.prepare(piece)
-        found[edge] = np.logical_or.reduce(
-            [shapely.intersects(piece, points) for piece in pieces])
+        found[edge] = np.logical_or.reduce([shapely.intersects(piece, points) for piece in pieces])
     return found
 
 
@@ -154,12 +155,16 @@ def quadrats(polygon: BaseGeometry, min_num: int = 3) -> list[BaseGeometry]:
     y_num = int(np.ceil((top - bottom) / width) + 1)
     xs = np.linspace(left, right, num=max(x_num, min_num))
     ys = np.linspace(bottom, top, num=max(y_num, min_num))
-    lines = ([LineString([(x, ys[0]), (x, ys[-1])]) for x in xs]
-             + [LineString([(xs[0], y), (xs[-1], y)]) for y in ys])
+    lines = [LineString([(x, ys[0]), (x, ys[-1])]) for x in xs] + [
+        LineString([(xs[0], y), (xs[-1], y)]) for y in ys
+    ]
     geoms = [polygon]
     for line in lines:
-        geoms = [g for geom in geoms
-                 for g in (split(geom, line).geoms if geom.intersects(line) else [geom])]
+        geoms = [
+            g
+            for geom in geoms
+            for g in (split(geom, line).geoms if geom.intersects(line) else [geom])
+        ]
     pieces = [p.buffer(0) for p in MultiPolygon(geoms).geoms]
     return [p for p in pieces if p.is_valid and p.area > 0]
 
@@ -203,10 +208,18 @@ def walk_graph(ways: WayArrays, polygon: BaseGeometry, grown: BaseGeometry) -> W
     position = np.full(len(seg.node_id), -1, dtype=np.int64)
     position[kept] = np.arange(len(kept))
     points = _ranges(edges.first, edges.n_points, edges.sequence)
-    return WalkGraph(seg.node_id[kept], seg.lon[kept], seg.lat[kept],
-                     position[edges.u], position[edges.v], edges.length,
-                     np.r_[0, np.cumsum(edges.n_points)].astype(np.int64),
-                     seg.lon[points], seg.lat[points], _merged_tags(ways, edges))
+    return WalkGraph(
+        seg.node_id[kept],
+        seg.lon[kept],
+        seg.lat[kept],
+        position[edges.u],
+        position[edges.v],
+        edges.length,
+        np.r_[0, np.cumsum(edges.n_points)].astype(np.int64),
+        seg.lon[points],
+        seg.lat[points],
+        _merged_tags(ways, edges),
+    )
 
 
 @dataclass
@@ -226,9 +239,17 @@ class _Edges:
     way_id: np.ndarray
 
     def take(self, mask: np.ndarray) -> _Edges:
-        return _Edges(self.u[mask], self.v[mask], self.length[mask], self.first[mask],
-                      self.n_points[mask], self.edge[mask], self.sequence, self.way_edge,
-                      self.way_id)
+        return _Edges(
+            self.u[mask],
+            self.v[mask],
+            self.length[mask],
+            self.first[mask],
+            self.n_points[mask],
+            self.edge[mask],
+            self.sequence,
+            self.way_edge,
+            self.way_id,
+        )
 
 
 def _segments(ways: WayArrays) -> _Segments:
@@ -243,12 +264,14 @@ def _segments(ways: WayArrays) -> _Segments:
     same_way = owner[1:] == owner[:-1]
     a, b = index[:-1][same_way], index[1:][same_way]
     lon, lat = lon[first], lat[first]
-    return _Segments(node_id, lon, lat, a, b, owner[:-1][same_way],
-                     great_circle(lat[a], lon[a], lat[b], lon[b]))
+    return _Segments(
+        node_id, lon, lat, a, b, owner[:-1][same_way], great_circle(lat[a], lon[a], lat[b], lon[b])
+    )
 
 
-def _truncate_mask(a: np.ndarray, b: np.ndarray, within: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _truncate_mask(
+    a: np.ndarray, b: np.ndarray, within: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """osmnx's ``truncate_by_edge``: keep nodes inside, and outside nodes with a
     neighbour inside; keep the segments between kept nodes."""
     if not within.any():
@@ -262,9 +285,15 @@ def _truncate_mask(a: np.ndarray, b: np.ndarray, within: np.ndarray
 def _truncate(seg: _Segments, within: np.ndarray) -> _Segments:
     keep, keep_segment = _truncate_mask(seg.a, seg.b, within)
     position = np.cumsum(keep) - 1
-    return _Segments(seg.node_id[keep], seg.lon[keep], seg.lat[keep],
-                     position[seg.a[keep_segment]], position[seg.b[keep_segment]],
-                     seg.way[keep_segment], seg.length[keep_segment])
+    return _Segments(
+        seg.node_id[keep],
+        seg.lon[keep],
+        seg.lat[keep],
+        position[seg.a[keep_segment]],
+        position[seg.b[keep_segment]],
+        seg.way[keep_segment],
+        seg.length[keep_segment],
+    )
 
 
 def _simplify(seg: _Segments) -> tuple[np.ndarray, _Edges]:
@@ -281,8 +310,7 @@ def _simplify(seg: _Segments) -> tuple[np.ndarray, _Edges]:
     neighbours = np.bincount(pairs // n, minlength=n) + np.bincount(pairs % n, minlength=n)
     middle = (degree == 2) & (neighbours == 2)
     # a piece whose nodes are all "middle" is a ring touching no junction: osmnx drops it
-    _, piece = connected_components(
-        coo_array((np.ones(m), (a, b)), shape=(n, n)), directed=False)
+    _, piece = connected_components(coo_array((np.ones(m), (a, b)), shape=(n, n)), directed=False)
     has_end = np.zeros(piece.max() + 1 if n else 0, dtype=bool)
     has_end[piece[~middle]] = True
     ring = ~has_end[piece]
@@ -318,8 +346,9 @@ def _simplify(seg: _Segments) -> tuple[np.ndarray, _Edges]:
     first = np.searchsorted(chain, np.arange(n_chains))
     size = np.diff(np.r_[first, len(members)])
     last = first + size - 1
-    chain_length = (np.add.reduceat(np.r_[seg.length, seg.length][members], first)
-                    if n_chains else np.empty(0))
+    chain_length = (
+        np.add.reduceat(np.r_[seg.length, seg.length][members], first) if n_chains else np.empty(0)
+    )
     chain_nodes = np.insert(tail[members], last + 1, head[members[last]])
 
     direct = np.flatnonzero(~middle[a] & ~middle[b])
@@ -333,10 +362,13 @@ def _simplify(seg: _Segments) -> tuple[np.ndarray, _Edges]:
         u=np.r_[a[direct], tail[members[first]]].astype(np.int64),
         v=np.r_[b[direct], head[members[last]]].astype(np.int64),
         length=np.r_[seg.length[direct], chain_length],
-        first=(np.cumsum(n_points) - n_points).astype(np.int64), n_points=n_points,
+        first=(np.cumsum(n_points) - n_points).astype(np.int64),
+        n_points=n_points,
         edge=np.arange(n_direct + n_chains),
         sequence=np.r_[np.column_stack([a[direct], b[direct]]).ravel(), chain_nodes],
-        way_edge=pairs // n_ways, way_id=pairs % n_ways)
+        way_edge=pairs // n_ways,
+        way_id=pairs % n_ways,
+    )
 
 
 def _ranges(first: np.ndarray, counts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -353,13 +385,12 @@ def _drop_copies(seg: _Segments, edges: _Edges, n_ways: int) -> _Edges:
     if len(shared) == 0:
         return edges
     mine = np.isin(edges.way_edge, edges.edge[shared])
-    ways = (pd.Series(edges.way_id[mine]).groupby(edges.way_edge[mine]).agg(frozenset)
-            .to_dict())
+    ways = pd.Series(edges.way_id[mine]).groupby(edges.way_edge[mine]).agg(frozenset).to_dict()
     seen: set[tuple] = set()
     keep = np.ones(len(key), dtype=bool)
     for i in shared.tolist():
         f, c = int(edges.first[i]), int(edges.n_points[i])
-        points = edges.sequence[f:f + c]
+        points = edges.sequence[f : f + c]
         coords = tuple(zip(seg.lon[points].tolist(), seg.lat[points].tolist(), strict=True))
         signature = (int(key[i]), ways[int(edges.edge[i])], min(coords, coords[::-1]))
         if signature in seen:
@@ -371,8 +402,9 @@ def _drop_copies(seg: _Segments, edges: _Edges, n_ways: int) -> _Edges:
 def _merged_tags(ways: WayArrays, edges: _Edges) -> dict[str, np.ndarray]:
     """Per edge and tag, the distinct values of its ways (sorted, ``;``-joined)."""
     n = len(edges.edge)
-    row_of = np.full(int(edges.way_edge.max()) + 1 if len(edges.way_edge) else 0, -1,
-                     dtype=np.int64)
+    row_of = np.full(
+        int(edges.way_edge.max()) + 1 if len(edges.way_edge) else 0, -1, dtype=np.int64
+    )
     row_of[edges.edge] = np.arange(n)
     row = row_of[edges.way_edge]
     out = {}
@@ -387,8 +419,9 @@ def _merged_tags(ways: WayArrays, edges: _Edges) -> dict[str, np.ndarray]:
         rows, start, count = np.unique(pair_row, return_index=True, return_counts=True)
         single = count == 1
         merged[rows[single]] = values[pair_code[start[single]]]
-        for r, s, c in zip(rows[~single].tolist(), start[~single].tolist(),
-                           count[~single].tolist(), strict=True):
-            merged[r] = ";".join(sorted(values[pair_code[s:s + c]].tolist()))
+        for r, s, c in zip(
+            rows[~single].tolist(), start[~single].tolist(), count[~single].tolist(), strict=True
+        ):
+            merged[r] = ";".join(sorted(values[pair_code[s : s + c]].tolist()))
         out[key] = merged
     return out

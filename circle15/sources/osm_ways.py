@@ -73,13 +73,17 @@ class WayArrays:
         """The ways where ``mask`` is True."""
         counts = np.diff(self.start)
         refs = np.repeat(mask, counts)
-        return WayArrays(self.way_id[mask], np.r_[0, np.cumsum(counts[mask])],
-                         self.node_id[refs], self.lon[refs], self.lat[refs],
-                         {k: v[mask] for k, v in self.tags.items()})
+        return WayArrays(
+            self.way_id[mask],
+            np.r_[0, np.cumsum(counts[mask])],
+            self.node_id[refs],
+            self.lon[refs],
+            self.lat[refs],
+            {k: v[mask] for k, v in self.tags.items()},
+        )
 
 
-def read_walk_ways(path: Path, filter_text: str,
-                   progress: Progress = QUIET) -> WayArrays:
+def read_walk_ways(path: Path, filter_text: str, progress: Progress = QUIET) -> WayArrays:
     """Ways of an OSM file that have a ``highway`` tag and pass an Overpass filter.
 
     References to nodes missing from the file are left out, and then ways with fewer
@@ -98,24 +102,32 @@ def read_walk_ways(path: Path, filter_text: str,
         pool = osmium.io.ThreadPool(min(8, max(2, os.cpu_count() or 2)))
         locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
         locations.ignore_errors()  # ways leaving the extract: keep their nodes inside it
-        writer = osmium.SimpleWriter(osmium.io.File(
-            str(opl), "opl,locations_on_ways=true,add_metadata=false"), thread_pool=pool)
+        writer = osmium.SimpleWriter(
+            osmium.io.File(str(opl), "opl,locations_on_ways=true,add_metadata=false"),
+            thread_pool=pool,
+        )
         # ways without a highway tag go first, before their node locations are looked up
-        chain = (osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY), locations,
-                 osmium.filter.EntityFilter(osmium.osm.WAY), writer)
+        chain = (
+            osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY),
+            locations,
+            osmium.filter.EntityFilter(osmium.osm.WAY),
+            writer,
+        )
         try:
             with progress.bar(f"reading {path.name}", path.stat().st_size) as bar:
                 for piece, covered in _pieces(path, Path(tmp)):
-                    reader = osmium.io.Reader(piece, osmium.osm.NODE | osmium.osm.WAY,
-                                              thread_pool=pool)
+                    reader = osmium.io.Reader(
+                        piece, osmium.osm.NODE | osmium.osm.WAY, thread_pool=pool
+                    )
                     try:
                         osmium.apply(reader, *chain)
                     finally:
                         reader.close()
                     bar.update(covered)
         except RuntimeError as exc:  # libosmium: unreadable or truncated file
-            raise InputError(f"network {path}: cannot be read as OpenStreetMap data ({exc})") \
-                from None
+            raise InputError(
+                f"network {path}: cannot be read as OpenStreetMap data ({exc})"
+            ) from None
         finally:
             writer.close()
         return _parse_opl(opl, filter_text)
@@ -189,7 +201,7 @@ def _blob_header(data: bytes) -> tuple[str | None, int]:
             if wire == 2:
                 n, i = _varint(data, i)
                 if field == 1:
-                    kind = data[i:i + n].decode("ascii")
+                    kind = data[i : i + n].decode("ascii")
                 i += n
             elif wire == 0:
                 value, i = _varint(data, i)
@@ -229,15 +241,19 @@ def _parse_opl(opl: Path, filter_text: str) -> WayArrays:
     if opl.stat().st_size == 0:
         return _empty()
     table = pcsv.read_csv(
-        opl, read_options=pcsv.ReadOptions(column_names=["id", "tags", "nodes"],
-                                           block_size=16 << 20),
+        opl,
+        read_options=pcsv.ReadOptions(column_names=["id", "tags", "nodes"], block_size=16 << 20),
         parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(("id", "tags", "nodes"), pa.string()),
-            strings_can_be_null=False, quoted_strings_can_be_null=False))
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
     n = table.num_rows
-    columns = _tag_columns(pc.utf8_slice_codeunits(table["tags"], 1), n,
-                           (*filter_keys(filter_text), *WAY_TAGS))
+    columns = _tag_columns(
+        pc.utf8_slice_codeunits(table["tags"], 1), n, (*filter_keys(filter_text), *WAY_TAGS)
+    )
     keep = filter_mask(filter_text, columns, n)
     ids = pc.cast(pc.utf8_slice_codeunits(table["id"], 1), pa.int64()).to_numpy()[keep]
     nodes = table["nodes"].filter(pa.array(keep))
@@ -251,10 +267,14 @@ def _parse_opl(opl: Path, filter_text: str) -> WayArrays:
     enough = counts >= 2
     refs = refs[np.repeat(enough, counts)]
     # Exactly libosmium's doubles: the file's 1e-7 degree integers divided by 1e7.
-    return WayArrays(ids[enough], np.r_[0, np.cumsum(counts[enough])].astype(np.int64),
-                     node_id[refs], np.rint(x[refs] * 1e7) / 1e7,
-                     np.rint(y[refs] * 1e7) / 1e7,
-                     {k: columns[k][keep][enough] for k in WAY_TAGS})
+    return WayArrays(
+        ids[enough],
+        np.r_[0, np.cumsum(counts[enough])].astype(np.int64),
+        node_id[refs],
+        np.rint(x[refs] * 1e7) / 1e7,
+        np.rint(y[refs] * 1e7) / 1e7,
+        {k: columns[k][keep][enough] for k in WAY_TAGS},
+    )
 
 
 def _node_references(nodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -272,9 +292,9 @@ def _node_references(nodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(chunk) == 0:
             continue
         offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[
-            chunk.offset:chunk.offset + len(chunk) + 1]
-        parts.append(np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[
-            offsets[0]:offsets[-1]])
+            chunk.offset : chunk.offset + len(chunk) + 1
+        ]
+        parts.append(np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]])
     data = _OPL_TO_CSV[np.concatenate(parts)] if parts else np.empty(0, np.uint8)
     if not (data != ord("\n")).any():
         return np.empty(0, np.int64), np.empty(0), np.empty(0)
@@ -282,9 +302,14 @@ def _node_references(nodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pa.BufferReader(pa.py_buffer(data)),
         read_options=pcsv.ReadOptions(column_names=["id", "x", "y"], block_size=16 << 20),
         convert_options=pcsv.ConvertOptions(
-            column_types={"id": pa.int64(), "x": pa.float64(), "y": pa.float64()}))
-    return (table["id"].to_numpy(), table["x"].to_numpy(zero_copy_only=False),
-            table["y"].to_numpy(zero_copy_only=False))
+            column_types={"id": pa.int64(), "x": pa.float64(), "y": pa.float64()}
+        ),
+    )
+    return (
+        table["id"].to_numpy(),
+        table["x"].to_numpy(zero_copy_only=False),
+        table["y"].to_numpy(zero_copy_only=False),
+    )
 
 
 def _tag_columns(tags, n: int, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -308,8 +333,7 @@ def _tag_columns(tags, n: int, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
         # values as %hex%
         rows = np.flatnonzero(code == code_of.get(k, -1))
         values = value.take(rows)
-        escaped = np.flatnonzero(pc.match_substring(values, "%").to_numpy(
-            zero_copy_only=False))
+        escaped = np.flatnonzero(pc.match_substring(values, "%").to_numpy(zero_copy_only=False))
         values = values.to_numpy(zero_copy_only=False).astype(object)
         for i in escaped.tolist():
             text = values[i]
@@ -328,6 +352,11 @@ def _unescape(text: str) -> str:
 
 
 def _empty() -> WayArrays:
-    return WayArrays(np.empty(0, np.int64), np.zeros(1, np.int64), np.empty(0, np.int64),
-                     np.empty(0), np.empty(0),
-                     {k: np.empty(0, dtype=object) for k in WAY_TAGS})
+    return WayArrays(
+        np.empty(0, np.int64),
+        np.zeros(1, np.int64),
+        np.empty(0, np.int64),
+        np.empty(0),
+        np.empty(0),
+        {k: np.empty(0, dtype=object) for k in WAY_TAGS},
+    )

@@ -29,16 +29,26 @@ def age_bands(columns: list[str]) -> tuple[AgeBand, ...]:
         m = _BAND.match(str(col))
         if m:
             lo = int(m.group(1))
-            hi = lo if m.group(2) is None else (OPEN_AGE if m.group(2) == "plus"
-                                                  else int(m.group(2)))
+            hi = (
+                lo
+                if m.group(2) is None
+                else (OPEN_AGE if m.group(2) == "plus" else int(m.group(2)))
+            )
             bands.append(AgeBand(str(col), lo, hi))
     bands.sort(key=lambda b: b.age_min)
     return tuple(bands)
 
 
-def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | None = None,
-                    cell_id_field: str = "cell_id", source_crs: str | None = None,
-                    encoding: Encoding | None = None) -> PopulationGrid:
+def read_population(
+    path: Path,
+    crs: CRS,
+    districts: Districts,
+    *,
+    layer: str | None = None,
+    cell_id_field: str = "cell_id",
+    source_crs: str | None = None,
+    encoding: Encoding | None = None,
+) -> PopulationGrid:
     """Read a population grid and give each cell its sub-district.
 
     Cells whose centre lies outside the study area are dropped: population is counted
@@ -53,11 +63,21 @@ def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | 
     """
     declared = parse_crs(source_crs, f"population grid {path}: crs") if source_crs else None
     notes: list[str] = []
-    raw = read_vector(path, layer, "population grid", allow_missing_crs=declared is not None,
-                      crs_field="[population] crs", encoding=encoding, notes=notes)
+    raw = read_vector(
+        path,
+        layer,
+        "population grid",
+        allow_missing_crs=declared is not None,
+        crs_field="[population] crs",
+        encoding=encoding,
+        notes=notes,
+    )
     if isinstance(declared, str):
-        raw = gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name), crs=4326,
-                               geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared))
+        raw = gpd.GeoDataFrame(
+            raw.drop(columns=raw.geometry.name),
+            crs=4326,
+            geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared),
+        )
     elif declared is not None:
         raw = raw.set_crs(declared, allow_override=True)
     grid = grid_from_layer(raw, path, crs, districts, cell_id_field)
@@ -65,28 +85,44 @@ def read_population(path: Path, crs: CRS, districts: Districts, *, layer: str | 
     return grid
 
 
-def grid_from_layer(raw: gpd.GeoDataFrame, path: Path, crs: CRS, districts: Districts,
-                    cell_id_field: str = "cell_id") -> PopulationGrid:
+def grid_from_layer(
+    raw: gpd.GeoDataFrame,
+    path: Path,
+    crs: CRS,
+    districts: Districts,
+    cell_id_field: str = "cell_id",
+) -> PopulationGrid:
     """A population grid from a layer as read from ``path`` (or the part of it read by a
     batch region), checked as :func:`read_population` checks it."""
     what = "population grid"
-    rows = (("cell " + raw[cell_id_field].astype(str)).to_numpy() if cell_id_field in raw
-            else np.arange(1, len(raw) + 1))
-    geometry, notes = check_geometries(raw.geometry.to_numpy(), ("polygon", "point"),
-                                       f"{what} {path}", rows=rows, single_kind=True)
+    rows = (
+        ("cell " + raw[cell_id_field].astype(str)).to_numpy()
+        if cell_id_field in raw
+        else np.arange(1, len(raw) + 1)
+    )
+    geometry, notes = check_geometries(
+        raw.geometry.to_numpy(), ("polygon", "point"), f"{what} {path}", rows=rows, single_kind=True
+    )
     raw = raw.set_geometry(gpd.GeoSeries(geometry, index=raw.index, crs=raw.crs))
-    grid = population_from_frame(raw, crs, districts, f"{what} {path}", cell_id_field,
-                                 str(path))
+    grid = population_from_frame(raw, crs, districts, f"{what} {path}", cell_id_field, str(path))
     grid.notes[:0] = notes
-    grid.method = {"source": "grid", "file": str(path),
-                   "residents": "counts per cell of the grid file, as given",
-                   "age_structure": ("the grid's own age bands" if grid.bands
-                                     else "none: totals only")}
+    grid.method = {
+        "source": "grid",
+        "file": str(path),
+        "residents": "counts per cell of the grid file, as given",
+        "age_structure": ("the grid's own age bands" if grid.bands else "none: totals only"),
+    }
     return grid
 
 
-def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts, what: str,
-                          cell_id_field: str = "cell_id", source: str = "") -> PopulationGrid:
+def population_from_frame(
+    raw: gpd.GeoDataFrame,
+    crs: CRS,
+    districts: Districts,
+    what: str,
+    cell_id_field: str = "cell_id",
+    source: str = "",
+) -> PopulationGrid:
     """A ``PopulationGrid`` from cells with ``pop_total`` and/or ``age_*`` columns.
 
     Shared by every population reader (grid, raster, census): drops cells whose centre
@@ -103,8 +139,11 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             value = raw[col].iloc[i]
-            shown = "blank" if pd.isna(value) else repr(
-                value.item() if isinstance(value, np.generic) else value)
+            shown = (
+                "blank"
+                if pd.isna(value)
+                else repr(value.item() if isinstance(value, np.generic) else value)
+            )
             raise InputError(
                 f"{what}: cell {i + 1} ({cell_id_field}="
                 f"{raw[cell_id_field].iloc[i] if cell_id_field in raw else '?'}): {col} is "
@@ -116,12 +155,16 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
             raise InputError(f"{what}: needs a pop_total column or age_* columns")
         counts["pop_total"] = np.sum([counts[b.column] for b in bands], axis=0)
 
-    ids = (raw[cell_id_field].astype(str) if cell_id_field in raw.columns
-           else pd.Series([f"C{i:06d}" for i in range(len(raw))]))
+    ids = (
+        raw[cell_id_field].astype(str)
+        if cell_id_field in raw.columns
+        else pd.Series([f"C{i:06d}" for i in range(len(raw))])
+    )
     if ids.duplicated().any():
         raise InputError(f"{what}: cell id {ids[ids.duplicated()].iloc[0]!r} repeats")
-    cells = gpd.GeoDataFrame({"cell_id": ids.to_numpy(), **counts},
-                             geometry=raw.to_crs(crs).geometry.to_numpy(), crs=crs)
+    cells = gpd.GeoDataFrame(
+        {"cell_id": ids.to_numpy(), **counts}, geometry=raw.to_crs(crs).geometry.to_numpy(), crs=crs
+    )
     centre = _centre(cells.geometry)
     inside = centre.within(districts.area).to_numpy()
     populated = cells["pop_total"].to_numpy() > 0
@@ -132,8 +175,13 @@ def population_from_frame(raw: gpd.GeoDataFrame, crs: CRS, districts: Districts,
     return PopulationGrid(cells=cells, bands=bands, source=source, notes=notes)
 
 
-def _outside_notes(cells: gpd.GeoDataFrame, inside: np.ndarray, populated: np.ndarray,
-                   districts: Districts, what: str) -> list[str]:
+def _outside_notes(
+    cells: gpd.GeoDataFrame,
+    inside: np.ndarray,
+    populated: np.ndarray,
+    districts: Districts,
+    what: str,
+) -> list[str]:
     """Stop when no resident lives inside the study area; note how many were left out.
 
     A grid wholly outside the area is a wrong file or a wrong CRS, not an empty district;
@@ -150,12 +198,15 @@ def _outside_notes(cells: gpd.GeoDataFrame, inside: np.ndarray, populated: np.nd
         raise InputError(
             f"{what}: none of its {int(populated.sum()):,} populated cells has its centre "
             f"inside the study area (the grid lies {gap_km:,.1f} km from it); check that the "
-            "file covers the study area and that its coordinate system is right")
+            "file covers the study area and that its coordinate system is right"
+        )
     outside = populated & ~inside
     if outside.any():
         share = pop[outside].sum() / pop[populated].sum()
-        return [f"{what}: {int(outside.sum()):,} populated cells ({pop[outside].sum():,.0f} "
-                f"residents, {share:.1%}) lie outside the study area and are not counted"]
+        return [
+            f"{what}: {int(outside.sum()):,} populated cells ({pop[outside].sum():,.0f} "
+            f"residents, {share:.1%}) lie outside the study area and are not counted"
+        ]
     return []
 
 
@@ -174,8 +225,12 @@ def _centre(cells: gpd.GeoSeries) -> gpd.GeoSeries:
 def _district_of(points: gpd.GeoSeries, districts: Districts) -> np.ndarray:
     """Name of the sub-district containing each point (nearest one for slivers)."""
     zones = districts.zones
-    hit = gpd.sjoin(gpd.GeoDataFrame(geometry=points.to_numpy(), crs=zones.crs),
-                    zones[["district", "geometry"]], how="left", predicate="within")
+    hit = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=points.to_numpy(), crs=zones.crs),
+        zones[["district", "geometry"]],
+        how="left",
+        predicate="within",
+    )
     hit = hit[~hit.index.duplicated(keep="first")]
     names = hit["district"].to_numpy(dtype=object)
     lost = pd.isna(names)
@@ -183,7 +238,9 @@ def _district_of(points: gpd.GeoSeries, districts: Districts) -> np.ndarray:
         # Centres on a shared border or in a gap between zones go to the nearest zone.
         near = gpd.sjoin_nearest(
             gpd.GeoDataFrame(geometry=points.to_numpy()[lost], crs=zones.crs),
-            zones[["district", "geometry"]], how="left")
+            zones[["district", "geometry"]],
+            how="left",
+        )
         near = near[~near.index.duplicated(keep="first")]
         names[lost] = near["district"].to_numpy()
     return names

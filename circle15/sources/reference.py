@@ -32,21 +32,87 @@ from ._encoding import text_encoding
 from .facilities import read_table
 from .tables import text_rows
 
-UNIT_NAMES = ("unit", "district", "area", "name", "subdistrict", "单位", "单位名称", "地区",
-              "地区名称", "区域", "区域名称", "街道", "街道名称", "镇", "乡镇", "镇街", "街镇",
-              "街道/镇", "镇/街道", "乡镇街道", "镇街道", "街道镇", "行政区", "行政区划", "名称")
+UNIT_NAMES = (
+    "unit",
+    "district",
+    "area",
+    "name",
+    "subdistrict",
+    "单位",
+    "单位名称",
+    "地区",
+    "地区名称",
+    "区域",
+    "区域名称",
+    "街道",
+    "街道名称",
+    "镇",
+    "乡镇",
+    "镇街",
+    "街镇",
+    "街道/镇",
+    "镇/街道",
+    "乡镇街道",
+    "镇街道",
+    "街道镇",
+    "行政区",
+    "行政区划",
+    "名称",
+)
 INDICATOR_NAMES = ("indicator", "metric", "指标", "指标名称", "评价指标", "指标项")
 VALUE_NAMES = ("value", "score", "数值", "值", "得分", "指数", "分值", "指标值", "结果")
 #: Columns of a wide table that hold text or row labels, not indicators.
-TEXT_NAMES = ("provenance", "note", "notes", "source", "comment", "name_en", "name_zh",
-              "来源", "备注", "说明", "出处", "序号", "编号", "no", "no.", "rank", "排名",
-              "名次", "等级")
+TEXT_NAMES = (
+    "provenance",
+    "note",
+    "notes",
+    "source",
+    "comment",
+    "name_en",
+    "name_zh",
+    "来源",
+    "备注",
+    "说明",
+    "出处",
+    "序号",
+    "编号",
+    "no",
+    "no.",
+    "rank",
+    "排名",
+    "名次",
+    "等级",
+)
 #: Cell texts meaning "no value here".
-MISSING_VALUES = frozenset({"", "—", "——", "-", "--", "–", "－", "―", "/", "／", "\\", "无",
-                            "暂无", "空", "na", "n/a", "nan", "null", "none", "…", "..."})
+MISSING_VALUES = frozenset(
+    {
+        "",
+        "—",
+        "——",
+        "-",
+        "--",
+        "–",
+        "－",
+        "―",
+        "/",
+        "／",
+        "\\",
+        "无",
+        "暂无",
+        "空",
+        "na",
+        "n/a",
+        "nan",
+        "null",
+        "none",
+        "…",
+        "...",
+    }
+)
 #: A row whose unit cell starts so, with nothing else in it, is a footnote.
-_FOOTNOTE = re.compile(r"^\s*(注|说明|备注|数据来源|资料来源|来源|note|source)\s*[:：\d]?",
-                       re.IGNORECASE)
+_FOOTNOTE = re.compile(
+    r"^\s*(注|说明|备注|数据来源|资料来源|来源|note|source)\s*[:：\d]?", re.IGNORECASE
+)
 _BRACKETS = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 _PER_CENT = re.compile(r"[（(【\[][^）)】\]]*[%％][^）)】\]]*[）)】\]]|百分比")
 #: Rows searched for the header row below a title.
@@ -126,19 +192,27 @@ def read_reference(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{what} {path}: file not found")
     rows, numbers = _raw_rows(path, sheet, what)
-    at = next((i for i, r in enumerate(rows[:HEADER_SEARCH_ROWS])
-               if _find([str(c) for c in r if c is not None], UNIT_NAMES)), None)
+    at = next(
+        (
+            i
+            for i, r in enumerate(rows[:HEADER_SEARCH_ROWS])
+            if _find([str(c) for c in r if c is not None], UNIT_NAMES)
+        ),
+        None,
+    )
     if at is None:
         first = next((r for r in rows if any(c is not None for c in r)), [])
         raise InputError(
             f"{what} {path}: no unit column; name one 'unit' (or 单位/街道/街道（镇）/"
             f"乡镇（街道）). The first row is: "
-            f"{', '.join(str(c) for c in first if c is not None) or '(empty)'}")
-    header = [("" if c is None else str(c).strip()) or f"column {j + 1}"
-              for j, c in enumerate(rows[at])]
-    body = [r + [None] * (len(header) - len(r)) for r in rows[at + 1:]]
+            f"{', '.join(str(c) for c in first if c is not None) or '(empty)'}"
+        )
+    header = [
+        ("" if c is None else str(c).strip()) or f"column {j + 1}" for j, c in enumerate(rows[at])
+    ]
+    body = [r + [None] * (len(header) - len(r)) for r in rows[at + 1 :]]
     table = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=object)
-    table.insert(0, "row", np.asarray(numbers[at + 1:], dtype=int))
+    table.insert(0, "row", np.asarray(numbers[at + 1 :], dtype=int))
     table = _drop_blank_and_footnotes(table, header)
     return _long_form(table, header, path, what)
 
@@ -162,12 +236,14 @@ def _xlsx_rows(path: Path, sheet: str | None, what: str) -> tuple[list[list], li
     try:
         book = load_workbook(path, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        raise InputError(f"{what} {path}: not a readable Excel workbook ({exc}); save it "
-                         "again from Excel") from None
+        raise InputError(
+            f"{what} {path}: not a readable Excel workbook ({exc}); save it again from Excel"
+        ) from None
     if sheet is not None:
         if sheet not in book.sheetnames:
-            raise InputError(f"{what} {path}: no sheet {sheet!r}; sheets are: "
-                             f"{', '.join(book.sheetnames)}")
+            raise InputError(
+                f"{what} {path}: no sheet {sheet!r}; sheets are: {', '.join(book.sheetnames)}"
+            )
         ws = book[sheet]
     else:
         visible = [w for w in book.worksheets if w.sheet_state == "visible"]
@@ -201,8 +277,9 @@ def _drop_blank_and_footnotes(table: pd.DataFrame, header: list[str]) -> pd.Data
     cells = table[header].to_numpy(dtype=object)
     texts = [{str(c).strip() for c in row if not is_missing(c)} for row in cells]
     filled = np.array([bool(t) for t in texts], dtype=bool)
-    note = np.array([len(t) == 1 and bool(_FOOTNOTE.match(next(iter(t)))) for t in texts],
-                    dtype=bool)
+    note = np.array(
+        [len(t) == 1 and bool(_FOOTNOTE.match(next(iter(t)))) for t in texts], dtype=bool
+    )
     return table[filled & ~note].reset_index(drop=True)
 
 
@@ -216,18 +293,23 @@ def _long_form(table: pd.DataFrame, header: list[str], path: Path, what: str) ->
         candidates = [c for c in header if c != unit and _key(c) not in TEXT_NAMES]
         numeric = [c for c in candidates if _numeric_column(table[c])]
         if not numeric:
-            raise InputError(f"{what} {path}: has a unit column but no indicator columns; "
-                             "give 'indicator' and 'value' columns, or one column per "
-                             "indicator")
+            raise InputError(
+                f"{what} {path}: has a unit column but no indicator columns; "
+                "give 'indicator' and 'value' columns, or one column per "
+                "indicator"
+            )
         wide = table.rename(columns={unit: "unit"})
-        long = wide.melt(id_vars=["row", "unit"], value_vars=numeric, var_name="indicator",
-                         value_name="value")
+        long = wide.melt(
+            id_vars=["row", "unit"], value_vars=numeric, var_name="indicator", value_name="value"
+        )
         long["per_cent"] = [bool(_PER_CENT.search(str(i))) for i in long["indicator"]]
         long = long.sort_values(["row"], kind="stable").reset_index(drop=True)
     else:
         missing = "value" if value is None else "indicator"
-        raise InputError(f"{what} {path}: column {missing!r} not found (a long table needs "
-                         f"unit, indicator and value). Columns are: {', '.join(header)}")
+        raise InputError(
+            f"{what} {path}: column {missing!r} not found (a long table needs "
+            f"unit, indicator and value). Columns are: {', '.join(header)}"
+        )
     for field in ("unit", "indicator"):
         text = long[field].map(lambda c: None if is_missing(c) else str(c).strip())
         blank = text.isna().to_numpy()
@@ -240,9 +322,10 @@ def _long_form(table: pd.DataFrame, header: list[str], path: Path, what: str) ->
         try:
             values[i] = parse_value(raw)
         except ValueError:
-            raise InputError(f"{what} {path}: row {row}: value {raw!r} is not a number "
-                             "(write 0.85 or 85%; leave it blank or write — for none)"
-                             ) from None
+            raise InputError(
+                f"{what} {path}: row {row}: value {raw!r} is not a number "
+                "(write 0.85 or 85%; leave it blank or write — for none)"
+            ) from None
     long["per_cent"] = long["per_cent"] & ~long["value"].map(_cell_per_cent).astype(bool)
     long["value"] = values
     if np.isnan(values).all():
@@ -257,6 +340,7 @@ def _numeric_column(values: pd.Series) -> bool:
     A column mixing numbers with other text stays an indicator, so that the bad cell is
     reported with its row.
     """
+
     def number(c: object) -> bool:
         try:
             return not np.isnan(parse_value(c))

@@ -69,11 +69,11 @@ def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> Stud
     with progress.step("reading walking network"), reading(c.network.path, "network"):
         n = c.network
         if network_source(n.path, n.source) == "gpkg":
-            network = read_network_within(n.path, crs, reach, n.nodes_layer, n.edges_layer,
-                                          steps_field=n.steps_field)
+            network = read_network_within(
+                n.path, crs, reach, n.nodes_layer, n.edges_layer, steps_field=n.steps_field
+            )
         else:  # OSM files and centrelines are already read within area + buffer
-            network = clip_network(read_walking_network(loaded, crs, districts, progress),
-                                   reach)
+            network = clip_network(read_walking_network(loaded, crs, districts, progress), reach)
     with progress.step("reading population"), reading(c.population.path, "population"):
         p = c.population
         if p.source == "grid" or (p.source == "auto" and _is_vector_grid(p.path)):
@@ -82,8 +82,10 @@ def read_region_inputs(loaded: LoadedConfig, progress: Progress = QUIET) -> Stud
         else:
             population = read_study_population(loaded, crs, districts)
     with progress.step("reading facilities"):
-        facilities = {k: clip_facilities(layer, reach)
-                      for k, layer in read_study_facilities(loaded, crs, districts).items()}
+        facilities = {
+            k: clip_facilities(layer, reach)
+            for k, layer in read_study_facilities(loaded, crs, districts).items()
+        }
     return StudyInputs(crs, districts, network, population, facilities)
 
 
@@ -95,8 +97,9 @@ def _is_vector_grid(path: Path) -> bool:
     return suffix not in RASTER_SUFFIXES and suffix not in TABLE_SUFFIXES
 
 
-def file_bbox(path: Path, layer: str | None, area: BaseGeometry,
-              crs: CRS) -> tuple[float, float, float, float] | None:
+def file_bbox(
+    path: Path, layer: str | None, area: BaseGeometry, crs: CRS
+) -> tuple[float, float, float, float] | None:
     """Bounds of ``area`` (in ``crs``) in the CRS of a layer, or None when it has none.
 
     The box's edges are densified before they are transformed, so it holds the whole area.
@@ -108,8 +111,9 @@ def file_bbox(path: Path, layer: str | None, area: BaseGeometry,
     return tuple(to_file.transform_bounds(*area.bounds, densify_pts=21))
 
 
-def read_within(path: Path, layer: str | None, area: BaseGeometry, crs: CRS,
-                what: str) -> gpd.GeoDataFrame:
+def read_within(
+    path: Path, layer: str | None, area: BaseGeometry, crs: CRS, what: str
+) -> gpd.GeoDataFrame:
     """The features of a layer whose box meets the bounding box of ``area`` (in ``crs``).
 
     A filter for speed only (GeoPackages answer it from their spatial index); callers
@@ -125,9 +129,15 @@ def read_within(path: Path, layer: str | None, area: BaseGeometry, crs: CRS,
     return gpd.read_file(path, layer=layer, bbox=bbox)
 
 
-def read_network_within(path: Path, crs: CRS, reach: BaseGeometry, nodes_layer: str = "nodes",
-                        edges_layer: str = "edges", *, steps_field: str | None = None
-                        ) -> WalkingNetwork:
+def read_network_within(
+    path: Path,
+    crs: CRS,
+    reach: BaseGeometry,
+    nodes_layer: str = "nodes",
+    edges_layer: str = "edges",
+    *,
+    steps_field: str | None = None,
+) -> WalkingNetwork:
     """An osmnx-layout GeoPackage network, limited to ``reach`` (in ``crs``).
 
     Raises
@@ -144,14 +154,22 @@ def read_network_within(path: Path, crs: CRS, reach: BaseGeometry, nodes_layer: 
     kept = nodes["osmid"].to_numpy()[inside]
     edges = edges[np.isin(edges["u"].to_numpy(), kept) & np.isin(edges["v"].to_numpy(), kept)]
     if len(edges) == 0:
-        raise InputError(f"network {path}: no street lies within the region and its buffer; "
-                         "check that the network covers the region (and its CRS)")
-    used = np.isin(nodes["osmid"].to_numpy(),
-                   np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    return network_from_frames(nodes[inside & used].reset_index(drop=True),
-                               edges.reset_index(drop=True), crs, f"network {path}",
-                               f"layer {nodes_layer!r}", f"layer {edges_layer!r}",
-                               steps_field=steps_field)
+        raise InputError(
+            f"network {path}: no street lies within the region and its buffer; "
+            "check that the network covers the region (and its CRS)"
+        )
+    used = np.isin(
+        nodes["osmid"].to_numpy(), np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()])
+    )
+    return network_from_frames(
+        nodes[inside & used].reset_index(drop=True),
+        edges.reset_index(drop=True),
+        crs,
+        f"network {path}",
+        f"layer {nodes_layer!r}",
+        f"layer {edges_layer!r}",
+        steps_field=steps_field,
+    )
 
 
 def clip_network(network: WalkingNetwork, reach: BaseGeometry) -> WalkingNetwork:
@@ -169,29 +187,44 @@ def clip_network(network: WalkingNetwork, reach: BaseGeometry) -> WalkingNetwork
     used = np.zeros(len(inside), bool)
     used[u[keep_edge]] = used[v[keep_edge]] = True
     if not keep_edge.any():
-        raise InputError("the walking network has no street within the region and its "
-                         "buffer; check that the network covers the region")
+        raise InputError(
+            "the walking network has no street within the region and its "
+            "buffer; check that the network covers the region"
+        )
     position = np.cumsum(used) - 1
     edges = network.edges[keep_edge].copy()
     edges["u"] = position[u[keep_edge]]
     edges["v"] = position[v[keep_edge]]
-    return WalkingNetwork(nodes=network.nodes[used].reset_index(drop=True),
-                          edges=edges.reset_index(drop=True),
-                          provenance=network.provenance, notes=network.notes)
+    return WalkingNetwork(
+        nodes=network.nodes[used].reset_index(drop=True),
+        edges=edges.reset_index(drop=True),
+        provenance=network.provenance,
+        notes=network.notes,
+    )
 
 
 def clip_facilities(layer: FacilityLayer, reach: BaseGeometry) -> FacilityLayer:
     """The facilities within ``reach``; the others are beyond any resident's walk here."""
     inside = shapely.covered_by(layer.facilities.geometry.to_numpy(), reach)
-    return FacilityLayer(category=layer.category,
-                         facilities=layer.facilities[inside].reset_index(drop=True),
-                         source=layer.source, notes=list(layer.notes))
+    return FacilityLayer(
+        category=layer.category,
+        facilities=layer.facilities[inside].reset_index(drop=True),
+        source=layer.source,
+        notes=list(layer.notes),
+    )
 
 
-def region_zones(path: Path, outline: gpd.GeoDataFrame, *, district_field: str,
-                 name_en_field: str | None, declared_crs: str | None = None,
-                 region_field: str | None = None, region_names: tuple[str, ...] = (),
-                 take_all: bool = False) -> gpd.GeoDataFrame:
+def region_zones(
+    path: Path,
+    outline: gpd.GeoDataFrame,
+    *,
+    district_field: str,
+    name_en_field: str | None,
+    declared_crs: str | None = None,
+    region_field: str | None = None,
+    region_names: tuple[str, ...] = (),
+    take_all: bool = False,
+) -> gpd.GeoDataFrame:
     """A region's sub-districts out of a file of zones, as ``district, name_en, geometry``.
 
     Parameters
@@ -229,14 +262,24 @@ def region_zones(path: Path, outline: gpd.GeoDataFrame, *, district_field: str,
             rule = "inside the region"
         zones = zones[mine]
         if zones.empty:
-            raise InputError(f"{what} {path}: no sub-district {rule}; the region is left "
-                             "without sub-districts, add them or correct the file")
+            raise InputError(
+                f"{what} {path}: no sub-district {rule}; the region is left "
+                "without sub-districts, add them or correct the file"
+            )
     names = zones[district_field].astype(str).str.strip()
     if names.duplicated().any():
-        raise InputError(f"{what} {path}: district {names[names.duplicated()].iloc[0]!r} "
-                         "appears twice in one region; merge its polygons or give each a "
-                         "unique name")
-    en = (zones[name_en_field].astype(str) if name_en_field and name_en_field in zones.columns
-          else names)
-    return gpd.GeoDataFrame({"district": names.to_numpy(), "name_en": en.to_numpy()},
-                            geometry=zones.geometry.to_numpy(), crs=zones.crs)
+        raise InputError(
+            f"{what} {path}: district {names[names.duplicated()].iloc[0]!r} "
+            "appears twice in one region; merge its polygons or give each a "
+            "unique name"
+        )
+    en = (
+        zones[name_en_field].astype(str)
+        if name_en_field and name_en_field in zones.columns
+        else names
+    )
+    return gpd.GeoDataFrame(
+        {"district": names.to_numpy(), "name_en": en.to_numpy()},
+        geometry=zones.geometry.to_numpy(),
+        crs=zones.crs,
+    )

@@ -38,10 +38,16 @@ HEADER_SEARCH_ROWS = 30
 #: Problems listed in one error message before "and N more".
 MAX_PROBLEMS = 20
 #: A row whose first text cells say this sums the rows above it.
-_TOTAL = re.compile(r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计|总\s*数|全区合计|total|sum|subtotal|"
-                    r"grand\s*total)\s*[:：]?\s*$", re.IGNORECASE)
-_FOOTNOTE = re.compile(r"^\s*(注|备注|说明|附注|数据来源|资料来源|来源|制表|填表|审核|单位负责人|"
-                       r"note|notes|source|\*)", re.IGNORECASE)
+_TOTAL = re.compile(
+    r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计|总\s*数|全区合计|total|sum|subtotal|"
+    r"grand\s*total)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+_FOOTNOTE = re.compile(
+    r"^\s*(注|备注|说明|附注|数据来源|资料来源|来源|制表|填表|审核|单位负责人|"
+    r"note|notes|source|\*)",
+    re.IGNORECASE,
+)
 _MISSING = {"", "-", "—", "–", "－", "/", "／", "n/a", "na", "#n/a", "无", "暂无", "none", "null"}
 _APPROX = re.compile(r"^(约|大约|近|将近|逾|超过|≈|~|～|about|approx\.?|ca\.?)\s*", re.IGNORECASE)
 _APPROX_TAIL = re.compile(r"\s*(左右|余|多|以上|上下)$")
@@ -77,8 +83,13 @@ class Table:
 
     def take(self, keep: np.ndarray) -> Table:
         """The rows where ``keep`` is true, their lines kept."""
-        return Table(self.frame[keep].reset_index(drop=True), self.lines[keep],
-                     self.notes, self.encoding, self.sheet)
+        return Table(
+            self.frame[keep].reset_index(drop=True),
+            self.lines[keep],
+            self.notes,
+            self.encoding,
+            self.sheet,
+        )
 
 
 class Problems:
@@ -92,15 +103,15 @@ class Problems:
         self.what, self.path, self.place = what, path, place
         self.items: list[tuple[int, str]] = []
 
-    def add(self, line: int | None, text: str, name: str | None = None, *,
-            located: bool = True) -> None:
+    def add(
+        self, line: int | None, text: str, name: str | None = None, *, located: bool = True
+    ) -> None:
         """One problem at ``line`` (of the facility ``name``); ``located=False`` when the
         text names its lines itself (the line then only orders the list)."""
         where = "" if line is None or not located else f"{self.place} {line}"
         if name:
             where = f"{where} ({name})" if where else f"({name})"
-        self.items.append((line if line is not None else -1,
-                           f"{where}: {text}" if where else text))
+        self.items.append((line if line is not None else -1, f"{where}: {text}" if where else text))
 
     def raise_if_any(self, fix: str = "") -> None:
         if not self.items:
@@ -111,17 +122,23 @@ class Problems:
         tail = f"; and {more} more" if more > 0 else ""
         count = f"{len(ordered)} problem{'s' if len(ordered) > 1 else ''}"
         where = f"{self.what} {self.path}" if self.path else self.what
-        raise InputError(f"{where}: {count}: {shown}{tail}"
-                         + (f". {fix}" if fix else ""))
+        raise InputError(f"{where}: {count}: {shown}{tail}" + (f". {fix}" if fix else ""))
 
 
 # --------------------------------------------------------------------------------------
 # Reading
 
 
-def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, *,
-                     encoding: Encoding | None = None, known: tuple[str, ...] = (),
-                     drop_totals: bool = True, rows_are: str = "data rows") -> Table:
+def read_messy_table(
+    path: Path,
+    what: str = "table",
+    sheet: str | None = None,
+    *,
+    encoding: Encoding | None = None,
+    known: tuple[str, ...] = (),
+    drop_totals: bool = True,
+    rows_are: str = "data rows",
+) -> Table:
     """Read a CSV/TSV/TXT export or an Excel sheet as a :class:`Table`.
 
     Parameters
@@ -160,9 +177,11 @@ def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, 
         rows, lines, breaks = text_rows(path, found, suffix, what)
         sheet_name = None
         if found.worth_saying:
-            notes.append(f"{what} {path.name}: read as {found.label} ({found.how}"
-                         f"{'' if found.sure else ', not certain'}); if names look wrong, "
-                         "set encoding = \"...\" for this file (UTF-8, GBK, UTF-16, Latin-1)")
+            notes.append(
+                f"{what} {path.name}: read as {found.label} ({found.how}"
+                f"{'' if found.sure else ', not certain'}); if names look wrong, "
+                'set encoding = "..." for this file (UTF-8, GBK, UTF-16, Latin-1)'
+            )
     grid = _grid(rows, text=found is not None, breaks=found is None or breaks)
     lines = np.asarray(lines, dtype=np.int64)
     count = (grid != "").to_numpy().sum(axis=1)
@@ -174,8 +193,10 @@ def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, 
     titles = filled[filled < head]
     if len(titles):
         shown = " / ".join(next(c for c in grid.iloc[i] if c) for i in titles[:2])
-        notes.append(f"{what} {path.name}: {len(titles)} title row(s) above the header "
-                     f"(row {lines[head]}) skipped: {shown[:60]}")
+        notes.append(
+            f"{what} {path.name}: {len(titles)} title row(s) above the header "
+            f"(row {lines[head]}) skipped: {shown[:60]}"
+        )
     header = grid.iloc[head].tolist()
     columns = _column_names(header)
     n_cols = sum(1 for c in header if c)
@@ -188,8 +209,9 @@ def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, 
     total = np.zeros(len(body), dtype=bool)
     if drop_totals:
         maybe = np.flatnonzero(first.str.contains("计|数|total|sum", case=False).to_numpy())
-        total[maybe] = [bool(_TOTAL.match(unicodedata.normalize("NFKC", t)))
-                        for t in first.iloc[maybe]]
+        total[maybe] = [
+            bool(_TOTAL.match(unicodedata.normalize("NFKC", t))) for t in first.iloc[maybe]
+        ]
     single = (count[body] == 1) & (n_cols >= 3)
     joined = pd.Series("", index=cells.index, dtype=object)
     lone = cells[single]  # a row of one cell: that cell
@@ -203,36 +225,46 @@ def read_messy_table(path: Path, what: str = "table", sheet: str | None = None, 
     keep = ~total & ~footnote
     # a lone text cell below the last full row is a note, whatever it says
     kept_at = np.flatnonzero(keep)
-    while len(kept_at) > 1 and single[kept_at[-1]] and \
-            _number_or_none(joined.iloc[kept_at[-1]]) is None:
+    while (
+        len(kept_at) > 1
+        and single[kept_at[-1]]
+        and _number_or_none(joined.iloc[kept_at[-1]]) is None
+    ):
         keep[kept_at[-1]] = False
         footnote[kept_at[-1]] = True
         kept_at = kept_at[:-1]
-    for dropped, label in ((total, "total row(s) (合计/总计/小计)"),
-                           (footnote, "footnote row(s)")):
+    for dropped, label in ((total, "total row(s) (合计/总计/小计)"), (footnote, "footnote row(s)")):
         if dropped.any():
             shown = ", ".join(str(n) for n in lines[body[dropped]][:8])
-            notes.append(f"{what} {path.name}: {int(dropped.sum())} {label} dropped (row "
-                         f"{shown})")
+            notes.append(f"{what} {path.name}: {int(dropped.sum())} {label} dropped (row {shown})")
     kept = body[keep]
     if not len(kept):
-        raise InputError(f"{what} {path}: has no {rows_are}, only a header (row "
-                         f"{lines[head]}); fill in the table or remove this section")
+        raise InputError(
+            f"{what} {path}: has no {rows_are}, only a header (row "
+            f"{lines[head]}); fill in the table or remove this section"
+        )
     frame = grid.iloc[kept, : len(columns)].reset_index(drop=True)
     frame.columns = columns
     return Table(frame, lines[kept], notes, found, sheet_name)
 
 
-def read_table(path: Path, what: str = "table", sheet: str | None = None, *,
-               encoding: Encoding | None = None, drop_totals: bool = False) -> pd.DataFrame:
+def read_table(
+    path: Path,
+    what: str = "table",
+    sheet: str | None = None,
+    *,
+    encoding: Encoding | None = None,
+    drop_totals: bool = False,
+) -> pd.DataFrame:
     """A table as a DataFrame with pandas-like column types (see :func:`read_messy_table`).
 
     Columns whose every non-blank cell is a plain number become numeric; blank cells are
     NaN. Kept for callers that only need the frame; use :func:`read_messy_table` for the
     rows' line numbers and the notes.
     """
-    return typed_frame(read_messy_table(path, what, sheet, encoding=encoding,
-                                        drop_totals=drop_totals))
+    return typed_frame(
+        read_messy_table(path, what, sheet, encoding=encoding, drop_totals=drop_totals)
+    )
 
 
 def typed_frame(table: Table) -> pd.DataFrame:
@@ -249,8 +281,9 @@ def typed_frame(table: Table) -> pd.DataFrame:
     return frame
 
 
-def text_rows(path: Path, encoding: Encoding, suffix: str,
-               what: str) -> tuple[list[list[str]], list[int], bool]:
+def text_rows(
+    path: Path, encoding: Encoding, suffix: str, what: str
+) -> tuple[list[list[str]], list[int], bool]:
     """The rows of a text table, the line each starts on, and whether any cell holds a
     line break (a quoted cell over several lines)."""
     raw = path.read_bytes()
@@ -258,9 +291,11 @@ def text_rows(path: Path, encoding: Encoding, suffix: str,
         text = raw.decode(encoding.name)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{what} {path}: line {line} is not valid {encoding.label} text; "
-                         "set encoding = \"...\" for this file to the one it was saved in "
-                         "(UTF-8, GBK, UTF-16, Latin-1)") from None
+        raise InputError(
+            f"{what} {path}: line {line} is not valid {encoding.label} text; "
+            'set encoding = "..." for this file to the one it was saved in '
+            "(UTF-8, GBK, UTF-16, Latin-1)"
+        ) from None
     text = text.lstrip("\ufeff")
     sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
     if suffix == ".tsv":
@@ -276,45 +311,59 @@ def text_rows(path: Path, encoding: Encoding, suffix: str,
             lines.append(previous + 1)
             previous = reader.line_num
     except csv.Error as exc:
-        raise InputError(f"{what} {path}: row {previous + 1}: cannot be read as a table "
-                         f"({exc}); check for an unclosed quote") from None
+        raise InputError(
+            f"{what} {path}: row {previous + 1}: cannot be read as a table "
+            f"({exc}); check for an unclosed quote"
+        ) from None
     return rows, lines, previous > len(rows)
 
 
-def _workbook_rows(path: Path, what: str, sheet: str | None,
-                   notes: list[str]) -> tuple[list[list], list[int], str]:
+def _workbook_rows(
+    path: Path, what: str, sheet: str | None, notes: list[str]
+) -> tuple[list[list], list[int], str]:
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for damaged files
-        raise InputError(f"{what} {path}: cannot be read: not a complete Excel workbook "
-                         f"({exc}); save it again from Excel") from None
+        raise InputError(
+            f"{what} {path}: cannot be read: not a complete Excel workbook "
+            f"({exc}); save it again from Excel"
+        ) from None
     meta = {m.name: m for m in book.sheets_metadata}
     if sheet is not None:
         if sheet not in meta:
-            raise InputError(f"{what} {path}: has no sheet {sheet!r}; sheets are: "
-                             f"{', '.join(book.sheet_names)}")
+            raise InputError(
+                f"{what} {path}: has no sheet {sheet!r}; sheets are: {', '.join(book.sheet_names)}"
+            )
         name = sheet
     else:
-        visible = [m.name for m in book.sheets_metadata
-                   if str(m.visible).rsplit(".", 1)[-1].lower() == "visible"]
+        visible = [
+            m.name
+            for m in book.sheets_metadata
+            if str(m.visible).rsplit(".", 1)[-1].lower() == "visible"
+        ]
         if not visible:
-            raise InputError(f"{what} {path}: every sheet is hidden; unhide one or name it "
-                             "with sheet = \"...\"")
+            raise InputError(
+                f'{what} {path}: every sheet is hidden; unhide one or name it with sheet = "..."'
+            )
         name = visible[0]
         hidden = [n for n in book.sheet_names[: book.sheet_names.index(name)]]
         if hidden:
-            notes.append(f"{what} {path.name}: hidden sheet(s) {', '.join(hidden)} skipped; "
-                         f"read the visible sheet {name!r} (name another with sheet = "
-                         "\"...\")")
+            notes.append(
+                f"{what} {path.name}: hidden sheet(s) {', '.join(hidden)} skipped; "
+                f"read the visible sheet {name!r} (name another with sheet = "
+                '"...")'
+            )
     try:
         data = book.get_sheet_by_name(name)
         rows = [list(r) for r in data.to_python(skip_empty_area=False)]
         merged_ranges = data.merged_cell_ranges or []
     except Exception as exc:  # calamine's errors for damaged sheets
-        raise InputError(f"{what} {path}: sheet {name!r} cannot be read ({exc}); save the "
-                         "workbook again from Excel") from None
+        raise InputError(
+            f"{what} {path}: sheet {name!r} cannot be read ({exc}); save the "
+            "workbook again from Excel"
+        ) from None
     for merged in merged_ranges:
         (r0, c0), (r1, c1) = merged
         if r0 >= len(rows) or c0 >= len(rows[r0]):
@@ -449,7 +498,7 @@ def parse_number(text) -> tuple[float | None, bool]:
     match = _NUMBER.match(s)
     if not match:
         raise ValueError("not a number")
-    rest = s[match.end():]
+    rest = s[match.end() :]
     value = float(match.group(0))
     if rest.startswith("万"):
         value *= 10_000
@@ -464,9 +513,16 @@ def parse_number(text) -> tuple[float | None, bool]:
     return value, approximate
 
 
-def parse_numbers(values: pd.Series, field: str, problems: Problems, lines: np.ndarray,
-                  names: np.ndarray | None = None, *, required: bool = False,
-                  minimum: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def parse_numbers(
+    values: pd.Series,
+    field: str,
+    problems: Problems,
+    lines: np.ndarray,
+    names: np.ndarray | None = None,
+    *,
+    required: bool = False,
+    minimum: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of numbers, adding one problem per bad cell.
 
     Parameters
@@ -504,8 +560,9 @@ def parse_numbers(values: pd.Series, field: str, problems: Problems, lines: np.n
     else:
         # plain numbers (most cells) in one vectorised pass; the rest one by one
         text = values.astype(str).str.strip()
-        plain = pd.to_numeric(text.where(text.str.fullmatch(r"[+-]?\d+(\.\d*)?"), None),
-                              errors="coerce").to_numpy(dtype=float)
+        plain = pd.to_numeric(
+            text.where(text.str.fullmatch(r"[+-]?\d+(\.\d*)?"), None), errors="coerce"
+        ).to_numpy(dtype=float)
         fine = np.isfinite(plain) & (np.abs(np.nan_to_num(plain)) <= _TOO_LARGE)
         out = np.where(fine, plain, np.nan)
         todo = np.flatnonzero(~fine)
@@ -523,9 +580,15 @@ def parse_numbers(values: pd.Series, field: str, problems: Problems, lines: np.n
         out[i] = value
     if minimum is not None:
         for i in np.flatnonzero(out < minimum):
-            problems.add(int(lines[i]), f"{field} is {out[i]:g}"
-                         + ("; it must not be negative" if minimum == 0
-                            else f"; it must be at least {minimum:g}"),
-                         None if names is None else names[i])
+            problems.add(
+                int(lines[i]),
+                f"{field} is {out[i]:g}"
+                + (
+                    "; it must not be negative"
+                    if minimum == 0
+                    else f"; it must be at least {minimum:g}"
+                ),
+                None if names is None else names[i],
+            )
             out[i] = np.nan
     return out, approx

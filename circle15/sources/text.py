@@ -35,8 +35,11 @@ def clean_names(values: pd.Series) -> tuple[np.ndarray, int]:
     numbers = pd.api.types.is_float_dtype(raw.dtype)
     text = raw.map(clean_text) if numbers else raw.astype(str)
     bad = text.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool) & ~blank
-    text = (text.str.replace(_CONTROL, " ", regex=True).str.replace(r" {2,}", " ", regex=True)
-            .str.strip())
+    text = (
+        text.str.replace(_CONTROL, " ", regex=True)
+        .str.replace(r" {2,}", " ", regex=True)
+        .str.strip()
+    )
     out = np.where(blank, "", text.to_numpy(dtype=object)).astype(object)
     out[np.isin(out, ["nan", "None", "<NA>"]) & blank] = ""
     return out, int(bad.sum())

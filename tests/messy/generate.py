@@ -87,10 +87,17 @@ def facility_rows(seed: int, n: int = 8) -> Facilities:
     capacity = rng.integers(6, 40, size=n) * 30.0
     names = [f"{_GIVEN[k % len(_GIVEN)]}幼儿园" for k in range(n)]
     return Facilities(
-        ids=[f"ZH-K{k + 1:03d}" for k in range(n)], names=names, capacity=capacity, x=x, y=y,
-        extra={"地址": [f"宁波市镇海区{_GIVEN[k % 10]}路{k + 1}号" for k in range(n)],
-               "办园性质": ["公办" if k % 3 else "民办" for k in range(n)],
-               "备注": [SYNTHETIC] * n})
+        ids=[f"ZH-K{k + 1:03d}" for k in range(n)],
+        names=names,
+        capacity=capacity,
+        x=x,
+        y=y,
+        extra={
+            "地址": [f"宁波市镇海区{_GIVEN[k % 10]}路{k + 1}号" for k in range(n)],
+            "办园性质": ["公办" if k % 3 else "民办" for k in range(n)],
+            "备注": [SYNTHETIC] * n,
+        },
+    )
 
 
 def _fullwidth(text: str) -> str:
@@ -104,11 +111,20 @@ def office_cells(f: Facilities, system: str = "WGS84") -> list[list]:
     rows = []
     for k in range(len(f.ids)):
         cap = int(f.capacity[k])
-        text = ({0: _fullwidth(str(cap)), 1: f"{cap:,}", 2: f"约{cap}"}.get(k, cap)
-                if k < 3 else cap)
-        rows.append([k + 1, f.ids[k], f.names[k], f.extra["地址"][k], text,
-                     round(float(lon[k]), 7), round(float(lat[k]), 7), f.extra["办园性质"][k],
-                     f.extra["备注"][k]])
+        text = {0: _fullwidth(str(cap)), 1: f"{cap:,}", 2: f"约{cap}"}.get(k, cap) if k < 3 else cap
+        rows.append(
+            [
+                k + 1,
+                f.ids[k],
+                f.names[k],
+                f.extra["地址"][k],
+                text,
+                round(float(lon[k]), 7),
+                round(float(lat[k]), 7),
+                f.extra["办园性质"][k],
+                f.extra["备注"][k],
+            ]
+        )
     return rows
 
 
@@ -155,8 +171,12 @@ def write_title_xlsx(path: Path, f: Facilities, system: str = "WGS84") -> dict:
     sheet.append([])
     book.active = 1
     book.save(path)
-    return {"header_row": header_row, "data_rows": data_rows, "total_rows": total_rows,
-            "footnote_row": footnote_row}
+    return {
+        "header_row": header_row,
+        "data_rows": data_rows,
+        "total_rows": total_rows,
+        "footnote_row": footnote_row,
+    }
 
 
 def write_xls(path: Path, f: Facilities, system: str = "WGS84") -> dict:
@@ -180,8 +200,7 @@ def write_xls(path: Path, f: Facilities, system: str = "WGS84") -> dict:
     return {"data_rows": data_rows}
 
 
-def write_text_export(path: Path, f: Facilities, encoding: str,
-                      system: str = "WGS84") -> dict:
+def write_text_export(path: Path, f: Facilities, encoding: str, system: str = "WGS84") -> dict:
     """The list exported as text: ``gbk`` CSV, ``utf-16`` tab-separated (Excel's "Unicode
     text"), or ``latin-1`` CSV with European names."""
     rows = office_cells(f, system)
@@ -193,14 +212,23 @@ def write_text_export(path: Path, f: Facilities, encoding: str,
             row[2] = name
             row[3] = "Rua São João"
             row[7] = "público"
-            row[4] = (str(row[4]).translate({0xFF10 + d: 0x30 + d for d in range(10)})
-                      .replace("约", "ca. "))
-    header = (["no", "id", "name", "address", "capacity", "lon", "lat", "type", "note"]
-              if encoding == "latin-1" else HEADER)
+            row[4] = (
+                str(row[4])
+                .translate({0xFF10 + d: 0x30 + d for d in range(10)})
+                .replace("约", "ca. ")
+            )
+    header = (
+        ["no", "id", "name", "address", "capacity", "lon", "lat", "type", "note"]
+        if encoding == "latin-1"
+        else HEADER
+    )
     lines = [sep.join(header)]
     for row in rows:
-        lines.append(sep.join(f'"{v}"' if isinstance(v, str) and (sep in v or "," in v)
-                              else str(v) for v in row))
+        lines.append(
+            sep.join(
+                f'"{v}"' if isinstance(v, str) and (sep in v or "," in v) else str(v) for v in row
+            )
+        )
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
     return {"names": names, "data_rows": list(range(2, len(rows) + 2))}
 
@@ -225,18 +253,36 @@ def write_gbk_centrelines(path: Path) -> Centrelines:
     to the streets only at its two ends (ramps beyond the grid edge)."""
     rows = []
     for i in range(N):
-        rows.append((LineString([(X0 + i * STEP, Y0), (X0 + i * STEP, Y0 + (N - 1) * STEP)]),
-                     "城市支路", "否", f"纵{i}路"))
-        rows.append((LineString([(X0, Y0 + i * STEP), (X0 + (N - 1) * STEP, Y0 + i * STEP)]),
-                     "城市支路", "否", f"横{i}路"))
+        rows.append(
+            (
+                LineString([(X0 + i * STEP, Y0), (X0 + i * STEP, Y0 + (N - 1) * STEP)]),
+                "城市支路",
+                "否",
+                f"纵{i}路",
+            )
+        )
+        rows.append(
+            (
+                LineString([(X0, Y0 + i * STEP), (X0 + (N - 1) * STEP, Y0 + i * STEP)]),
+                "城市支路",
+                "否",
+                f"横{i}路",
+            )
+        )
     viaduct_y = Y0 + 550.0
     viaduct = LineString([(X0, viaduct_y), (X0 + (N - 1) * STEP, viaduct_y)])
     rows.append((viaduct, "城市主干路", "是", "绕城高架"))
     expressway = LineString([(X0 - 200, Y0 - 200), (X0 + 1200, Y0 + 1200)])
     rows.append((expressway, "高速公路", "否", "甬台温高速"))
-    frame = gpd.GeoDataFrame({"道路等级": [r[1] for r in rows], "是否桥梁": [r[2] for r in rows],
-                              "道路名称": [r[3] for r in rows]},
-                             geometry=[r[0] for r in rows], crs=CRS)
+    frame = gpd.GeoDataFrame(
+        {
+            "道路等级": [r[1] for r in rows],
+            "是否桥梁": [r[2] for r in rows],
+            "道路名称": [r[3] for r in rows],
+        },
+        geometry=[r[0] for r in rows],
+        crs=CRS,
+    )
     # the viaduct's ramps: short links from its ends down to the grid's edge streets
     frame.to_crs(4490).to_file(path, encoding="gbk")
     for cpg in (path.with_suffix(".cpg"), path.with_suffix(".CPG")):
@@ -245,8 +291,12 @@ def write_gbk_centrelines(path: Path) -> Centrelines:
     data = bytearray(dbf.read_bytes())
     data[29] = 0  # code page 0: "unknown", as many Chinese tools write it
     dbf.write_bytes(bytes(data))
-    return Centrelines(grid_length_m=2 * N * (N - 1) * STEP, viaduct_length_m=viaduct.length,
-                       expressway_length_m=expressway.length, viaduct_y=viaduct_y)
+    return Centrelines(
+        grid_length_m=2 * N * (N - 1) * STEP,
+        viaduct_length_m=viaduct.length,
+        expressway_length_m=expressway.length,
+        viaduct_y=viaduct_y,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -263,13 +313,19 @@ def write_census(folder: Path, seed: int, system: str = "GCJ-02") -> dict[str, d
         Per sub-district: ``total`` and the age groups planted.
     """
     rng = np.random.default_rng(seed)
-    zones = {"西区": box(X0 - 50, Y0 - 50, X0 + 500, Y0 + 1050),
-             "东区": box(X0 + 500, Y0 - 50, X0 + 1050, Y0 + 1050)}
+    zones = {
+        "西区": box(X0 - 50, Y0 - 50, X0 + 500, Y0 + 1050),
+        "东区": box(X0 + 500, Y0 - 50, X0 + 1050, Y0 + 1050),
+    }
     truth, rows = {}, []
     for name in zones:
-        bands = {"0-2岁": int(rng.integers(30, 80)), "3-5岁": int(rng.integers(30, 80)),
-                 "6-14岁": int(rng.integers(100, 300)), "15-59岁": int(rng.integers(2000, 4000)),
-                 "60岁及以上": int(rng.integers(600, 1500))}
+        bands = {
+            "0-2岁": int(rng.integers(30, 80)),
+            "3-5岁": int(rng.integers(30, 80)),
+            "6-14岁": int(rng.integers(100, 300)),
+            "15-59岁": int(rng.integers(2000, 4000)),
+            "60岁及以上": int(rng.integers(600, 1500)),
+        }
         total = sum(bands.values())
         truth[name] = {"total": total, **bands}
         rows.append([name, f"{total:,}", *bands.values()])
@@ -290,12 +346,21 @@ def write_census(folder: Path, seed: int, system: str = "GCJ-02") -> dict[str, d
 
         polygons.append(Polygon(np.column_stack([lon, lat])))
     gpd.GeoDataFrame({"name": list(zones)}, geometry=polygons, crs=4326).to_file(
-        folder / "census_areas.geojson")
+        folder / "census_areas.geojson"
+    )
     return truth
 
 
 def facility_frame(f: Facilities, system: str = "WGS84") -> pd.DataFrame:
     """The list as a tidy table (for writers that need one)."""
     lon, lat = lonlat(f.x, f.y, system)
-    return pd.DataFrame({"编号": f.ids, "幼儿园名称": f.names, "托位": f.capacity,
-                         "经度": lon, "纬度": lat, **f.extra})
+    return pd.DataFrame(
+        {
+            "编号": f.ids,
+            "幼儿园名称": f.names,
+            "托位": f.capacity,
+            "经度": lon,
+            "纬度": lat,
+            **f.extra,
+        }
+    )

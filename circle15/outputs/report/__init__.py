@@ -22,5 +22,13 @@ from .context import ReportContext
 from .coverage import TOP_GAPS
 from .provenance import REFERENCES
 
-__all__ = ["MEASURE_LABELS", "REFERENCES", "SECTIONS", "TOP_GAPS", "ReportContext",
-           "build_comparison_page", "build_report", "write_report"]
+__all__ = [
+    "MEASURE_LABELS",
+    "REFERENCES",
+    "SECTIONS",
+    "TOP_GAPS",
+    "ReportContext",
+    "build_comparison_page",
+    "build_report",
+    "write_report",
+]

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from ..webmap.style import FACILITY_COLOURS, UNREACHABLE_COLOUR, tier_colours
 
-__all__ = ["BEYOND_COLOUR", "FACILITY_COLOURS", "OUTLINE_COLOUR", "UNREACHABLE_COLOUR",
-           "tier_colours"]
+__all__ = [
+    "BEYOND_COLOUR",
+    "FACILITY_COLOURS",
+    "OUTLINE_COLOUR",
+    "UNREACHABLE_COLOUR",
+    "tier_colours",
+]
 
 #: Residents who can reach a facility but beyond the histogram's last minute.
 BEYOND_COLOUR = "#9e9e9e"

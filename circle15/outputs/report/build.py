@@ -28,19 +28,40 @@ __all__ = ["SECTIONS", "TOC", "build_report", "write_report"]
 #: The report's sections in page order; each returns the section's HTML, or None to be
 #: left out. A new analysis adds its section by adding a function here.
 SECTIONS: list[Callable[[ReportContext], Markup | None]] = [
-    summary_section, map_section, categories_section, barriers_section, equity_section,
-    index_section, targets_section, comparison_section, sources_section, parameters_section,
+    summary_section,
+    map_section,
+    categories_section,
+    barriers_section,
+    equity_section,
+    index_section,
+    targets_section,
+    comparison_section,
+    sources_section,
+    parameters_section,
 ]
 #: Table of contents: section anchor and label, shown when the section is there.
-TOC = [("summary", "概要 Summary"), ("map", "地图 Map"), ("categories", "分类别 By category"),
-       ("barriers", "台阶阻隔 Steps"), ("equity", "均衡性 Equity"), ("index", "指数 Index"),
-       ("targets", "目标 Targets"), ("comparison", "对标 Comparison"),
-       ("sources", "数据来源 Sources"), ("parameters", "参数 Parameters")]
+TOC = [
+    ("summary", "概要 Summary"),
+    ("map", "地图 Map"),
+    ("categories", "分类别 By category"),
+    ("barriers", "台阶阻隔 Steps"),
+    ("equity", "均衡性 Equity"),
+    ("index", "指数 Index"),
+    ("targets", "目标 Targets"),
+    ("comparison", "对标 Comparison"),
+    ("sources", "数据来源 Sources"),
+    ("parameters", "参数 Parameters"),
+]
 
 
-def build_report(result: CoverageResult, *, inputs: dict[str, Path] | None = None,
-                 config: Path | None = None, started: datetime | None = None,
-                 map_file: str | None = "map.html") -> str:
+def build_report(
+    result: CoverageResult,
+    *,
+    inputs: dict[str, Path] | None = None,
+    config: Path | None = None,
+    started: datetime | None = None,
+    map_file: str | None = "map.html",
+) -> str:
     """The report of a run as one self-contained HTML page.
 
     Parameters
@@ -63,20 +84,27 @@ def build_report(result: CoverageResult, *, inputs: dict[str, Path] | None = Non
         relative ``map_file``. Printed (e.g. to PDF by Chromium) every table fits an A4
         page, wide ones on landscape pages, and each category has a static map.
     """
-    ctx = ReportContext(result, dict(inputs or {}), config, started or datetime.now(UTC),
-                        map_file)
+    ctx = ReportContext(result, dict(inputs or {}), config, started or datetime.now(UTC), map_file)
     sections = [s for s in (section(ctx) for section in SECTIONS) if s]
     joined = "\n".join(sections)
     toc = [(anchor, label) for anchor, label in TOC if f"id={anchor}>" in joined]
     started_utc = ctx.started.astimezone(UTC)
     now = source_date() or datetime.now(UTC)
-    return render(PACKAGE, "report.html", title=result.title, synthetic=result.synthetic,
-                  notice=result.notice, css=Markup(package_text(PACKAGE, "report.css")),
-                  sections=sections, toc=toc, version=__version__,
-                  run_date=started_utc.strftime("%Y-%m-%d %H:%M UTC"),
-                  run_iso=started_utc.isoformat(timespec="seconds"),
-                  now=now.strftime("%Y-%m-%d %H:%M UTC"),
-                  versions=", ".join(f"{k} {v}" for k, v in versions().items()))
+    return render(
+        PACKAGE,
+        "report.html",
+        title=result.title,
+        synthetic=result.synthetic,
+        notice=result.notice,
+        css=Markup(package_text(PACKAGE, "report.css")),
+        sections=sections,
+        toc=toc,
+        version=__version__,
+        run_date=started_utc.strftime("%Y-%m-%d %H:%M UTC"),
+        run_iso=started_utc.isoformat(timespec="seconds"),
+        now=now.strftime("%Y-%m-%d %H:%M UTC"),
+        versions=", ".join(f"{k} {v}" for k, v in versions().items()),
+    )
 
 
 def write_report(result: CoverageResult, path: Path | str, **kwargs: Any) -> Path:

@@ -22,8 +22,15 @@ from markupsafe import Markup
 from ..templating import environment
 from .context import PACKAGE
 
-__all__ = ["FONT_PX", "Series", "column_chart", "line_chart", "stacked_bar_chart",
-           "svg", "text_width"]
+__all__ = [
+    "FONT_PX",
+    "Series",
+    "column_chart",
+    "line_chart",
+    "stacked_bar_chart",
+    "svg",
+    "text_width",
+]
 
 FONT_PX = 12
 ROW_PX = 22
@@ -40,8 +47,7 @@ environment(PACKAGE).filters["px"] = _n
 
 def svg(template: str, **context: Any) -> Markup:
     """Render ``templates/charts/<template>`` (an ``<svg>`` element) with ``context``."""
-    page = environment(PACKAGE).get_template(f"charts/{template}").render(
-        font=FONT_PX, **context)
+    page = environment(PACKAGE).get_template(f"charts/{template}").render(font=FONT_PX, **context)
     return Markup(page.strip())
 
 
@@ -74,8 +80,9 @@ def fit(text: str, max_px: float, font_px: float = FONT_PX) -> str:
     return out + "…"
 
 
-def legend(items: Sequence[tuple[str, str]], x0: float, y: float, width: float
-           ) -> tuple[list[dict[str, Any]], float]:
+def legend(
+    items: Sequence[tuple[str, str]], x0: float, y: float, width: float
+) -> tuple[list[dict[str, Any]], float]:
     """Swatches with labels wrapped to ``width``: their positions and the height used."""
     out: list[dict[str, Any]] = []
     x, row = x0, 0
@@ -100,9 +107,16 @@ def nice_step(span: float, target_ticks: int = 6) -> float:
     return float(10 * power)
 
 
-def stacked_bar_chart(rows: Sequence[str], segments: Sequence[tuple[str, str]],
-                      values: np.ndarray, *, title: str, axis_label: str,
-                      marks: Sequence[float] = (), width: float = 720) -> Markup:
+def stacked_bar_chart(
+    rows: Sequence[str],
+    segments: Sequence[tuple[str, str]],
+    values: np.ndarray,
+    *,
+    title: str,
+    axis_label: str,
+    marks: Sequence[float] = (),
+    width: float = 720,
+) -> Markup:
     """Horizontal bars, one per row, split into coloured segments of a share (0-1).
 
     Parameters
@@ -143,22 +157,57 @@ def stacked_bar_chart(rows: Sequence[str], segments: Sequence[tuple[str, str]],
             for (seg_label, colour), share in zip(segments, np.nan_to_num(row), strict=True):
                 w = max(float(share), 0.0) * plot_w
                 if w > 0:
-                    parts.append({"x": x, "w": w, "colour": colour, "share": float(share),
-                                  "label": seg_label})
+                    parts.append(
+                        {
+                            "x": x,
+                            "w": w,
+                            "colour": colour,
+                            "share": float(share),
+                            "label": seg_label,
+                        }
+                    )
                 x += w
-        bars.append({"label": label, "short": fit(label, left - 12), "y": y,
-                     "empty": np.isnan(row).all(), "parts": parts})
+        bars.append(
+            {
+                "label": label,
+                "short": fit(label, left - 12),
+                "y": y,
+                "empty": np.isnan(row).all(),
+                "parts": parts,
+            }
+        )
     axis_y = top + len(rows) * ROW_PX + 2
     ticks = [{"x": left + t * plot_w, "text": f"{t:.0%}"} for t in np.linspace(0, 1, 6)]
-    return svg("bars.svg", title=title, width=width, height=axis_y + 38, legend=items,
-               bars=bars, bar_h=BAR_PX, left=left, plot_w=plot_w, top=top, axis_y=axis_y,
-               ticks=ticks, marks=[left + m * plot_w for m in marks], axis_label=axis_label)
+    return svg(
+        "bars.svg",
+        title=title,
+        width=width,
+        height=axis_y + 38,
+        legend=items,
+        bars=bars,
+        bar_h=BAR_PX,
+        left=left,
+        plot_w=plot_w,
+        top=top,
+        axis_y=axis_y,
+        ticks=ticks,
+        marks=[left + m * plot_w for m in marks],
+        axis_label=axis_label,
+    )
 
 
-def column_chart(labels: Sequence[str], values: Sequence[float], *, title: str,
-                 axis_label: str, value_label: str, colours: Sequence[str] | str = "#41b6c4",
-                 marks: Sequence[tuple[float, str]] = (), width: float = 720,
-                 height: float = 220) -> Markup:
+def column_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    axis_label: str,
+    value_label: str,
+    colours: Sequence[str] | str = "#41b6c4",
+    marks: Sequence[tuple[float, str]] = (),
+    width: float = 720,
+    height: float = 220,
+) -> Markup:
     """Vertical columns, e.g. residents per minute of walking time.
 
     Parameters
@@ -196,20 +245,52 @@ def column_chart(labels: Sequence[str], values: Sequence[float], *, title: str,
     columns = []
     for i, (label, value, fill) in enumerate(zip(labels, vals, fills, strict=True)):
         h = value / y_max * plot_h if np.isfinite(value) and value > 0 else 0.0
-        columns.append({"x": left + i * col_w, "h": h, "value": value, "fill": fill,
-                        "label": label, "text": f"{value:,.0f}" if h else "",
-                        "show_label": i % every == 0})
-    grid = [{"y": top + plot_h - t / y_max * plot_h, "text": f"{t:,.0f}"}
-            for t in np.arange(0, y_max + step / 2, step)]
-    return svg("columns.svg", title=title, width=width, height=height, left=left, top=top,
-               plot_w=plot_w, plot_h=plot_h, col_w=col_w, columns=columns, grid=grid,
-               marks=[{"x": left + pos * col_w, "label": lbl} for pos, lbl in marks],
-               axis_label=axis_label, value_label=value_label)
+        columns.append(
+            {
+                "x": left + i * col_w,
+                "h": h,
+                "value": value,
+                "fill": fill,
+                "label": label,
+                "text": f"{value:,.0f}" if h else "",
+                "show_label": i % every == 0,
+            }
+        )
+    grid = [
+        {"y": top + plot_h - t / y_max * plot_h, "text": f"{t:,.0f}"}
+        for t in np.arange(0, y_max + step / 2, step)
+    ]
+    return svg(
+        "columns.svg",
+        title=title,
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        plot_w=plot_w,
+        plot_h=plot_h,
+        col_w=col_w,
+        columns=columns,
+        grid=grid,
+        marks=[{"x": left + pos * col_w, "label": lbl} for pos, lbl in marks],
+        axis_label=axis_label,
+        value_label=value_label,
+    )
 
 
-def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: str,
-               x_max: float, y_max: float = 1.0, y_percent: bool = True,
-               marks: Sequence[float] = (), width: float = 720, height: float = 300) -> Markup:
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    x_max: float,
+    y_max: float = 1.0,
+    y_percent: bool = True,
+    marks: Sequence[float] = (),
+    width: float = 720,
+    height: float = 300,
+) -> Markup:
     """Lines over a shared x axis from 0 to ``x_max`` and y axis from 0 to ``y_max``.
 
     Parameters
@@ -243,30 +324,51 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
         return top + plot_h - np.clip(np.asarray(y, dtype=float), 0, y_max) / y_max * plot_h
 
     y_step, x_step = nice_step(y_max, 5), nice_step(x_max, 8)
-    y_ticks = [{"y": float(py(t)), "text": f"{t:.0%}" if y_percent else f"{t:,.3g}"}
-               for t in np.arange(0, y_max + y_step / 2, y_step)]
-    x_ticks = [{"x": float(px(t)), "text": f"{t:g}"}
-               for t in np.arange(0, x_max + x_step / 2, x_step)]
+    y_ticks = [
+        {"y": float(py(t)), "text": f"{t:.0%}" if y_percent else f"{t:,.3g}"}
+        for t in np.arange(0, y_max + y_step / 2, y_step)
+    ]
+    x_ticks = [
+        {"x": float(px(t)), "text": f"{t:g}"} for t in np.arange(0, x_max + x_step / 2, x_step)
+    ]
     lines = []
     for s in series:
         x, y = px(s.x), py(s.y)
         keep = np.isfinite(x) & np.isfinite(y)
         points = " ".join(f"{_n(a)},{_n(b)}" for a, b in zip(x[keep], y[keep], strict=True))
-        lines.append({"points": points, "colour": s.colour, "dashed": s.dashed,
-                      "label": s.label})
-    return svg("lines.svg", title=title, width=width, height=height, legend=items,
-               left=left, top=top, plot_w=plot_w, plot_h=plot_h, y_ticks=y_ticks,
-               x_ticks=x_ticks, marks=[float(px(m)) for m in marks], lines=lines,
-               x_label=x_label, y_label=y_label)
+        lines.append({"points": points, "colour": s.colour, "dashed": s.dashed, "label": s.label})
+    return svg(
+        "lines.svg",
+        title=title,
+        width=width,
+        height=height,
+        legend=items,
+        left=left,
+        top=top,
+        plot_w=plot_w,
+        plot_h=plot_h,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        marks=[float(px(m)) for m in marks],
+        lines=lines,
+        x_label=x_label,
+        y_label=y_label,
+    )
 
 
 #: Colours of the comparison with a reference: ours, theirs, beyond the tolerance.
 OURS_COLOUR, THEIRS_COLOUR, FLAG_COLOUR = "#1f5fa8", "#e07b00", "#c62828"
 
 
-def dot_panel(name: str, units: Sequence[str], ours: Sequence[float],
-              theirs: Sequence[float], flags: Sequence[bool], note: str = "",
-              width: float = 720) -> dict[str, Any]:
+def dot_panel(
+    name: str,
+    units: Sequence[str],
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    flags: Sequence[bool],
+    note: str = "",
+    width: float = 720,
+) -> dict[str, Any]:
     """Layout of one indicator of a comparison: per unit ours (dot) and theirs (diamond)
     joined by a line, red where the difference exceeds the tolerance.
 
@@ -292,27 +394,66 @@ def dot_panel(name: str, units: Sequence[str], ours: Sequence[float],
 
     rows = []
     for i, (unit, x, y, flag) in enumerate(zip(units, a, b, flags, strict=True)):
-        rows.append({"y": top + 8 + i * 20, "unit": unit, "short": fit(unit, left - 12),
-                     "ours": px(x), "theirs": px(y), "flag": bool(flag),
-                     "text": f"{unit}: ours {x:.4g}, theirs {y:.4g}"})
+        rows.append(
+            {
+                "y": top + 8 + i * 20,
+                "unit": unit,
+                "short": fit(unit, left - 12),
+                "ours": px(x),
+                "theirs": px(y),
+                "flag": bool(flag),
+                "text": f"{unit}: ours {x:.4g}, theirs {y:.4g}",
+            }
+        )
     bottom = top + 8 + len(rows) * 20
     ticks = [{"x": px(t), "text": f"{t:g}"} for t in np.arange(lo, hi + step / 2, step)]
-    return {"name": name, "note": note, "rows": rows, "left": left, "plot_w": plot_w,
-            "top": top, "bottom": bottom, "ticks": ticks, "height": bottom + 24}
+    return {
+        "name": name,
+        "note": note,
+        "rows": rows,
+        "left": left,
+        "plot_w": plot_w,
+        "top": top,
+        "bottom": bottom,
+        "ticks": ticks,
+        "height": bottom + 24,
+    }
 
 
-def dot_chart(panels: Sequence[dict[str, Any]], *, title: str, heading: str = "",
-              synthetic: bool = False, width: float = 720) -> Markup:
+def dot_chart(
+    panels: Sequence[dict[str, Any]],
+    *,
+    title: str,
+    heading: str = "",
+    synthetic: bool = False,
+    width: float = 720,
+) -> Markup:
     """One ``<svg>`` with the panels of :func:`dot_panel` stacked, a legend and a heading."""
-    items, legend_h = legend([("本工具 ours (circle15)", OURS_COLOUR),
-                              ("参考 theirs (reference)", THEIRS_COLOUR),
-                              ("超出容差 beyond tolerance", FLAG_COLOUR)], 4,
-                             24 if heading else 4, width - 8)
+    items, legend_h = legend(
+        [
+            ("本工具 ours (circle15)", OURS_COLOUR),
+            ("参考 theirs (reference)", THEIRS_COLOUR),
+            ("超出容差 beyond tolerance", FLAG_COLOUR),
+        ],
+        4,
+        24 if heading else 4,
+        width - 8,
+    )
     y = (24 if heading else 4) + legend_h + 6
     placed = []
     for panel in panels:
         placed.append({**panel, "offset": y})
         y += panel["height"]
-    return svg("comparison.svg", title=title, heading=heading, width=width, height=y + 4,
-               legend=items, panels=placed, synthetic=synthetic, ours=OURS_COLOUR,
-               theirs=THEIRS_COLOUR, flag=FLAG_COLOUR)
+    return svg(
+        "comparison.svg",
+        title=title,
+        heading=heading,
+        width=width,
+        height=y + 4,
+        legend=items,
+        panels=placed,
+        synthetic=synthetic,
+        ours=OURS_COLOUR,
+        theirs=THEIRS_COLOUR,
+        flag=FLAG_COLOUR,
+    )

@@ -26,9 +26,21 @@ from ._palette import FACILITY_COLOURS, tier_colours
 if TYPE_CHECKING:
     from ...result import CoverageResult
 
-__all__ = ["PACKAGE", "WIDE_COLUMNS", "Cell", "ReportContext", "Table", "decimal",
-           "integer", "minutes", "number", "percent", "section", "table",
-           "tier_segments"]
+__all__ = [
+    "PACKAGE",
+    "WIDE_COLUMNS",
+    "Cell",
+    "ReportContext",
+    "Table",
+    "decimal",
+    "integer",
+    "minutes",
+    "number",
+    "percent",
+    "section",
+    "table",
+    "tier_segments",
+]
 
 #: The package whose ``templates/`` folder holds the report's templates.
 PACKAGE = "circle15.outputs.report"
@@ -135,9 +147,14 @@ class Table:
         return len(self.headers) > WIDE_COLUMNS
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Cell | str]], *,
-          numeric: Iterable[int] = (), classes: list[str] | None = None,
-          caption: str = "") -> Table:
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Cell | str]],
+    *,
+    numeric: Iterable[int] = (),
+    classes: list[str] | None = None,
+    caption: str = "",
+) -> Table:
     """A :class:`Table`; ``rows`` may be any iterable of sequences."""
     return Table(list(headers), [list(r) for r in rows], frozenset(numeric), classes, caption)
 
@@ -180,14 +197,17 @@ class ReportContext:
     def __post_init__(self) -> None:
         files = {"config": self.config} if self.config is not None else {}
         files.update(self.inputs)
-        self.records = {k: file_record(Path(p)) for k, p in files.items()
-                        if p is not None and Path(p).is_file()}
+        self.records = {
+            k: file_record(Path(p)) for k, p in files.items() if p is not None and Path(p).is_file()
+        }
         zones = self.result.zones
         self._names: dict[Any, str] = {}
         if zones is not None and {"district", "name_en"} <= set(zones.columns):
-            self._names = {d: en for d, en in zip(zones["district"], zones["name_en"],
-                                                  strict=False)
-                           if isinstance(en, str) and en}
+            self._names = {
+                d: en
+                for d, en in zip(zones["district"], zones["name_en"], strict=False)
+                if isinstance(en, str) and en
+            }
 
     @property
     def categories(self) -> dict[str, Category]:

@@ -111,13 +111,13 @@ def regular_grid(geometries: np.ndarray) -> bool:
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     if not (w[0] > 0 and h[0] > 0 and np.allclose(w, w[0]) and np.allclose(h, h[0])):
         return False
-    if not ((shapely.get_num_coordinates(geoms) == 5).all()
-            and np.allclose(shapely.area(geoms), w * h)):  # rectangles, not rotated
+    if not (
+        (shapely.get_num_coordinates(geoms) == 5).all() and np.allclose(shapely.area(geoms), w * h)
+    ):  # rectangles, not rotated
         return False
     ix = (b[:, 0] - b[:, 0].min()) / w[0]
     iy = (b[:, 1] - b[:, 1].min()) / h[0]
-    if not (np.allclose(ix, np.rint(ix), atol=1e-6) and np.allclose(iy, np.rint(iy),
-                                                                   atol=1e-6)):
+    if not (np.allclose(ix, np.rint(ix), atol=1e-6) and np.allclose(iy, np.rint(iy), atol=1e-6)):
         return False
     place = np.rint(ix).astype(np.int64) * (int(np.rint(iy).max()) + 1) + np.rint(iy)
     return len(np.unique(place)) == len(place)
@@ -154,8 +154,9 @@ class PrintMaps:
     labels: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, result: CoverageResult, width: float = MAP_WIDTH,
-           height: float = MAP_HEIGHT) -> PrintMaps | None:
+    def of(
+        cls, result: CoverageResult, width: float = MAP_WIDTH, height: float = MAP_HEIGHT
+    ) -> PrintMaps | None:
         """The maps' frame for ``result``; None when there are no cells to draw."""
         cells = result.cells
         if cells is None or not len(cells) or cells.geometry.isna().all():
@@ -173,8 +174,19 @@ class PrintMaps:
         span_x, span_y = max((x1 - x0) * stretch, 1e-9), max(y1 - y0, 1e-9)
         scale = min(width / span_x, height / span_y)
         coverage = regular_grid(geoms) or cells_form_coverage(geoms)
-        maps = cls(result, span_x * scale, span_y * scale, (x0, y1), scale, stretch, coverage,
-                   bool(np.isin(shapely.get_type_id(geoms), _POLYGONAL).all()), "", "", [])
+        maps = cls(
+            result,
+            span_x * scale,
+            span_y * scale,
+            (x0, y1),
+            scale,
+            stretch,
+            coverage,
+            bool(np.isin(shapely.get_type_id(geoms), _POLYGONAL).all()),
+            "",
+            "",
+            [],
+        )
         maps._draw_frame()
         return maps
 
@@ -197,12 +209,15 @@ class PrintMaps:
             points = shapely.get_coordinates(shapely.point_on_surface(zones.geometry.to_numpy()))
             xy = self.to_px(points)
             names = [str(d) for d in zones["district"]] if "district" in zones else []
-            self.labels = [{"x": x, "y": y, "text": fit(name, 140, FONT_PX - 1)}
-                           for (x, y), name in zip(xy.tolist(), names, strict=False)]
+            self.labels = [
+                {"x": x, "y": y, "text": fit(name, 140, FONT_PX - 1)}
+                for (x, y), name in zip(xy.tolist(), names, strict=False)
+            ]
         area = self.result.area
         if area is not None and not area.is_empty:
-            self.area = svg_path(np.array([shapely.simplify(area, self.tolerance)],
-                                          dtype=object), self.to_px)
+            self.area = svg_path(
+                np.array([shapely.simplify(area, self.tolerance)], dtype=object), self.to_px
+            )
 
     def tiers(self, key: str, cat: Category) -> list[dict[str, Any]]:
         """Per walking-time class present: its legend name, colour and path."""
@@ -211,8 +226,7 @@ class PrintMaps:
             return []
         t = np.asarray(cells[time_col(key)], dtype=float)
         n = len(cat.tiers_min) + 1  # tiers, beyond the last, then unreachable
-        tier = np.where(np.isnan(t), n, np.searchsorted(np.asarray(cat.tiers_min), t,
-                                                         side="left"))
+        tier = np.where(np.isnan(t), n, np.searchsorted(np.asarray(cat.tiers_min), t, side="left"))
         geoms = cells.geometry.to_numpy()
         segments = tier_segments(cat)
         out = []
@@ -226,12 +240,20 @@ class PrintMaps:
                 d, dots = svg_path(np.array([shape], dtype=object), self.to_px), ""
             else:
                 d, dots = "", _dots(mine, self.to_px)
-            out.append({"name": segments[i][0], "colour": segments[i][1], "d": d,
-                        "dots": dots, "cells": len(mine)})
+            out.append(
+                {
+                    "name": segments[i][0],
+                    "colour": segments[i][1],
+                    "d": d,
+                    "dots": dots,
+                    "cells": len(mine),
+                }
+            )
         return out
 
-    def category(self, key: str, cat: Category, facilities: Any = None,
-                 colour: str = "#d95f02") -> Markup | None:
+    def category(
+        self, key: str, cat: Category, facilities: Any = None, colour: str = "#d95f02"
+    ) -> Markup | None:
         """The printable map of one category, or None without cells."""
         tiers = self.tiers(key, cat)
         if not tiers:
@@ -240,18 +262,35 @@ class PrintMaps:
         if facilities is not None and len(facilities) and "category" in facilities:
             mine = facilities[facilities["category"] == key]
             dots = _dots(mine.geometry.to_numpy(), self.to_px) if len(mine) else ""
-        items, legend_h = legend([*((t["name"], t["colour"]) for t in tiers),
-                                  (f"设施 {cat.label}", colour),
-                                  ("街道边界 Sub-districts", OUTLINE_COLOUR)],
-                                 0, 2, self.width)
+        items, legend_h = legend(
+            [
+                *((t["name"], t["colour"]) for t in tiers),
+                (f"设施 {cat.label}", colour),
+                ("街道边界 Sub-districts", OUTLINE_COLOUR),
+            ],
+            0,
+            2,
+            self.width,
+        )
         for item, kind in zip(items, ["tier"] * len(tiers) + ["dot", "line"], strict=True):
             item["kind"] = kind
         top = legend_h + 8
-        return svg("tier_map.svg", title=f"{cat.label}: 步行时间分级地图 walking-time map",
-                   width=self.width, height=self.height + top + 34, top=top, tiers=tiers,
-                   legend=items, outlines=self.outlines, area=self.area,
-                   labels=self.labels, facilities=dots, facility_colour=colour,
-                   scale=self._scale_bar(), synthetic=self.result.synthetic)
+        return svg(
+            "tier_map.svg",
+            title=f"{cat.label}: 步行时间分级地图 walking-time map",
+            width=self.width,
+            height=self.height + top + 34,
+            top=top,
+            tiers=tiers,
+            legend=items,
+            outlines=self.outlines,
+            area=self.area,
+            labels=self.labels,
+            facilities=dots,
+            facility_colour=colour,
+            scale=self._scale_bar(),
+            synthetic=self.result.synthetic,
+        )
 
     def _scale_bar(self) -> dict[str, Any] | None:
         """A scale bar of a round length about a fifth of the map's width."""
@@ -268,4 +307,3 @@ class PrintMaps:
         metres = nice_step(self.width / 5 / px_per_metre, 1)
         text = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
         return {"px": metres * px_per_metre, "text": text}
-

@@ -114,8 +114,9 @@ def banner_text(synthetic: bool, notice: str) -> str | None:
     return SYNTHETIC_BANNER + (f" — {notice}" if notice else "")
 
 
-def new_map(title: str, banner: str | None, bounds: list[list[float]] | None,
-            *, zoom_start: int = 13) -> folium.Map:
+def new_map(
+    title: str, banner: str | None, bounds: list[list[float]] | None, *, zoom_start: int = 13
+) -> folium.Map:
     """An empty map with only Leaflet's assets, the runtime, title and banner."""
     centre = np.round(np.mean(bounds, axis=0), DECIMALS).tolist() if bounds else [0.0, 0.0]
     m = folium.Map(location=centre, zoom_start=zoom_start, tiles=None, control_scale=True)
@@ -140,9 +141,14 @@ class Overlay:
     legend: list[dict[str, Any]] = field(default_factory=list)
 
 
-def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
-            attribution: str | None = None, extra: list[Overlay] = (),
-            notes: list[Legend] = ()) -> folium.Map:
+def compose(
+    result: CoverageResult,
+    *,
+    tiles: str | None = "OpenStreetMap",
+    attribution: str | None = None,
+    extra: list[Overlay] = (),
+    notes: list[Legend] = (),
+) -> folium.Map:
     """The coverage map, with ``extra`` overlays (after the outlines) and note boxes."""
     crs = study_crs(result)
     bounds = map_bounds(result, crs)
@@ -152,10 +158,15 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
     base_layers: list[tuple[str, folium.map.Layer]] = []
     if tiles is not None:
         base_name = f"底图 {tiles} basemap"
-        base_layers.append((base_name, folium.TileLayer(tiles, attr=attribution,
-                                                         name=base_name).add_to(m)))
-        base_layers.append((NO_BASEMAP_NAME, folium.FeatureGroup(
-            name=NO_BASEMAP_NAME, overlay=False, show=False).add_to(m)))
+        base_layers.append(
+            (base_name, folium.TileLayer(tiles, attr=attribution, name=base_name).add_to(m))
+        )
+        base_layers.append(
+            (
+                NO_BASEMAP_NAME,
+                folium.FeatureGroup(name=NO_BASEMAP_NAME, overlay=False, show=False).add_to(m),
+            )
+        )
     colours = category_colours(list(result.categories))
     names: dict[str, dict[str, folium.map.Layer]] = {key: {} for key in result.categories}
     groups = _category_layers(m, result, colours, names)
@@ -169,18 +180,29 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
         for key, layer in _choropleths(m, result, zones, shared).items():
             groups[key].append((CHOROPLETH_SHORT, layer))
             names[key]["choropleth"] = layer
-        layer = DataLayer("vectors", outline_data(
-            zones.geometry.to_numpy(), {"color": "#444", "weight": 1.2, "fill": False},
-            labels=zones["label"].tolist()), refs=[shared], name=ZONES_LAYER_NAME)
+        layer = DataLayer(
+            "vectors",
+            outline_data(
+                zones.geometry.to_numpy(),
+                {"color": "#444", "weight": 1.2, "fill": False},
+                labels=zones["label"].tolist(),
+            ),
+            refs=[shared],
+            name=ZONES_LAYER_NAME,
+        )
         m.add_child(layer)
         outlines.append((ZONES_LAYER_NAME, layer))
         outline_names["zones"] = layer
     if result.area is not None and not result.area.is_empty:
         area = to_wgs84(gpd.GeoDataFrame(geometry=[result.area], crs=crs), ZONE_SIMPLIFY_M)
-        layer = DataLayer("vectors", outline_data(
-            area.geometry.to_numpy(),
-            {"color": "#111", "weight": 2.5, "dashArray": "8 5", "fill": False}),
-            name=STUDY_LAYER_NAME)
+        layer = DataLayer(
+            "vectors",
+            outline_data(
+                area.geometry.to_numpy(),
+                {"color": "#111", "weight": 2.5, "dashArray": "8 5", "fill": False},
+            ),
+            name=STUDY_LAYER_NAME,
+        )
         m.add_child(layer)
         outlines.append((STUDY_LAYER_NAME, layer))
         outline_names["study"] = layer
@@ -196,15 +218,23 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
         outlines.append((overlay.name, overlay.layer))
 
     gap_totals = {key: len(rows) for key, rows in _by_category(result.gaps).items()}
-    sections = coverage_legend(result, names, colours, gap_totals=gap_totals,
-                               outlines=outline_names,
-                               issues_total=total if issues is not None else None)
+    sections = coverage_legend(
+        result,
+        names,
+        colours,
+        gap_totals=gap_totals,
+        outlines=outline_names,
+        issues_total=total if issues is not None else None,
+    )
     for overlay in extra:
         sections += overlay.legend
-    m.add_child(LayerControl(
-        base_layers,
-        [("", outlines)] + [(result.categories[k].label, entries) for k, entries in groups.items()],
-    ))
+    m.add_child(
+        LayerControl(
+            base_layers,
+            [("", outlines)]
+            + [(result.categories[k].label, entries) for k, entries in groups.items()],
+        )
+    )
     m.add_child(Legend(sections))
     for note in notes:
         m.add_child(note)
@@ -212,9 +242,12 @@ def compose(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
     return m
 
 
-def _category_layers(m: folium.Map, result: CoverageResult, colours: dict[str, str],
-                     names: dict[str, dict[str, folium.map.Layer]]
-                     ) -> dict[str, list[tuple[str, folium.map.Layer]]]:
+def _category_layers(
+    m: folium.Map,
+    result: CoverageResult,
+    colours: dict[str, str],
+    names: dict[str, dict[str, folium.map.Layer]],
+) -> dict[str, list[tuple[str, folium.map.Layer]]]:
     """Per category its facilities, cells, service areas and gaps, with their short names.
 
     The first category's facilities, cells and gaps are shown on opening; everything else
@@ -241,33 +274,72 @@ def _category_layers(m: folium.Map, result: CoverageResult, colours: dict[str, s
 
         label = cat.label
         reach = _reach(cells, cat)
-        of_cat = (facilities[facilities["category"] == key]
-                  if "category" in facilities else facilities.iloc[:0])
+        of_cat = (
+            facilities[facilities["category"] == key]
+            if "category" in facilities
+            else facilities.iloc[:0]
+        )
         if len(of_cat):
-            add(FACILITIES_SHORT, "facilities", DataLayer(
-                "facilities", facility_layer_data(of_cat, cells if cells is not None
-                                                  else pd.DataFrame(), cat, colours[key], reach),
-                name=full_layer_name(label, FACILITIES_SHORT), show=first))
+            add(
+                FACILITIES_SHORT,
+                "facilities",
+                DataLayer(
+                    "facilities",
+                    facility_layer_data(
+                        of_cat,
+                        cells if cells is not None else pd.DataFrame(),
+                        cat,
+                        colours[key],
+                        reach,
+                    ),
+                    name=full_layer_name(label, FACILITIES_SHORT),
+                    show=first,
+                ),
+            )
         if grid is not None:
             nearest = nearest_codes(cells, key)
             values = Shared(cell_values(cells, cat, facilities, nearest))
             m.add_child(values)
-            add(WALKING_SHORT, "walking", DataLayer(
-                "walking", {"opacity": CELL_OPACITY}, refs=[values, grid],
-                name=full_layer_name(label, WALKING_SHORT), show=first))
+            add(
+                WALKING_SHORT,
+                "walking",
+                DataLayer(
+                    "walking",
+                    {"opacity": CELL_OPACITY},
+                    refs=[values, grid],
+                    name=full_layer_name(label, WALKING_SHORT),
+                    show=first,
+                ),
+            )
             areas = service_area_data(cells, cat, colours[key], values.data, reach, nearest)
             if areas is not None:
-                add(SERVICE_AREAS_SHORT, "service_areas", DataLayer(
-                    "serviceAreas", areas, refs=[values, grid],
-                    name=full_layer_name(label, SERVICE_AREAS_SHORT), show=False))
+                add(
+                    SERVICE_AREAS_SHORT,
+                    "service_areas",
+                    DataLayer(
+                        "serviceAreas",
+                        areas,
+                        refs=[values, grid],
+                        name=full_layer_name(label, SERVICE_AREAS_SHORT),
+                        show=False,
+                    ),
+                )
         gap = gap_data(gaps.get(key), cat)
         if gap is not None:
-            add(GAPS_SHORT, "gaps", DataLayer(
-                "vectors", gap, name=full_layer_name(label, GAPS_SHORT), show=first))
+            add(
+                GAPS_SHORT,
+                "gaps",
+                DataLayer("vectors", gap, name=full_layer_name(label, GAPS_SHORT), show=first),
+            )
         barrier = barrier_data(barrier_areas.get(key), barrier_steps.get(key), cat)
         if barrier is not None:  # walked step-free: where steps cut residents off
-            add(BARRIERS_SHORT, "barriers", DataLayer(
-                "vectors", barrier, name=full_layer_name(label, BARRIERS_SHORT), show=False))
+            add(
+                BARRIERS_SHORT,
+                "barriers",
+                DataLayer(
+                    "vectors", barrier, name=full_layer_name(label, BARRIERS_SHORT), show=False
+                ),
+            )
         out[key] = entries
     return out
 
@@ -276,8 +348,10 @@ def _by_category(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     """Rows of a table with a ``category`` column, split by category key."""
     if frame is None or "category" not in frame or not len(frame):
         return {}
-    return {str(k): rows for k, rows in frame.groupby(frame["category"].to_numpy(dtype=object),
-                                                      sort=False)}
+    return {
+        str(k): rows
+        for k, rows in frame.groupby(frame["category"].to_numpy(dtype=object), sort=False)
+    }
 
 
 def _reach(cells: pd.DataFrame | None, category: Category) -> pd.DataFrame | None:
@@ -288,8 +362,9 @@ def _reach(cells: pd.DataFrame | None, category: Category) -> pd.DataFrame | Non
     return facility_reach(cells, category)
 
 
-def _choropleths(m: folium.Map, result: CoverageResult, zones: gpd.GeoDataFrame,
-                 shared: Shared) -> dict[str, DataLayer]:
+def _choropleths(
+    m: folium.Map, result: CoverageResult, zones: gpd.GeoDataFrame, shared: Shared
+) -> dict[str, DataLayer]:
     """One hidden sub-district coverage layer per category, by category key."""
     districts = result.districts if result.districts is not None else pd.DataFrame()
     if "district" not in zones or not {"district", "category"} <= set(districts.columns):
@@ -297,9 +372,13 @@ def _choropleths(m: folium.Map, result: CoverageResult, zones: gpd.GeoDataFrame,
     local = districts[districts["district"] != ALL]
     out = {}
     for key, cat in result.categories.items():
-        layer = DataLayer("vectors", choropleth_data(zones, local[local["category"] == key], cat),
-                          refs=[shared], name=full_layer_name(cat.label, CHOROPLETH_SHORT),
-                          show=False)
+        layer = DataLayer(
+            "vectors",
+            choropleth_data(zones, local[local["category"] == key], cat),
+            refs=[shared],
+            name=full_layer_name(cat.label, CHOROPLETH_SHORT),
+            show=False,
+        )
         m.add_child(layer)
         out[key] = layer
     return out
@@ -321,8 +400,9 @@ def _zones_wgs84(zones: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
 # --------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------
-def build_map(result: CoverageResult, *, tiles: str | None = "OpenStreetMap",
-              attribution: str | None = None) -> folium.Map:
+def build_map(
+    result: CoverageResult, *, tiles: str | None = "OpenStreetMap", attribution: str | None = None
+) -> folium.Map:
     """Build the interactive coverage map of a result.
 
     Parameters

@@ -76,8 +76,11 @@ class Circle15Element(MacroElement):
         figure = self.get_root()
         assert isinstance(figure, Figure), "a circle15 element must be rendered in a Figure"
         module = self._template.module
-        for part, section in (("header", figure.header), ("html", figure.html),
-                              ("script", figure.script)):
+        for part, section in (
+            ("header", figure.header),
+            ("html", figure.html),
+            ("script", figure.script),
+        ):
             macro = getattr(module, part, None)
             if macro is not None:
                 section.add_child(Raw(macro(self, kwargs)), name=self.get_name())
@@ -90,8 +93,10 @@ def _asset(name: str) -> Markup:
     """A runtime file, checked not to end its ``<script>``/``<style>`` element early."""
     text = package_text(PACKAGE, f"static/{name}")
     if re.search(r"</(script|style)|<!--", text, re.IGNORECASE):
-        raise OfflineAssetError(f"webmap/static/{name} contains '</script', '</style' or "
-                                "'<!--' and cannot be written inline")
+        raise OfflineAssetError(
+            f"webmap/static/{name} contains '</script', '</style' or "
+            "'<!--' and cannot be written inline"
+        )
     return Markup(text)
 
 
@@ -101,7 +106,8 @@ class Runtime(JSCSSMixin, Circle15Element):
     template_name = "runtime.html"
     default_js: ClassVar[list[tuple[str, str]]] = [("leaflet.markercluster", MARKERCLUSTER_JS)]
     default_css: ClassVar[list[tuple[str, str]]] = [
-        ("leaflet.markercluster.css", MARKERCLUSTER_CSS)]
+        ("leaflet.markercluster.css", MARKERCLUSTER_CSS)
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -158,8 +164,16 @@ class DataLayer(Circle15Element, folium.map.Layer):
 
     template_name = "layer.js"
 
-    def __init__(self, factory: str, data: dict[str, Any], *, refs: list[Shared] = (),
-                 name: str | None = None, show: bool = True, overlay: bool = True) -> None:
+    def __init__(
+        self,
+        factory: str,
+        data: dict[str, Any],
+        *,
+        refs: list[Shared] = (),
+        name: str | None = None,
+        show: bool = True,
+        overlay: bool = True,
+    ) -> None:
         if factory not in FACTORIES:
             raise ValueError(f"unknown layer factory {factory!r}")
         folium.map.Layer.__init__(self, name=name, overlay=overlay, control=False, show=show)
@@ -171,8 +185,9 @@ class DataLayer(Circle15Element, folium.map.Layer):
     def render(self, **kwargs: Any) -> None:
         """Add the layer to the map when it is shown on opening, then write its script."""
         if self.show:
-            add = ElementAddToElement(element_name=self.get_name(),
-                                      element_parent_name=self._parent.get_name())
+            add = ElementAddToElement(
+                element_name=self.get_name(), element_parent_name=self._parent.get_name()
+            )
             add._id = self._id  # the same name on every render: rendering twice adds it once
             self.add_child(add, name=self.get_name() + "_add")
         Circle15Element.render(self, **kwargs)
@@ -194,9 +209,13 @@ class LayerControl(Circle15Element):
 
     template_name = "control.js"
 
-    def __init__(self, base_layers: list[tuple[str, folium.map.Layer]],
-                 groups: list[tuple[str, list[tuple[str, folium.map.Layer]]]],
-                 *, collapsed: bool = False) -> None:
+    def __init__(
+        self,
+        base_layers: list[tuple[str, folium.map.Layer]],
+        groups: list[tuple[str, list[tuple[str, folium.map.Layer]]]],
+        *,
+        collapsed: bool = False,
+    ) -> None:
         super().__init__()
         self._name = "Circle15LayerControl"
         self.base_layers = base_layers
@@ -230,9 +249,15 @@ class Legend(Circle15Element):
 
     template_name = "legend.html"
 
-    def __init__(self, sections: list[dict[str, Any]], *, summary: str = "图例 Legend",
-                 paragraphs: list[str] = (), position: str = "bottomleft",
-                 css_class: str = "c15-legend") -> None:
+    def __init__(
+        self,
+        sections: list[dict[str, Any]],
+        *,
+        summary: str = "图例 Legend",
+        paragraphs: list[str] = (),
+        position: str = "bottomleft",
+        css_class: str = "c15-legend",
+    ) -> None:
         super().__init__()
         self._name = "Circle15Legend"
         self.sections = sections

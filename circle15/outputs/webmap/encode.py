@@ -40,8 +40,12 @@ _METRES_PER_DEGREE = 111_320.0
 _CONTROL_M = 1_000.0
 _CONTROL_TILES = 256
 _UINT = (np.uint8, np.uint16, np.uint32)
-_CODES = {np.dtype(np.uint8): "u1", np.dtype(np.uint16): "u2", np.dtype(np.uint32): "u4",
-          np.dtype(np.float32): "f4"}
+_CODES = {
+    np.dtype(np.uint8): "u1",
+    np.dtype(np.uint16): "u2",
+    np.dtype(np.uint32): "u4",
+    np.dtype(np.float32): "f4",
+}
 _NUMBERED = re.compile(r"^(.*?)(\d{1,9})$", re.DOTALL)
 
 
@@ -49,8 +53,10 @@ def typed(values: np.ndarray) -> dict[str, str]:
     """A numeric array as ``{"t": type code, "b": base64 of its little-endian bytes}``."""
     arr = np.ascontiguousarray(values)
     code = _CODES[arr.dtype]
-    return {"t": code, "b": base64.b64encode(arr.astype(arr.dtype.newbyteorder("<")).tobytes())
-            .decode("ascii")}
+    return {
+        "t": code,
+        "b": base64.b64encode(arr.astype(arr.dtype.newbyteorder("<")).tobytes()).decode("ascii"),
+    }
 
 
 def smallest_uint(largest: int) -> type[np.unsignedinteger]:
@@ -116,8 +122,7 @@ def geometry_kinds(geoms: np.ndarray) -> np.ndarray:
     return np.select([np.isin(type_id, (3, 6)), np.isin(type_id, (1, 2, 5))], [0, 1], 2)
 
 
-def encode_geometry(geoms: np.ndarray | gpd.GeoSeries, decimals: int = DECIMALS
-                    ) -> dict[str, Any]:
+def encode_geometry(geoms: np.ndarray | gpd.GeoSeries, decimals: int = DECIMALS) -> dict[str, Any]:
     """Polygons, lines and points (WGS84) for ``L.Circle15.geometry``.
 
     Each feature is a list of parts (polygons: exterior ring then holes, without the closing
@@ -157,15 +162,16 @@ def encode_geometry(geoms: np.ndarray | gpd.GeoSeries, decimals: int = DECIMALS
     ring_feature = part_feature[all_part]
     stream[ring_feature + 1 + all_part + 1 + np.arange(len(all_rings))] = verts
 
-    q = 10 ** decimals
+    q = 10**decimals
     latlng = np.rint(coords[:, ::-1] * q).astype(np.int64).ravel()
     deltas = latlng.copy()
     deltas[2:] -= latlng[:-2]  # each latitude from the one before, each longitude too
     return {"n": n, "c": _varints(stream), "xy": _varints(deltas), "q": q}
 
 
-def to_wgs84(frame: gpd.GeoDataFrame, simplify_m: float = 0.0, *,
-             preserve_topology: bool = True) -> gpd.GeoDataFrame:
+def to_wgs84(
+    frame: gpd.GeoDataFrame, simplify_m: float = 0.0, *, preserve_topology: bool = True
+) -> gpd.GeoDataFrame:
     """Simplify (metres, in the frame's CRS), convert to WGS84; empty geometries dropped.
 
     ``preserve_topology=False`` is plain Douglas-Peucker, many times faster on the staircase
@@ -178,8 +184,9 @@ def to_wgs84(frame: gpd.GeoDataFrame, simplify_m: float = 0.0, *,
     if simplify_m > 0:
         tolerance = simplify_m / _METRES_PER_DEGREE if frame.crs.is_geographic else simplify_m
         geoms = geoms.simplify(tolerance, preserve_topology=preserve_topology)
-    out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
-                           geometry=geoms.to_crs(WGS84).to_numpy(), crs=WGS84)
+    out = gpd.GeoDataFrame(
+        frame.drop(columns=frame.geometry.name), geometry=geoms.to_crs(WGS84).to_numpy(), crs=WGS84
+    )
     return out[_drawable(out.geometry.to_numpy())]
 
 
@@ -233,8 +240,12 @@ def _grid_positions(geoms: np.ndarray) -> tuple[np.ndarray, dict[str, float]] | 
     w, h = float(np.median(width[ok])), float(np.median(height[ok]))
     tol = 1e-6 * max(w, h)
     area = shapely.area(geoms)
-    rect = (ok & (np.abs(width - w) <= tol) & (np.abs(height - h) <= tol)
-            & (np.abs(area - width * height) <= 1e-6 * w * h))
+    rect = (
+        ok
+        & (np.abs(width - w) <= tol)
+        & (np.abs(height - h) <= tol)
+        & (np.abs(area - width * height) <= 1e-6 * w * h)
+    )
     if not rect.any():
         return None
     x0, y0 = float(bounds[rect, 0].min()), float(bounds[rect, 1].min())
@@ -286,8 +297,7 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
         # Control points every ~1 km (a blend in Web Mercator is then within ~1.5 cm), at
         # most _CONTROL_TILES tiles a side for grids of coarse cells.
         metres = g["w"] * (_METRES_PER_DEGREE if cells.crs.is_geographic else 1.0)
-        step = max(1, min(math.ceil(max(ni, nj) / _CONTROL_TILES),
-                          math.floor(_CONTROL_M / metres)))
+        step = max(1, min(math.ceil(max(ni, nj) / _CONTROL_TILES), math.floor(_CONTROL_M / metres)))
         cni, cnj = math.ceil(ni / step) + 1, math.ceil(nj / step) + 1
         ci, cj = np.meshgrid(np.arange(cni) * step, np.arange(cnj) * step)  # row-major by j
         to_wgs = Transformer.from_crs(cells.crs, WGS84, always_xy=True)
@@ -297,7 +307,11 @@ def encode_cells(cells: gpd.GeoDataFrame) -> dict[str, Any]:
         # row: one byte a cell), and which cells are not on the grid.
         position = ij[on_grid, 1] * ni + ij[on_grid, 0]
         spec["grid"] = {
-            "ni": ni, "nj": nj, "step": step, "cni": cni, "cnj": cnj,
+            "ni": ni,
+            "nj": nj,
+            "step": step,
+            "cni": cni,
+            "cnj": cnj,
             "lattice": encode_geometry(np.array([lattice], dtype=object), decimals=7),
             "pos": _varints(np.diff(position, prepend=0)),
             "off": _varints(np.diff(np.flatnonzero(~on_grid), prepend=0)),

@@ -41,11 +41,24 @@ DECIMALS = 6
 #: Markers stop clustering from this zoom level on (individual buildings are legible).
 UNCLUSTER_ZOOM = 16
 #: Columns of ``CoverageResult.facilities`` that circle15 writes or shows itself.
-KNOWN_COLUMNS = frozenset({
-    "category", "facility_id", "name", "capacity", "snapped", "snap_m", "provenance",
-    "district", "capacity_per_resident", "served_population", "nearest_population",
-    "served_per_capacity", "lon", "lat",
-})
+KNOWN_COLUMNS = frozenset(
+    {
+        "category",
+        "facility_id",
+        "name",
+        "capacity",
+        "snapped",
+        "snap_m",
+        "provenance",
+        "district",
+        "capacity_per_resident",
+        "served_population",
+        "nearest_population",
+        "served_per_capacity",
+        "lon",
+        "lat",
+    }
+)
 #: At most this many of the planner's own columns are shown in a popup …
 MAX_EXTRA_COLUMNS = 8
 #: … each value cut to this many characters, each column name to MAX_LABEL_CHARS.
@@ -98,8 +111,12 @@ def _text_or_none(value: Any) -> str | None:
     return _clip(text, MAX_EXTRA_CHARS) if text else None
 
 
-def facility_popup(facilities: gpd.GeoDataFrame, cells: pd.DataFrame,
-                   category: Category, reach: pd.DataFrame | None = None) -> dict[str, Any]:
+def facility_popup(
+    facilities: gpd.GeoDataFrame,
+    cells: pd.DataFrame,
+    category: Category,
+    reach: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """Popup of each facility of ``category`` (same order), as labels and text values.
 
     The popup gives the name, id and capacity, and who the facility serves: the target
@@ -123,33 +140,58 @@ def facility_popup(facilities: gpd.GeoDataFrame, cells: pd.DataFrame,
     target = f"{category.target_min:g}"
     cohort = category.cohort_label
     extras = extra_columns(facilities)
-    labels = ["编号 Id", "容量 Capacity",
-              f"服务人口 Serves ({cohort}, nearest facility, ≤ {target} min)",
-              f"最近设施人口 Nearest facility for ({cohort}, any time)",
-              "每单位容量服务人口 Served per unit of capacity" + (f" ({unit})" if unit else ""),
-              "服务人口平均步行 Mean walk of those served (min)", "路网 Street"]
+    labels = [
+        "编号 Id",
+        "容量 Capacity",
+        f"服务人口 Serves ({cohort}, nearest facility, ≤ {target} min)",
+        f"最近设施人口 Nearest facility for ({cohort}, any time)",
+        "每单位容量服务人口 Served per unit of capacity" + (f" ({unit})" if unit else ""),
+        "服务人口平均步行 Mean walk of those served (min)",
+        "路网 Street",
+    ]
     labels += [_clip(str(name), MAX_LABEL_CHARS) for name in extras]
-    extra_values = [[_text_or_none(v) for v in facilities[name].to_numpy(dtype=object)]
-                    for name in extras]
+    extra_values = [
+        [_text_or_none(v) for v in facilities[name].to_numpy(dtype=object)] for name in extras
+    ]
     values, titles = [], []
-    rows = zip(ids.to_numpy(), names, capacity, served, nearest, mean, snapped, snap_m,
-               strict=True)
+    rows = zip(ids.to_numpy(), names, capacity, served, nearest, mean, snapped, snap_m, strict=True)
     for k, (fid, name, cap, srv, near, mmin, snap, leg) in enumerate(rows):
         per_unit = srv / cap if np.isfinite(cap) and cap > 0 else np.nan
         cap_text = _num(cap, ",.0f") + (f" {unit}" if unit and np.isfinite(cap) else "")
-        street = (f"已接入路网 snapped to a street ({_num(leg, '.0f')} m)" if snap else
-                  f"未接入路网 not snapped: {_num(leg, '.0f')} m from the nearest street")
-        values.append([fid, cap_text, _num(srv, ",.0f"), _num(near, ",.0f"),
-                       _num(per_unit, ",.1f"), _num(mmin, ".1f"), street,
-                       *(col[k] for col in extra_values)])
+        street = (
+            f"已接入路网 snapped to a street ({_num(leg, '.0f')} m)"
+            if snap
+            else f"未接入路网 not snapped: {_num(leg, '.0f')} m from the nearest street"
+        )
+        values.append(
+            [
+                fid,
+                cap_text,
+                _num(srv, ",.0f"),
+                _num(near, ",.0f"),
+                _num(per_unit, ",.1f"),
+                _num(mmin, ".1f"),
+                street,
+                *(col[k] for col in extra_values),
+            ]
+        )
         titles.append(MISSING if name is None or pd.isna(name) else str(name))
-    return {"titles": titles, "subtitle": category.label, "labels": labels, "values": values,
-            "optional": 7}
+    return {
+        "titles": titles,
+        "subtitle": category.label,
+        "labels": labels,
+        "values": values,
+        "optional": 7,
+    }
 
 
-def facility_layer_data(facilities: gpd.GeoDataFrame, cells: pd.DataFrame,
-                        category: Category, colour: str, reach: pd.DataFrame | None = None
-                        ) -> dict[str, Any]:
+def facility_layer_data(
+    facilities: gpd.GeoDataFrame,
+    cells: pd.DataFrame,
+    category: Category,
+    colour: str,
+    reach: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """What ``L.Circle15.facilities`` draws: positions, icons, snapped flags and popups.
 
     Non-point geometries are placed at a point inside them; facilities without a geometry
@@ -170,8 +212,12 @@ def facility_layer_data(facilities: gpd.GeoDataFrame, cells: pd.DataFrame,
         "hollow": str(marker_html(category.key, colour, hollow=True)),
         "lat": np.round(points.y.to_numpy()[ok], DECIMALS).tolist(),
         "lng": np.round(points.x.to_numpy()[ok], DECIMALS).tolist(),
-        "snapped": column(facilities, "snapped", False).fillna(False).astype(bool)
-        .to_numpy()[ok].astype(int).tolist(),
+        "snapped": column(facilities, "snapped", False)
+        .fillna(False)
+        .astype(bool)
+        .to_numpy()[ok]
+        .astype(int)
+        .tolist(),
         "uncluster": UNCLUSTER_ZOOM,
         "popup": popup,
     }

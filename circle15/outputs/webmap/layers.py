@@ -87,10 +87,16 @@ def nearest_codes(cells: pd.DataFrame, key: str) -> tuple[np.ndarray, list[str]]
     return codes, [str(i) for i in ids]
 
 
-def vector_data(geoms: np.ndarray, styles: list[dict[str, Any]], *,
-                cls: np.ndarray | None = None, popup: dict[str, Any] | None = None,
-                tooltip: dict[str, Any] | None = None, highlight: dict[str, Any] | None = None,
-                shared: bool = False) -> dict[str, Any]:
+def vector_data(
+    geoms: np.ndarray,
+    styles: list[dict[str, Any]],
+    *,
+    cls: np.ndarray | None = None,
+    popup: dict[str, Any] | None = None,
+    tooltip: dict[str, Any] | None = None,
+    highlight: dict[str, Any] | None = None,
+    shared: bool = False,
+) -> dict[str, Any]:
     """What ``L.Circle15.vectors`` draws: features (WGS84) styled by class.
 
     ``popup`` and ``tooltip`` are ``{"labels": [...], "values": [[...], ...]}`` with
@@ -116,8 +122,12 @@ def vector_data(geoms: np.ndarray, styles: list[dict[str, Any]], *,
 # --------------------------------------------------------------------------------------
 # Cells
 # --------------------------------------------------------------------------------------
-def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFrame,
-                nearest: tuple[np.ndarray, list[str]] | None = None) -> dict[str, Any]:
+def cell_values(
+    cells: pd.DataFrame,
+    category: Category,
+    facilities: pd.DataFrame,
+    nearest: tuple[np.ndarray, list[str]] | None = None,
+) -> dict[str, Any]:
     """Per-cell minutes, cohort population and nearest facility of one category.
 
     Minutes travel in tenths (the popup shows one decimal) and the tier is derived from them
@@ -130,8 +140,9 @@ def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFram
     t = quantised(minutes, 10)
     tenths = np.where(np.isfinite(minutes) & (minutes >= 0), np.rint(minutes * 10), np.nan)
     n = len(category.tiers_min) + 1
-    derived = np.where(np.isnan(tenths), n,
-                       np.searchsorted(category.tiers_min, tenths / 10, side="left"))
+    derived = np.where(
+        np.isnan(tenths), n, np.searchsorted(category.tiers_min, tenths / 10, side="left")
+    )
     tier = tier_index(cells, category)
     wrong = np.flatnonzero(derived != tier)
     near_code, near_ids = nearest_codes(cells, key) if nearest is None else nearest
@@ -142,29 +153,40 @@ def cell_values(cells: pd.DataFrame, category: Category, facilities: pd.DataFram
     served = np.isfinite(minutes) & (minutes <= category.target_min) & (near_code >= 0)
     return {
         "title": category.label,
-        "labels": {"cell": "网格 Cell", "district": "街道 Sub-district",
-                   "cohort": f"目标人口 Target population ({category.cohort_label})",
-                   "time": "步行时间 Walking time", "tier": "分级 Tier",
-                   "nearest": "最近设施 Nearest facility", "unreachable": UNREACHABLE_TEXT,
-                   "minutes": "分钟 min"},
+        "labels": {
+            "cell": "网格 Cell",
+            "district": "街道 Sub-district",
+            "cohort": f"目标人口 Target population ({category.cohort_label})",
+            "time": "步行时间 Walking time",
+            "tier": "分级 Tier",
+            "nearest": "最近设施 Nearest facility",
+            "unreachable": UNREACHABLE_TEXT,
+            "minutes": "分钟 min",
+        },
         "tiers": tier_names(category),
         "colours": tier_colours(len(category.tiers_min)),
         "bounds": list(category.tiers_min),
         "t": t,
         "fix": {"k": typed(wrong.astype(np.uint32)), "v": typed(tier[wrong].astype(np.uint8))}
-        if len(wrong) else None,
+        if len(wrong)
+        else None,
         "pop": quantised(pd.to_numeric(column(cells, f"pop_{key}"), errors="coerce"), 10),
         "near": index_array(near_code),
-        "fac": [list(f) for f in zip(near_ids, texts([names.get(f) for f in near_ids], ""),
-                                     strict=True)],
+        "fac": [
+            list(f) for f in zip(near_ids, texts([names.get(f) for f in near_ids], ""), strict=True)
+        ],
         "served": typed(np.packbits(served, bitorder="little")),
     }
 
 
-def service_area_data(cells: gpd.GeoDataFrame, category: Category, colour: str,
-                      values: dict[str, Any], reach: pd.DataFrame | None = None,
-                      nearest: tuple[np.ndarray, list[str]] | None = None
-                      ) -> dict[str, Any] | None:
+def service_area_data(
+    cells: gpd.GeoDataFrame,
+    category: Category,
+    colour: str,
+    values: dict[str, Any],
+    reach: pd.DataFrame | None = None,
+    nearest: tuple[np.ndarray, list[str]] | None = None,
+) -> dict[str, Any] | None:
     """Each facility's service area (its cells within the target time): popup figures.
 
     The runtime draws the areas from the cells (:func:`cell_values`); here is what each
@@ -191,20 +213,34 @@ def service_area_data(cells: gpd.GeoDataFrame, category: Category, colour: str,
     reach = reach.reindex(fac_ids)
     target = minutes_text(category.target_min)
     facility = [f"{name} ({fid})" if name else fid for fid, name in values["fac"]]
-    rows = [list(r) for r in zip(
-        facility, fmt(reach["served_population"], ",.0f"), fmt(reach["served_cells"], ",.0f"),
-        fmt(area_by.reindex(fac_ids).to_numpy() / 1e6, ".2f"), fmt(reach["mean_min"], ".1f"),
-        strict=True)]
+    rows = [
+        list(r)
+        for r in zip(
+            facility,
+            fmt(reach["served_population"], ",.0f"),
+            fmt(reach["served_cells"], ",.0f"),
+            fmt(area_by.reindex(fac_ids).to_numpy() / 1e6, ".2f"),
+            fmt(reach["mean_min"], ".1f"),
+            strict=True,
+        )
+    ]
     return {
         "colour": colour,
         "fill": rgba(colour, 0.15),
         "stats": {
             "title": f"服务范围 Service area (≤ {target} min)",
-            "labels": ["设施 Facility", f"服务人口 Residents served ({category.cohort_label})",
-                       "网格数 Cells", "面积 Area (km²)", "平均步行时间 Mean walking time (min)"],
+            "labels": [
+                "设施 Facility",
+                f"服务人口 Residents served ({category.cohort_label})",
+                "网格数 Cells",
+                "面积 Area (km²)",
+                "平均步行时间 Mean walking time (min)",
+            ],
             "values": rows,
-            "tooltip": [f"服务范围 Service area (≤ {target} min)",
-                        f"服务人口 Residents served ({category.cohort_label})"],
+            "tooltip": [
+                f"服务范围 Service area (≤ {target} min)",
+                f"服务人口 Residents served ({category.cohort_label})",
+            ],
         },
     }
 
@@ -226,8 +262,10 @@ def gap_data(rows: gpd.GeoDataFrame, category: Category) -> dict[str, Any] | Non
     names = texts(column(frame, "nearest_name", None))
     ids = texts(column(frame, "nearest_facility", None))
     values = zip(
-        fmt(column(frame, "rank"), ".0f"), texts(column(frame, "gap_id", None)),
-        texts(column(frame, "district", None)), fmt(column(frame, "population"), ",.0f"),
+        fmt(column(frame, "rank"), ".0f"),
+        texts(column(frame, "gap_id", None)),
+        texts(column(frame, "district", None)),
+        fmt(column(frame, "population"), ",.0f"),
         fmt(column(frame, "area_km2"), ".2f"),
         fmt(column(frame, "mean_min"), ".1f", UNREACHABLE_TEXT),
         [f"{n} ({i})" for n, i in zip(names, ids, strict=True)],
@@ -238,20 +276,32 @@ def gap_data(rows: gpd.GeoDataFrame, category: Category) -> dict[str, Any] | Non
     )
     popup = {
         "title": category.label,
-        "labels": ["排名 Rank", "编号 Gap id", "街道 Sub-district",
-                   f"人口 Population ({category.cohort_label})", "面积 Area (km²)",
-                   "平均步行时间 Mean walking time (min)", "最近设施 Nearest facility",
-                   "到最近设施 Time to nearest facility (min)",
-                   "到最近设施距离 Walking distance to it (m)"],
+        "labels": [
+            "排名 Rank",
+            "编号 Gap id",
+            "街道 Sub-district",
+            f"人口 Population ({category.cohort_label})",
+            "面积 Area (km²)",
+            "平均步行时间 Mean walking time (min)",
+            "最近设施 Nearest facility",
+            "到最近设施 Time to nearest facility (min)",
+            "到最近设施距离 Walking distance to it (m)",
+        ],
         "values": [list(v) for v in values],
     }
-    style = {"color": GAP_COLOUR, "weight": 2.5, "fill": True, "fillColor": GAP_COLOUR,
-             "fillOpacity": 0.08}
+    style = {
+        "color": GAP_COLOUR,
+        "weight": 2.5,
+        "fill": True,
+        "fillColor": GAP_COLOUR,
+        "fillOpacity": 0.08,
+    }
     return vector_data(frame.geometry.to_numpy(), [style], popup=popup)
 
 
-def barrier_data(areas: gpd.GeoDataFrame | None, steps: gpd.GeoDataFrame | None,
-                 category: Category) -> dict[str, Any] | None:
+def barrier_data(
+    areas: gpd.GeoDataFrame | None, steps: gpd.GeoDataFrame | None, category: Category
+) -> dict[str, Any] | None:
     """Where steps cut a step-free category's residents off: their areas and the steps on
     their walks (at most :data:`MAX_MAP_GAPS` of each, the most residents first)."""
     parts = [f for f in (areas, steps) if f is not None and len(f)]
@@ -264,14 +314,26 @@ def barrier_data(areas: gpd.GeoDataFrame | None, steps: gpd.GeoDataFrame | None,
         geoms.append(frame.geometry.to_numpy())
         cls.append(np.zeros(len(frame), dtype=int))
         titles += [f"{category.label}: 因台阶超出目标时间 beyond the target without steps"] * len(
-            frame)
-        rows += [list(v) for v in zip(
-            texts(column(frame, "barrier_id", None)), texts(column(frame, "district", None)),
-            fmt(column(frame, "population"), ",.0f"), fmt(column(frame, "cells"), ",.0f"),
-            [f"{a} / {b}" for a, b in zip(fmt(column(frame, "mean_min_with_steps"), ".1f"),
-                                          fmt(column(frame, "mean_min_step_free"), ".1f",
-                                              UNREACHABLE_TEXT), strict=True)],
-            strict=True)]
+            frame
+        )
+        rows += [
+            list(v)
+            for v in zip(
+                texts(column(frame, "barrier_id", None)),
+                texts(column(frame, "district", None)),
+                fmt(column(frame, "population"), ",.0f"),
+                fmt(column(frame, "cells"), ",.0f"),
+                [
+                    f"{a} / {b}"
+                    for a, b in zip(
+                        fmt(column(frame, "mean_min_with_steps"), ".1f"),
+                        fmt(column(frame, "mean_min_step_free"), ".1f", UNREACHABLE_TEXT),
+                        strict=True,
+                    )
+                ],
+                strict=True,
+            )
+        ]
     if steps is not None and len(steps):
         frame = to_wgs84(steps.iloc[:MAX_MAP_GAPS])
         geoms.append(frame.geometry.to_numpy())
@@ -279,23 +341,44 @@ def barrier_data(areas: gpd.GeoDataFrame | None, steps: gpd.GeoDataFrame | None,
         kind = texts(column(frame, "kind", None))
         names = texts(column(frame, "name", None), "")
         titles += [f"{k} {n}".strip() for k, n in zip(kind, names, strict=True)]
-        rows += [list(v) for v in zip(
-            texts(column(frame, "street", None)), texts(column(frame, "district", None)),
-            fmt(column(frame, "population"), ",.0f"), fmt(column(frame, "cells"), ",.0f"),
-            [f"{x} m" for x in fmt(column(frame, "length_m"), ",.0f")], strict=True)]
-    popup = {"titles": titles,
-             "labels": ["编号 Id", "街道 Sub-district", f"受阻人口 Residents cut off {cohort}",
-                        "网格 Cells", "含台阶 / 无台阶 With steps / step-free (min); 台阶长度 "
-                                    "length of the steps"],
-             "values": rows}
-    styles = [{"color": BARRIER_COLOUR, "weight": 2, "fill": True,
-               "fillColor": BARRIER_COLOUR, "fillOpacity": 0.25},
-              {"color": STEPS_COLOUR, "weight": 5, "opacity": 0.9, "dashArray": "2 4"}]
+        rows += [
+            list(v)
+            for v in zip(
+                texts(column(frame, "street", None)),
+                texts(column(frame, "district", None)),
+                fmt(column(frame, "population"), ",.0f"),
+                fmt(column(frame, "cells"), ",.0f"),
+                [f"{x} m" for x in fmt(column(frame, "length_m"), ",.0f")],
+                strict=True,
+            )
+        ]
+    popup = {
+        "titles": titles,
+        "labels": [
+            "编号 Id",
+            "街道 Sub-district",
+            f"受阻人口 Residents cut off {cohort}",
+            "网格 Cells",
+            "含台阶 / 无台阶 With steps / step-free (min); 台阶长度 length of the steps",
+        ],
+        "values": rows,
+    }
+    styles = [
+        {
+            "color": BARRIER_COLOUR,
+            "weight": 2,
+            "fill": True,
+            "fillColor": BARRIER_COLOUR,
+            "fillOpacity": 0.25,
+        },
+        {"color": STEPS_COLOUR, "weight": 5, "opacity": 0.9, "dashArray": "2 4"},
+    ]
     return vector_data(np.concatenate(geoms), styles, cls=np.concatenate(cls), popup=popup)
 
 
-def choropleth_data(zones: gpd.GeoDataFrame, rows: pd.DataFrame, category: Category
-                    ) -> dict[str, Any]:
+def choropleth_data(
+    zones: gpd.GeoDataFrame, rows: pd.DataFrame, category: Category
+) -> dict[str, Any]:
     """Sub-districts (WGS84, shared geometry) coloured by the category's coverage class."""
     columns = ["population", "coverage", "mean_min", "p90_min", "unreachable_population"]
     stats = rows.drop_duplicates("district").set_index("district").reindex(columns=columns)
@@ -303,33 +386,54 @@ def choropleth_data(zones: gpd.GeoDataFrame, rows: pd.DataFrame, category: Categ
     target = minutes_text(category.target_min)
     cls = coverage_class(pd.to_numeric(joined["coverage"], errors="coerce"))
     tooltip = {
-        "labels": ["街道 Sub-district", f"目标人口 Target population ({category.cohort_label})",
-                   f"{target}分钟内覆盖率 Coverage within {target} min",
-                   "平均步行时间 Mean walking time (min)", "P90步行时间 P90 walking time (min)",
-                   "不可达人口 Unreachable population"],
-        "values": [list(v) for v in zip(
-            texts(joined["label"]), fmt(joined["population"], ",.0f"),
-            fmt(joined["coverage"], ".1%"), fmt(joined["mean_min"], ".1f"),
-            fmt(joined["p90_min"], ".1f"), fmt(joined["unreachable_population"], ",.0f"),
-            strict=True)],
+        "labels": [
+            "街道 Sub-district",
+            f"目标人口 Target population ({category.cohort_label})",
+            f"{target}分钟内覆盖率 Coverage within {target} min",
+            "平均步行时间 Mean walking time (min)",
+            "P90步行时间 P90 walking time (min)",
+            "不可达人口 Unreachable population",
+        ],
+        "values": [
+            list(v)
+            for v in zip(
+                texts(joined["label"]),
+                fmt(joined["population"], ",.0f"),
+                fmt(joined["coverage"], ".1%"),
+                fmt(joined["mean_min"], ".1f"),
+                fmt(joined["p90_min"], ".1f"),
+                fmt(joined["unreachable_population"], ",.0f"),
+                strict=True,
+            )
+        ],
     }
     palette = [*COVERAGE_COLOURS, NO_DATA_COLOUR]  # class -1 (no data) is the last
-    styles = [{"color": "#333", "weight": 1, "fill": True, "fillColor": c, "fillOpacity": 0.7}
-              for c in palette]
-    return vector_data(zones.geometry.to_numpy(), styles,
-                       cls=np.where(cls < 0, len(palette) - 1, cls), tooltip=tooltip,
-                       highlight={"weight": 3, "fillOpacity": 0.85}, shared=True)
+    styles = [
+        {"color": "#333", "weight": 1, "fill": True, "fillColor": c, "fillOpacity": 0.7}
+        for c in palette
+    ]
+    return vector_data(
+        zones.geometry.to_numpy(),
+        styles,
+        cls=np.where(cls < 0, len(palette) - 1, cls),
+        tooltip=tooltip,
+        highlight={"weight": 3, "fillOpacity": 0.85},
+        shared=True,
+    )
 
 
-def outline_data(geoms: np.ndarray, style: dict[str, Any],
-                 labels: list[str] | None = None) -> dict[str, Any]:
+def outline_data(
+    geoms: np.ndarray, style: dict[str, Any], labels: list[str] | None = None
+) -> dict[str, Any]:
     """Outlines (sub-districts, the study area); with ``labels`` a tooltip of each."""
     tooltip = None if labels is None else {"labels": [""], "values": [[t] for t in labels]}
     return vector_data(geoms, [style], tooltip=tooltip, shared=labels is not None)
 
 
-_ISSUE_KINDS = {"separate_piece": "孤立路网 separate piece of network",
-                "loose_end": "断头路 loose end"}
+_ISSUE_KINDS = {
+    "separate_piece": "孤立路网 separate piece of network",
+    "loose_end": "断头路 loose end",
+}
 
 
 def issue_data(issues: gpd.GeoDataFrame) -> dict[str, Any] | None:
@@ -353,18 +457,37 @@ def issue_data(issues: gpd.GeoDataFrame) -> dict[str, Any] | None:
     # Styled by kind; an issue of another kind by its geometry (lines as pieces, points as ends).
     by_geometry = np.where(geometry_kinds(frame.geometry.to_numpy()) == 2, 1, 0)
     cls = np.where(kind == "separate_piece", 0, np.where(kind == "loose_end", 1, by_geometry))
-    styles = [{"color": ISSUE_COLOURS["separate_piece"], "weight": 3, "opacity": 0.9,
-               "radius": 5},
-              {"color": ISSUE_COLOURS["loose_end"], "weight": 2, "fill": True,
-               "fillColor": ISSUE_COLOURS["loose_end"], "fillOpacity": 0.8, "radius": 5}]
+    styles = [
+        {"color": ISSUE_COLOURS["separate_piece"], "weight": 3, "opacity": 0.9, "radius": 5},
+        {
+            "color": ISSUE_COLOURS["loose_end"],
+            "weight": 2,
+            "fill": True,
+            "fillColor": ISSUE_COLOURS["loose_end"],
+            "fillOpacity": 0.8,
+            "radius": 5,
+        },
+    ]
     popup = {
         "titles": [_ISSUE_KINDS.get(k, str(k)) for k in kind],
-        "labels": ["编号 Id", "说明 Description", "受影响人口 Residents affected",
-                   "长度 Length (m)", "距主路网 Distance to the main network (m)"],
-        "values": [list(v) for v in zip(
-            texts(column(frame, "issue_id", None)), texts(column(frame, "description", None)),
-            fmt(column(frame, "population"), ",.0f"), fmt(column(frame, "length_m"), ",.0f"),
-            fmt(column(frame, "nearest_m"), ",.0f"), strict=True)],
+        "labels": [
+            "编号 Id",
+            "说明 Description",
+            "受影响人口 Residents affected",
+            "长度 Length (m)",
+            "距主路网 Distance to the main network (m)",
+        ],
+        "values": [
+            list(v)
+            for v in zip(
+                texts(column(frame, "issue_id", None)),
+                texts(column(frame, "description", None)),
+                fmt(column(frame, "population"), ",.0f"),
+                fmt(column(frame, "length_m"), ",.0f"),
+                fmt(column(frame, "nearest_m"), ",.0f"),
+                strict=True,
+            )
+        ],
     }
     data = vector_data(frame.geometry.to_numpy(), styles, cls=cls, popup=popup)
     data["total"] = len(issues)

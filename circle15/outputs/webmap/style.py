@@ -64,8 +64,15 @@ ALL_DISTRICTS = "ALL"
 
 # ColorBrewer YlGnBu (9 classes): near = light, far = dark; tiers sample it evenly.
 _YLGNBU = (
-    "#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4",
-    "#1d91c0", "#225ea8", "#253494", "#081d58",
+    "#ffffd9",
+    "#edf8b1",
+    "#c7e9b4",
+    "#7fcdbb",
+    "#41b6c4",
+    "#1d91c0",
+    "#225ea8",
+    "#253494",
+    "#081d58",
 )
 UNREACHABLE_COLOUR = "#525252"
 #: Opacity of the walking-time cells (their pane), so streets of a basemap show through.
@@ -77,8 +84,16 @@ COVERAGE_COLOURS = ("#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837")
 NO_DATA_COLOUR = "#d9d9d9"
 # ColorBrewer Dark2, one colour per category for facility markers.
 FACILITY_COLOURS = (
-    "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1b9e77", "#666666",
-    "#1f78b4", "#b15928",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#1b9e77",
+    "#666666",
+    "#1f78b4",
+    "#b15928",
 )
 #: Residents cut off by steps (areas) and the steps on their walks (lines).
 BARRIER_COLOUR = "#6a3d9a"
@@ -111,7 +126,7 @@ def rgba(colour: str, alpha: float) -> str:
     """``#rrggbb`` as ``rgba(r,g,b,alpha)``."""
     if not _HEX.match(colour):
         raise ValueError(f"colour must be #rrggbb, got {colour!r}")
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha:g})"
 
 
@@ -220,6 +235,10 @@ def choropleth_layer_name(category: Category) -> str:
 
 def layer_names(category: Category) -> list[str]:
     """Full names of a category's layers, in layer-control order."""
-    return [facility_layer_name(category), walking_layer_name(category),
-            service_area_layer_name(category), gap_layer_name(category),
-            choropleth_layer_name(category)]
+    return [
+        facility_layer_name(category),
+        walking_layer_name(category),
+        service_area_layer_name(category),
+        gap_layer_name(category),
+        choropleth_layer_name(category),
+    ]
