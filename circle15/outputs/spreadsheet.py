@@ -11,24 +11,24 @@ treated the same way: a planner's extra column may be called anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from .atomic import atomic_path
 from .reproducible import normalise_xlsx
 from .safe_text import FORMULA_START, clean_control, csv_safe_frame, csv_safe_text
 
-__all__ = ["csv_frame", "format_sheet", "write_csv", "write_xlsx", "xlsx_frame"]
+__all__ = ["csv_frame", "write_csv", "write_xlsx", "xlsx_frame"]
 
-_HEADER_FILL = PatternFill("solid", fgColor="DDE3EA")
+_HEADER_FILL = "#DDE3EA"
 _MAX_WIDTH = 48
 
 
@@ -114,48 +114,87 @@ def _formula_like(values: pd.Series) -> np.ndarray:
     return found.to_numpy(dtype=bool)
 
 
-def _as_text(ws: Worksheet, frame: pd.DataFrame) -> None:
-    """Store every text cell that starts like a formula as a quote-prefixed string.
-
-    openpyxl takes any text beginning with ``=`` for a formula; the cells are found in
-    the frame, column by column, and only those are touched.
-    """
-    for j, name in enumerate(frame.columns, start=1):
-        hits = [1] if str(name).startswith(FORMULA_START) else []
-        values = frame[name]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            rows = np.flatnonzero(_formula_like(values))
-            hits += (rows + 2).tolist()  # the header is row 1
-        for i in hits:
-            cell = ws.cell(row=i, column=j)
-            cell.data_type = "s"
-            cell.quotePrefix = True
+def _number_format(name: str) -> str | None:
+    """Percentages for shares, thousands for populations."""
+    if name == "coverage" or name.endswith("_share"):
+        return "0.0%"
+    if name.startswith("pop") or name.endswith("population"):
+        return "#,##0.0"
+    return None
 
 
-def format_sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
-    """Bold frozen header with a filter, column widths, percentages for shares."""
-    ws.freeze_panes = "A2"
-    if ws.max_row > 1:
-        ws.auto_filter.ref = ws.dimensions
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for i, name in enumerate(frame.columns, start=1):
-        letter = get_column_letter(i)
-        values = frame[name].astype(str).str.len()
-        longest = int(values.fillna(0).max()) if len(values) else 0  # NA (all-blank) -> 0
-        width = min(_MAX_WIDTH, max(len(str(name)), longest) + 2)
-        ws.column_dimensions[letter].width = max(width, 8)
-        fmt = None
-        name = str(name)
-        if name == "coverage" or name.endswith("_share"):
-            fmt = "0.0%"
-        elif name.startswith("pop") or name.endswith("population"):
-            fmt = "#,##0.0"
-        if fmt:
-            for cell in ws[letter][1:]:
-                cell.number_format = fmt
+def _width(frame: pd.DataFrame, name: Any) -> float:
+    values = frame[name].astype(str).str.len()
+    longest = int(values.fillna(0).max()) if len(values) else 0  # NA (all-blank) -> 0
+    return max(min(_MAX_WIDTH, max(len(str(name)), longest) + 2), 8)
+
+
+class _Formats:
+    """The few cell formats every workbook uses (xlsxwriter formats belong to a book)."""
+
+    def __init__(self, book: Workbook) -> None:
+        header = {"bold": True, "bg_color": _HEADER_FILL, "text_wrap": True, "valign": "top"}
+        self.header = book.add_format(header)
+        self.header_text = book.add_format({**header, "quote_prefix": True})
+        self.text = book.add_format({"quote_prefix": True})
+        self._book = book
+        self._numbers: dict[str, Any] = {}
+
+    def number(self, pattern: str) -> Any:
+        if pattern not in self._numbers:
+            self._numbers[pattern] = self._book.add_format({"num_format": pattern})
+        return self._numbers[pattern]
+
+
+def _write_column(ws: Worksheet, j: int, values: pd.Series, formats: _Formats) -> None:
+    """Write one column below its header: numbers as numbers, text as strings (quote
+    prefixed when it starts like a formula), blanks left empty."""
+    if pd.api.types.is_bool_dtype(values.dtype) and not values.isna().any():
+        for i, v in enumerate(values.tolist(), start=1):
+            ws.write_boolean(i, j, v)
+        return
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        finite = np.isfinite(numbers)
+        for i in np.flatnonzero(finite).tolist():
+            ws.write_number(i + 1, j, numbers[i])
+        for i in np.flatnonzero(np.isinf(numbers)).tolist():  # as pandas writes them
+            ws.write_string(i + 1, j, "inf" if numbers[i] > 0 else "-inf")
+        return
+    for i, v in enumerate(values.tolist(), start=1):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            continue
+        if isinstance(v, bool | np.bool_):
+            ws.write_boolean(i, j, bool(v))
+        elif isinstance(v, int | float | np.integer | np.floating):
+            f = float(v)
+            if np.isfinite(f):
+                ws.write_number(i, j, f)
+            else:
+                ws.write_string(i, j, "inf" if f > 0 else "-inf")
+        else:
+            text = str(v)
+            if text.startswith(FORMULA_START):
+                ws.write_string(i, j, text, formats.text)
+            else:
+                ws.write_string(i, j, text)
+
+
+def _write_sheet(ws: Worksheet, frame: pd.DataFrame, formats: _Formats) -> None:
+    """A sheet: bold frozen header with a filter, column widths, number formats, cells."""
+    for j, name in enumerate(frame.columns):
+        label = str(name)
+        ws.write_string(
+            0, j, label, formats.header_text if label.startswith(FORMULA_START) else formats.header
+        )
+        pattern = _number_format(label)
+        ws.set_column(
+            j, j, _width(frame, name), formats.number(pattern) if pattern is not None else None
+        )
+        _write_column(ws, j, frame[name], formats)
+    ws.freeze_panes(1, 0)
+    if len(frame) and len(frame.columns):
+        ws.autofilter(0, 0, len(frame), len(frame.columns) - 1)
 
 
 def write_xlsx(
@@ -163,25 +202,47 @@ def write_xlsx(
     path: Path | str,
     *,
     started: datetime | None = None,
-    finish: Callable[[dict[str, Worksheet]], None] | None = None,
+    wrap: Mapping[str, Mapping[int, float]] | None = None,
 ) -> Path:
     """Write ``sheets`` (name → frame, in order) to an XLSX workbook atomically.
 
-    Every sheet is formatted by :func:`format_sheet`; no cell is a formula (text that
-    looks like one is a quote-prefixed string). ``finish`` may adjust the worksheets
-    before saving; ``started`` pins the document dates (reproducible bytes).
+    Every sheet has a bold frozen header with a filter, fitted column widths, percentages
+    for shares and thousands for populations; no cell is a formula (text that looks like
+    one is a quote-prefixed string). Written with xlsxwriter, cell by cell in C-speed
+    loops: a city's 300,000 gaps take seconds, where openpyxl took minutes.
+
+    Parameters
+    ----------
+    sheets : mapping of str to DataFrame
+        The sheets, in order.
+    path : Path or str
+        Where the workbook goes (written to a temporary name, then moved).
+    started : datetime, optional
+        Pins the document dates (reproducible bytes).
+    wrap : mapping, optional
+        Per sheet, columns (0-based) whose text wraps, with their width.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     path = Path(path)
     with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, frame in sheets.items():
-                clean = xlsx_frame(frame)
-                clean.to_excel(writer, sheet_name=name, index=False)
-                ws = writer.sheets[name]
-                _as_text(ws, clean)
-                format_sheet(ws, clean)
-            if finish is not None:
-                finish(dict(writer.sheets))
+        book = xlsxwriter.Workbook(
+            str(tmp),
+            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        if started is not None:
+            book.set_properties({"created": started})
+        formats = _Formats(book)
+        wrapped = book.add_format({"text_wrap": True, "valign": "top"})
+        for name, frame in sheets.items():
+            ws = book.add_worksheet(name)
+            _write_sheet(ws, xlsx_frame(frame), formats)
+            for column, width in (wrap or {}).get(name, {}).items():
+                ws.set_column(column, column, width, wrapped)
+        book.close()
         if started is not None:
             normalise_xlsx(tmp, started)
     return path

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl.styles import Alignment
-from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
 from ..analysis.service_areas import facility_reach
@@ -275,12 +273,6 @@ def write_workbook(
         "parameters": parameters_sheet(result),
     }
 
-    def wrap_about(sheets: dict[str, Worksheet]) -> None:
-        about = sheets["about"]
-        about.column_dimensions["B"].width = 100
-        for row in about.iter_rows(min_row=2, min_col=2, max_col=2):
-            row[0].alignment = Alignment(wrap_text=True, vertical="top")
-
     order = list(SHEETS)
     if getattr(result, "targets", None) is not None:  # the study's targets, met or not
         sheets["targets"] = result.targets
@@ -296,5 +288,5 @@ def write_workbook(
         ]
     # the run date, not the second of writing, inside: the same bytes for the same run
     return write_xlsx(
-        {name: sheets[name] for name in order}, path, started=started, finish=wrap_about
+        {name: sheets[name] for name in order}, path, started=started, wrap={"about": {1: 100}}
     )
