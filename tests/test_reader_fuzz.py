@@ -150,6 +150,8 @@ def test_mutated_facility_xlsx(seeds, edits):
 
 @FUZZ
 @given(edits=EDITS)
+# GDAL says so when a mutated point has one coordinate; the reader then reads or refuses it.
+@pytest.mark.filterwarnings("ignore:OGRGeoJSON:RuntimeWarning")
 def test_mutated_facility_geojson(seeds, edits):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "facilities.geojson"

@@ -1,21 +1,10 @@
-"""Data checks between reading and computing: stop on inputs that would give wrong numbers,
-and warn, in the outputs, about what a planner should know before reading them.
+"""Coordinates in another system than declared: GCJ-02/BD-09 read as WGS84, or the reverse.
 
-The readers (``circle15.sources``) check each file on its own: columns, numbers, ids,
-geometries. The checks here look at the layers together, in the study CRS:
-
-- the study area is a polygon and the network reaches it;
-- facilities lie where the network and the area are: not all outside the area (swapped
-  longitude/latitude is recognised), and not shifted by the systematic offset of Chinese
-  map coordinates (GCJ-02/BD-09 data declared as WGS84, or the reverse), see
-  :func:`coordinate_offset`;
-- after snapping: someone and something of each category reach a street, and how many
-  residents live on network pieces without any facility of a category
-  (:func:`run_warnings`).
-
-Errors are ``InputError`` (the CLI exits with code 2); warnings are sentences collected in
-``result.diagnostics["warnings"]``, printed by the CLI and written to ``manifest.json``
-and ``report.html``.
+Chinese web maps publish coordinates shifted by 100–700 m. Points (facilities, candidate
+sites) are compared with the streets as read and as they would be in the other systems
+(:func:`coordinate_offset`); :func:`point_crs_messages` turns the comparison into an error
+or warnings. ``_network_offset`` runs the comparison the other way round for
+centrelines traced on Amap or Baidu.
 """
 
 from __future__ import annotations
@@ -27,10 +16,9 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from .errors import InputError
-from .model import OPEN_AGE, Districts, FacilityLayer, PopulationGrid, WalkingNetwork
-from .sources.chinese_crs import parse_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from .sources.population import population_summary
+from ..errors import InputError
+from ..model import FacilityLayer, WalkingNetwork
+from ..sources.chinese_crs import parse_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
 #: Fewest facilities on which an offset of their coordinates is judged.
 MIN_FACILITIES_FOR_OFFSET = 5
@@ -124,150 +112,6 @@ class OffsetFinding:
             and self.as_read_m >= 0.8 * null
             and (self.as_other_m <= 0.25 * null or off_network)
         )
-
-
-def check_inputs(
-    config,
-    districts: Districts,
-    network: WalkingNetwork,
-    population: PopulationGrid,
-    facilities: dict[str, FacilityLayer],
-) -> list[str]:
-    """Check the layers of a study against each other before any computation.
-
-    Parameters
-    ----------
-    config : LoadedConfig
-        The study file (for facility CRSs, the network buffer and messages).
-    districts, network, population, facilities
-        The layers as read, in the study CRS.
-
-    Returns
-    -------
-    list of str
-        Warnings, each one sentence a planner can act on.
-
-    Raises
-    ------
-    InputError
-        An empty study area, a network away from the area, facilities all outside it (with
-        the reason when it is swapped coordinates), or facilities whose coordinates are in
-        another system than declared (when no system was declared).
-    """
-    warnings: list[str] = []
-    if districts.area.is_empty or districts.area.area <= 0:
-        raise InputError(
-            "boundary outline: the study area has no extent (empty or "
-            "zero-area polygons); check the outline file"
-        )
-    _network_reaches_area(network, districts)
-    _network_has_length(network)
-    streets = shapely.STRtree(network.edges.geometry.to_numpy())
-    buffer_m = config.config.network.buffer_m
-    warnings += _network_offset(config, network, streets, facilities)
-    for key, layer in facilities.items():
-        source = config.config.facilities[key]
-        name = f" {source.path.name}" if source.path is not None else ""
-        what = f"facilities ({key}){name}"
-        if source.source != "osm":  # OpenStreetMap data and streets share WGS84
-            warnings += _offset_messages(layer, streets, source.crs, what, key)
-        warnings += _outside_area(layer, districts, buffer_m, what)
-        warnings += _capacity_notes(layer, what)
-    warnings += districts.notes + network.notes
-    warnings += population.notes
-    warnings += [note for layer in facilities.values() for note in layer.notes]
-    return warnings
-
-
-def _network_reaches_area(network: WalkingNetwork, districts: Districts) -> None:
-    """The walking network must have streets inside the study area."""
-    lines = network.edges.geometry.to_numpy()
-    inside = shapely.STRtree(lines).query(districts.area, predicate="intersects")
-    if len(inside):
-        return
-    gap_km = shapely.distance(shapely.box(*network.edges.total_bounds), districts.area) / 1000
-    raise InputError(
-        f"network: none of its {len(lines):,} street segments lies within the study area "
-        f"(the nearest is {gap_km:,.1f} km away); check that the network covers the area "
-        "and that its coordinate system is the one declared"
-    )
-
-
-def _network_has_length(network: WalkingNetwork) -> None:
-    """A network whose streets all have length 0 would put everyone 0 minutes from
-    everything (100 % coverage)."""
-    lengths = network.edges["length_m"].to_numpy(dtype=float)
-    if not (lengths > 0).any():
-        raise InputError(
-            f"network: all {len(lengths):,} of its street segments have length 0 m, so every "
-            "walk would take 0 minutes; check the file's length column (osmnx: 'length', in "
-            "metres) and that the lines have their real coordinates"
-        )
-
-
-def _outside_area(
-    layer: FacilityLayer, districts: Districts, buffer_m: float, what: str
-) -> list[str]:
-    """Facilities beyond the area plus the network buffer: all of them is an error."""
-    points = layer.facilities.geometry.to_numpy()
-    reach = shapely.buffer(districts.area, buffer_m)
-    shapely.prepare(reach)
-    outside = ~shapely.contains(reach, points)
-    if not outside.any():
-        return []
-    ids = layer.facilities["facility_id"].astype(str).to_numpy()[outside]
-    if outside.all():
-        if _swapped_inside(points, layer.facilities.crs, reach):
-            raise InputError(
-                f"{what}: every facility lies outside the study area, and with longitude "
-                "and latitude swapped they would lie inside it: the file gives latitude "
-                "first. Swap the coordinate columns (or name them with lon_field and "
-                "lat_field), or export the file again with longitude first"
-            )
-        gap_km = shapely.distance(shapely.multipoints(points), districts.area) / 1000
-        raise InputError(
-            f"{what}: none of its {len(points):,} facilities lies within {buffer_m:,.0f} m "
-            f"of the study area (the nearest is {gap_km:,.1f} km away); check the file "
-            "and its coordinate system (crs)"
-        )
-    shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
-    return [
-        f"{what}: {len(ids)} of {len(points)} facilities lie more than {buffer_m:,.0f} m "
-        f"outside the study area ({shown}); they serve no one in it unless the street "
-        "network reaches them"
-    ]
-
-
-def _swapped_inside(points: np.ndarray, crs: CRS, reach: shapely.Geometry) -> bool:
-    """Whether most facilities, read with longitude and latitude swapped, fall inside."""
-    to_wgs = Transformer.from_crs(crs, 4326, always_xy=True)
-    back = Transformer.from_crs(4326, crs, always_xy=True)
-    lon, lat = to_wgs.transform(shapely.get_x(points), shapely.get_y(points))
-    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 90)  # lat read as lon
-    if not ok.any():
-        return False
-    x, y = back.transform(lat[ok], lon[ok])
-    return bool(shapely.contains_xy(reach, x, y).mean() >= 0.5)
-
-
-def _capacity_notes(layer: FacilityLayer, what: str) -> list[str]:
-    capacity = layer.facilities["capacity"].to_numpy(dtype=float)
-    blank = np.isnan(capacity)
-    if not blank.any():
-        return []
-    if blank.all():
-        return [
-            f"{what}: no facility has a capacity; supply per resident (2SFCA) and the "
-            "norms cannot be computed for this category"
-        ]
-    return [
-        f"{what}: {int(blank.sum())} of {len(capacity)} facilities have no capacity; "
-        "supply (2SFCA) treats them as set by supply.missing_capacity"
-    ]
-
-
-# --------------------------------------------------------------------------------------
-# Coordinate offsets (GCJ-02 / BD-09 against WGS84)
 
 
 def coordinate_offset(
@@ -518,7 +362,7 @@ def _network_offset(
     streets only when moved by the offset, the streets are the shifted layer. Only for a
     centreline file whose system was not declared with ``[network] crs``.
     """
-    from .sources.inputs import network_source
+    from ..sources.inputs import network_source
 
     n = config.config.network
     if n.crs is not None or network_source(n.path, n.source) != "centrelines":
@@ -562,160 +406,3 @@ def _network_offset(
                 '(or crs = "WGS84" if the lines really are WGS84)'
             )
     return []
-
-
-# --------------------------------------------------------------------------------------
-# After snapping
-
-
-def check_snapping(
-    cells_snapped: np.ndarray, facilities_snapped: dict[str, np.ndarray], max_snap_m: float
-) -> None:
-    """Stop when no resident, or no facility of a category, is near any street.
-
-    Every result would then be "unreachable": a wrong CRS or a network for another area,
-    not a finding.
-    """
-    if len(cells_snapped) and not cells_snapped.any():
-        raise InputError(
-            f"population: none of the {len(cells_snapped):,} populated cells is within "
-            f"{max_snap_m:g} m of a street (analysis.max_snap_m); check that the network "
-            "and the population cover the same area in the same coordinate system"
-        )
-    for key, snapped in facilities_snapped.items():
-        if len(snapped) and not snapped.any():
-            raise InputError(
-                f"facilities ({key}): none of the {len(snapped):,} facilities is within "
-                f"{max_snap_m:g} m of a street (analysis.max_snap_m); check their "
-                "coordinates and crs, or that the network covers them"
-            )
-
-
-def population_without_facility(
-    piece_of_cell: np.ndarray, pieces_with_facility: np.ndarray, cohort: np.ndarray
-) -> float:
-    """Residents on network pieces where no facility of the category stands.
-
-    Parameters
-    ----------
-    piece_of_cell : ndarray of int
-        Connected piece of each cell's street node; -1 for cells off the network.
-    pieces_with_facility : ndarray of int
-        Pieces holding at least one snapped facility of the category.
-    cohort : ndarray of float
-        The category's residents per cell.
-    """
-    on_network = piece_of_cell >= 0
-    stranded = on_network & ~np.isin(piece_of_cell, pieces_with_facility)
-    return float(cohort[stranded].sum())
-
-
-#: Share of residents beyond the snap limit above which the population's spread is
-#: questioned.
-SPREAD_WARNING_SHARE = 0.01
-
-
-def population_method(population: PopulationGrid, categories: dict) -> dict:
-    """How the residents and each category's cohort were obtained, for the manifest and
-    the report (``diagnostics["population_method"]``).
-
-    Returns
-    -------
-    dict
-        The reader's ``method`` (``source``, ``file``, ``residents``, ``spread_by``,
-        ``age_structure``), ``bands`` (the age bands present), ``cohorts`` (per category:
-        its ages and the bands it takes, with the share taken where a band is split
-        evenly across its single years of age) and ``text``, the same in one paragraph.
-    """
-    method = dict(population.method)
-    bands = [{"column": b.column, "ages": _ages(b.age_min, b.age_max)} for b in population.bands]
-    cohorts, split_text = {}, []
-    for key, cat in categories.items():
-        parts = []
-        for b in population.bands:
-            lo, hi = max(cat.age_min, b.age_min), min(cat.age_max, b.age_max)
-            if hi < lo:
-                continue
-            share = 1.0 if b.age_max >= OPEN_AGE else (hi - lo + 1) / b.years
-            parts.append({"band": b.column, "share": round(share, 4)})
-            if share < 1:
-                split_text.append(
-                    f"{b.column} ({_ages(b.age_min, b.age_max)}) × "
-                    f"{share:.2f} for {key} ({_ages(cat.age_min, cat.age_max)})"
-                )
-        whole = cat.age_min <= 0 and cat.age_max >= OPEN_AGE
-        cohorts[key] = {
-            "ages": _ages(cat.age_min, cat.age_max),
-            "from": "pop_total" if whole else parts,
-        }
-    split = (
-        "bands split evenly across their single years of age: "
-        + "; ".join(dict.fromkeys(split_text))
-        if split_text
-        else "no age band had to be split"
-    )
-    method.update(bands=bands, cohorts=cohorts, split=split)
-    text = population_summary(population.method)
-    if population.bands:
-        text += f"; age bands: {', '.join(b['column'] for b in bands)}; {split}"
-    method["text"] = text
-    return method
-
-
-def _ages(lo: int, hi: int) -> str:
-    return f"{lo}+" if hi >= OPEN_AGE else (f"{lo}" if lo == hi else f"{lo}-{hi}")
-
-
-def run_warnings(diagnostics: dict, categories: dict) -> list[str]:
-    """Plain-language warnings from a run's diagnostics, to read next to its figures."""
-    out = []
-    if diagnostics.get("unsnapped_cells"):
-        out.append(
-            f"{diagnostics['unsnapped_cells']:,} populated cells "
-            f"({diagnostics['unsnapped_population']:,.0f} residents) are farther than the snap "
-            "limit from every street; they count as unreachable (see analysis.max_snap_m)"
-        )
-        method = diagnostics.get("population_method", {})
-        share = diagnostics["unsnapped_population"] / max(diagnostics.get("population", 0), 1)
-        if method.get("source") == "census" and share > SPREAD_WARNING_SHARE:
-            better = (
-                "weights = a layer of residential buildings (weight_field = floors) or "
-                "residential land use (weight_field and residential_values)"
-                if method.get("spread_by") == "land area"
-                else "finer census areas, or a building layer with floors as weight_field"
-            )
-            out.append(
-                f"the census spread (by {method.get('spread_by')}) puts {share:.1%} of the "
-                "residents beyond the snap limit of every street (fields, water, hills): "
-                f"spread them where people live with [population] {better}"
-            )
-    stranded = {
-        k: v for k, v in diagnostics.get("population_without_facility", {}).items() if v > 0
-    }
-    if diagnostics.get("network_pieces", 1) > 1 and (
-        stranded or diagnostics.get("population_off_main_network")
-    ):
-        text = (
-            f"the walking network has {diagnostics['network_pieces']:,} separate pieces; "
-            f"{diagnostics.get('population_off_main_network', 0):,.0f} residents live on "
-            "pieces other than the largest"
-        )
-        if stranded:
-            parts = [
-                f"{categories[k].name_en if k in categories else k} "
-                f"{v:,.0f} ({categories[k].cohort_label if k in categories else ''})"
-                for k, v in stranded.items()
-            ]
-            text += (
-                "; residents on pieces without any facility of the category, who count "
-                "as unreachable: " + ", ".join(parts)
-            )
-        out.append(text)
-    for key, ids in diagnostics.get("unsnapped_facilities", {}).items():
-        if ids:
-            shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
-            out.append(
-                f"{len(ids)} {key} facilities are too far from any street and were "
-                f"left out: {shown}"
-            )
-    return out
