@@ -1,7 +1,7 @@
 """Table-driven bad inputs: each one ends ``circle15 run`` with exit code 2 and a message
 a planner can act on, never a traceback.
 
-Every case starts from the small valid study of ``tests/smallstudy.py`` (real GeoPackage,
+Every case starts from the small valid study of ``tests/factories/studies.py`` (real GeoPackage,
 GeoJSON and CSV files), breaks one thing the way real files break, runs the command line
 and checks the exit code, the key words of the message and that no traceback is printed.
 """
@@ -25,40 +25,14 @@ from shapely.geometry import LineString, Point
 from circle15.cli import main
 from circle15.sources.chinese_crs import wgs84_to_gcj02
 
-from .smallstudy import CRS, ORIGIN, write_small_study
+from .factories.studies import CRS, ORIGIN, append, edit, lonlat, rewrite_layer, write_small_study
 
 X0, Y0 = ORIGIN
 TO_WGS = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 
 
-def edit(toml: Path, old: str, new: str) -> None:
-    text = toml.read_text(encoding="utf-8")
-    assert old in text, old
-    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def append(toml: Path, text: str) -> None:
-    toml.write_text(toml.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
-
-
-def rewrite_layer(path: Path, layer: str | None, change: Callable) -> None:
-    """Read a layer, change it, write the file again (other layers kept)."""
-    import pyogrio
-
-    layers = [name for name, _ in pyogrio.list_layers(path)] if layer else [None]
-    frames = {name: gpd.read_file(path, layer=name) for name in layers}
-    frames[layer] = change(frames[layer])
-    path.unlink()
-    for name, frame in frames.items():
-        frame.to_file(path, layer=name) if name else frame.to_file(path)
-
-
 def facility_csv(folder: Path, name: str, rows: dict) -> None:
     pd.DataFrame(rows).to_csv(folder / name, index=False)
-
-
-def lonlat(x, y):
-    return TO_WGS.transform(np.asarray(x, float), np.asarray(y, float))
 
 
 # --------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from circle15.model import WalkingNetwork
 from circle15.outputs import write_outputs
 from circle15.outputs.spreadsheet import read_own_csv
 
-from .smallstudy import ORIGIN, write_small_study
-from .test_step_free import oracle_metres
+from .factories.oracles import oracle_metres
+from .factories.studies import ORIGIN, write_small_study
 
 X0, Y0 = ORIGIN
 CANTEENS = [(X0 + 800, Y0 + 810), (X0 + 100, Y0 + 900), (X0 + 450, Y0 + 120)]

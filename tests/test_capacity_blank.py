@@ -11,7 +11,7 @@ from circle15.analysis.supply import district_supply
 from circle15.cli import main
 from circle15.standards import load_standards
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 
 def test_district_capacity_by_hand():

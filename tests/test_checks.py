@@ -19,8 +19,7 @@ from circle15.demo.locate import demo_config_path
 from circle15.sources.chinese_crs import wgs84_to_gcj02
 from circle15.sources.inputs import read_inputs
 
-from .smallstudy import CRS, ORIGIN, N, write_small_study
-from .test_bad_inputs import lonlat, rewrite_layer
+from .factories.studies import CRS, ORIGIN, N, lonlat, rewrite_layer, write_small_study
 
 X0, Y0 = ORIGIN
 

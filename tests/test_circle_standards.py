@@ -19,7 +19,7 @@ from circle15.sources.network import step_ways
 from circle15.sources.osm_facilities import MAPPING, OsmFeatures, classify, tidy_features
 from circle15.standards import load_standards
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.studies import ORIGIN, write_small_study
 
 X0, Y0 = ORIGIN
 

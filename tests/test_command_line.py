@@ -18,8 +18,8 @@ import pytest
 from circle15.arguments import memory_size
 from circle15.errors import ConfigError
 
-from .smallstudy import write_small_study
-from .test_interrupted_run import env_with
+from .factories.runs import env_with
+from .factories.studies import write_small_study
 
 
 def circle15(

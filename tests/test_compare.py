@@ -15,7 +15,7 @@ from circle15.demo.locate import repository_data_dir
 from circle15.errors import InputError
 from circle15.sources.reference import parse_value, read_reference
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 EXAMPLE = repository_data_dir() / "reference" / "zhenhai_reference_example.csv"
 

@@ -23,8 +23,8 @@ from circle15.cli import main
 from circle15.demo.locate import repository_data_dir
 from circle15.outputs.spreadsheet import read_own_csv
 
-from .smallstudy import ORIGIN, write_small_study
-from .test_step_free import oracle_metres
+from .factories.oracles import oracle_metres
+from .factories.studies import ORIGIN, write_small_study
 
 X0, Y0 = ORIGIN
 BEFORE = {

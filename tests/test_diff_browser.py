@@ -1,5 +1,5 @@
 """``diff_map.html`` and ``diff.html`` in headless Chromium: no errors, every layer toggles,
-names that are markup stay text (helpers and fixtures of ``tests/test_browser.py``)."""
+names that are markup stay text (helpers and fixtures of ``tests/factories/browser.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from circle15.cli import main
 
-from .smallstudy import ORIGIN, write_small_study
-from .test_browser import _STATE_JS, browser, visit  # noqa: F401 (fixture)
+from .factories.browser import MAP_STATE_JS, visit
+from .factories.studies import ORIGIN, write_small_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,13 +41,13 @@ def diff_folder(tmp_path_factory):
     return root / "d"
 
 
-def test_diff_map_renders_and_every_layer_toggles(browser, diff_folder):  # noqa: F811
+def test_diff_map_renders_and_every_layer_toggles(browser, diff_folder):
     v = visit(browser, diff_folder / "diff_map.html")
     page = v.page
     page.wait_for_function(
         "() => !!window.L && Object.values(window).some(o => o instanceof L.Circle15.LayerControl)"
     )
-    state = page.evaluate(_STATE_JS)
+    state = page.evaluate(MAP_STATE_JS)
     assert len(state["on"]) >= 5  # outlines + per category cells, facilities, coverage
     boxes = page.locator(
         ".leaflet-control-layers-overlays input.leaflet-control-layers-selector[type=checkbox]"
@@ -61,7 +61,7 @@ def test_diff_map_renders_and_every_layer_toggles(browser, diff_folder):  # noqa
     page.close()
 
 
-def test_diff_page_keeps_names_as_text(browser, diff_folder):  # noqa: F811
+def test_diff_page_keeps_names_as_text(browser, diff_folder):
     html = (diff_folder / "diff.html").read_text(encoding="utf-8")
     assert ATTACK not in html and "&lt;img src=x" in html
     v = visit(browser, diff_folder / "diff.html")

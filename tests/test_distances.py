@@ -20,7 +20,7 @@ from circle15.cli import main
 from circle15.errors import InputError
 from circle15.sources.crs import MAX_SCALE_ERROR, study_crs
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 
 @pytest.fixture(scope="module")

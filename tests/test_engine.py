@@ -15,7 +15,6 @@ the oracle's own offset and leg for it.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,6 +27,8 @@ from shapely.geometry import LineString, Point
 
 from circle15.engine import build_routing_graph, nearest_facility, snap_to_edges
 from circle15.model import WalkingNetwork
+
+from .factories.oracles import oracle_graph
 
 CRS = "EPSG:32651"
 WALK = 4000 / 60  # metres per minute
@@ -122,44 +123,6 @@ def check_snap(xy, edges, pts, max_snap, snap):
 
 # --------------------------------------------------------------------------------------
 # Oracle: routing
-
-
-def oracle_graph(n_nodes, edges, point_sets):
-    """networkx graph with every snapped point spliced in; returns (G, pendant keys)."""
-    G = nx.Graph()
-    G.add_nodes_from(("node", i) for i in range(n_nodes))
-
-    def link(a, b, w):
-        assert w >= -1e-9
-        if a == b:  # a loop never shortens a path
-            return
-        if G.has_edge(a, b):
-            G[a][b]["weight"] = min(G[a][b]["weight"], w)
-        else:
-            G.add_edge(a, b, weight=w)
-
-    on_edge = defaultdict(list)
-    pendants = []
-    for s, snaps in enumerate(point_sets):
-        keys = []
-        for i, sn in enumerate(snaps):
-            if sn is None:
-                keys.append(None)
-                continue
-            e, off, leg = sn
-            key = ("pt", s, i)
-            on_edge[e].append((off, ("foot", s, i)))
-            link(("foot", s, i), key, leg)
-            keys.append(key)
-        pendants.append(keys)
-
-    for row, (u, v, length) in enumerate(edges):
-        prev, prev_off = ("node", u), 0.0
-        for off, foot in sorted(on_edge[row]):
-            link(prev, foot, off - prev_off)
-            prev, prev_off = foot, off
-        link(prev, ("node", v), length - prev_off)
-    return G, pendants
 
 
 def oracle_nearest(G, origin_keys, facility_keys):

@@ -19,7 +19,7 @@ from circle15.errors import InputError
 from circle15.sources.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
 from circle15.sources.facilities import read_facilities
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.studies import ORIGIN, write_small_study
 
 UTM = CRS.from_epsg(32651)
 TO_WGS = Transformer.from_crs(UTM, 4326, always_xy=True)

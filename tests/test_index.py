@@ -11,7 +11,7 @@ from circle15.config import load_config
 from circle15.errors import ConfigError
 from circle15.standards import load_standards
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 CATS = {k: load_standards().categories[k] for k in ("childcare", "sports_venue")}
 ZONES = pd.DataFrame({"district": ["东", "西"], "name_en": ["East", "West"]})

@@ -21,7 +21,7 @@ from circle15.errors import ConfigError
 from circle15.settings import SupplySettings
 from circle15.standards import load_standards
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 STANDARDS = load_standards().categories
 ROOT = repository_data_dir().parent

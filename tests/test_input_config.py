@@ -8,13 +8,7 @@ from circle15 import Study
 from circle15.cli import main
 from circle15.errors import ConfigError
 
-from .smallstudy import write_small_study
-
-
-def edit(toml, old, new):
-    text = toml.read_text(encoding="utf-8")
-    assert old in text
-    toml.write_text(text.replace(old, new), encoding="utf-8")
+from .factories.studies import edit, write_small_study
 
 
 def test_boundary_needs_an_outline_an_adcode_or_a_name(tmp_path):

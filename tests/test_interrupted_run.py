@@ -6,10 +6,10 @@ a run creates a sentinel file at that point (``map.html``: that output is comple
 its temporary name; ``publish``: between two renames of publishing) and waits until the
 test creates a release file; ``CIRCLE15_TEST_FAIL_AT`` raises an error there instead.
 
-The oracle is :func:`check_folder`, written here from the manifest format alone: it
-hashes every file the folder shows (following links, as a reader does) with hashlib and
-compares the set with the ``outputs`` of ``manifest.json``; and it compares each file with
-the runs' own manifests to tell which run it belongs to.
+The oracle is :func:`check_folder` (``tests/factories/oracles.py``), written from the
+manifest format alone: it hashes every file the folder shows (following links, as a reader
+does) with hashlib and compares the set with the ``outputs`` of ``manifest.json``; and it
+compares each file with the runs' own manifests to tell which run it belongs to.
 
 Both layouts are tested: ``links`` (the default on POSIX: one atomic switch) and
 ``files`` (plain files and a journal, for file systems without symbolic links).
@@ -17,14 +17,12 @@ Both layouts are tested: ``links`` (the default on POSIX: one atomic switch) and
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,88 +31,15 @@ import pytest
 from circle15.cli import main
 from circle15.outputs.staging import STAGE_PREFIX, remove_stale, staged_outputs
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.oracles import STATE, check_folder
+from .factories.runs import env_with, rerun_args, start, wait_for
+from .factories.studies import scenario_file, write_small_study
 
 LAYOUTS = ["links", "files"]
-STATE = ".circle15"
-
-
-# ----------------------------------------------------------------------------------------
-# The oracle
-
-
-def visible_files(out: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """SHA-256 of every file a reader of ``out`` sees (links followed), but circle15's own
-    folder and the names in ``skip`` (the user's files)."""
-    found = {}
-    for root, dirs, files in os.walk(out):
-        dirs[:] = [d for d in dirs if d != STATE]
-        for name in files:
-            path = Path(root) / name
-            rel = path.relative_to(out).as_posix()
-            if rel in skip or not path.exists():  # a dangling link shows no file
-                continue
-            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
-def check_folder(out: Path, skip: tuple[str, ...] = ()) -> dict | None:
-    """The folder's manifest when the folder matches it exactly, None when it has none."""
-    path = out / "manifest.json"
-    if not path.exists():
-        return None
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    files = visible_files(out, skip)
-    listed = {rel: record["sha256"] for rel, record in manifest["outputs"].items()}
-    files.pop("manifest.json")
-    assert files == listed, (
-        sorted(set(files) ^ set(listed)),
-        [r for r in files if files[r] != listed.get(r)],
-    )
-    return manifest
-
-
-def env_with(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLE15_TEST_")}
-    return {**env, **values}
-
-
-def start(args: list[str], **env: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "circle15.cli", *args],
-        env=env_with(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(sentinel: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not sentinel.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the run did not reach the pause: {proc.communicate()}")
-        time.sleep(0.02)
 
 
 # ----------------------------------------------------------------------------------------
 # Fixtures: a study, a scenario that changes every table and adds an output, one run
-
-
-def scenario_file(folder: Path) -> Path:
-    from pyproj import Transformer
-
-    lon, lat = Transformer.from_crs("EPSG:32651", "EPSG:4326", always_xy=True).transform(
-        ORIGIN[0] + 430, ORIGIN[1] + 660
-    )
-    path = folder / "plan.toml"
-    path.write_text(
-        '[scenario]\nname = "plan"\n\n[[add]]\ncategory = "elderly_canteen"\n'
-        f"lon = {lon}\nlat = {lat}\n",
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -146,10 +71,6 @@ def folder(first_run, tmp_path) -> tuple[str, Path, dict]:
     shutil.copytree(out, copy, symlinks=True)  # links are relative: they stay valid
     assert check_folder(copy) == manifest
     return layout, copy, manifest
-
-
-def rerun_args(study: tuple[Path, Path], out: Path) -> list[str]:
-    return ["run", str(study[0]), "--scenario", str(study[1]), "--out", str(out), "--quiet"]
 
 
 # ----------------------------------------------------------------------------------------

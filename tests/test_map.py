@@ -12,18 +12,13 @@ import json
 import os
 import re
 from dataclasses import replace
-from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar
 
 import folium
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from pyproj import Transformer
-from shapely.geometry import Point, box
 
 from circle15.outputs import map as cmap
 from circle15.outputs.offline import (
@@ -35,151 +30,9 @@ from circle15.outputs.offline import (
 )
 from circle15.outputs.webmap.elements import DataLayer, Shared
 from circle15.result import CoverageResult
-from circle15.standards import load_standards
 
-CRS = "EPSG:32651"
-CELL_M = 250.0
-NOTICE = "人口与设施为演示用合成数据 population and facilities are made up for the demo"
-
-
-# --------------------------------------------------------------------------------------
-# Fixture: 4 x 3 cells of 250 m near lon 121.6, lat 29.98; two sub-districts
-# --------------------------------------------------------------------------------------
-def _origin() -> tuple[float, float]:
-    x, y = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(121.6, 29.98)
-    return round(x, -2), round(y, -2)
-
-
-def make_result(*, synthetic: bool = True) -> CoverageResult:
-    """A small hand-made CoverageResult with two categories."""
-    cats = dict(list(load_standards().categories.items())[:2])
-    k1, k2 = cats
-    x0, y0 = _origin()
-    cols, rows = 4, 3
-    ij = [(i, j) for j in range(rows) for i in range(cols)]
-    geoms = [
-        box(x0 + i * CELL_M, y0 + j * CELL_M, x0 + (i + 1) * CELL_M, y0 + (j + 1) * CELL_M)
-        for i, j in ij
-    ]
-    n = len(ij)
-    west = np.array([i < 2 for i, _ in ij])
-    t1 = np.array([2.0, 4.5, 6.0, 8.0, 3.0, 5.0, 9.5, 12.0, 7.0, 14.0, 16.5, np.nan])
-    t2 = np.array([1.0, 3.0, 5.5, 7.5, 2.5, 4.0, 10.5, 11.0, 6.0, 13.0, 18.0, 22.0])
-
-    def tier(t: np.ndarray) -> list[str]:
-        out = []
-        for v in t:
-            out.append(
-                "unreachable"
-                if np.isnan(v)
-                else "0-5"
-                if v <= 5
-                else "5-10"
-                if v <= 10
-                else "10-15"
-                if v <= 15
-                else ">15"
-            )
-        return out
-
-    cells = gpd.GeoDataFrame(
-        {
-            "cell_id": [f"c{i:03d}" for i in range(n)],
-            "district": np.where(west, "招宝山街道", "蛟川街道"),
-            "pop_total": np.full(n, 400.0),
-            f"pop_{k1}": np.linspace(3.0, 14.0, n),
-            f"t_{k1}": t1,
-            f"nearest_{k1}": ["F1" if w else "F2" for w in west[:-1]] + [None],
-            f"tier_{k1}": tier(t1),
-            f"pop_{k2}": np.linspace(5.0, 27.0, n),
-            f"t_{k2}": t2,
-            f"nearest_{k2}": ["K1" if w else "K2" for w in west],
-            f"tier_{k2}": tier(t2),
-        },
-        geometry=geoms,
-        crs=CRS,
-    )
-    zones = gpd.GeoDataFrame(
-        {"district": ["招宝山街道", "蛟川街道"], "name_en": ["Zhaobaoshan", "Jiaochuan"]},
-        geometry=[
-            box(x0, y0, x0 + 2 * CELL_M, y0 + rows * CELL_M),
-            box(x0 + 2 * CELL_M, y0, x0 + cols * CELL_M, y0 + rows * CELL_M),
-        ],
-        crs=CRS,
-    )
-    area = zones.union_all()
-    gaps = gpd.GeoDataFrame(
-        {
-            "category": [k1, k2],
-            "gap_id": [f"{k1}-1", f"{k2}-1"],
-            "rank": [1, 1],
-            "district": ["蛟川街道", "蛟川街道"],
-            "population": [25.2, 49.0],
-            "cells": [2, 2],
-            "area_km2": [0.125, 0.125],
-            "mean_min": [np.nan, 20.0],
-            "nearest_facility": ["F2", "K2"],
-            "nearest_name": ["蛟川托育园", "蛟川幼儿园"],
-            "nearest_min": [16.5, 18.0],
-        },
-        geometry=[box(x0 + 2 * CELL_M, y0 + 2 * CELL_M, x0 + 4 * CELL_M, y0 + 3 * CELL_M)] * 2,
-        crs=CRS,
-    )
-    facilities = gpd.GeoDataFrame(
-        {
-            "category": [k1, k1, k2, k2],
-            "facility_id": ["F1", "F2", "K1", "K2"],
-            "name": ["招宝山托育园", "A&B <托育> 中心", "招宝山幼儿园", "蛟川幼儿园"],
-            "capacity": [60, 40, 270, np.nan],
-            "snapped": [True, True, True, False],
-            "snap_m": [12.0, 30.5, 8.0, 420.0],
-        },
-        geometry=[
-            Point(x0 + 100, y0 + 100),
-            Point(x0 + 800, y0 + 300),
-            Point(x0 + 300, y0 + 500),
-            Point(x0 + 900, y0 + 650),
-        ],
-        crs=CRS,
-    )
-    records = []
-    for key, cat in cats.items():
-        t = cells[f"t_{key}"].to_numpy()
-        pop = cells[f"pop_{key}"].to_numpy()
-        for name, mask in [("招宝山街道", west), ("蛟川街道", ~west), ("ALL", np.ones(n, bool))]:
-            tt, pp = t[mask], pop[mask]
-            total = pp.sum()
-            reach = ~np.isnan(tt)
-            covered = pp[reach & (tt <= cat.target_min)].sum()
-            records.append(
-                {
-                    "district": name,
-                    "category": key,
-                    "population": total,
-                    "pop_within_5": pp[reach & (tt <= 5)].sum(),
-                    "pop_within_10": pp[reach & (tt <= 10)].sum(),
-                    "pop_within_15": covered,
-                    "target_min": cat.target_min,
-                    "covered_population": covered,
-                    "coverage": covered / total,
-                    "mean_min": np.average(tt[reach], weights=pp[reach]),
-                    "p90_min": float(np.nanpercentile(tt, 90)),
-                    "unreachable_population": pp[~reach].sum(),
-                }
-            )
-    return CoverageResult(
-        name="test",
-        title="镇海区测试 Zhenhai test map",
-        categories=cats,
-        cells=cells,
-        districts=pd.DataFrame(records),
-        gaps=gaps,
-        facilities=facilities,
-        zones=zones,
-        area=area,
-        synthetic=synthetic,
-        notice=NOTICE if synthetic else "",
-    )
+from .factories.pages import TagChecker, layer
+from .factories.results import NOTICE, make_result
 
 
 @pytest.fixture(scope="module")
@@ -200,51 +53,6 @@ def _script_blocks(html: str) -> list[str]:
 def _js_name(name: str) -> str:
     """How a layer name is written into the page's script (JSON, UTF-8 kept)."""
     return json.dumps(name, ensure_ascii=False)
-
-
-def layer(m: folium.Map, name: str) -> DataLayer:
-    """The circle15 layer called ``name`` in a built map."""
-    found = [c for c in m._children.values() if isinstance(c, DataLayer) and c.layer_name == name]
-    assert len(found) == 1, f"one layer named {name!r}, found {len(found)}"
-    return found[0]
-
-
-class _Checker(HTMLParser):
-    """Record tags, and check that non-void elements are closed in order."""
-
-    VOID: ClassVar[set[str]] = {
-        "meta",
-        "link",
-        "br",
-        "img",
-        "input",
-        "hr",
-        "source",
-        "wbr",
-        "area",
-        "base",
-        "col",
-    }
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
-        else:
-            self.stack.pop()
 
 
 # --------------------------------------------------------------------------------------
@@ -279,7 +87,7 @@ def test_page_inlines_leaflet_plugins_and_runtime(page: str) -> None:
 
 def test_page_is_well_formed_html(page: str) -> None:
     assert page.startswith("<!DOCTYPE html>")
-    checker = _Checker()
+    checker = TagChecker()
     checker.feed(page)
     checker.close()
     assert checker.errors == []

@@ -14,7 +14,7 @@ from benchmarks.map_open import chromium, open_times
 from benchmarks.run import format_tables
 from circle15.outputs import map as cmap
 
-from .test_map import make_result
+from .factories.results import make_result
 
 
 @pytest.mark.browser

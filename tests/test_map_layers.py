@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 from circle15.analysis.service_areas import service_areas
 from circle15.outputs import map as cmap
@@ -30,7 +29,8 @@ from circle15.outputs.webmap.layers import MAX_MAP_ISSUES, issue_data
 from circle15.result import CoverageResult
 from circle15.standards import load_standards
 
-from .test_map import CRS, layer, make_result
+from .factories.pages import layer
+from .factories.results import CRS, make_result, network_issues
 
 
 @pytest.fixture(scope="module")
@@ -201,33 +201,6 @@ def test_gap_popup_gives_the_walking_distance(built, result) -> None:
     assert row["到最近设施距离 Walking distance to it (m)"] == "1,100"
     assert row["平均步行时间 Mean walking time (min)"] == "不可达 unreachable"
     assert row["最近设施 Nearest facility"] == "蛟川托育园 (F2)"
-
-
-def network_issues() -> gpd.GeoDataFrame:
-    """A hand-built ``network_issues`` frame: one separate piece, two loose ends."""
-    x0, y0 = 359_000.0, 3_318_000.0
-    return gpd.GeoDataFrame(
-        {
-            "issue_id": ["piece-1", "end-1", "end-2"],
-            "kind": ["separate_piece", "loose_end", "loose_end"],
-            "description": [
-                "3 streets not joined to the rest",
-                "dead end 4.2 m from a street",
-                "dead end 9 m from a street",
-            ],
-            "population": [120.0, 0.0, np.nan],
-            "length_m": [850.0, np.nan, np.nan],
-            "nearest_m": [35.5, 4.2, 9.0],
-        },
-        geometry=[
-            shapely.MultiLineString(
-                [[(x0, y0), (x0 + 300, y0)], [(x0 + 300, y0), (x0 + 300, y0 + 200)]]
-            ),
-            shapely.Point(x0 + 500, y0 + 10),
-            shapely.Point(x0 + 700, y0 + 50),
-        ],
-        crs=CRS,
-    )
 
 
 def test_network_issues_are_drawn_with_their_popups(result: CoverageResult) -> None:

@@ -178,7 +178,7 @@ def _hex(rgb: list[int]) -> str:
 
 def _check_in_chromium(result: CoverageResult, path) -> int:
     """Sample cells: pixel colour and the popup of a real click. Returns cells checked."""
-    from tests.test_browser import FLAGS, VIEWPORT, chromium_binary
+    from .factories.browser import FLAGS, VIEWPORT, chromium_binary
 
     exe = chromium_binary()
     if exe is None:

@@ -32,8 +32,7 @@ from circle15.outputs.sites import sites_map
 from circle15.planning.sites import SiteSelection
 from circle15.result import CoverageResult
 
-from .test_map import CRS, make_result
-from .test_map_layers import network_issues
+from .factories.results import CRS, make_result, network_issues
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (test extra)"
@@ -335,7 +334,7 @@ class Seen:
 
 @pytest.fixture(scope="module")
 def context(tmp_path_factory):
-    from .test_browser import FLAGS, VIEWPORT, chromium_binary
+    from .factories.browser import FLAGS, VIEWPORT, chromium_binary
 
     exe = chromium_binary()
     if exe is None:

@@ -1,4 +1,4 @@
-"""Messy planner inputs (built by ``tests/messy/generate.py`` from a seed) give the figures
+"""Messy planner inputs (built by ``tests/factories/messy.py`` from a seed) give the figures
 the generator planted, or exit code 2 with the fix named.
 
 Oracles: the generator's truth (positions in metres, capacities, census counts, the file's
@@ -27,7 +27,7 @@ from circle15.errors import ConfigError, InputError
 from circle15.sources.centrelines import read_centrelines
 from circle15.sources.facilities import read_facilities
 
-from .messy.generate import (
+from .factories.messy import (
     X0,
     Y0,
     facility_frame,
@@ -39,16 +39,10 @@ from .messy.generate import (
     write_title_xlsx,
     write_xls,
 )
-from .smallstudy import write_small_study
+from .factories.studies import edit, write_small_study
 
 UTM = CRS.from_epsg(32651)
 SEED = 20251130
-
-
-def edit(toml: Path, old: str, new: str) -> None:
-    text = toml.read_text(encoding="utf-8")
-    assert old in text, old
-    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def run(toml: Path, out: Path, capsys) -> tuple[int, str, str]:

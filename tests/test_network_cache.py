@@ -30,7 +30,7 @@ from circle15.errors import Circle15Warning
 from circle15.sources import network_cache
 from circle15.sources.network_cache import cache_root, cached_network
 
-from .smallstudy import CRS, N, node_xy, write_small_study
+from .factories.studies import CRS, N, node_xy, write_small_study
 
 ROOT = Path(__file__).resolve().parents[1]
 

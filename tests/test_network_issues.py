@@ -15,7 +15,7 @@ from circle15.analysis.network_issues import NETWORK_ISSUE_COLUMNS, network_issu
 from circle15.model import WalkingNetwork
 from circle15.standards import load_standards
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.studies import ORIGIN, write_small_study
 
 CRS = "EPSG:32651"
 CATS = {k: load_standards().categories[k] for k in ("kindergarten", "elderly_canteen")}

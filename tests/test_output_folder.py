@@ -27,8 +27,9 @@ import pytest
 
 from circle15.cli import main
 
-from .smallstudy import write_small_study
-from .test_interrupted_run import check_folder, env_with
+from .factories.oracles import check_folder
+from .factories.runs import env_with
+from .factories.studies import write_small_study
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -22,7 +22,7 @@ from circle15.sources.boundaries import read_districts
 from circle15.sources.census import age_group, read_census_population
 from circle15.sources.raster import read_raster_population
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.studies import ORIGIN, write_small_study
 
 UTM = CRS.from_epsg(32651)
 X0, Y0 = ORIGIN

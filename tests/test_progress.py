@@ -92,7 +92,7 @@ def test_the_osm_reader_shows_its_bar(tmp_path, monkeypatch):
     from circle15.sources import osm_ways
     from circle15.sources.osm_filter import WALK_FILTER
 
-    from .test_osm_graph import quirks_file
+    from .factories.osm_files import quirks_file
 
     pbf = quirks_file(tmp_path / "town.osm.pbf")
     monkeypatch.setattr(osm_ways, "PIECES_FROM_BYTES", 0)

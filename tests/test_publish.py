@@ -1,7 +1,7 @@
 """One output folder, many commands: locks, the user's files, inputs that live there, and
 every command's files in one manifest.
 
-The folder oracle is ``check_folder`` of ``tests/test_interrupted_run.py`` (hashlib over
+The folder oracle is ``check_folder`` of ``tests/factories/oracles.py`` (hashlib over
 what a reader sees, compared with ``manifest.json``). Concurrency is real: two processes
 on one folder, the first held at a known point (``CIRCLE15_TEST_PAUSE_AT``).
 """
@@ -25,17 +25,9 @@ import pytest
 from circle15.cli import main
 from circle15.outputs.manifest import dumps
 
-from .smallstudy import write_small_study
-from .test_interrupted_run import (
-    check_folder,
-    env_with,
-    rerun_args,
-    scenario_file,
-    start,
-    wait_for,
-)
-
-STATE = ".circle15"
+from .factories.oracles import STATE, check_folder
+from .factories.runs import env_with, rerun_args, start, wait_for
+from .factories.studies import scenario_file, write_small_study
 
 
 @pytest.fixture(scope="module")
@@ -414,7 +406,7 @@ def test_batch_publishes_regions_and_tables_together_and_resumes(batch_file, tmp
 
 def test_report_through_its_link_shows_the_map_in_chromium(published, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    from .test_browser import FLAGS, chromium_binary
+    from .factories.browser import FLAGS, chromium_binary
 
     exe = chromium_binary()
     if exe is None:

@@ -29,7 +29,7 @@ from circle15.sources.facilities import read_facilities
 from circle15.sources.guard import UnreadableInput, reading
 from circle15.sources.population import read_population
 
-from .smallstudy import CRS, write_small_study
+from .factories.studies import CRS, write_small_study
 
 EXAMPLES = int(os.environ.get("CIRCLE15_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(

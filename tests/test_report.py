@@ -20,7 +20,8 @@ from circle15.outputs import report as creport
 from circle15.outputs.offline import find_external_assets
 from circle15.result import CoverageResult
 
-from .test_map import NOTICE, _Checker, make_result
+from .factories.pages import TagChecker
+from .factories.results import NOTICE, make_comparison, make_result
 
 STARTED = datetime(2026, 11, 29, 6, 30, tzinfo=UTC)
 
@@ -54,7 +55,7 @@ def _section(page: str, anchor: str) -> str:
 
 def test_page_is_self_contained_and_well_formed(page: str) -> None:
     assert page.startswith("<!DOCTYPE html>")
-    checker = _Checker()
+    checker = TagChecker()
     checker.feed(page)
     checker.close()
     assert checker.errors == [] and checker.stack == []
@@ -265,7 +266,7 @@ def test_printed_map_paints_each_tier_where_its_cells_are(result: CoverageResult
 
     from circle15.outputs.report.static_map import MAP_HEIGHT, MAP_WIDTH, PrintMaps
 
-    from .svg_paths import painted, path_of
+    from .factories.svg_paths import painted, path_of
 
     key, cat = next(iter(result.categories.items()))
     t = result.cells[f"t_{key}"].to_numpy()
@@ -346,48 +347,8 @@ def test_population_method_and_network_issues_are_shown(result: CoverageResult) 
     assert "network-issues" not in creport.build_report(result, started=STARTED)
 
 
-def _comparison(
-    result: CoverageResult,
-    *,
-    units: list[str],
-    indicator: str = "composite",
-    reference: str = "ref.csv",
-):
-    from circle15.analysis.compare import Comparison
-
-    n = len(units)
-    table = pd.DataFrame(
-        {
-            "row": np.arange(n) + 2,
-            "unit": units,
-            "district": units,
-            "name_en": [None] * n,
-            "indicator": indicator,
-            "ours": np.linspace(40, 60, n),
-            "theirs": np.linspace(45, 50, n),
-            "difference": np.linspace(-5, 10, n),
-            "tolerance": 5.0,
-            "flag": [False] * (n - 1) + [True],
-            "rank_ours": pd.array(range(1, n + 1), dtype="Int64"),
-            "rank_theirs": pd.array(range(n, 0, -1), dtype="Int64"),
-        }
-    )
-    spearman = pd.DataFrame(
-        {"indicator": [indicator], "units": [n], "rho": [-1.0], "p_value": [0.0], "flagged": [1]}
-    )
-    unmatched = pd.DataFrame(
-        {
-            "row": [9, 10, 11],
-            "unit": ["Atlantis", "Atlantis", "蓬莱街道"],
-            "indicator": ["综合", "可及", "综合"],
-            "reason": ["unit matches no sub-district"] * 3,
-        }
-    )
-    return Comparison(table=table, spearman=spearman, unmatched=unmatched, reference=reference)
-
-
 def test_comparison_lists_unmatched_units_and_those_left_out(result: CoverageResult) -> None:
-    comparison = _comparison(result, units=["招宝山街道", "蛟川街道", "ALL"])
+    comparison = make_comparison(result, units=["招宝山街道", "蛟川街道", "ALL"])
     comparison.spearman["left_out"] = [["九龙湖镇", "澥浦镇"]]  # another branch's column
     page = creport.build_report(replace(result, comparison=comparison), started=STARTED)
     part = _section(page, "comparison")

@@ -21,8 +21,8 @@ import pytest
 
 from circle15.outputs.report import write_report
 
-from .report_studies import many_districts
-from .test_browser import FLAGS, chromium_binary
+from .factories.browser import FLAGS, chromium_binary
+from .factories.report_studies import many_districts
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (test extra)"

@@ -17,7 +17,7 @@ import pandas as pd
 from circle15.cli import main
 from circle15.outputs.reproducible import normalise_xlsx, stable_element_ids
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 TABLES = ("districts.csv", "index.csv", "equity.csv", "results.gpkg")
 

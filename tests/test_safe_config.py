@@ -21,7 +21,7 @@ from circle15.config import MAX_TOML_BYTES, load_config, read_toml
 from circle15.errors import ConfigError
 from circle15.planning.scenario import load_scenario
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 BAD_NUMBERS = {"nan": "nan", "inf": "inf", "-inf": "-inf", "overflow": "1e309"}
 

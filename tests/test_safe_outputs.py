@@ -32,9 +32,9 @@ from circle15.outputs.report import build_comparison_page, write_report
 from circle15.outputs.safe_text import FORMULA_START
 from circle15.outputs.workbook import write_workbook
 
-from .report_studies import HOSTILE, hostile
-from .smallstudy import CRS, ORIGIN, write_small_study
-from .test_report import _comparison
+from .factories.report_studies import HOSTILE, hostile
+from .factories.results import make_comparison
+from .factories.studies import CRS, ORIGIN, write_small_study
 
 X0, Y0 = ORIGIN
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -242,7 +242,9 @@ def _static_page_checks(page: str) -> None:
 
 def test_report_and_comparison_page_escape_every_name(tmp_path: Path) -> None:
     run = hostile()
-    run.comparison = _comparison(run, units=HOSTILE[:4], indicator=HOSTILE[6], reference=HOSTILE[7])
+    run.comparison = make_comparison(
+        run, units=HOSTILE[:4], indicator=HOSTILE[6], reference=HOSTILE[7]
+    )
     page = write_report(run, tmp_path / "report.html").read_text(encoding="utf-8")
     _static_page_checks(page)
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
@@ -253,7 +255,7 @@ def test_report_and_comparison_page_escape_every_name(tmp_path: Path) -> None:
     assert "&lt;/script&gt;&lt;script&gt;window.__pwned=2&lt;/script&gt;" in comparison
     # the standalone chart is XML: well-formed, with the names as text
     svg = comparison_svg(
-        _comparison(run, units=HOSTILE[6:], indicator=HOSTILE[9], reference=HOSTILE[8]),
+        make_comparison(run, units=HOSTILE[6:], indicator=HOSTILE[9], reference=HOSTILE[8]),
         title=HOSTILE[7],
     )
     root = ET.fromstring(svg.encode("utf-8"))
@@ -284,13 +286,15 @@ def _only(url: str):
 @pytest.mark.slow
 def test_no_script_runs_in_the_report_or_comparison_page(tmp_path: Path, hostile_runs) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    from .test_browser import FLAGS, chromium_binary
+    from .factories.browser import FLAGS, chromium_binary
 
     exe = chromium_binary()
     if exe is None:
         pytest.skip("no chromium binary (apt-get install chromium)")
     run = hostile()
-    run.comparison = _comparison(run, units=HOSTILE[:4], indicator=HOSTILE[6], reference=HOSTILE[7])
+    run.comparison = make_comparison(
+        run, units=HOSTILE[:4], indicator=HOSTILE[6], reference=HOSTILE[7]
+    )
     pages = [
         write_report(run, tmp_path / "report.html", map_file=None),
         hostile_runs["run"] / "report.html",

@@ -22,7 +22,7 @@ from circle15.config import category_key, load_config, path_component
 from circle15.errors import ConfigError, InputError
 from circle15.planning.scenario import load_scenario
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 BAD_NAMES = [
     "..",

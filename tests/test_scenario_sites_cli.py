@@ -18,7 +18,7 @@ from circle15.demo.workplan import PLAN
 from circle15.planning.scenario import apply_scenario, load_scenario
 from circle15.planning.sites import select_sites
 
-from .smallstudy import CRS, ORIGIN, write_small_study
+from .factories.studies import CRS, ORIGIN, write_small_study
 
 X0, Y0 = ORIGIN
 WORKPLAN = repository_data_dir() / "scenarios" / "zhenhai_2024_workplan_synthetic.toml"

@@ -10,7 +10,7 @@ from shapely.geometry import box
 from circle15.analysis.service_areas import facility_reach, service_areas
 from circle15.standards import load_standards
 
-from .test_map import make_result
+from .factories.results import make_result
 
 CAT = load_standards().categories["childcare"]  # target 15 min
 

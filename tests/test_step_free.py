@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString
 
 from circle15.engine import build_routing_graph, nearest_facility
 from circle15.engine.profiles import step_free_profile, steps_on_routes
@@ -26,8 +26,9 @@ from circle15.engine.snapping import EdgeIndex
 from circle15.model import WalkingNetwork
 from circle15.sources.network import step_ways
 
+from .factories.oracles import MAX_SNAP_M, oracle_metres
+
 CRS = "EPSG:32651"
-MAX_SNAP_M = 300.0
 CHENGDU = (
     Path(__file__).resolve().parents[2]
     / "shared"
@@ -87,62 +88,6 @@ def engine_times(network: WalkingNetwork, cells: np.ndarray, facilities: np.ndar
     ordinary = nearest_facility(graph, cell_nodes, fac_nodes)
     free = nearest_facility(profile.graph, cell_nodes, fac_nodes)
     return ordinary, free, graph, profile
-
-
-def _nearest_street(point: Point, geoms: np.ndarray, rows: np.ndarray) -> tuple[int, float, float]:
-    """Brute force: the row of the nearest street among ``rows`` (lowest on a tie), the
-    foot's offset along it and the distance."""
-    dist = shapely.distance(point, geoms[rows])
-    best = rows[np.flatnonzero(dist == dist.min())[0]]
-    return int(best), float(shapely.line_locate_point(geoms[best], point)), float(dist.min())
-
-
-def oracle_metres(
-    network: WalkingNetwork, cells: np.ndarray, facilities: np.ndarray, step_free: bool
-) -> np.ndarray:
-    """networkx: metres from each cell to the nearest facility, inf without a route."""
-    edges = network.edges
-    geoms = edges.geometry.to_numpy()
-    lengths = edges["length_m"].to_numpy(dtype=float)
-    drawn = shapely.length(geoms)
-    steps = (
-        edges["highway"].astype(str).str.contains("steps")
-        | (edges["wheelchair"].astype(str) == "no")
-    ).to_numpy()
-    everything = np.arange(len(edges))
-    usable = everything[~steps] if step_free else everything
-    points = np.concatenate([cells, facilities])
-    feet: dict[int, list[tuple[float, str]]] = {}
-    legs = {}
-    for i, point in enumerate(points):
-        row, along, dist = _nearest_street(point, geoms, everything)
-        if step_free and steps[row]:
-            row, along, dist = _nearest_street(point, geoms, usable)
-        if dist > MAX_SNAP_M:
-            continue
-        offset = min(max(along / drawn[row], 0.0), 1.0) * lengths[row]
-        feet.setdefault(row, []).append((offset, f"p{i}"))
-        legs[f"p{i}"] = dist
-    g = nx.Graph()
-
-    def link(a, b, w):
-        if a == b:
-            return
-        if not g.has_edge(a, b) or g[a][b]["weight"] > w:
-            g.add_edge(a, b, weight=w)
-
-    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
-    for row in usable:
-        chain = [(0.0, f"n{u[row]}"), *sorted(feet.get(row, [])), (lengths[row], f"n{v[row]}")]
-        for (o1, a), (o2, b) in itertools.pairwise(chain):
-            na = f"s{a}" if a.startswith("p") else a
-            nb = f"s{b}" if b.startswith("p") else b
-            link(na, nb, o2 - o1)
-    for name, leg in legs.items():
-        g.add_edge(f"s{name}", name, weight=leg)
-    sources = [f"p{len(cells) + j}" for j in range(len(facilities)) if f"p{len(cells) + j}" in g]
-    dist = nx.multi_source_dijkstra_path_length(g, sources) if sources else {}
-    return np.array([dist.get(f"p{i}", np.inf) for i in range(len(cells))])
 
 
 @pytest.mark.parametrize("seed", range(6))

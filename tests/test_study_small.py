@@ -8,7 +8,7 @@ import pytest
 from circle15 import Study
 from circle15.cli import main
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.studies import ORIGIN, write_small_study
 
 
 @pytest.fixture(scope="module")

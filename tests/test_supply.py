@@ -21,7 +21,7 @@ from circle15.analysis.supply import (
 )
 from circle15.standards import load_standards
 
-from .smallstudy import write_small_study
+from .factories.studies import write_small_study
 
 # ---------------------------------------------------------------- plain-Python oracle
 

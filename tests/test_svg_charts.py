@@ -122,7 +122,7 @@ def test_svg_path_draws_polygons_with_holes_in_whole_pixels() -> None:
 
     from circle15.outputs.report.static_map import svg_path
 
-    from .svg_paths import painted
+    from .factories.svg_paths import painted
 
     square = Polygon(
         [(0, 0), (100, 0), (100, 100), (0, 100)], holes=[[(20, 20), (60, 20), (60, 60), (20, 60)]]

@@ -14,7 +14,7 @@ from circle15 import InputError, Study
 from circle15.model import FacilityLayer, WalkingNetwork
 from circle15.planning.sites import gap_candidates
 
-from .smallstudy import ORIGIN, write_small_study
+from .factories.studies import ORIGIN, write_small_study
 
 X0, Y0 = ORIGIN
 

@@ -12,7 +12,7 @@ import pytest
 from circle15.outputs.workbook import SHEETS, write_workbook
 from circle15.result import CoverageResult
 
-from .test_map import NOTICE, make_result
+from .factories.results import NOTICE, make_result
 
 STARTED = datetime(2026, 11, 29, 6, 30, tzinfo=UTC)
 

@@ -1,7 +1,12 @@
-"""A small study written to disk in real formats, for pipeline and error tests."""
+"""A small study written to disk in real formats, for pipeline and error tests.
+
+Also the edits tests make to such a study (a key of its TOML, a layer of its files), a
+scenario for it, and the conversion of its projected metres to longitude/latitude.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,10 +15,13 @@ import pandas as pd
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
+from circle15.sources.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
+
 CRS = "EPSG:32651"
 ORIGIN = (360_000.0, 3_317_000.0)  # near Zhenhai in UTM 51N
 STEP = 100.0  # street grid spacing, metres
 N = 11  # 11 x 11 junctions: a 1 km square
+TO_WGS = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 
 
 def node_xy(i: int, j: int) -> tuple[float, float]:
@@ -118,3 +126,49 @@ def write_small_study(
         encoding="utf-8",
     )
     return toml
+
+
+def lonlat(x, y, system: str = "WGS84") -> tuple[np.ndarray, np.ndarray]:
+    """Study-CRS metres to longitude/latitude in ``system`` (WGS84, GCJ-02, BD-09)."""
+    lon, lat = TO_WGS.transform(np.asarray(x, float), np.asarray(y, float))
+    if system == "GCJ-02":
+        return wgs84_to_gcj02(lon, lat)
+    if system == "BD-09":
+        return wgs84_to_bd09(lon, lat)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def edit(toml: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in a study file by ``new`` (``old`` must be there)."""
+    text = toml.read_text(encoding="utf-8")
+    assert old in text, old
+    toml.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def append(toml: Path, text: str) -> None:
+    """Add ``text`` at the end of a study file."""
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n" + text, encoding="utf-8")
+
+
+def rewrite_layer(path: Path, layer: str | None, change: Callable) -> None:
+    """Read a layer, change it, write the file again (other layers kept)."""
+    import pyogrio
+
+    layers = [name for name, _ in pyogrio.list_layers(path)] if layer else [None]
+    frames = {name: gpd.read_file(path, layer=name) for name in layers}
+    frames[layer] = change(frames[layer])
+    path.unlink()
+    for name, frame in frames.items():
+        frame.to_file(path, layer=name) if name else frame.to_file(path)
+
+
+def scenario_file(folder: Path) -> Path:
+    """``plan.toml``: a scenario adding one elderly canteen inside the small study."""
+    lon, lat = lonlat(ORIGIN[0] + 430, ORIGIN[1] + 660)
+    path = folder / "plan.toml"
+    path.write_text(
+        '[scenario]\nname = "plan"\n\n[[add]]\ncategory = "elderly_canteen"\n'
+        f"lon = {float(lon)}\nlat = {float(lat)}\n",
+        encoding="utf-8",
+    )
+    return path

@@ -1,7 +1,7 @@
 """Write the files district planning bureaus really send, from a seed, with their truth.
 
 SYNTHETIC: every name, position and count here is made up by seeded code around the small
-1 km test grid of ``tests/smallstudy.py`` (near Zhenhai, UTM 51N). Each writer returns the
+1 km test grid of ``tests/factories/studies.py`` (near Zhenhai, UTM 51N). Each writer returns the
 truth it planted (positions in the study CRS, capacities, counts, which rows are bad and on
 which line of the file they stand) so that tests check the readers against it, never
 against the readers' own output.
@@ -30,29 +30,15 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 from shapely.geometry import LineString, box
 
-from circle15.sources.chinese_crs import wgs84_to_bd09, wgs84_to_gcj02
-
-from ..smallstudy import CRS, ORIGIN, STEP, N
+from .studies import CRS, ORIGIN, STEP, N, lonlat
 
 X0, Y0 = ORIGIN
-TO_WGS = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 #: Marked on every file's rows where a column allows it.
 SYNTHETIC = "synthetic test data"
 
 _GIVEN = ["蛟川", "庄市", "骆驼", "招宝山", "澥浦", "九龙湖", "贵驷", "清水浦", "俞范", "憩园"]
-
-
-def lonlat(x, y, system: str = "WGS84") -> tuple[np.ndarray, np.ndarray]:
-    """Study-CRS metres to longitude/latitude in ``system`` (WGS84, GCJ-02, BD-09)."""
-    lon, lat = TO_WGS.transform(np.asarray(x, float), np.asarray(y, float))
-    if system == "GCJ-02":
-        return wgs84_to_gcj02(lon, lat)
-    if system == "BD-09":
-        return wgs84_to_bd09(lon, lat)
-    return np.asarray(lon), np.asarray(lat)
 
 
 @dataclass
