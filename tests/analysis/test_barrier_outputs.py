@@ -1,7 +1,7 @@
 """Where steps cut people off, in every output: checked against networkx on the grid.
 
 The oracle: walking metres with and without the steps from networkx (the independent
-snapping and splitting of ``tests/test_step_free.py``) on the small grid with a fifth of
+snapping and splitting of ``tests/engine/test_step_free.py``) on the small grid with a fifth of
 its streets made flights of steps; a resident is cut off when the walk with steps is within
 the target and the step-free one is not.
 """

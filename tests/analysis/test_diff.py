@@ -3,7 +3,7 @@
 On the small grid the facilities are changed by hand (one closed, one opened, one
 renumbered with more places, one moved, one renamed in place under a new id) and the
 coverage before and after comes from networkx on the same streets (the oracle of
-``tests/test_step_free.py``); on the demo, the changes the seeded 2025 vintage planted
+``tests/engine/test_step_free.py``); on the demo, the changes the seeded 2025 vintage planted
 are read from its CSV files and the scenario file.
 """
 

@@ -127,3 +127,32 @@ def test_relative_links_lead_to_files(page):
             continue
         path = (page.parent / target).resolve()
         assert path.exists() or path.name in generated, f"{page.name}: {target}"
+
+
+TEST_PATH = re.compile(r"\btests/[\w/]+\.py(?:::(\w+))?")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        ROOT / "README.md",
+        ROOT / "CHANGELOG.md",
+        *sorted(DOCS.rglob("*.md")),
+        *sorted(DOCS.glob("*.py")),
+        *sorted((ROOT / "benchmarks").glob("*.md")),
+        *sorted((ROOT / "benchmarks").glob("*.py")),
+        *sorted((ROOT / "data").glob("*.md")),
+        *sorted((ROOT / "circle15").rglob("*.md")),
+    ],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_cited_tests_exist(page):
+    """A test cited by path (``tests/x/test_y.py::test_z``) is a file that defines it."""
+    for match in TEST_PATH.finditer(page.read_text(encoding="utf-8")):
+        path = ROOT / match.group(0).split("::")[0]
+        assert path.is_file(), f"{page.name} cites {match.group(0)}: no such file"
+        name = match.group(1)
+        if name:
+            assert re.search(rf"^def {name}\(", path.read_text(encoding="utf-8"), re.M), (
+                f"{page.name} cites {match.group(0)}: no such test"
+            )

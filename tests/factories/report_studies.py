@@ -64,7 +64,7 @@ def build(
     facility_names: list[str],
     seed: int,
     title: str,
-    notice: str = "synthetic: built by tests/report_studies.py",
+    notice: str = "synthetic: built by tests/factories/report_studies.py",
     facilities_per_category: int = 12,
 ) -> CoverageResult:
     """A run on a grid of ``zones_x`` × ``zones_y`` square sub-districts."""

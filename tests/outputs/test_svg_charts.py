@@ -115,7 +115,7 @@ def test_text_width_counts_wide_characters() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Paths of the printed maps (oracle: shapely areas, read back by tests/svg_paths.py)
+# Paths of the printed maps (oracle: shapely areas, read back by tests/factories/svg_paths.py)
 # --------------------------------------------------------------------------------------
 def test_svg_path_draws_polygons_with_holes_in_whole_pixels() -> None:
     from shapely.geometry import MultiPolygon, Polygon

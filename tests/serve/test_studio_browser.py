@@ -55,7 +55,7 @@ IDLE = "body[data-ready]:not([data-busy])"
 
 
 def chromium_binary() -> str | None:
-    """Debian's Chromium (or ``$CIRCLE15_CHROMIUM``), as tests/test_browser.py finds it."""
+    """Debian's Chromium (or ``$CIRCLE15_CHROMIUM``), as tests/outputs/test_browser.py finds it."""
     for path in (
         os.environ.get("CIRCLE15_CHROMIUM"),
         shutil.which("chromium"),

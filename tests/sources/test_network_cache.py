@@ -1,7 +1,7 @@
 """The network cache: hit, miss, invalidation, damaged entries, switching it off.
 
 Oracle: the network built afresh from the file (``cache=False``); a cached network must
-equal it frame for frame. The studies are the small grid of ``tests/smallstudy.py`` with
+equal it frame for frame. The studies are the small grid of ``tests/factories/studies.py`` with
 its streets given as an OSM extract (written with pyosmium) or as a centreline
 GeoPackage.
 """
