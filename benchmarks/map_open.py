@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-#: Chromium switches: no network activity of its own, no GPU (as in tests/test_browser.py),
+#: Chromium switches: no network activity of its own, no GPU (as in tests/outputs/test_browser.py),
 #: and every host name unresolvable, as on a network without internet: the basemap's tile
 #: requests fail at once inside the browser (intercepting them from Python would time the
 #: interception instead).

@@ -1,7 +1,7 @@
 """Reading a walking network from an OSM file the way other tools do: osmnx and pyrosm.
 
 ``osmnx_walk_graph`` is the recipe circle15 itself used before issue 14 (and the oracle of
-``tests/test_osm.py``): pyosmium keeps the ways that pass the walk filter and touch the
+``tests/sources/test_osm.py``): pyosmium keeps the ways that pass the walk filter and touch the
 polygon grown by 500 m and writes them as OSM XML, which osmnx reads
 (``graph_from_xml``), truncates (``truncate_by_edge``), simplifies and truncates again —
 exactly what ``osmnx.graph_from_polygon`` does with an Overpass answer. ``pyrosm_walk``

@@ -9,7 +9,7 @@ facilities per category with WGS84 longitude/latitude and a capacity), and cut i
 (all in one zones file with a ``region`` column). Tile and zone borders lie on multiples
 of 100 m, so no population cell's centre sits on a border.
 
-Used by ``tests/test_batch.py`` and ``benchmarks/bench_batch.py``.
+Used by ``tests/batch/test_batch.py`` and ``benchmarks/bench_batch.py``.
 """
 
 from __future__ import annotations

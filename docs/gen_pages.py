@@ -9,7 +9,7 @@
 - ``circle.md``: a placeholder while ``docs/circle.md`` (health, culture, step-free routes
   and ``circle15 diff``) has not landed.
 
-Run by mkdocs; ``tests/test_docs.py`` imports :func:`model_reference` and
+Run by mkdocs; ``tests/docs/test_docs.py`` imports :func:`model_reference` and
 :func:`undocumented_keys` from here.
 """
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the demo run is computed once per test session."""
+"""Shared fixtures: the demo run is computed once per test session; ``browser`` (Debian's
+Chromium through Playwright, offline) comes from ``tests/factories/browser.py``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from .factories.browser import browser  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

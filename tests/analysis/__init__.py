@@ -1,0 +1,1 @@
+"""The analysis: coverage, gaps, grids, supply, equity, the index, checks, comparison, diff."""

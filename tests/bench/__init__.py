@@ -1,0 +1,1 @@
+"""The benchmark suite (``benchmarks/``) and how it reports."""

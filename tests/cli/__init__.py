@@ -1,0 +1,1 @@
+"""The command line: values, environment, bad inputs, safe configuration and paths."""

@@ -1,0 +1,1 @@
+"""The demo: its committed data, its run and its outputs."""

@@ -1,0 +1,1 @@
+"""The documentation, the API docstrings and the notebooks."""

@@ -1,0 +1,1 @@
+"""The walking engine: snapping, routing, catchments, step-free profiles, sites."""

@@ -1,1 +1,0 @@
-"""Messy planner inputs built by seeded code, each with the truth it plants (synthetic)."""

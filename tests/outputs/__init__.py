@@ -1,0 +1,1 @@
+"""Outputs: map, report, workbook, charts, the output folder, publishing, safe text."""

@@ -1,0 +1,1 @@
+"""The whole pipeline on a small study, and its progress reports."""

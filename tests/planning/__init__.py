@@ -1,0 +1,1 @@
+"""Planning: what-if, site selection, scenarios."""

@@ -1,0 +1,1 @@
+"""The studio (``circle15 serve``): its API and its page in a browser."""

@@ -1,0 +1,1 @@
+"""Reading inputs: OSM, centrelines, facility and census tables, population, CRS, caches."""
