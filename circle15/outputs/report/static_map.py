@@ -236,7 +236,10 @@ class PrintMaps:
             if not len(mine):
                 continue
             if self.polygonal:
-                shape = shapely.simplify(merge(mine), self.tolerance)
+                # Plain Douglas-Peucker: keeping the topology of a city's tier (tens of
+                # thousands of holes) costs GEOS minutes, and a printed path is only drawn
+                # (even-odd fill), never measured.
+                shape = shapely.simplify(merge(mine), self.tolerance, preserve_topology=False)
                 d, dots = svg_path(np.array([shape], dtype=object), self.to_px), ""
             else:
                 d, dots = "", _dots(mine, self.to_px)
