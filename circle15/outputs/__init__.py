@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 #: scenario also ``SCENARIO_OUTPUTS``.
 RUN_OUTPUTS = (
     "districts.csv",
+    "gaps.csv",
     "results.gpkg",
     "index.csv",
     "equity.csv",
@@ -132,13 +133,15 @@ def write_run_files(
     # folium is the slowest import: load the writers when they are needed
     from .report import write_report
     from .webmap.build import write_map
-    from .workbook import write_workbook
+    from .workbook import gaps_sheet, write_workbook
 
     folder = Path(folder)
     shown = run_date(started)  # SOURCE_DATE_EPOCH pins the date shown in report and xlsx
     paths: dict[str, Path] = {}
-    with progress.step("writing districts.csv and results.gpkg"):
+    with progress.step("writing districts.csv, gaps.csv and results.gpkg"):
         paths["districts.csv"] = write_districts_csv(result, folder / "districts.csv")
+        # every gap, for planners without GIS (the workbook lists the most populous)
+        paths["gaps.csv"] = write_csv(gaps_sheet(result), folder / "gaps.csv")
         paths["results.gpkg"] = write_geopackage(result, folder / "results.gpkg")
     if has_index(result):
         with progress.step("writing index.csv and equity.csv"):

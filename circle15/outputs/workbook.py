@@ -59,6 +59,12 @@ FACILITY_COMPUTED = (
 )
 
 
+#: The workbook lists at most this many gaps of each category, the most populous (a city has
+#: hundreds of thousands, mostly single cells, and a sheet holds 1,048,576 rows); every gap
+#: is in gaps.csv and results.gpkg.
+MAX_SHEET_GAPS = 5_000
+
+
 def gaps_sheet(result: CoverageResult, coordinates: OutputCRS | None = None) -> pd.DataFrame:
     """Gaps ranked by cohort population within each category, with distance and location.
 
@@ -194,8 +200,20 @@ def parameters_sheet(result: CoverageResult) -> pd.DataFrame:
     return frame
 
 
-def _about(result: CoverageResult, started: datetime, coordinates: OutputCRS) -> pd.DataFrame:
+def _about(
+    result: CoverageResult,
+    started: datetime,
+    coordinates: OutputCRS,
+    gaps_listed: tuple[int, int] = (0, 0),
+) -> pd.DataFrame:
     x, y = coordinates.columns
+    listed, total = gaps_listed
+    where_all = (
+        f"; the {MAX_SHEET_GAPS:,} most populous of each category are listed here ({listed:,} "
+        f"of {total:,}): every gap is in gaps.csv and results.gpkg (layer gaps)"
+        if listed < total
+        else "; also in gaps.csv"
+    )
     method = (result.diagnostics or {}).get("population_method")
     population = (method.get("text") if isinstance(method, dict) else method) or ""
     lines = [
@@ -221,7 +239,7 @@ def _about(result: CoverageResult, started: datetime, coordinates: OutputCRS) ->
             "gaps",
             "populated areas beyond the target time, merged where they touch, ranked by "
             "cohort population; nearest_min / nearest_m from the gap's closest cell; "
-            f"{x}, {y}: a point inside the gap",
+            f"{x}, {y}: a point inside the gap{where_all}",
         ),
         (
             "facilities",
@@ -265,10 +283,12 @@ def write_workbook(
     """
     started = started or datetime.now(UTC)
     coordinates = output_crs(result)
+    gaps = gaps_sheet(result, coordinates)
+    listed = gaps[gaps["rank"] <= MAX_SHEET_GAPS].reset_index(drop=True) if len(gaps) else gaps
     sheets = {
-        "about": _about(result, started, coordinates),
+        "about": _about(result, started, coordinates, (len(listed), len(gaps))),
         "districts": districts_frame(result),
-        "gaps": gaps_sheet(result, coordinates),
+        "gaps": listed,
         "facilities": facilities_sheet(result, coordinates),
         "parameters": parameters_sheet(result),
     }

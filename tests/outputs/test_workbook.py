@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,3 +107,26 @@ def test_workbook_is_written_atomically(result: CoverageResult, tmp_path: Path) 
     write_workbook(result, target)
     assert openpyxl.load_workbook(target).sheetnames[0] == "about"
     assert [p.name for p in tmp_path.iterdir()] == ["results.xlsx"]
+
+
+def test_a_city_of_gaps_lists_the_most_populous_and_keeps_every_gap_elsewhere(
+    result: CoverageResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Oracle: the run's own gap table (rank per category by cohort population).
+    from circle15.outputs import workbook
+
+    # a second, smaller gap in every category, ranked after the first
+    smaller = result.gaps.assign(
+        rank=2, gap_id=result.gaps["gap_id"] + "-b", population=result.gaps["population"] / 2
+    )
+    gaps = pd.concat([result.gaps, smaller], ignore_index=True).set_crs(result.gaps.crs)
+    run = dataclasses.replace(result, gaps=gaps)
+    per_category = gaps.groupby("category").size()
+    assert (per_category == 2).all()
+    monkeypatch.setattr(workbook, "MAX_SHEET_GAPS", 1)
+    path = write_workbook(run, tmp_path / "results.xlsx", started=STARTED)
+    sheet = _sheet(path, "gaps")
+    assert sorted(sheet["gap_id"]) == sorted(gaps.loc[gaps["rank"] == 1, "gap_id"])
+    about = _sheet(path, "about").set_index("item")["value"]
+    assert f"({len(per_category)} of {len(gaps)})" in about["gaps"]
+    assert "every gap is in gaps.csv and results.gpkg" in about["gaps"]
