@@ -147,37 +147,7 @@ def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray, n_groups: i
     )
     if alone.all():
         return out
-    cells, group = cells[~alone], group[~alone]
-    col, row = grid.col[cells], grid.row[cells]
-    c0, r0 = int(col.min()), int(row.min())
-    height, width = int(row.max()) - r0 + 1, int(col.max()) - c0 + 1
-    labels = np.zeros((height, width), dtype=np.int32)
-    # Raster rows run north to south.
-    labels[height - 1 - (row - r0), col - c0] = group.astype(np.int32) + 1
-    transform = Affine(
-        grid.width,
-        0.0,
-        grid.x0 + c0 * grid.width,
-        0.0,
-        -grid.height,
-        grid.y0 + (r0 + height) * grid.height,
-    )
-    rings: list[np.ndarray] = []
-    ring_polygon: list[int] = []
-    polygon_group: list[int] = []
-    for geometry, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
-        for ring in geometry["coordinates"]:
-            rings.append(np.asarray(ring, dtype=float))
-            ring_polygon.append(len(polygon_group))
-        polygon_group.append(int(value) - 1)
-    # Build every ring and polygon in one call each rather than one object at a time.
-    counts = np.array([len(r) for r in rings])
-    linear: np.ndarray = np.asarray(
-        shapely.linearrings(np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), counts))
-    )
-    # With indices, each polygon takes its rings in order: the shell first, then holes.
-    polygons: np.ndarray = np.asarray(shapely.polygons(linear, indices=np.array(ring_polygon)))
-    polygon_group_arr = np.array(polygon_group)
+    polygons, polygon_group_arr = _traced(grid, cells[~alone], group[~alone])
     pieces_per_group = np.bincount(polygon_group_arr, minlength=n_groups)
     single = pieces_per_group[polygon_group_arr] == 1
     out[polygon_group_arr[single]] = polygons[single]
@@ -189,3 +159,73 @@ def group_outlines(grid: Grid, cells: np.ndarray, group: np.ndarray, n_groups: i
         fix = np.unique(polygon_group_arr)[bad]
         out[fix] = shapely.make_valid(out[fix])
     return out
+
+
+def class_outlines(grid: Grid, classes: np.ndarray, n_classes: int) -> np.ndarray:
+    """The cells of each class merged into one (multi)polygon, traced on the lattice.
+
+    What a printed map draws per walking-time tier: tracing the class raster with GDAL
+    takes a second for 200,000 cells, where merging them polygon by polygon took minutes.
+
+    Parameters
+    ----------
+    grid : Grid
+        The lattice of all cells.
+    classes : ndarray of int
+        Each cell's class, ``0 .. n_classes - 1``, or -1 for cells in none.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    ndarray of shapely geometry
+        One Polygon or MultiPolygon per class; None for a class without cells.
+    """
+    out = np.full(n_classes, None, dtype=object)
+    classes = np.asarray(classes, dtype=np.int64)
+    cells = np.flatnonzero(classes >= 0)
+    if not len(cells):
+        return out
+    polygons, polygon_class = _traced(grid, cells, classes[cells])
+    order = np.argsort(polygon_class, kind="stable")
+    present, position = np.unique(polygon_class[order], return_inverse=True)
+    merged = np.asarray(shapely.multipolygons(polygons[order], indices=position))
+    single = np.bincount(position) == 1
+    merged[single] = np.asarray(shapely.get_geometry(merged[single], 0))
+    out[present] = merged
+    return out
+
+
+def _traced(grid: Grid, cells: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polygons of the edge-connected pieces of equal ``label`` (≥ 0) among ``cells``,
+    traced by GDAL on the lattice, and each polygon's label."""
+    col, row = grid.col[cells], grid.row[cells]
+    c0, r0 = int(col.min()), int(row.min())
+    height, width = int(row.max()) - r0 + 1, int(col.max()) - c0 + 1
+    labels = np.zeros((height, width), dtype=np.int32)
+    # Raster rows run north to south.
+    labels[height - 1 - (row - r0), col - c0] = np.asarray(label, dtype=np.int32) + 1
+    transform = Affine(
+        grid.width,
+        0.0,
+        grid.x0 + c0 * grid.width,
+        0.0,
+        -grid.height,
+        grid.y0 + (r0 + height) * grid.height,
+    )
+    rings: list[np.ndarray] = []
+    ring_polygon: list[int] = []
+    polygon_label: list[int] = []
+    for geometry, value in shapes(labels, mask=labels > 0, connectivity=4, transform=transform):
+        for ring in geometry["coordinates"]:
+            rings.append(np.asarray(ring, dtype=float))
+            ring_polygon.append(len(polygon_label))
+        polygon_label.append(int(value) - 1)
+    # Build every ring and polygon in one call each rather than one object at a time.
+    counts = np.array([len(r) for r in rings])
+    linear: np.ndarray = np.asarray(
+        shapely.linearrings(np.concatenate(rings), indices=np.repeat(np.arange(len(rings)), counts))
+    )
+    # With indices, each polygon takes its rings in order: the shell first, then holes.
+    polygons: np.ndarray = np.asarray(shapely.polygons(linear, indices=np.array(ring_polygon)))
+    return polygons, np.array(polygon_label, dtype=np.int64)

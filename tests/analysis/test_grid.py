@@ -9,7 +9,7 @@ import shapely.affinity
 from scipy.sparse.csgraph import connected_components
 
 from circle15.analysis.gap_parts import cell_adjacency
-from circle15.analysis.grid import grid_adjacency, group_outlines, regular_grid
+from circle15.analysis.grid import class_outlines, grid_adjacency, group_outlines, regular_grid
 
 
 def _cells(
@@ -46,6 +46,24 @@ def test_neighbours_and_outlines_equal_shapely(seed):
         want = shapely.union_all(cells[chosen[part == g]])
         got = outlines[g]
         assert got.is_valid
+        assert got.area == pytest.approx(want.area, rel=1e-12)
+        assert shapely.symmetric_difference(got, want).area < 1e-6
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_class_outlines_equal_the_shapely_union_of_each_class(seed):
+    # Oracle: shapely's union of each class's cells (walking-time tiers on a printed map:
+    # scattered, touching at corners, around holes; some cells in no class).
+    rng = np.random.default_rng(seed)
+    cells = _cells(rng)
+    grid = regular_grid(cells)
+    classes = rng.integers(-1, 4, len(cells))
+    classes[classes == 2] = -1  # a class without cells
+    outlines = class_outlines(grid, classes, 5)
+    assert outlines[2] is None and outlines[4] is None
+    for k in (0, 1, 3):
+        want = shapely.union_all(cells[classes == k])
+        got = outlines[k]
         assert got.area == pytest.approx(want.area, rel=1e-12)
         assert shapely.symmetric_difference(got, want).area < 1e-6
 

@@ -157,7 +157,7 @@ def test_regular_grid_agrees_with_the_coverage_check() -> None:
     import shapely
     from shapely import affinity
 
-    from circle15.outputs.report.static_map import regular_grid
+    from circle15.analysis.grid import regular_grid
 
     x, y = np.meshgrid(np.arange(6) * 200.0 + 360_000, np.arange(4) * 200.0 + 3_300_000)
     grid = shapely.box(x.ravel(), y.ravel(), x.ravel() + 200, y.ravel() + 200)
@@ -166,7 +166,7 @@ def test_regular_grid_agrees_with_the_coverage_check() -> None:
     turned = np.array([affinity.rotate(g, 10) for g in grid], dtype=object)
     twice = np.concatenate([grid, grid[:1]])  # one cell twice
     for cells, expected in ((grid, True), (shifted, False), (twice, False)):
-        assert regular_grid(cells) == expected
+        assert (regular_grid(cells) is not None) == expected
         assert bool(shapely.coverage_is_valid(cells)) == expected
-    assert not regular_grid(turned)  # not axis-aligned: left to the exact check
-    assert not regular_grid(np.array([], dtype=object))
+    assert regular_grid(turned) is None  # not axis-aligned: left to the exact check
+    assert regular_grid(np.array([], dtype=object)) is None

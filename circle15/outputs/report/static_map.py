@@ -19,6 +19,7 @@ import shapely
 from markupsafe import Markup
 
 from ...analysis.gaps import cells_form_coverage
+from ...analysis.grid import Grid, class_outlines, regular_grid
 from ...schema import time_col
 from ...standards import Category
 from ._palette import OUTLINE_COLOUR
@@ -28,7 +29,7 @@ from .context import tier_segments
 if TYPE_CHECKING:
     from ...result import CoverageResult
 
-__all__ = ["MAP_HEIGHT", "MAP_WIDTH", "PrintMaps", "regular_grid", "svg_path"]
+__all__ = ["MAP_HEIGHT", "MAP_WIDTH", "PrintMaps", "svg_path"]
 
 MAP_WIDTH = 680
 MAP_HEIGHT = 560
@@ -100,29 +101,6 @@ def svg_path(geometries: np.ndarray, to_px: Any, *, closed: bool = True) -> str:
     return text if closed else text.replace("z", "")
 
 
-def regular_grid(geometries: np.ndarray) -> bool:
-    """True when the geometries are equal axis-aligned rectangles on one lattice, each
-    place once: a grid that tiles without overlaps, found in O(n) without GEOS's
-    coverage check (seconds on a city's 200,000 cells)."""
-    geoms = np.asarray(geometries, dtype=object)
-    if not len(geoms) or not (shapely.get_type_id(geoms) == 3).all():
-        return False
-    b = shapely.bounds(geoms)
-    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    if not (w[0] > 0 and h[0] > 0 and np.allclose(w, w[0]) and np.allclose(h, h[0])):
-        return False
-    if not (
-        (shapely.get_num_coordinates(geoms) == 5).all() and np.allclose(shapely.area(geoms), w * h)
-    ):  # rectangles, not rotated
-        return False
-    ix = (b[:, 0] - b[:, 0].min()) / w[0]
-    iy = (b[:, 1] - b[:, 1].min()) / h[0]
-    if not (np.allclose(ix, np.rint(ix), atol=1e-6) and np.allclose(iy, np.rint(iy), atol=1e-6)):
-        return False
-    place = np.rint(ix).astype(np.int64) * (int(np.rint(iy).max()) + 1) + np.rint(iy)
-    return len(np.unique(place)) == len(place)
-
-
 def _dots(points: np.ndarray, to_px: Any) -> str:
     """One path of zero-length segments, drawn as dots by ``stroke-linecap="round"``."""
     pts = np.asarray(points, dtype=object)
@@ -152,6 +130,8 @@ class PrintMaps:
     outlines: str
     area: str
     labels: list[dict[str, Any]]
+    #: The cells' lattice when they are a regular grid: tiers are then traced on it.
+    grid: Grid | None = None
 
     @classmethod
     def of(
@@ -173,7 +153,8 @@ class PrintMaps:
             stretch = math.cos(math.radians((y0 + y1) / 2))
         span_x, span_y = max((x1 - x0) * stretch, 1e-9), max(y1 - y0, 1e-9)
         scale = min(width / span_x, height / span_y)
-        coverage = regular_grid(geoms) or cells_form_coverage(geoms)
+        grid = regular_grid(geoms)
+        coverage = grid is not None or cells_form_coverage(geoms)
         maps = cls(
             result,
             span_x * scale,
@@ -186,6 +167,7 @@ class PrintMaps:
             "",
             "",
             [],
+            grid,
         )
         maps._draw_frame()
         return maps
@@ -231,15 +213,21 @@ class PrintMaps:
         segments = tier_segments(cat)
         out = []
         merge = shapely.coverage_union_all if self.coverage else shapely.union_all
+        traced = (
+            class_outlines(self.grid, tier, n + 1)
+            if self.polygonal and self.grid is not None
+            else None
+        )
         for i in range(n + 1):  # a handful of tiers: the loop is not over cells
             mine = geoms[tier == i]
             if not len(mine):
                 continue
             if self.polygonal:
+                merged = traced[i] if traced is not None else merge(mine)
                 # Plain Douglas-Peucker: keeping the topology of a city's tier (tens of
                 # thousands of holes) costs GEOS minutes, and a printed path is only drawn
                 # (even-odd fill), never measured.
-                shape = shapely.simplify(merge(mine), self.tolerance, preserve_topology=False)
+                shape = shapely.simplify(merged, self.tolerance, preserve_topology=False)
                 d, dots = svg_path(np.array([shape], dtype=object), self.to_px), ""
             else:
                 d, dots = "", _dots(mine, self.to_px)
