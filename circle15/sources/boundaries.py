@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..model import Districts
 from ._encoding import Encoding
 from ._files import read_vector, require_columns
-from .chinese_crs import geometries_to_wgs84, parse_crs
+from .chinese_crs import parse_crs, with_declared_crs
 from .geometry_checks import check_geometries
 from .text import clean_names
 
@@ -57,14 +57,9 @@ def read_outline(
         raise InputError(f"{what} {path}: has no features")
     # polygons only; invalid ones are made valid where they are used (read_districts)
     check_geometries(outline.geometry.to_numpy(), ("polygon",), f"{what} {path}")
+    outline = with_declared_crs(outline, declared)
     if isinstance(declared, str):
-        moved = geometries_to_wgs84(outline.geometry.to_numpy(), declared)
-        outline = gpd.GeoDataFrame(
-            outline.drop(columns=outline.geometry.name), geometry=moved, crs=4326
-        )
         outline["provenance"] = f"{path.name} ({declared} → WGS84)"
-    elif declared is not None:
-        outline = outline.set_crs(declared, allow_override=True)
     return outline
 
 

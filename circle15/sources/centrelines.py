@@ -28,7 +28,7 @@ from ..errors import InputError
 from ..model import WalkingNetwork
 from ._encoding import Encoding
 from ._files import read_vector
-from .chinese_crs import geometries_to_wgs84, parse_crs
+from .chinese_crs import parse_crs, with_declared_crs
 from .facilities import find_column
 from .network import NOT_WALKABLE, step_ways
 
@@ -152,14 +152,7 @@ def read_centrelines(
         encoding=encoding,
         notes=notes,
     )
-    if isinstance(declared, str):
-        raw = gpd.GeoDataFrame(
-            raw.drop(columns=raw.geometry.name),
-            crs=4326,
-            geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared),
-        )
-    elif declared is not None:
-        raw = raw.set_crs(declared, allow_override=True)
+    raw = with_declared_crs(raw, declared)
     lines = raw[raw.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     if lines.empty:
         raise InputError(

@@ -14,7 +14,7 @@ Gauss-Kruger zone, any EPSG code) is an ordinary CRS and goes to pyproj.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import coordTransform as _ct
 import numpy as np
@@ -154,6 +154,26 @@ def geometries_to_wgs84(geometries: np.ndarray, system: OffsetSystem) -> np.ndar
         return np.column_stack([lon, lat])
 
     return shapely.transform(np.asarray(geometries, dtype=object), move)
+
+
+def with_declared_crs(frame: Any, declared: CRS | OffsetSystem | None) -> Any:
+    """``frame`` in its declared system: GCJ-02/BD-09 vertices moved to WGS84, a declared
+    CRS set over the file's own (a file without ``.prj``, or one that claims WGS84 for
+    Amap's numbers), or unchanged when nothing was declared.
+
+    ``declared`` is what :func:`parse_crs` gave for the layer's ``crs`` key.
+    """
+    import geopandas as gpd
+
+    if isinstance(declared, str):
+        return gpd.GeoDataFrame(
+            frame.drop(columns=frame.geometry.name),
+            geometry=geometries_to_wgs84(frame.geometry.to_numpy(), declared),
+            crs=4326,
+        )
+    if declared is not None:
+        return frame.set_crs(declared, allow_override=True)
+    return frame
 
 
 def _forward(fn: Callable, lon, lat) -> tuple[np.ndarray, np.ndarray]:

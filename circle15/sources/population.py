@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..model import OPEN_AGE, AgeBand, Districts, PopulationGrid
 from ._encoding import Encoding
 from ._files import read_vector
-from .chinese_crs import geometries_to_wgs84, parse_crs
+from .chinese_crs import parse_crs, with_declared_crs
 from .geometry_checks import check_geometries
 
 _BAND = re.compile(r"^age_(\d+)(?:_(\d+|plus))?$")
@@ -72,14 +72,7 @@ def read_population(
         encoding=encoding,
         notes=notes,
     )
-    if isinstance(declared, str):
-        raw = gpd.GeoDataFrame(
-            raw.drop(columns=raw.geometry.name),
-            crs=4326,
-            geometry=geometries_to_wgs84(raw.geometry.to_numpy(), declared),
-        )
-    elif declared is not None:
-        raw = raw.set_crs(declared, allow_override=True)
+    raw = with_declared_crs(raw, declared)
     grid = grid_from_layer(raw, path, crs, districts, cell_id_field)
     grid.notes[:0] = notes
     return grid

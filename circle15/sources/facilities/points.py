@@ -17,7 +17,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from ...errors import InputError
-from ..chinese_crs import OffsetSystem, geometries_to_wgs84, to_wgs84
+from ..chinese_crs import OffsetSystem, to_wgs84, with_declared_crs
 from ..columns import find_column
 from ..geometry_checks import check_geometries
 from ..tables import Problems, Table, parse_numbers
@@ -200,12 +200,7 @@ def _vector_points(
                 f"{what} {path}: crs = {declared} needs longitude/latitude, "
                 f"but the file is in {frame.crs.name}"
             )
-        geometry = geometries_to_wgs84(frame.geometry.to_numpy(), declared)
-        frame = gpd.GeoDataFrame(
-            frame.drop(columns=frame.geometry.name), geometry=geometry, crs=4326
-        )
-    elif declared is not None:
-        frame = frame.set_crs(declared, allow_override=True)
+    frame = with_declared_crs(frame, declared)
     points = frame.geometry.representative_point()
     return frame.set_geometry(points)
 
