@@ -141,7 +141,8 @@ def write_run_files(
     with progress.step("writing districts.csv, gaps.csv and results.gpkg"):
         paths["districts.csv"] = write_districts_csv(result, folder / "districts.csv")
         # every gap, for planners without GIS (the workbook lists the most populous)
-        paths["gaps.csv"] = write_csv(gaps_sheet(result), folder / "gaps.csv")
+        gaps = gaps_sheet(result)
+        paths["gaps.csv"] = write_csv(gaps, folder / "gaps.csv")
         paths["results.gpkg"] = write_geopackage(result, folder / "results.gpkg")
     if has_index(result):
         with progress.step("writing index.csv and equity.csv"):
@@ -175,7 +176,9 @@ def write_run_files(
             started=shown,
             map_file="map.html",
         )
-        paths["results.xlsx"] = write_workbook(result, folder / "results.xlsx", started=shown)
+        paths["results.xlsx"] = write_workbook(
+            result, folder / "results.xlsx", started=shown, gaps=gaps
+        )
     if manifest:
         document = _document(result, folder, published, config, inputs, started, progress)
         paths["manifest.json"] = write_folder_manifest(

@@ -268,7 +268,11 @@ def _about(
 
 
 def write_workbook(
-    result: CoverageResult, path: Path | str, *, started: datetime | None = None
+    result: CoverageResult,
+    path: Path | str,
+    *,
+    started: datetime | None = None,
+    gaps: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``results.xlsx`` atomically and return its path.
 
@@ -280,10 +284,13 @@ def write_workbook(
         Where to write the workbook.
     started : datetime, optional
         When the run started (default: now), written on the ``about`` sheet.
+    gaps : DataFrame, optional
+        :func:`gaps_sheet` of ``result`` when the caller has it already (``gaps.csv``).
     """
     started = started or datetime.now(UTC)
     coordinates = output_crs(result)
-    gaps = gaps_sheet(result, coordinates)
+    if gaps is None:
+        gaps = gaps_sheet(result, coordinates)
     listed = gaps[gaps["rank"] <= MAX_SHEET_GAPS].reset_index(drop=True) if len(gaps) else gaps
     sheets = {
         "about": _about(result, started, coordinates, (len(listed), len(gaps))),
